@@ -1,0 +1,2 @@
+package io.havm.api;
+public class Main { public static void main(String[] a){} }

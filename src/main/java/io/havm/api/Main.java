@@ -1,2 +1,344 @@
 package io.havm.api;
-public class Main { public static void main(String[] a){} }
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.havm.engine.FenceConfirmation;
+import io.havm.engine.Mover;
+import io.havm.engine.port.Clock;
+import io.havm.engine.port.DomainState;
+import io.havm.engine.port.Hypervisor;
+import io.havm.engine.port.HypervisorException;
+import io.havm.lab.Lab;
+import io.havm.libvirt.LibvirtHypervisor;
+import io.havm.model.InvalidInputException;
+import io.havm.model.MoveMode;
+import io.havm.model.Result;
+import io.havm.resource.VmResource;
+import io.havm.util.Exec;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The {@code havm} command. Exit codes: 0 done, 1 the operation failed, 2 bad input (nothing was
+ * changed). Hosts are the lab's ({@code ./havm lab status}) until the cluster configuration arrives.
+ */
+public final class Main {
+    static final String USAGE = """
+            usage: havm COMMAND ...
+              demo [--json FILE] [--keep]         3-host lab: online, live move, quick move, host power loss, recovery
+              lab up [--hosts N] | down | status [--json] | power-off HOST | isolate HOST | heal HOST
+                  | restart-libvirtd HOST | exec HOST -- CMD...
+              vm create FILE --host H             create the disk if missing, define, bring online on H
+              vm move FILE --to H --mode M        M = live | quick | offline
+              vm recover FILE --from DEAD --to H  after DEAD was powered off (fenced)
+              vm status FILE [--json]             the domain's state on every host
+              vm remove FILE                      turn off and undefine everywhere (the disk is kept)
+              resource ENTRY FILE --host H        run one entry point: open | online | looks-alive | is-alive
+                                                  | offline | terminate | close
+              help""";
+
+    private final Path home;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Main(Path home, PrintStream out, PrintStream err) {
+        this.home = home;
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] argv) {
+        int code = new Main(Exec.projectHome(), System.out, System.err).run(Arrays.asList(argv));
+        System.out.flush();
+        System.exit(code);
+    }
+
+    int run(List<String> argv) {
+        if (argv.isEmpty()) {
+            err.println("havm: a command is required\n" + USAGE);
+            return 2;
+        }
+        String cmd = argv.get(0);
+        List<String> rest = argv.subList(1, argv.size());
+        try {
+            return switch (cmd) {
+                case "help", "--help", "-h" -> {
+                    out.println(USAGE);
+                    yield 0;
+                }
+                case "demo" -> demo(rest);
+                case "lab" -> lab(rest);
+                case "vm" -> vm(rest);
+                case "resource" -> resource(rest);
+                default -> throw new InvalidInputException("havm", "unknown command '" + cmd
+                        + "' (commands: demo, lab, vm, resource, help)");
+            };
+        } catch (InvalidInputException e) {
+            err.println("havm: " + e.getMessage());
+            return 2;
+        } catch (HypervisorException e) {
+            err.println("havm: " + e.kind().name().toLowerCase() + ": " + e.getMessage());
+            return 1;
+        } catch (Exec.ExecFailedException e) {
+            err.println("havm: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private int demo(List<String> args) {
+        Args a = Args.parse("havm demo", args, Set.of("--json"), Set.of("--keep"), 0, "havm demo [--json FILE] [--keep]");
+        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
+        return new Demo(home, out, json, a.flag("--keep")).run();
+    }
+
+    private int lab(List<String> args) {
+        // ci/lab validates its own arguments (exit 2 with a precise message on bad ones).
+        List<String> cmd = new ArrayList<>();
+        cmd.add(home.resolve("ci/lab").toString());
+        cmd.addAll(args);
+        try {
+            Process p = new ProcessBuilder(cmd).inheritIO().start();
+            return p.waitFor();
+        } catch (java.io.IOException e) {
+            err.println("havm lab: cannot run " + cmd.get(0) + ": " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    // ---------------------------------------------------------------- vm
+
+    private int vm(List<String> args) {
+        if (args.isEmpty()) {
+            throw new InvalidInputException("havm vm", "a subcommand is required (create, move, recover, status, remove)");
+        }
+        String sub = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        return switch (sub) {
+            case "create" -> vmCreate(rest);
+            case "move" -> vmMove(rest);
+            case "recover" -> vmRecover(rest);
+            case "status" -> vmStatus(rest);
+            case "remove" -> vmRemove(rest);
+            default -> throw new InvalidInputException("havm vm", "unknown subcommand '" + sub
+                    + "' (allowed: create, move, recover, status, remove)");
+        };
+    }
+
+    private int vmCreate(List<String> args) {
+        String usage = "havm vm create FILE --host H";
+        Args a = Args.parse("havm vm create", args, Set.of("--host"), Set.of(), 1, usage);
+        VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
+        Map<String, Hypervisor> hosts = hosts();
+        try {
+            Hypervisor target = host(hosts, a.require("havm vm create", "--host", usage));
+            var props = f.withDefinition(home); // validates template and files before anything changes
+            Optional<String> elsewhere = runningOn(hosts, f.spec().name());
+            if (elsewhere.isPresent()) {
+                err.println("havm vm create: " + f.spec().name() + " already runs on " + elsewhere.get());
+                return 1;
+            }
+            Path disk = f.spec().disk();
+            if (!Files.exists(disk)) {
+                if (f.diskSize() == null) {
+                    throw new InvalidInputException(f.file() + ": disk.size", disk
+                            + " does not exist; give disk.size to create it");
+                }
+                mkdirs(disk.getParent());
+                Exec.run(Duration.ofMinutes(1), List.of("qemu-img", "create", "-q", "-f", f.spec().diskFormat(),
+                        disk.toString(), f.diskSize())).orThrow();
+            }
+            mkdirs(f.spec().serialLog().getParent());
+            Result r = new VmResource(props, target, Clock.SYSTEM).online();
+            out.println(r.word() + ": " + r.detail());
+            return r.ok() ? 0 : 1;
+        } finally {
+            hosts.values().forEach(Hypervisor::close);
+        }
+    }
+
+    private int vmMove(List<String> args) {
+        String usage = "havm vm move FILE --to H --mode live|quick|offline";
+        Args a = Args.parse("havm vm move", args, Set.of("--to", "--mode"), Set.of(), 1, usage);
+        MoveMode mode = MoveMode.parse("--mode", a.require("havm vm move", "--mode", usage));
+        VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
+        Map<String, Hypervisor> hosts = hosts();
+        try {
+            Hypervisor to = host(hosts, a.require("havm vm move", "--to", usage));
+            String name = f.spec().name();
+            Hypervisor from = hosts.get(runningOn(hosts, name).orElseThrow(() ->
+                    new InvalidInputException("havm vm move", name + " is not running on any host")));
+            Mover.Report r = new Mover(Clock.SYSTEM, f.migration()).move(mode, f.withDefinition(home), from, to,
+                    p -> out.printf("  %s: %.0f%% of %d MiB, %d ms%n", mode.word, p.percent(), p.dataTotal() >> 20,
+                            p.elapsedMs()));
+            out.printf("%s: %s move %s %s -> %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", mode.word, name,
+                    from.host(), to.host(), r.took().toMillis() / 1000.0, r.detail());
+            return r.ok() ? 0 : 1;
+        } finally {
+            hosts.values().forEach(Hypervisor::close);
+        }
+    }
+
+    private int vmRecover(List<String> args) {
+        String usage = "havm vm recover FILE --from DEAD --to H";
+        Args a = Args.parse("havm vm recover", args, Set.of("--from", "--to"), Set.of(), 1, usage);
+        VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
+        Lab lab = Lab.fromProjectHome();
+        String dead = a.require("havm vm recover", "--from", usage);
+        Lab.Host deadHost = lab.host(dead);
+        if (!"off".equals(deadHost.state())) {
+            err.println("havm vm recover: refused: " + dead + " is " + deadHost.state()
+                    + ", not powered off; fence it first (./havm lab power-off " + dead + ")");
+            return 1;
+        }
+        FenceConfirmation fence = new FenceConfirmation(dead, "lab status: " + dead + " off", Instant.now());
+        Map<String, Hypervisor> hosts = hosts();
+        try {
+            Hypervisor to = host(hosts, a.require("havm vm recover", "--to", usage));
+            Mover.Report r = new Mover(Clock.SYSTEM, f.migration()).recover(f.withDefinition(home), dead,
+                    hosts.get(dead), to, fence);
+            out.printf("%s: recover %s on %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", f.spec().name(), to.host(),
+                    r.took().toMillis() / 1000.0, r.detail());
+            return r.ok() ? 0 : 1;
+        } finally {
+            hosts.values().forEach(Hypervisor::close);
+        }
+    }
+
+    private int vmStatus(List<String> args) {
+        Args a = Args.parse("havm vm status", args, Set.of(), Set.of("--json"), 1, "havm vm status FILE [--json]");
+        VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
+        Map<String, Hypervisor> hosts = hosts();
+        try {
+            Map<String, String> states = new LinkedHashMap<>();
+            for (Hypervisor h : hosts.values()) {
+                String s;
+                try {
+                    s = h.state(f.spec().name()).map(DomainState::toString).orElse("not defined");
+                } catch (HypervisorException e) {
+                    s = "unknown (" + e.kind().name().toLowerCase() + ")";
+                }
+                states.put(h.host(), s);
+            }
+            if (a.flag("--json")) {
+                out.println(new ObjectMapper().valueToTree(Map.of("vm", f.spec().name(), "hosts", states)));
+            } else {
+                states.forEach((h, s) -> out.printf("%-8s %s%n", h, s));
+            }
+            return 0;
+        } finally {
+            hosts.values().forEach(Hypervisor::close);
+        }
+    }
+
+    private int vmRemove(List<String> args) {
+        Args a = Args.parse("havm vm remove", args, Set.of(), Set.of(), 1, "havm vm remove FILE");
+        VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
+        Map<String, Hypervisor> hosts = hosts();
+        try {
+            String name = f.spec().name();
+            for (Hypervisor h : hosts.values()) {
+                try {
+                    Optional<DomainState> s = h.state(name);
+                    if (s.isPresent()) {
+                        if (s.get().active()) {
+                            h.destroy(name);
+                        }
+                        h.undefine(name);
+                        out.println("removed " + name + " from " + h.host());
+                    }
+                } catch (HypervisorException e) {
+                    err.println("havm vm remove: " + h.host() + ": " + e.getMessage());
+                }
+            }
+            return 0;
+        } finally {
+            hosts.values().forEach(Hypervisor::close);
+        }
+    }
+
+    private int resource(List<String> args) {
+        String usage = "havm resource ENTRY FILE --host H";
+        Args a = Args.parse("havm resource", args, Set.of("--host"), Set.of(), 2, usage);
+        String entry = a.positional.get(0);
+        Set<String> entries = Set.of("open", "online", "looks-alive", "is-alive", "offline", "terminate", "close");
+        if (!entries.contains(entry)) {
+            throw new InvalidInputException("havm resource", "unknown entry point '" + entry
+                    + "' (allowed: open, online, looks-alive, is-alive, offline, terminate, close)");
+        }
+        VmFile f = VmFile.load(Path.of(a.positional.get(1)), home);
+        Map<String, Hypervisor> hosts = hosts();
+        try {
+            Hypervisor h = host(hosts, a.require("havm resource", "--host", usage));
+            VmResource r = new VmResource(f.withDefinition(home), h, Clock.SYSTEM);
+            Result res = switch (entry) {
+                case "open" -> r.open();
+                case "online" -> r.online();
+                case "looks-alive" -> r.looksAlive();
+                case "is-alive" -> r.isAlive();
+                case "offline" -> r.offline();
+                case "terminate" -> r.terminate();
+                default -> r.close();
+            };
+            out.println(res.word() + ": " + res.detail());
+            return res.ok() ? 0 : 1;
+        } finally {
+            hosts.values().forEach(Hypervisor::close);
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private Map<String, Hypervisor> hosts() {
+        Map<String, Hypervisor> m = new TreeMap<>();
+        for (Lab.Host h : Lab.fromProjectHome().status()) {
+            m.put(h.name(), new LibvirtHypervisor(h.name(), h.uri()));
+        }
+        if (m.isEmpty()) {
+            throw new InvalidInputException("hosts", "no lab hosts: start the lab with ./havm lab up");
+        }
+        return m;
+    }
+
+    private static Hypervisor host(Map<String, Hypervisor> hosts, String name) {
+        Hypervisor h = hosts.get(name);
+        if (h == null) {
+            throw new InvalidInputException("host", "unknown host '" + name + "' (hosts: "
+                    + String.join(" ", hosts.keySet()) + ")");
+        }
+        return h;
+    }
+
+    private static Optional<String> runningOn(Map<String, Hypervisor> hosts, String domain) {
+        for (Hypervisor h : hosts.values()) {
+            try {
+                if (h.state(domain).map(DomainState::active).orElse(false)) {
+                    return Optional.of(h.host());
+                }
+            } catch (HypervisorException e) {
+                // an unreachable host cannot be asked; moves refuse on their own checks
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static void mkdirs(Path dir) {
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new InvalidInputException(dir.toString(), "cannot create directory: " + e.getMessage());
+        }
+    }
+}

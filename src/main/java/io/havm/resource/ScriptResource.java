@@ -2,20 +2,14 @@ package io.havm.resource;
 
 import io.havm.model.InvalidInputException;
 import io.havm.model.Result;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import io.havm.util.Exec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.apache.commons.exec.CommandLine;
-import org.apache.commons.exec.DefaultExecutor;
-import org.apache.commons.exec.ExecuteException;
-import org.apache.commons.exec.ExecuteWatchdog;
-import org.apache.commons.exec.PumpStreamHandler;
 
 /**
  * A script resource: any executable, called once per entry point, with a timeout.
@@ -195,23 +189,8 @@ public final class ScriptResource implements Resource {
             env.put("HAVM_RESOURCE", name);
             params.forEach((k, v) -> env.put("HAVM_" + k.toUpperCase(), v));
         }
-        CommandLine cmd = new CommandLine(executable.toFile());
-        cmd.addArgument(action, false);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ExecuteWatchdog watchdog = ExecuteWatchdog.builder().setTimeout(budget).get();
-        DefaultExecutor exec = DefaultExecutor.builder().get();
-        exec.setStreamHandler(new PumpStreamHandler(out));
-        exec.setWatchdog(watchdog);
-        exec.setExitValues(null); // every exit code is an answer, not an exception
-        int code;
-        try {
-            code = exec.execute(cmd, env);
-        } catch (ExecuteException e) {
-            code = e.getExitValue();
-        } catch (IOException e) {
-            return new Outcome(5, false, "cannot run " + executable + ": " + e.getMessage());
-        }
-        return new Outcome(code, watchdog.killedProcess(), out.toString(StandardCharsets.UTF_8));
+        Exec.Outcome o = Exec.run(budget, null, env, List.of(executable.toString(), action));
+        return new Outcome(o.code(), o.timedOut(), o.out() + o.err());
     }
 
     /** OCF exit codes (resource-agents' ocf-returncodes). */

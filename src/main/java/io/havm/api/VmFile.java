@@ -1,0 +1,235 @@
+package io.havm.api;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.havm.engine.port.MigrationOptions;
+import io.havm.lab.GuestImage;
+import io.havm.lab.Lab;
+import io.havm.libvirt.AccelProbe;
+import io.havm.libvirt.DomainSpec;
+import io.havm.model.AgentFailureAction;
+import io.havm.model.DomainType;
+import io.havm.model.InvalidInputException;
+import io.havm.model.OfflineAction;
+import io.havm.resource.VmProperties;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A VM described in YAML, as the operator writes it. Every field is checked; errors name the
+ * file, the field and what is allowed. Example:
+ *
+ * <pre>
+ * name: web
+ * memoryMiB: 128
+ * vcpus: 1
+ * domainType: auto            # auto (probe) | kvm | qemu
+ * template: lab-direct-kernel # vm-templates/&lt;name&gt;.xml, or a path to a template
+ * disk: {path: /var/lib/havm-lab/shared/images/web.qcow2, format: qcow2, size: 64M}
+ * resource: {offlineAction: save, agentFailureAction: turn-off, onlineTimeout: 300s}
+ * </pre>
+ */
+record VmFile(Path file, DomainSpec spec, String template, String diskSize, VmProperties properties,
+        MigrationOptions migration, String domainTypeWord) {
+
+    private static final Set<String> TOP = Set.of("name", "memoryMiB", "vcpus", "domainType", "template", "kernel",
+            "initrd", "cmdline", "disk", "mac", "serialLog", "stateDir", "migration", "resource");
+    private static final Set<String> DISK = Set.of("path", "format", "size");
+    private static final Set<String> MIGRATION = Set.of("unsafeSharedStorage", "bandwidthMiBs", "maxDowntimeMs");
+    private static final Set<String> RESOURCE = Set.of("useAgentIsAlive", "agentFailureAction", "offlineAction",
+            "onlineTimeout", "offlineTimeout", "agentTimeout");
+
+    static VmFile load(Path file, Path home) {
+        String where = file.toString();
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException(where, "no such file");
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            JsonLocation loc = e.getLocation();
+            String at = loc == null ? "" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
+            throw new InvalidInputException(where, "malformed YAML: " + at + e.getOriginalMessage().split("\n")[0]);
+        } catch (IOException e) {
+            throw new InvalidInputException(where, "cannot read: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new InvalidInputException(where, "must be a YAML mapping with at least 'name' and 'disk'");
+        }
+        known(where, "", root, TOP);
+        String name = text(where, root, "name", null);
+        if (name == null) {
+            throw new InvalidInputException(where + ": name", "is required");
+        }
+        Path shared = Lab.SHARED;
+        JsonNode disk = root.path("disk");
+        if (!disk.isObject()) {
+            throw new InvalidInputException(where + ": disk", "is required: {path, format: qcow2|raw, size}");
+        }
+        known(where, "disk.", disk, DISK);
+        String diskPath = text(where, disk, "disk.path", shared.resolve("images").resolve(name + ".qcow2").toString());
+        String format = text(where, disk, "disk.format", "qcow2");
+        String size = text(where, disk, "disk.size", null);
+        if (size != null && !size.matches("[1-9][0-9]*[KMGT]?")) {
+            throw new InvalidInputException(where + ": disk.size", "'" + size
+                    + "' is not a size (a whole number with an optional K, M, G or T suffix, e.g. 64M)");
+        }
+        String template = text(where, root, "template", "lab-direct-kernel");
+        String typeWord = text(where, root, "domainType", "auto");
+        if (!typeWord.equals("auto")) {
+            wrap(where, () -> DomainType.parse("domainType", typeWord));
+        }
+        String kernel = text(where, root, "kernel", "guest");
+        String initrd = text(where, root, "initrd", "guest");
+        DomainType type;
+        Path kernelPath;
+        Path initrdPath;
+        if (kernel.equals("guest") || initrd.equals("guest")) {
+            GuestImage g = GuestImage.ensure(home);
+            kernelPath = kernel.equals("guest") ? g.kernel() : Path.of(kernel);
+            initrdPath = initrd.equals("guest") ? g.initrd() : Path.of(initrd);
+            type = AccelProbe.resolve(typeWord, g.kernel(), g.initrd(), Path.of("/var/cache/havm"));
+        } else {
+            kernelPath = Path.of(kernel);
+            initrdPath = Path.of(initrd);
+            type = typeWord.equals("auto") ? DomainType.QEMU : DomainType.parse("domainType", typeWord);
+        }
+        DomainSpec spec = wrap(where, () -> new DomainSpec(name, null, integer(where, root, "memoryMiB", 128),
+                integer(where, root, "vcpus", 1), type, kernelPath, initrdPath, text(where, root, "cmdline", null),
+                Path.of(diskPath), format, text(where, root, "mac", null),
+                Path.of(text(where, root, "serialLog", shared.resolve("console").resolve(name + ".log").toString())),
+                Map.of()));
+        JsonNode mig = root.path("migration");
+        if (!mig.isMissingNode()) {
+            known(where, "migration.", mig, MIGRATION);
+        }
+        MigrationOptions migration = new MigrationOptions(bool(where, mig, "migration.unsafeSharedStorage", false),
+                integer(where, mig, "migration.bandwidthMiBs", 0), integer(where, mig, "migration.maxDowntimeMs", 0));
+        JsonNode res = root.path("resource");
+        if (!res.isMissingNode()) {
+            known(where, "resource.", res, RESOURCE);
+        }
+        Path stateDir = Path.of(text(where, root, "stateDir", shared.resolve("save").toString()));
+        VmProperties props = wrap(where, () -> new VmProperties(name, null, stateDir,
+                bool(where, res, "resource.useAgentIsAlive", true),
+                AgentFailureAction.parse("resource.agentFailureAction",
+                        text(where, res, "resource.agentFailureAction", "turn-off")),
+                OfflineAction.parse("resource.offlineAction", text(where, res, "resource.offlineAction", "save")),
+                duration(where, res, "resource.onlineTimeout", "300s"),
+                duration(where, res, "resource.offlineTimeout", "300s"),
+                duration(where, res, "resource.agentTimeout", "5s")));
+        return new VmFile(file, spec, template, size, props, migration, typeWord);
+    }
+
+    /** The template file: a name under vm-templates/, or a path. */
+    Path templatePath(Path home) {
+        Path p = template.contains("/") ? Path.of(template) : home.resolve("vm-templates").resolve(template + ".xml");
+        if (!Files.isRegularFile(p)) {
+            throw new InvalidInputException(file + ": template", "'" + template + "': " + p
+                    + " not found (templates: lab-direct-kernel, cloud-image, or a path)");
+        }
+        return p;
+    }
+
+    /** Properties with the rendered definition, ready for Online on any node. */
+    VmProperties withDefinition(Path home) {
+        String xml = wrap(file.toString(), () -> spec.render(templatePath(home)));
+        VmProperties p = properties;
+        return new VmProperties(p.domain(), xml, p.stateDir(), p.useAgentIsAlive(), p.agentFailureAction(),
+                p.offlineAction(), p.onlineTimeout(), p.offlineTimeout(), p.agentTimeout());
+    }
+
+    private static void known(String where, String prefix, JsonNode node, Set<String> allowed) {
+        if (!node.isObject()) {
+            throw new InvalidInputException(where + ": " + (prefix.isEmpty() ? "(top)" : prefix.substring(0,
+                    prefix.length() - 1)), "must be a mapping");
+        }
+        for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
+            String f = it.next();
+            if (!allowed.contains(f)) {
+                throw new InvalidInputException(where + ": " + prefix + f, "unknown field (allowed: "
+                        + String.join(", ", new TreeSet<>(allowed)) + ")");
+            }
+        }
+    }
+
+    private static String leaf(String field) {
+        int dot = field.lastIndexOf('.');
+        return dot < 0 ? field : field.substring(dot + 1);
+    }
+
+    private static String text(String where, JsonNode node, String field, String dflt) {
+        JsonNode v = node.path(leaf(field));
+        if (v.isMissingNode() || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isValueNode() || v.asText().isBlank()) {
+            throw new InvalidInputException(where + ": " + field, "must be a non-empty text value");
+        }
+        return v.asText();
+    }
+
+    private static int integer(String where, JsonNode node, String field, int dflt) {
+        JsonNode v = node.path(leaf(field));
+        if (v.isMissingNode() || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            throw new InvalidInputException(where + ": " + field, "'" + v.asText() + "' is not a whole number");
+        }
+        return v.asInt();
+    }
+
+    private static boolean bool(String where, JsonNode node, String field, boolean dflt) {
+        JsonNode v = node.path(leaf(field));
+        if (v.isMissingNode() || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isBoolean()) {
+            throw new InvalidInputException(where + ": " + field, "'" + v.asText() + "' is not allowed (allowed: true, false)");
+        }
+        return v.asBoolean();
+    }
+
+    static Duration duration(String where, JsonNode node, String field, String dflt) {
+        String s = text(where, node, field, dflt);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([1-9][0-9]{0,6})(ms|s|m)?").matcher(s);
+        if (!m.matches()) {
+            throw new InvalidInputException(where + ": " + field, "'" + s
+                    + "' is not a duration (a positive number with ms, s or m; e.g. 300s)");
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        return switch (unit) {
+            case "ms" -> Duration.ofMillis(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofSeconds(n);
+        };
+    }
+
+    private interface Supplier<T> {
+        T get();
+    }
+
+    /** Adds the file name to a field error raised by the model. */
+    private static <T> T wrap(String where, Supplier<T> s) {
+        try {
+            return s.get();
+        } catch (InvalidInputException e) {
+            if (e.where().startsWith(where)) {
+                throw e;
+            }
+            throw new InvalidInputException(where + ": " + e.where(), e.getMessage().substring(e.where().length() + 2));
+        }
+    }
+}

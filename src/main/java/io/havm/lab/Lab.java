@@ -1,0 +1,130 @@
+package io.havm.lab;
+
+import io.havm.util.Exec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.havm.engine.FenceConfirmation;
+import io.havm.model.InvalidInputException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The namespaced multi-host lab (ci/lab) from Java: tests, demo and drills use this.
+ * Each host is a network + mount namespace with its own libvirtd; see ci/lab-README.md.
+ */
+public final class Lab {
+    public static final Path SHARED = Path.of("/var/lib/havm-lab/shared");
+    private static final Duration UP_BUDGET = Duration.ofMinutes(5);
+    private static final Duration OP_BUDGET = Duration.ofMinutes(2);
+
+    private final Path script;
+    private final OutputStream progress;
+
+    /** One lab host as `ci/lab status --json` reports it. */
+    public record Host(String name, String ip, String uri, String netns, String state) {
+        public boolean up() {
+            return "up".equals(state);
+        }
+    }
+
+    public Lab(Path projectHome, OutputStream progress) {
+        this.script = projectHome.resolve("ci/lab");
+        this.progress = progress;
+    }
+
+    public static Lab fromProjectHome() {
+        return new Lab(Exec.projectHome(), null);
+    }
+
+    public Path sharedDir() {
+        return SHARED;
+    }
+
+    private Exec.Outcome lab(Duration budget, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(script.toString());
+        cmd.addAll(List.of(args));
+        return Exec.run(budget, progress, cmd).orThrow();
+    }
+
+    public List<Host> up(int hosts) {
+        lab(UP_BUDGET, "up", "--hosts", Integer.toString(hosts));
+        return status();
+    }
+
+    public void down() {
+        lab(UP_BUDGET, "down");
+    }
+
+    public List<Host> status() {
+        String json = lab(OP_BUDGET, "status", "--json").out();
+        try {
+            JsonNode root = new ObjectMapper().readTree(json);
+            List<Host> hosts = new ArrayList<>();
+            for (JsonNode h : root.path("hosts")) {
+                hosts.add(new Host(h.path("name").asText(), h.path("ip").asText(), h.path("uri").asText(),
+                        h.path("netns").asText(), h.path("state").asText()));
+            }
+            return hosts;
+        } catch (IOException e) {
+            throw new UncheckedIOException("ci/lab status --json printed no JSON: " + json, e);
+        }
+    }
+
+    /** The host by name, or a precise error naming the hosts there are. */
+    public Host host(String name) {
+        List<Host> all = status();
+        Optional<Host> h = all.stream().filter(x -> x.name().equals(name)).findFirst();
+        return h.orElseThrow(() -> new InvalidInputException("host", "unknown host '" + name + "' (lab hosts: "
+                + String.join(" ", all.stream().map(Host::name).toList()) + ")"));
+    }
+
+    /**
+     * Pull the plug on a host and confirm it: the lab's fence. Returns the confirmation only after
+     * the lab reports every process of the host gone.
+     */
+    public FenceConfirmation powerOff(String host) {
+        host(host);
+        lab(OP_BUDGET, "power-off", host);
+        Host h = host(host);
+        if (!"off".equals(h.state())) {
+            throw new IllegalStateException("power-off " + host + " returned but the lab reports it " + h.state());
+        }
+        return new FenceConfirmation(host, "lab power-off (every process of " + host + " killed)", Instant.now());
+    }
+
+    /** Power a host back on (ci/lab up is idempotent and restarts powered-off hosts). */
+    public void powerOn(int totalHosts) {
+        lab(UP_BUDGET, "up", "--hosts", Integer.toString(totalHosts));
+    }
+
+    public void isolate(String host) {
+        lab(OP_BUDGET, "isolate", host);
+    }
+
+    public void heal(String host) {
+        lab(OP_BUDGET, "heal", host);
+    }
+
+    public void restartLibvirtd(String host) {
+        lab(OP_BUDGET, "restart-libvirtd", host);
+    }
+
+    /** Runs a command inside a host's namespaces. */
+    public Exec.Outcome exec(String host, String... command) {
+        List<String> args = new ArrayList<>(List.of("exec", host, "--"));
+        args.addAll(List.of(command));
+        List<String> cmd = new ArrayList<>();
+        cmd.add(script.toString());
+        cmd.addAll(args);
+        return Exec.run(OP_BUDGET, cmd);
+    }
+}

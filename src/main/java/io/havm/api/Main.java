@@ -144,7 +144,8 @@ public final class Main {
         Map<String, Hypervisor> hosts = hosts();
         try {
             Hypervisor target = host(hosts, a.require("havm vm create", "--host", usage));
-            var props = f.withDefinition(home); // validates template and files before anything changes
+            // Validates template, kernel and disk before anything changes; a missing disk is created below.
+            var props = f.withDefinition(home, f.diskSize() == null);
             Optional<String> elsewhere = runningOn(hosts, f.spec().name());
             if (elsewhere.isPresent()) {
                 err.println("havm vm create: " + f.spec().name() + " already runs on " + elsewhere.get());

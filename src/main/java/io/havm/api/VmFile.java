@@ -143,7 +143,12 @@ record VmFile(Path file, DomainSpec spec, String template, String diskSize, VmPr
 
     /** Properties with the rendered definition, ready for Online on any node. */
     VmProperties withDefinition(Path home) {
-        String xml = wrap(file.toString(), () -> spec.render(templatePath(home)));
+        return withDefinition(home, true);
+    }
+
+    /** As {@link #withDefinition(Path)}; the disk may be missing when {@code disk.size} says to create it. */
+    VmProperties withDefinition(Path home, boolean diskMustExist) {
+        String xml = wrap(file.toString(), () -> spec.render(templatePath(home), diskMustExist));
         VmProperties p = properties;
         return new VmProperties(p.domain(), xml, p.stateDir(), p.useAgentIsAlive(), p.agentFailureAction(),
                 p.offlineAction(), p.onlineTimeout(), p.offlineTimeout(), p.agentTimeout());

@@ -103,6 +103,11 @@ public record DomainSpec(String name, UUID uuid, int memoryMiB, int vcpus, Domai
      * boots from must exist; values are XML-escaped.
      */
     public String render(Path template) {
+        return render(template, true);
+    }
+
+    /** As {@link #render(Path)}; {@code diskMustExist} false when the caller creates the disk next. */
+    public String render(Path template, boolean diskMustExist) {
         String text;
         try {
             text = Files.readString(template);
@@ -128,7 +133,7 @@ public record DomainSpec(String name, UUID uuid, int memoryMiB, int vcpus, Domai
         }
         requireFile("kernel", kernel, text.contains("${KERNEL}"));
         requireFile("initrd", initrd, text.contains("${INITRD}"));
-        requireFile("disk.path", disk, true);
+        requireFile("disk.path", disk, diskMustExist);
         return out.toString();
     }
 

@@ -1,0 +1,85 @@
+package io.havm.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input at the command line and in VM files: exit 2, a message naming what and where. No lab needed. */
+class MainTest {
+    @TempDir
+    Path dir;
+    final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(String... args) {
+        Main m = new Main(Path.of("").toAbsolutePath(), new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return m.run(List.of(args));
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    private Path vmFile(String yaml) throws Exception {
+        Path k = Files.writeString(dir.resolve("vmlinuz"), "k");
+        Files.writeString(dir.resolve("disk.qcow2"), "d");
+        return Files.writeString(dir.resolve("vm.yaml"), yaml.replace("KERNEL", k.toString())
+                .replace("DISK", dir.resolve("disk.qcow2").toString()));
+    }
+
+    @Test
+    void unknownCommandAndOptionsAreRefusedWithTheAllowedOnes() {
+        assertEquals(2, run("frobnicate"));
+        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, lab, vm, resource, help)"), err());
+        assertEquals(2, run("demo", "--jsn", "x"));
+        assertTrue(err().contains("havm demo: unknown option '--jsn' (allowed: --json, --keep"), err());
+        assertEquals(2, run("demo", "--json"));
+        assertTrue(err().contains("option --json needs a value"), err());
+        assertEquals(2, run("vm", "move", "a.yaml", "--to", "host2", "--mode", "teleport"));
+        assertTrue(err().contains("--mode: 'teleport' is not allowed (allowed: live, quick, offline)"), err());
+        assertEquals(2, run("resource", "wake-up", "a.yaml", "--host", "host1"));
+        assertTrue(err().contains("unknown entry point 'wake-up'"), err());
+    }
+
+    @Test
+    void aMissingOrMalformedVmFileIsRefusedWithFileAndLine() throws Exception {
+        assertEquals(2, run("vm", "status", dir.resolve("nope.yaml").toString()));
+        assertTrue(err().contains("nope.yaml: no such file"), err());
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "name: web\ndisk: {path: x\nvcpus: 1\n");
+        assertEquals(2, run("vm", "status", bad.toString()));
+        assertTrue(err().contains("bad.yaml: malformed YAML: line "), err());
+    }
+
+    @Test
+    void badFieldsNameTheFieldAndTheAllowedValues() throws Exception {
+        String base = "name: web\nkernel: KERNEL\ninitrd: KERNEL\ndomainType: qemu\ndisk: {path: DISK}\n";
+        Path f = vmFile(base + "colour: blue\n");
+        assertEquals(2, run("vm", "status", f.toString()));
+        assertTrue(err().contains("vm.yaml: colour: unknown field (allowed: cmdline, disk, domainType"), err());
+
+        f = vmFile(base + "resource: {offlineAction: hibernate}\n");
+        assertEquals(2, run("vm", "status", f.toString()));
+        assertTrue(err().contains("vm.yaml: resource.offlineAction: 'hibernate' is not allowed (allowed: save, "
+                + "shutdown, forced-shutdown, turn-off)"), err());
+
+        f = vmFile(base + "memoryMiB: 4\n");
+        assertEquals(2, run("vm", "status", f.toString()));
+        assertTrue(err().contains("vm.yaml: memoryMiB: 4 is out of range (allowed: 32..1048576)"), err());
+
+        f = vmFile(base.replace("domainType: qemu", "domainType: xen"));
+        assertEquals(2, run("vm", "status", f.toString()));
+        assertTrue(err().contains("vm.yaml: domainType: 'xen' is not allowed (allowed: kvm, qemu)"), err());
+
+        f = vmFile(base.replace("disk: {path: DISK}", "disk: {path: DISK, size: 12parsecs}"));
+        assertEquals(2, run("vm", "status", f.toString()));
+        assertTrue(err().contains("vm.yaml: disk.size: '12parsecs' is not a size"), err());
+    }
+}

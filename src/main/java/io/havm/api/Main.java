@@ -152,11 +152,7 @@ public final class Main {
                 return 1;
             }
             Path disk = f.spec().disk();
-            if (!Files.exists(disk)) {
-                if (f.diskSize() == null) {
-                    throw new InvalidInputException(f.file() + ": disk.size", disk
-                            + " does not exist; give disk.size to create it");
-                }
+            if (!Files.exists(disk)) { // only reachable with disk.size: the check above demanded it otherwise
                 mkdirs(disk.getParent());
                 Exec.run(Duration.ofMinutes(1), List.of("qemu-img", "create", "-q", "-f", f.spec().diskFormat(),
                         disk.toString(), f.diskSize())).orThrow();

@@ -23,8 +23,10 @@ class CliIT {
     Path dir;
 
     @AfterEach
-    void cleanUp() {
+    void cleanUp() throws Exception {
         lab.remove("cli-web");
+        // vm remove keeps the disk on purpose; the next test must start without it.
+        Files.deleteIfExists(lab.lab.sharedDir().resolve("images/cli-web.qcow2"));
     }
 
     private Exec.Outcome havm(String... args) {

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.havm.engine.FenceConfirmation;
 import io.havm.engine.Mover;
+import io.havm.engine.Whereabouts;
 import io.havm.engine.port.Clock;
 import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
 import io.havm.engine.port.MigrationOptions;
 import io.havm.lab.ConsoleLog;
 import io.havm.lab.GuestImage;
@@ -87,15 +87,16 @@ final class Demo {
             Path disk = shared.resolve("images").resolve(VM + ".qcow2");
             Path console = shared.resolve("console").resolve(VM + ".log");
             VmProperties vm = step("create qcow2 disk on shared storage", "-", () -> {
-                removeEverywhere(VM);
+                // A leftover of an earlier --keep run must not run twice.
+                Whereabouts.removeEverywhere(hosts.values(), VM);
                 Files.createDirectories(disk.getParent());
                 Files.createDirectories(console.getParent());
                 Files.deleteIfExists(disk);
                 Files.deleteIfExists(console);
                 Exec.run(Duration.ofSeconds(30), List.of("qemu-img", "create", "-q", "-f", "qcow2", disk.toString(),
                         "64M")).orThrow();
-                DomainSpec spec = new DomainSpec(VM, null, 128, 1, type, guest.kernel(), guest.initrd(), null, disk,
-                        "qcow2", null, console, Map.of());
+                DomainSpec spec = new DomainSpec(VM, null, 128, 1, type, guest.kernel(), guest.initrd(), null,
+                        List.of(new DomainSpec.Disk(disk, "qcow2")), null, console, Map.of());
                 String xml = spec.render(home.resolve("vm-templates/lab-direct-kernel.xml"));
                 VmProperties p = VmProperties.defaults(VM, xml, shared.resolve("save"));
                 Files.deleteIfExists(p.stateFile());
@@ -136,8 +137,7 @@ final class Demo {
                 proof.put("ticks_continuous_through_live_and_quick", c.ticksContinuous(0));
                 proof.put("last_tick_before_power_loss", ticksBeforeLoss);
                 proof.put("boot_counts_on_disk", c.bootCounts());
-                boolean running = hosts.get("host1").state(VM).map(s -> s.active()).orElse(false)
-                        && !hosts.get("host2").state(VM).isPresent();
+                boolean running = Whereabouts.activeOn(hosts.values(), VM).equals(List.of("host1"));
                 proof.put("runs_only_on_host1", running);
                 return new Outcome<>(null, oneBootThroughMoves && diskSurvived && running,
                         "BOOTED before power loss: 1, TICKs 1.." + ticksBeforeLoss + " without a gap through live "
@@ -194,24 +194,6 @@ final class Demo {
             }
         }
         return false;
-    }
-
-    /** A leftover of an earlier --keep run must not run twice: turn it off and forget it everywhere. */
-    private void removeEverywhere(String domain) {
-        for (Hypervisor h : hosts.values()) {
-            try {
-                h.state(domain).ifPresent(s -> {
-                    if (s.active()) {
-                        h.destroy(domain);
-                    }
-                    h.undefine(domain);
-                });
-            } catch (HypervisorException e) {
-                if (e.kind() != HypervisorException.Kind.NO_DOMAIN) {
-                    throw e;
-                }
-            }
-        }
     }
 
     // ---------------------------------------------------------------- step bookkeeping

@@ -3,6 +3,7 @@ package io.havm.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.havm.engine.FenceConfirmation;
 import io.havm.engine.Mover;
+import io.havm.engine.Whereabouts;
 import io.havm.engine.port.Clock;
 import io.havm.engine.port.DomainState;
 import io.havm.engine.port.Hypervisor;
@@ -145,17 +146,19 @@ public final class Main {
         try {
             Hypervisor target = host(hosts, a.require("havm vm create", "--host", usage));
             // Validates template, kernel and disk before anything changes; a missing disk is created below.
-            var props = f.withDefinition(home, f.diskSize() == null);
+            // Validates template, kernel and disks before anything changes; sized missing disks are created below.
+            var props = f.withDefinition(home, true);
             Optional<String> elsewhere = runningOn(hosts, f.spec().name());
             if (elsewhere.isPresent()) {
                 err.println("havm vm create: " + f.spec().name() + " already runs on " + elsewhere.get());
                 return 1;
             }
-            Path disk = f.spec().disk();
-            if (!Files.exists(disk)) { // only reachable with disk.size: the check above demanded it otherwise
-                mkdirs(disk.getParent());
-                Exec.run(Duration.ofMinutes(1), List.of("qemu-img", "create", "-q", "-f", f.spec().diskFormat(),
-                        disk.toString(), f.diskSize())).orThrow();
+            for (var d : f.spec().disks()) {
+                if (!Files.exists(d.path())) {
+                    mkdirs(d.path().getParent());
+                    Exec.run(Duration.ofMinutes(1), List.of("qemu-img", "create", "-q", "-f", d.format(),
+                            d.path().toString(), f.diskSizes().get(d.path()))).orThrow();
+                }
             }
             mkdirs(f.spec().serialLog().getParent());
             Result r = new VmResource(props, target, Clock.SYSTEM).online();
@@ -245,20 +248,8 @@ public final class Main {
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         Map<String, Hypervisor> hosts = hosts();
         try {
-            String name = f.spec().name();
-            for (Hypervisor h : hosts.values()) {
-                try {
-                    Optional<DomainState> s = h.state(name);
-                    if (s.isPresent()) {
-                        if (s.get().active()) {
-                            h.destroy(name);
-                        }
-                        h.undefine(name);
-                        out.println("removed " + name + " from " + h.host());
-                    }
-                } catch (HypervisorException e) {
-                    err.println("havm vm remove: " + h.host() + ": " + e.getMessage());
-                }
+            for (String h : Whereabouts.removeEverywhere(hosts.values(), f.spec().name())) {
+                out.println("removed " + f.spec().name() + " from " + h);
             }
             return 0;
         } finally {
@@ -319,16 +310,7 @@ public final class Main {
     }
 
     private static Optional<String> runningOn(Map<String, Hypervisor> hosts, String domain) {
-        for (Hypervisor h : hosts.values()) {
-            try {
-                if (h.state(domain).map(DomainState::active).orElse(false)) {
-                    return Optional.of(h.host());
-                }
-            } catch (HypervisorException e) {
-                // an unreachable host cannot be asked; moves refuse on their own checks
-            }
-        }
-        return Optional.empty();
+        return Whereabouts.activeOn(hosts.values(), domain).stream().findFirst();
     }
 
     private static void mkdirs(Path dir) {

@@ -19,7 +19,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -35,14 +38,15 @@ import java.util.TreeSet;
  * domainType: auto            # auto (probe) | kvm | qemu
  * template: lab-direct-kernel # vm-templates/&lt;name&gt;.xml, or a path to a template
  * disk: {path: /var/lib/havm-lab/shared/images/web.qcow2, format: qcow2, size: 64M}
+ * # or disks: [{path: …os.qcow2, size: 8G}, {path: …data.raw, format: raw, size: 1G}]
  * resource: {offlineAction: save, agentFailureAction: turn-off, onlineTimeout: 300s}
  * </pre>
  */
-record VmFile(Path file, DomainSpec spec, String template, String diskSize, VmProperties properties,
+record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> diskSizes, VmProperties properties,
         MigrationOptions migration, String domainTypeWord) {
 
     private static final Set<String> TOP = Set.of("name", "memoryMiB", "vcpus", "domainType", "template", "kernel",
-            "initrd", "cmdline", "disk", "mac", "serialLog", "stateDir", "migration", "resource");
+            "initrd", "cmdline", "disk", "disks", "mac", "serialLog", "stateDir", "migration", "resource");
     private static final Set<String> DISK = Set.of("path", "format", "size");
     private static final Set<String> MIGRATION = Set.of("unsafeSharedStorage", "bandwidthMiBs", "maxDowntimeMs");
     private static final Set<String> RESOURCE = Set.of("useAgentIsAlive", "agentFailureAction", "offlineAction",
@@ -72,17 +76,36 @@ record VmFile(Path file, DomainSpec spec, String template, String diskSize, VmPr
             throw new InvalidInputException(where + ": name", "is required");
         }
         Path shared = Lab.SHARED;
-        JsonNode disk = root.path("disk");
-        if (!disk.isObject()) {
+        List<JsonNode> diskNodes = new ArrayList<>();
+        if (root.has("disk") && root.has("disks")) {
+            throw new InvalidInputException(where + ": disks", "give either 'disk' (one) or 'disks' (a list), not both");
+        } else if (root.path("disks").isArray()) {
+            root.path("disks").forEach(diskNodes::add);
+        } else if (root.has("disks")) {
+            throw new InvalidInputException(where + ": disks", "must be a list of {path, format, size}");
+        } else if (root.path("disk").isObject()) {
+            diskNodes.add(root.path("disk"));
+        } else {
             throw new InvalidInputException(where + ": disk", "is required: {path, format: qcow2|raw, size}");
         }
-        known(where, "disk.", disk, DISK);
-        String diskPath = text(where, disk, "disk.path", shared.resolve("images").resolve(name + ".qcow2").toString());
-        String format = text(where, disk, "disk.format", "qcow2");
-        String size = text(where, disk, "disk.size", null);
-        if (size != null && !size.matches("[1-9][0-9]*[KMGT]?")) {
-            throw new InvalidInputException(where + ": disk.size", "'" + size
-                    + "' is not a size (a whole number with an optional K, M, G or T suffix, e.g. 64M)");
+        List<DomainSpec.Disk> disks = new ArrayList<>();
+        Map<Path, String> sizes = new LinkedHashMap<>();
+        for (int i = 0; i < diskNodes.size(); i++) {
+            JsonNode disk = diskNodes.get(i);
+            String f = root.has("disks") ? "disks[" + i + "]." : "disk.";
+            known(where, f, disk, DISK);
+            String dflt = shared.resolve("images").resolve(name + (i == 0 ? "" : "-" + i) + ".qcow2").toString();
+            Path path = Path.of(text(where, disk, f + "path", dflt));
+            String format = text(where, disk, f + "format", "qcow2");
+            String size = text(where, disk, f + "size", null);
+            if (size != null && !size.matches("[1-9][0-9]*[KMGT]?")) {
+                throw new InvalidInputException(where + ": " + f + "size", "'" + size
+                        + "' is not a size (a whole number with an optional K, M, G or T suffix, e.g. 64M)");
+            }
+            disks.add(wrap(where, () -> new DomainSpec.Disk(path, format)));
+            if (size != null) {
+                sizes.put(path, size);
+            }
         }
         String template = text(where, root, "template", "lab-direct-kernel");
         String typeWord = text(where, root, "domainType", "auto");
@@ -106,7 +129,7 @@ record VmFile(Path file, DomainSpec spec, String template, String diskSize, VmPr
         }
         DomainSpec spec = wrap(where, () -> new DomainSpec(name, null, integer(where, root, "memoryMiB", 128),
                 integer(where, root, "vcpus", 1), type, kernelPath, initrdPath, text(where, root, "cmdline", null),
-                Path.of(diskPath), format, text(where, root, "mac", null),
+                disks, text(where, root, "mac", null),
                 Path.of(text(where, root, "serialLog", shared.resolve("console").resolve(name + ".log").toString())),
                 Map.of()));
         JsonNode mig = root.path("migration");
@@ -128,7 +151,7 @@ record VmFile(Path file, DomainSpec spec, String template, String diskSize, VmPr
                 duration(where, res, "resource.onlineTimeout", "300s"),
                 duration(where, res, "resource.offlineTimeout", "300s"),
                 duration(where, res, "resource.agentTimeout", "5s")));
-        return new VmFile(file, spec, template, size, props, migration, typeWord);
+        return new VmFile(file, spec, template, Map.copyOf(sizes), props, migration, typeWord);
     }
 
     /** The template file: a name under vm-templates/, or a path. */
@@ -143,12 +166,21 @@ record VmFile(Path file, DomainSpec spec, String template, String diskSize, VmPr
 
     /** Properties with the rendered definition, ready for Online on any node. */
     VmProperties withDefinition(Path home) {
-        return withDefinition(home, true);
+        return withDefinition(home, false);
     }
 
-    /** As {@link #withDefinition(Path)}; the disk may be missing when {@code disk.size} says to create it. */
-    VmProperties withDefinition(Path home, boolean diskMustExist) {
-        String xml = wrap(file.toString(), () -> spec.render(templatePath(home), diskMustExist));
+    /**
+     * As {@link #withDefinition(Path)}. With {@code creating}, a disk that has a size may be
+     * missing (the caller creates it next); any other disk must exist.
+     */
+    VmProperties withDefinition(Path home, boolean creating) {
+        for (DomainSpec.Disk d : spec.disks()) {
+            if (!Files.isRegularFile(d.path()) && !(creating && diskSizes.containsKey(d.path()))) {
+                throw new InvalidInputException(file + ": disk.path", d.path() + " does not exist or is not a file"
+                        + (creating ? "; give disk.size to create it" : ""));
+            }
+        }
+        String xml = wrap(file.toString(), () -> spec.render(templatePath(home), false));
         VmProperties p = properties;
         return new VmProperties(p.domain(), xml, p.stateDir(), p.useAgentIsAlive(), p.agentFailureAction(),
                 p.offlineAction(), p.onlineTimeout(), p.offlineTimeout(), p.agentTimeout());

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -22,8 +23,24 @@ import java.util.regex.Pattern;
  * every node; the UUID likewise, so a VM is the same libvirt domain wherever it runs.
  */
 public record DomainSpec(String name, UUID uuid, int memoryMiB, int vcpus, DomainType type, Path kernel,
-        Path initrd, String cmdline, Path disk, String diskFormat, String mac, Path serialLog,
-        Map<String, String> extra) {
+        Path initrd, String cmdline, List<Disk> disks, String mac, Path serialLog, Map<String, String> extra) {
+
+    /**
+     * One disk, attached as virtio vda, vdb, … in list order; the first is the boot/OS disk.
+     *
+     * @param path image file (on shared storage for a VM that can move)
+     * @param format qcow2 or raw
+     */
+    public record Disk(Path path, String format) {
+        public Disk {
+            if (!"qcow2".equals(format) && !"raw".equals(format)) {
+                throw new InvalidInputException("disk.format", "'" + format + "' is not allowed (allowed: qcow2, raw)");
+            }
+            if (path == null || !path.isAbsolute()) {
+                throw new InvalidInputException("disk.path", "'" + path + "' must be an absolute path");
+            }
+        }
+    }
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final Pattern MAC = Pattern.compile("([0-9a-f]{2}:){5}[0-9a-f]{2}");
@@ -43,8 +60,13 @@ public record DomainSpec(String name, UUID uuid, int memoryMiB, int vcpus, Domai
         if (type == null) {
             throw new InvalidInputException("domainType", "is required (allowed: kvm, qemu)");
         }
-        if (!"qcow2".equals(diskFormat) && !"raw".equals(diskFormat)) {
-            throw new InvalidInputException("disk.format", "'" + diskFormat + "' is not allowed (allowed: qcow2, raw)");
+        if (disks == null || disks.isEmpty() || disks.size() > 20) {
+            throw new InvalidInputException("disks", "between 1 and 20 disks are allowed, got "
+                    + (disks == null ? 0 : disks.size()));
+        }
+        disks = List.copyOf(disks);
+        if (disks.stream().map(Disk::path).distinct().count() != disks.size()) {
+            throw new InvalidInputException("disks", "the same image is listed twice");
         }
         if (mac == null) {
             mac = macFor(name);
@@ -90,12 +112,33 @@ public record DomainSpec(String name, UUID uuid, int memoryMiB, int vcpus, Domai
             v.put("INITRD", initrd.toString());
         }
         v.put("CMDLINE", cmdline);
-        v.put("DISK", disk.toString());
-        v.put("DISK_FORMAT", diskFormat);
+        v.put("DISKS", disksXml());
         v.put("MAC", mac);
         v.put("SERIAL_LOG", serialLog.toString());
         v.putAll(extra);
         return v;
+    }
+
+    /** The first (OS) disk. */
+    public Disk osDisk() {
+        return disks.get(0);
+    }
+
+    /** The disks block: already XML, values escaped inside. */
+    private String disksXml() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < disks.size(); i++) {
+            Disk d = disks.get(i);
+            if (i > 0) {
+                b.append("\n    ");
+            }
+            b.append("<disk type='file' device='disk'>\n")
+                    .append("      <driver name='qemu' type='").append(d.format()).append("' cache='none'/>\n")
+                    .append("      <source file='").append(escape(d.path().toString())).append("'/>\n")
+                    .append("      <target dev='vd").append((char) ('a' + i)).append("' bus='virtio'/>\n")
+                    .append("    </disk>");
+        }
+        return b.toString();
     }
 
     /**
@@ -124,7 +167,8 @@ public record DomainSpec(String name, UUID uuid, int memoryMiB, int vcpus, Domai
                 missing.add(m.group(1));
                 value = "";
             }
-            m.appendReplacement(out, Matcher.quoteReplacement(escape(value)));
+            String text2 = m.group(1).equals("DISKS") ? value : escape(value);
+            m.appendReplacement(out, Matcher.quoteReplacement(text2));
         }
         m.appendTail(out);
         if (!missing.isEmpty()) {
@@ -133,7 +177,9 @@ public record DomainSpec(String name, UUID uuid, int memoryMiB, int vcpus, Domai
         }
         requireFile("kernel", kernel, text.contains("${KERNEL}"));
         requireFile("initrd", initrd, text.contains("${INITRD}"));
-        requireFile("disk.path", disk, diskMustExist);
+        for (Disk d : disks) {
+            requireFile("disk.path", d.path(), diskMustExist);
+        }
         return out.toString();
     }
 

@@ -63,38 +63,47 @@ public final class VmResource implements Resource {
     @Override
     public Result open() {
         return guard(() -> {
-        hv.ping();
-        return new Result.Ok(hv.host() + " reachable at " + hv.uri());
+            hv.ping();
+            return new Result.Ok(hv.host() + " reachable at " + hv.uri());
         });
     }
 
     @Override
     public Result online() {
         return guard(() -> {
-        Optional<DomainState> s = hv.state(p.domain());
-        if (s.isPresent() && s.get().active()) {
-            foundRunningAtOnline = true;
-            return new Result.AlreadyRunning(where() + " is already " + s.get());
-        }
-        foundRunningAtOnline = false;
-        agentFailed = false;
-        agentEverAnswered = false;
-        if (s.isEmpty()) {
-            if (p.definitionXml() == null) {
-                return new Result.Failed(where() + ": not defined here and no definition to define it from");
+            Optional<DomainState> s = hv.state(p.domain());
+            if (s.isPresent() && s.get().active()) {
+                foundRunningAtOnline = true;
+                return new Result.AlreadyRunning(where() + " is already " + s.get());
             }
-            hv.define(p.definitionXml());
-        }
-        String how;
-        if (Files.exists(p.stateFile())) {
-            hv.restore(p.stateFile());
-            deleteStateFile();
-            how = "restored from " + p.stateFile();
-        } else {
-            hv.start(p.domain());
-            how = "started";
-        }
-        return waitUntil(p.onlineTimeout(), DomainState.Kind.RUNNING, how);
+            foundRunningAtOnline = false;
+            agentFailed = false;
+            agentEverAnswered = false;
+            boolean definedHere = false;
+            if (s.isEmpty()) {
+                if (p.definitionXml() == null) {
+                    return new Result.Failed(where() + ": not defined here and no definition to define it from");
+                }
+                hv.define(p.definitionXml());
+                definedHere = true;
+            }
+            String how;
+            try {
+                if (Files.exists(p.stateFile())) {
+                    hv.restore(p.stateFile());
+                    deleteStateFile();
+                    how = "restored from " + p.stateFile();
+                } else {
+                    hv.start(p.domain());
+                    how = "started";
+                }
+            } catch (HypervisorException e) {
+                if (definedHere) {
+                    forgetQuietly(e); // a refused Online leaves no stray definition behind
+                }
+                throw e;
+            }
+            return waitUntil(p.onlineTimeout(), DomainState.Kind.RUNNING, how);
         });
     }
 
@@ -121,22 +130,22 @@ public final class VmResource implements Resource {
     @Override
     public Result looksAlive() {
         return guard(() -> {
-        Optional<DomainState> s = hv.state(p.domain());
-        if (s.isEmpty()) {
-            return new Result.Failed(where() + ": no such domain");
-        }
-        DomainState st = s.get();
-        return switch (st.kind()) {
-            case RUNNING, BLOCKED -> new Result.Ok(where() + " " + st);
-            case PAUSED -> switch (st.reason()) {
-                // Paused by the hypervisor because the guest cannot go on: a fault.
-                case "ioerror", "crashed", "api-error", "postcopy-failed", "watchdog" ->
-                    new Result.Failed(where() + " " + st);
-                default -> new Result.Ok(where() + " " + st);
+            Optional<DomainState> s = hv.state(p.domain());
+            if (s.isEmpty()) {
+                return new Result.Failed(where() + ": no such domain");
+            }
+            DomainState st = s.get();
+            return switch (st.kind()) {
+                case RUNNING, BLOCKED -> new Result.Ok(where() + " " + st);
+                case PAUSED -> switch (st.reason()) {
+                    // Paused by the hypervisor because the guest cannot go on: a fault.
+                    case "ioerror", "crashed", "api-error", "postcopy-failed", "watchdog" ->
+                        new Result.Failed(where() + " " + st);
+                    default -> new Result.Ok(where() + " " + st);
+                };
+                case SHUTDOWN -> new Result.Ok(where() + " " + st);
+                default -> new Result.Failed(where() + " is " + st);
             };
-            case SHUTDOWN -> new Result.Ok(where() + " " + st);
-            default -> new Result.Failed(where() + " is " + st);
-        };
         });
     }
 
@@ -167,66 +176,74 @@ public final class VmResource implements Resource {
     @Override
     public Result offline() {
         return guard(() -> {
-        Optional<DomainState> s = hv.state(p.domain());
-        if (s.isEmpty() || !s.get().active()) {
-            return new Result.Ok(where() + " already off");
-        }
-        switch (p.offlineAction()) {
-            case SAVE -> {
-                saveState();
-                return new Result.Ok(where() + " saved to " + p.stateFile());
+            Optional<DomainState> s = hv.state(p.domain());
+            if (s.isEmpty() || !s.get().active()) {
+                return new Result.Ok(where() + " already off");
             }
-            case SHUTDOWN -> {
-                hv.shutdown(p.domain(), p.offlineTimeout());
-                return new Result.Ok(where() + " shut down");
-            }
-            case FORCED_SHUTDOWN -> {
-                try {
+            switch (p.offlineAction()) {
+                case SAVE -> {
+                    saveState();
+                    return new Result.Ok(where() + " saved to " + p.stateFile());
+                }
+                case SHUTDOWN -> {
                     hv.shutdown(p.domain(), p.offlineTimeout());
                     return new Result.Ok(where() + " shut down");
-                } catch (HypervisorException e) {
-                    if (e.kind() != HypervisorException.Kind.TIMEOUT
-                            && e.kind() != HypervisorException.Kind.AGENT_UNRESPONSIVE) {
-                        throw e;
-                    }
-                    hv.destroy(p.domain());
-                    return new Result.Ok(where() + " turned off after graceful shutdown failed: "
-                            + e.getMessage());
                 }
+                case FORCED_SHUTDOWN -> {
+                    try {
+                        hv.shutdown(p.domain(), p.offlineTimeout());
+                        return new Result.Ok(where() + " shut down");
+                    } catch (HypervisorException e) {
+                        if (e.kind() != HypervisorException.Kind.TIMEOUT
+                                && e.kind() != HypervisorException.Kind.AGENT_UNRESPONSIVE) {
+                            throw e;
+                        }
+                        hv.destroy(p.domain());
+                        return new Result.Ok(where() + " turned off after graceful shutdown failed: "
+                                + e.getMessage());
+                    }
+                }
+                case TURN_OFF -> {
+                    hv.destroy(p.domain());
+                    return new Result.Ok(where() + " turned off");
+                }
+                default -> throw new IllegalStateException(p.offlineAction().toString());
             }
-            case TURN_OFF -> {
-                hv.destroy(p.domain());
-                return new Result.Ok(where() + " turned off");
-            }
-            default -> throw new IllegalStateException(p.offlineAction().toString());
-        }
         });
     }
 
     @Override
     public Result terminate() {
         return guard(() -> {
-        Optional<DomainState> s = hv.state(p.domain());
-        if (s.isEmpty() || !s.get().active()) {
-            return new Result.Ok(where() + " already off");
-        }
-        if (foundRunningAtOnline) {
-            saveState();
-            foundRunningAtOnline = false;
-            return new Result.Ok(where() + " was found running at Online: state saved to " + p.stateFile());
-        }
-        if (agentFailed && p.agentFailureAction() == AgentFailureAction.SAVE) {
-            saveState();
-            return new Result.Ok(where() + " guest agent failed: state saved to " + p.stateFile());
-        }
-        hv.destroy(p.domain());
-        return new Result.Ok(where() + " turned off");
+            Optional<DomainState> s = hv.state(p.domain());
+            if (s.isEmpty() || !s.get().active()) {
+                return new Result.Ok(where() + " already off");
+            }
+            if (foundRunningAtOnline) {
+                saveState();
+                foundRunningAtOnline = false;
+                return new Result.Ok(where() + " was found running at Online: state saved to " + p.stateFile());
+            }
+            if (agentFailed && p.agentFailureAction() == AgentFailureAction.SAVE) {
+                saveState();
+                return new Result.Ok(where() + " guest agent failed: state saved to " + p.stateFile());
+            }
+            hv.destroy(p.domain());
+            return new Result.Ok(where() + " turned off");
         });
     }
 
     @Override
     public Result close() {
         return new Result.Ok(where() + " closed");
+    }
+
+    private void forgetQuietly(HypervisorException cause) {
+        try {
+            hv.undefine(p.domain());
+        } catch (HypervisorException e) {
+            cause.addSuppressed(e);
+        }
     }
 
     private void saveState() {

@@ -63,7 +63,7 @@ class MainTest {
         String base = "name: web\nkernel: KERNEL\ninitrd: KERNEL\ndomainType: qemu\ndisk: {path: DISK}\n";
         Path f = vmFile(base + "colour: blue\n");
         assertEquals(2, run("vm", "status", f.toString()));
-        assertTrue(err().contains("vm.yaml: colour: unknown field (allowed: cmdline, disk, domainType"), err());
+        assertTrue(err().contains("vm.yaml: colour: unknown field (allowed: cmdline, disk, disks, domainType"), err());
 
         f = vmFile(base + "resource: {offlineAction: hibernate}\n");
         assertEquals(2, run("vm", "status", f.toString()));

@@ -95,6 +95,15 @@ class CliIT {
     }
 
     @Test
+    void plainVirshFromTheRootNamespaceReachesEveryHost() {
+        for (io.havm.lab.Lab.Host h : lab.lab.status()) {
+            Exec.Outcome o = Exec.run(Duration.ofSeconds(30), List.of("virsh", "-c", h.uri(), "hostname"));
+            assertEquals(0, o.code(), h.name() + ": " + o.err());
+            assertEquals(h.name(), o.out().strip(), "each host has its own UTS namespace");
+        }
+    }
+
+    @Test
     void theLabRefusesBadArgumentsWithExitTwo() {
         Exec.Outcome o = Exec.run(Duration.ofSeconds(30), List.of(lab.home.resolve("ci/lab").toString(),
                 "power-off", "host9"));

@@ -2,9 +2,9 @@ package io.havm.it;
 
 import static org.awaitility.Awaitility.await;
 
+import io.havm.engine.Whereabouts;
 import io.havm.engine.port.Clock;
 import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
 import io.havm.lab.ConsoleLog;
 import io.havm.lab.GuestImage;
 import io.havm.lab.Lab;
@@ -108,8 +108,8 @@ final class RealLab {
         }
         Exec.run(Duration.ofSeconds(30), List.of("qemu-img", "create", "-q", "-f", "qcow2", disk.toString(), "16M"))
                 .orThrow();
-        DomainSpec spec = new DomainSpec(name, null, 128, 1, type, guest.kernel(), guest.initrd(), cmdline, disk,
-                "qcow2", null, console, Map.of());
+        DomainSpec spec = new DomainSpec(name, null, 128, 1, type, guest.kernel(), guest.initrd(), cmdline,
+                List.of(new DomainSpec.Disk(disk, "qcow2")), null, console, Map.of());
         String xml = spec.render(home.resolve("vm-templates/lab-direct-kernel.xml"));
         VmProperties props = VmProperties.defaults(name, xml, shared.resolve("save"))
                 .withTimeouts(Duration.ofSeconds(60), Duration.ofSeconds(60));
@@ -147,31 +147,12 @@ final class RealLab {
 
     /** Hosts on which the domain is active (running, paused …): the referee for "never twice". */
     List<String> activeOn(String domain) {
-        return hosts.values().stream().filter(h -> {
-            try {
-                return h.state(domain).map(s -> s.active()).orElse(false);
-            } catch (HypervisorException e) {
-                return false;
-            }
-        }).map(Hypervisor::host).toList();
+        return Whereabouts.activeOn(hosts.values(), domain);
     }
 
     /** Turn the domain off and forget it on every reachable host; delete its state file. */
     void remove(String domain) {
-        for (Hypervisor h : hosts.values()) {
-            try {
-                h.state(domain).ifPresent(s -> {
-                    if (s.active()) {
-                        h.destroy(domain);
-                    }
-                    h.undefine(domain);
-                });
-            } catch (HypervisorException e) {
-                if (e.kind() != HypervisorException.Kind.NO_DOMAIN && e.kind() != HypervisorException.Kind.HOST_UNREACHABLE) {
-                    throw e;
-                }
-            }
-        }
+        Whereabouts.removeEverywhere(hosts.values(), domain);
         try {
             Files.deleteIfExists(lab.sharedDir().resolve("save").resolve(domain + ".sav"));
         } catch (IOException e) {

@@ -64,6 +64,8 @@ class VmResourceIT {
 
         Result second = lab.resource(vm, "host2").online();
         assertInstanceOf(Result.WrongNode.class, second, second.detail());
+        assertTrue(lab.hv("host2").state(vm.name()).isEmpty(), "no stray definition left on host2");
+        lab.hv("host2").define(vm.props().definitionXml());
         HypervisorException e = assertThrows(HypervisorException.class, () -> lab.hv("host2").start(vm.name()));
         assertEquals(HypervisorException.Kind.LEASE_REFUSED, e.kind(), e.getMessage());
         assertEquals(List.of("host1"), lab.activeOn(vm.name()));

@@ -8,6 +8,7 @@ import io.havm.model.DomainType;
 import io.havm.model.InvalidInputException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,7 +21,8 @@ class DomainSpecTest {
         Path k = Files.writeString(dir.resolve("vmlinuz"), "k");
         Path i = Files.writeString(dir.resolve("initrd"), "i");
         Path d = Files.writeString(dir.resolve("disk.qcow2"), "d");
-        return new DomainSpec(name, null, mem, 1, DomainType.QEMU, k, i, null, d, "qcow2", mac, dir.resolve("c.log"),
+        return new DomainSpec(name, null, mem, 1, DomainType.QEMU, k, i, null, List.of(new DomainSpec.Disk(d, "qcow2")), mac,
+                dir.resolve("c.log"),
                 Map.of());
     }
 
@@ -60,10 +62,31 @@ class DomainSpecTest {
     }
 
     @Test
+    void severalDisksBecomeVdaVdbInOrderAndTheSameImageTwiceIsRefused() throws Exception {
+        Path k = Files.writeString(dir.resolve("vmlinuz"), "k");
+        Path os = Files.writeString(dir.resolve("os.qcow2"), "d");
+        Path data = Files.writeString(dir.resolve("data.raw"), "d");
+        DomainSpec s = new DomainSpec("web", null, 128, 1, DomainType.QEMU, k, k, null,
+                List.of(new DomainSpec.Disk(os, "qcow2"), new DomainSpec.Disk(data, "raw")), null, dir.resolve("c"),
+                Map.of());
+        String xml = s.render(Path.of("vm-templates/lab-direct-kernel.xml"));
+        assertTrue(xml.indexOf(os.toString()) < xml.indexOf("dev='vda'"), xml);
+        assertTrue(xml.contains("type='raw' cache='none'/>\n      <source file='" + data + "'/>\n      "
+                + "<target dev='vdb'"), xml);
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> new DomainSpec("web", null, 128, 1,
+                DomainType.QEMU, k, k, null, List.of(new DomainSpec.Disk(os, "qcow2"), new DomainSpec.Disk(os, "qcow2")),
+                null, dir.resolve("c"), Map.of()));
+        assertTrue(e.getMessage().startsWith("disks: "), e.getMessage());
+        e = assertThrows(InvalidInputException.class, () -> new DomainSpec.Disk(data, "vmdk"));
+        assertTrue(e.getMessage().contains("'vmdk' is not allowed (allowed: qcow2, raw)"), e.getMessage());
+    }
+
+    @Test
     void valuesAreXmlEscaped() throws Exception {
         Path k = Files.writeString(dir.resolve("vmlinuz"), "k");
         Path d = Files.writeString(dir.resolve("disk.qcow2"), "d");
-        DomainSpec s = new DomainSpec("web", null, 128, 1, DomainType.QEMU, k, k, "a<b & 'c'", d, "qcow2", null,
+        DomainSpec s = new DomainSpec("web", null, 128, 1, DomainType.QEMU, k, k, "a<b & 'c'",
+                List.of(new DomainSpec.Disk(d, "qcow2")), null,
                 dir.resolve("c.log"), Map.of());
         assertTrue(s.render(Path.of("vm-templates/lab-direct-kernel.xml")).contains("a&lt;b &amp; &apos;c&apos;"));
     }

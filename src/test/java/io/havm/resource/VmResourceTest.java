@@ -66,9 +66,12 @@ class VmResourceTest {
 
     @Test
     void leaseRefusedIsWrongNodeAndUnreachableIsRetryLater() {
-        hv.put("web", false);
         hv.failStartWith = HypervisorException.Kind.LEASE_REFUSED;
         assertInstanceOf(Result.WrongNode.class, vm(props).online());
+        assertFalse(hv.domains.containsKey("web"), "the refused Online undefined what it defined");
+        hv.put("web", false);
+        assertInstanceOf(Result.WrongNode.class, vm(props).online());
+        assertTrue(hv.domains.containsKey("web"), "a definition that was there before stays");
         hv.unreachable = true;
         assertInstanceOf(Result.RetryLater.class, vm(props).online());
         assertInstanceOf(Result.RetryLater.class, vm(props).looksAlive());

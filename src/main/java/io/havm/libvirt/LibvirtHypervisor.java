@@ -107,11 +107,16 @@ public final class LibvirtHypervisor implements Hypervisor {
         try {
             probeTcp();
             Connect c = new Connect(uri);
-            c.setKeepAlive(settings.keepaliveIntervalS(), settings.keepaliveCount());
-            ConnectionCloseListener onClose = (closed, reason) -> onClosed(closed, reason.name().toLowerCase());
-            c.registerCloseListener(onClose);
-            lifecycle = this::onLifecycle;
-            c.addLifecycleListener(lifecycle);
+            try {
+                c.setKeepAlive(settings.keepaliveIntervalS(), settings.keepaliveCount());
+                ConnectionCloseListener onClose = (closed, reason) -> onClosed(closed, reason.name().toLowerCase());
+                c.registerCloseListener(onClose);
+                lifecycle = this::onLifecycle;
+                c.addLifecycleListener(lifecycle);
+            } catch (LibvirtException e) {
+                c.close(); // half-set-up connections are not kept
+                throw e;
+            }
             conn = c;
             backoff = Duration.ZERO;
             nextAttempt = Instant.MIN;

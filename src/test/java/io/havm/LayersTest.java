@@ -25,6 +25,9 @@ class LayersTest {
     /** package -> layers of ours it may import (itself always allowed). */
     private static final Map<String, List<String>> ALLOWED = Map.of(
             "model", List.of(),
+            "policy", List.of("model"),
+            "config", List.of("model", "policy"),
+            "sim", List.of("model", "policy", "config"),
             "engine.port", List.of("model"),
             "engine", List.of("model", "engine.port", "resource"),
             "resource", List.of("model", "engine.port", "util"),

@@ -1,0 +1,294 @@
+package io.havm.config;
+
+import io.havm.model.ClusterSpec;
+import io.havm.model.GroupSpec;
+import io.havm.model.InvalidInputException;
+import io.havm.model.OfflineAction;
+import io.havm.model.ResourceSpec;
+import io.havm.policy.Dependencies;
+import io.havm.policy.Placement;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+
+/**
+ * Reads and validates a cluster configuration (YAML): cluster (nodes, timers, fencing, ZooKeeper),
+ * groups and their resources. Every error names the file, the line, the field and what is
+ * allowed; a configuration whose timers race is refused with the clashing numbers.
+ */
+public final class ClusterConfigLoader {
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+    private static final Pattern WINDOW = Pattern.compile("window ([01][0-9]|2[0-3])-([01][0-9]|2[0-3])");
+
+    /** A loaded configuration and the warnings it produced (e.g. N+1 admission). */
+    public record Loaded(ClusterSpec spec, List<String> warnings) {}
+
+    private ClusterConfigLoader() {}
+
+    public static Loaded load(Path file) {
+        try (Reader r = Files.newBufferedReader(file)) {
+            return parse(file.toString(), r);
+        } catch (IOException e) {
+            throw new InvalidInputException(file.toString(), "cannot read: " + e.getMessage());
+        }
+    }
+
+    public static Loaded parse(String file, String text) {
+        return parse(file, new StringReader(text));
+    }
+
+    static Loaded parse(String file, Reader reader) {
+        Yaml y = new Yaml(file);
+        Node root;
+        try {
+            LoaderOptions opts = new LoaderOptions();
+            opts.setAllowDuplicateKeys(true); // we report duplicates ourselves, with the line
+            root = new org.yaml.snakeyaml.Yaml(opts).compose(reader);
+        } catch (MarkedYAMLException e) {
+            int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
+            throw new InvalidInputException(file + ":" + line, "malformed YAML: " + e.getProblem());
+        }
+        if (root == null) {
+            throw new InvalidInputException(file, "is empty: needs 'cluster' and 'groups'");
+        }
+        Map<String, Node> top = y.mapping(root, "", Set.of("cluster", "groups"));
+        if (!top.containsKey("cluster")) {
+            throw y.error(root, "cluster", "is required");
+        }
+        Map<String, Node> c = y.mapping(top.get("cluster"), "cluster", Set.of("name", "zookeeper", "admission",
+                "migrationsPerHost", "timers", "nodes"));
+        String name = y.text(c, "name", "cluster.name", "havm");
+        checkName(y, c.get("name"), "cluster.name", name);
+        String zk = y.text(c, "zookeeper", "cluster.zookeeper", "embedded");
+        String adm = y.text(c, "admission", "cluster.admission", "warn");
+        if (!adm.equals("warn") && !adm.equals("refuse")) {
+            throw y.error(c.get("admission"), "cluster.admission", "'" + adm + "' is not allowed (allowed: warn, refuse)");
+        }
+        int migrations = (int) y.integer(c, "migrationsPerHost", "cluster.migrationsPerHost", 1, 1, 16);
+        ClusterSpec.Timers timers = timers(y, c.get("timers"));
+        if (!c.containsKey("nodes")) {
+            throw y.error(top.get("cluster"), "cluster.nodes", "is required: at least one node");
+        }
+        List<ClusterSpec.NodeSpec> nodes = new ArrayList<>();
+        for (Node n : y.sequence(c.get("nodes"), "cluster.nodes")) {
+            nodes.add(node(y, n, nodes));
+        }
+        if (nodes.isEmpty()) {
+            throw y.error(c.get("nodes"), "cluster.nodes", "needs at least one node");
+        }
+        List<String> nodeNames = nodes.stream().map(ClusterSpec.NodeSpec::name).toList();
+        Map<String, GroupSpec> groups = new TreeMap<>();
+        if (top.containsKey("groups")) {
+            for (Map.Entry<String, Node> e : y.mapping(top.get("groups"), "groups", null).entrySet()) {
+                groups.put(e.getKey(), group(y, e.getKey(), e.getValue(), nodeNames));
+            }
+        }
+        List<String> clashes = timers.clashes();
+        if (!clashes.isEmpty()) {
+            throw new InvalidInputException(file, "timers race: " + String.join("; ", clashes));
+        }
+        ClusterSpec spec = new ClusterSpec(name, nodes, groups, timers, zk,
+                adm.equals("warn") ? ClusterSpec.Admission.WARN : ClusterSpec.Admission.REFUSE, migrations);
+        List<String> warnings = new ArrayList<>();
+        for (Map.Entry<String, List<String>> e : Placement.admission(spec).entrySet()) {
+            warnings.add("N+1: losing " + e.getKey() + " leaves " + String.join(", ", e.getValue())
+                    + " nowhere to run");
+        }
+        if (!warnings.isEmpty() && spec.admission() == ClusterSpec.Admission.REFUSE) {
+            throw new InvalidInputException(file, "admission refused (cluster.admission: refuse): "
+                    + String.join("; ", warnings));
+        }
+        return new Loaded(spec, warnings);
+    }
+
+    private static void checkName(Yaml y, Node at, String field, String v) {
+        if (!NAME.matcher(v).matches()) {
+            throw y.error(at, field, "'" + v + "' is not a valid name (letters, digits, '_', '.', '-'; 1-64 characters)");
+        }
+    }
+
+    private static ClusterSpec.Timers timers(Yaml y, Node n) {
+        Map<String, Node> t = n == null ? Map.of() : y.mapping(n, "cluster.timers", Set.of("sessionTimeout",
+                "zkTickTime", "selfFenceAfter", "selfFenceDuration", "safetyMargin", "recoveryWithoutFence",
+                "fenceRetry", "perVmOverheadMiB"));
+        String p = "cluster.timers.";
+        return new ClusterSpec.Timers(
+                y.duration(t, "sessionTimeout", p + "sessionTimeout", Duration.ofSeconds(3), false),
+                y.duration(t, "zkTickTime", p + "zkTickTime", Duration.ofMillis(500), false),
+                y.duration(t, "selfFenceAfter", p + "selfFenceAfter", Duration.ZERO, false),
+                y.duration(t, "selfFenceDuration", p + "selfFenceDuration", Duration.ofSeconds(2), false),
+                y.duration(t, "safetyMargin", p + "safetyMargin", Duration.ofSeconds(1), false),
+                y.duration(t, "recoveryWithoutFence", p + "recoveryWithoutFence", Duration.ofSeconds(3), true),
+                y.duration(t, "fenceRetry", p + "fenceRetry", Duration.ofSeconds(2), false),
+                y.integer(t, "perVmOverheadMiB", p + "perVmOverheadMiB", 64, 0, 1 << 20));
+    }
+
+    private static ClusterSpec.NodeSpec node(Yaml y, Node n, List<ClusterSpec.NodeSpec> before) {
+        Map<String, Node> m = y.mapping(n, "cluster.nodes[]", Set.of("name", "uri", "memoryMiB", "fencing"));
+        String name = y.required(m, "name", "cluster.nodes[].name", n);
+        checkName(y, m.get("name"), "cluster.nodes[].name", name);
+        if (before.stream().anyMatch(b -> b.name().equals(name))) {
+            throw y.error(m.get("name"), "cluster.nodes[].name", "'" + name + "' is given twice");
+        }
+        String f = "cluster.nodes." + name;
+        String uri = y.required(m, "uri", f + ".uri", n);
+        if (!uri.matches("(qemu|test)(\\+[a-z]+)?://[^ ]*")) {
+            throw y.error(m.get("uri"), f + ".uri", "'" + uri + "' is not a libvirt URI (e.g. qemu+tcp://10.0.0.1/system)");
+        }
+        long mem = y.integer(m, "memoryMiB", f + ".memoryMiB", 4096, 128, 1L << 30);
+        ClusterSpec.Fencing fencing = null;
+        if (m.containsKey("fencing")) {
+            Map<String, Node> fm = y.mapping(m.get("fencing"), f + ".fencing", Set.of("agent", "options", "timeout"));
+            String agent = y.required(fm, "agent", f + ".fencing.agent", m.get("fencing"));
+            if (!agent.matches("fence_[A-Za-z0-9_]+") && !agent.startsWith("/")) {
+                throw y.error(fm.get("agent"), f + ".fencing.agent", "'" + agent
+                        + "' is not a fence agent (fence_<name>, e.g. fence_ipmilan, or an absolute path)");
+            }
+            Map<String, String> options = new TreeMap<>();
+            if (fm.containsKey("options")) {
+                for (Map.Entry<String, Node> e : y.mapping(fm.get("options"), f + ".fencing.options", null).entrySet()) {
+                    options.put(e.getKey(), y.scalar(e.getValue(), f + ".fencing.options." + e.getKey()));
+                }
+            }
+            fencing = new ClusterSpec.Fencing(agent, options,
+                    y.duration(fm, "timeout", f + ".fencing.timeout", Duration.ofSeconds(30), false));
+        }
+        return new ClusterSpec.NodeSpec(name, uri, mem, fencing);
+    }
+
+    private static GroupSpec group(Yaml y, String name, Node n, List<String> nodeNames) {
+        String f = "groups." + name;
+        checkName(y, n, f, name);
+        Map<String, Node> m = y.mapping(n, f, Set.of("resources", "possibleOwners", "preferredOwners", "failback",
+                "priority", "antiAffinity", "failover", "autoStart"));
+        List<String> possible = y.names(m, "possibleOwners", f + ".possibleOwners");
+        List<String> preferred = y.names(m, "preferredOwners", f + ".preferredOwners");
+        for (String o : possible) {
+            if (!nodeNames.contains(o)) {
+                throw y.error(m.get("possibleOwners"), f + ".possibleOwners", "unknown node '" + o + "' (nodes: "
+                        + String.join(", ", nodeNames) + ")");
+            }
+        }
+        for (String o : preferred) {
+            if (!nodeNames.contains(o)) {
+                throw y.error(m.get("preferredOwners"), f + ".preferredOwners", "unknown node '" + o + "' (nodes: "
+                        + String.join(", ", nodeNames) + ")");
+            }
+            if (!possible.isEmpty() && !possible.contains(o)) {
+                throw y.error(m.get("preferredOwners"), f + ".preferredOwners", "'" + o
+                        + "' is not among the possible owners " + possible);
+            }
+        }
+        String fb = y.text(m, "failback", f + ".failback", "never");
+        GroupSpec.Failback failback;
+        Matcher w = WINDOW.matcher(fb);
+        if (fb.equals("never")) {
+            failback = new GroupSpec.Failback.Never();
+        } else if (fb.equals("immediate")) {
+            failback = new GroupSpec.Failback.Immediate();
+        } else if (w.matches()) {
+            failback = new GroupSpec.Failback.Window(Integer.parseInt(w.group(1)), Integer.parseInt(w.group(2)));
+        } else {
+            throw y.error(m.get("failback"), f + ".failback", "'" + fb
+                    + "' is not allowed (allowed: never, immediate, window HH-HH e.g. window 22-06)");
+        }
+        int priority = (int) y.integer(m, "priority", f + ".priority", 0, -1000, 1000);
+        List<GroupSpec.AntiAffinity> anti = new ArrayList<>();
+        if (m.containsKey("antiAffinity")) {
+            for (Node a : y.sequence(m.get("antiAffinity"), f + ".antiAffinity")) {
+                Map<String, Node> am = y.mapping(a, f + ".antiAffinity[]", Set.of("class", "hard"));
+                anti.add(new GroupSpec.AntiAffinity(y.required(am, "class", f + ".antiAffinity[].class", a),
+                        y.bool(am, "hard", f + ".antiAffinity[].hard", true)));
+            }
+        }
+        int nodesThatMayHost = possible.isEmpty() ? nodeNames.size() : possible.size();
+        int threshold = Math.max(1, nodesThatMayHost - 1); // WSFC: n-1 failovers per 6 hours
+        Duration period = Duration.ofHours(6);
+        if (m.containsKey("failover")) {
+            Map<String, Node> fm = y.mapping(m.get("failover"), f + ".failover", Set.of("threshold", "period"));
+            threshold = (int) y.integer(fm, "threshold", f + ".failover.threshold", threshold, 0, 1000);
+            period = y.duration(fm, "period", f + ".failover.period", period, false);
+        }
+        boolean autoStart = y.bool(m, "autoStart", f + ".autoStart", true);
+        if (!m.containsKey("resources")) {
+            throw y.error(n, f + ".resources", "is required: at least one resource");
+        }
+        Map<String, ResourceSpec> resources = new LinkedHashMap<>();
+        for (Map.Entry<String, Node> e : y.mapping(m.get("resources"), f + ".resources", null).entrySet()) {
+            resources.put(e.getKey(), resource(y, f + ".resources." + e.getKey(), e.getKey(), e.getValue()));
+        }
+        for (ResourceSpec r : resources.values()) {
+            for (String d : r.dependsOn()) {
+                if (!resources.containsKey(d)) {
+                    throw y.error(m.get("resources"), f + ".resources." + r.name() + ".dependsOn", "unknown resource '"
+                            + d + "' (resources of " + name + ": " + String.join(", ", resources.keySet()) + ")");
+                }
+            }
+        }
+        GroupSpec g = new GroupSpec(name, resources, possible, preferred, failback, priority, anti, threshold, period,
+                autoStart);
+        try {
+            Dependencies.onlineOrder(g);
+        } catch (IllegalArgumentException e) {
+            throw y.error(m.get("resources"), f + ".resources", e.getMessage());
+        }
+        return g;
+    }
+
+    private static ResourceSpec resource(Yaml y, String f, String name, Node n) {
+        checkName(y, n, f, name);
+        Map<String, Node> m = y.mapping(n, f, Set.of("type", "dependsOn", "restart", "looksAlive", "isAlive",
+                "pendingTimeout", "memoryMiB", "offlineAction", "properties"));
+        String t = y.text(m, "type", f + ".type", "vm");
+        ResourceSpec.Type type = switch (t) {
+            case "vm" -> ResourceSpec.Type.VM;
+            case "script" -> ResourceSpec.Type.SCRIPT;
+            default -> throw y.error(m.get("type"), f + ".type", "'" + t + "' is not allowed (allowed: vm, script)");
+        };
+        ResourceSpec.RestartPolicy restart = new ResourceSpec.RestartPolicy(1, Duration.ofMinutes(15), true);
+        if (m.containsKey("restart")) {
+            Map<String, Node> rm = y.mapping(m.get("restart"), f + ".restart", Set.of("threshold", "period",
+                    "affectsGroup"));
+            restart = new ResourceSpec.RestartPolicy((int) y.integer(rm, "threshold", f + ".restart.threshold", 1, 0, 100),
+                    y.duration(rm, "period", f + ".restart.period", Duration.ofMinutes(15), false),
+                    y.bool(rm, "affectsGroup", f + ".restart.affectsGroup", true));
+        }
+        Duration looks = y.duration(m, "looksAlive", f + ".looksAlive", Duration.ofSeconds(5), false);
+        Duration is = y.duration(m, "isAlive", f + ".isAlive", Duration.ofSeconds(60), false);
+        if (is.compareTo(looks) < 0) {
+            throw y.error(m.get("isAlive"), f + ".isAlive", "the thorough check (" + is.toMillis()
+                    + " ms) must not run more often than the cheap one (looksAlive " + looks.toMillis() + " ms)");
+        }
+        String oa = y.text(m, "offlineAction", f + ".offlineAction", "save");
+        OfflineAction action;
+        try {
+            action = OfflineAction.parse(f + ".offlineAction", oa);
+        } catch (InvalidInputException e) {
+            throw y.error(m.get("offlineAction"), f + ".offlineAction", e.getMessage().substring(e.where().length() + 2));
+        }
+        Map<String, String> props = new TreeMap<>();
+        if (m.containsKey("properties")) {
+            for (Map.Entry<String, Node> e : y.mapping(m.get("properties"), f + ".properties", null).entrySet()) {
+                props.put(e.getKey(), y.scalar(e.getValue(), f + ".properties." + e.getKey()));
+            }
+        }
+        long mem = y.integer(m, "memoryMiB", f + ".memoryMiB", type == ResourceSpec.Type.VM ? 512 : 0, 0, 1L << 30);
+        return new ResourceSpec(name, type, y.names(m, "dependsOn", f + ".dependsOn"), restart, looks, is,
+                y.duration(m, "pendingTimeout", f + ".pendingTimeout", Duration.ofSeconds(180), false), mem, action,
+                props);
+    }
+}

@@ -1,0 +1,55 @@
+package io.havm.model;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A group: resources that move together (WSFC's "role").
+ *
+ * @param possibleOwners nodes that may host it (all nodes when the configuration names none)
+ * @param preferredOwners tried first, in order
+ * @param priority start order when many groups restart at once (higher first)
+ * @param antiAffinity classes: groups sharing a class avoid sharing a node
+ * @param failoverThreshold failovers allowed within failoverPeriod before the group is left failed
+ * @param autoStart whether the group should be online (desired state at load)
+ */
+public record GroupSpec(String name, Map<String, ResourceSpec> resources, List<String> possibleOwners,
+        List<String> preferredOwners, Failback failback, int priority, List<AntiAffinity> antiAffinity,
+        int failoverThreshold, Duration failoverPeriod, boolean autoStart) {
+
+    public GroupSpec {
+        resources = Map.copyOf(resources);
+        possibleOwners = List.copyOf(possibleOwners);
+        preferredOwners = List.copyOf(preferredOwners);
+        antiAffinity = List.copyOf(antiAffinity);
+    }
+
+    /** Memory the group needs on a node: its VMs' memory (overhead added by placement). */
+    public long memoryMiB() {
+        return resources.values().stream().mapToLong(ResourceSpec::memoryMiB).sum();
+    }
+
+    public long vmCount() {
+        return resources.values().stream().filter(r -> r.type() == ResourceSpec.Type.VM).count();
+    }
+
+    /** An anti-affinity class; hard ones are never broken, soft ones only when nothing else fits. */
+    public record AntiAffinity(String className, boolean hard) {}
+
+    /** When a group returns to a preferred owner that came back. */
+    public sealed interface Failback {
+        /** Stay where it is. */
+        record Never() implements Failback {}
+
+        /** Move back as soon as the preferred owner is up. */
+        record Immediate() implements Failback {}
+
+        /** Move back only between these hours (local to the cluster clock), e.g. 22-06. */
+        record Window(int fromHour, int toHour) implements Failback {
+            public boolean contains(int hour) {
+                return fromHour <= toHour ? hour >= fromHour && hour < toHour : hour >= fromHour || hour < toHour;
+            }
+        }
+    }
+}

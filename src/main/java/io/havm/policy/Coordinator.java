@@ -1,0 +1,678 @@
+package io.havm.policy;
+
+import io.havm.model.ClusterSpec;
+import io.havm.model.GroupSpec;
+import io.havm.model.MoveMode;
+import io.havm.model.ResourceSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The coordinator's decisions: a pure function from (state, input, now) to (next state, commands,
+ * log). No clock, no I/O, no threads; the engine executes the commands and feeds the answers back
+ * as inputs, on real hosts and in the simulator alike.
+ *
+ * <p>Safety rules, each enforced here and checked by the simulator's invariants:
+ * <ul>
+ *   <li>A group is started on a node only when the coordinator knows it runs nowhere: its phase
+ *       says so, and a lost owner must first be proven fenced (fence agent said off, or the
+ *       self-fence deadline passed).</li>
+ *   <li>Restarts in place and failovers are counted in sliding windows and never exceed their
+ *       thresholds; past the failover threshold the group is left FAILED for an operator.</li>
+ *   <li>Every transition is logged in one format: {@code <node> group <g>: <from> -> <to> (<why>)}.</li>
+ * </ul>
+ */
+public final class Coordinator {
+    private final ClusterSpec spec;
+
+    /** What one step produced. */
+    public record Step(ClusterState state, List<Command> commands, List<String> log) {}
+
+    public Coordinator(ClusterSpec spec) {
+        this.spec = spec;
+    }
+
+    public ClusterSpec spec() {
+        return spec;
+    }
+
+    /** No node has joined yet; groups wait for a node (or stay offline when autoStart is off). */
+    public ClusterState initial() {
+        TreeMap<String, ClusterState.Group> groups = new TreeMap<>();
+        for (GroupSpec g : spec.groups().values()) {
+            groups.put(g.name(), ClusterState.Group.offline(g.name(), g.autoStart()));
+        }
+        return new ClusterState(new TreeMap<>(), groups);
+    }
+
+    public Step apply(ClusterState state, Input input, Instant now) {
+        return apply(state, List.of(input), now);
+    }
+
+    /**
+     * Applies every input that arrived together, then schedules once: a cluster that forms with
+     * several nodes at once places groups across all of them, not all on the first to join.
+     */
+    public Step apply(ClusterState state, List<Input> inputs, Instant now) {
+        Ctx c = new Ctx(state, now);
+        for (Input input : inputs) {
+            handle(c, input);
+        }
+        c.schedule();
+        return new Step(new ClusterState(c.nodes, c.groups), c.commands, c.log);
+    }
+
+    private void handle(Ctx c, Input input) {
+        if (input instanceof Input.NodeUp in) {
+            c.nodeUp(in.node(), in.running());
+        } else if (input instanceof Input.NodeLost in) {
+            c.nodeLost(in.node());
+        } else if (input instanceof Input.NodeLeft in) {
+            c.nodeLeft(in.node());
+        } else if (input instanceof Input.Fenced in) {
+            c.fenced(in.node(), in.off(), in.detail());
+        } else if (input instanceof Input.Onlined in) {
+            c.onlined(in.group(), in.node(), in.ok(), in.detail());
+        } else if (input instanceof Input.Offlined in) {
+            c.offlined(in.group(), in.node(), in.ok(), in.detail());
+        } else if (input instanceof Input.Terminated in) {
+            c.terminated(in.group(), in.node());
+        } else if (input instanceof Input.Restarted in) {
+            c.restarted(in.group(), in.resource(), in.node(), in.ok());
+        } else if (input instanceof Input.ResourceFailed in) {
+            c.resourceFailed(in.group(), in.resource(), in.node(), in.detail());
+        } else if (input instanceof Input.Moved in) {
+            c.moved(in.group(), in.from(), in.to(), in.ok(), in.detail());
+        } else if (input instanceof Input.Tick in) {
+            c.tick();
+        } else if (input instanceof Input.MoveGroup in) {
+            c.moveGroup(in.group(), in.to(), in.mode());
+        } else if (input instanceof Input.GroupOnline in) {
+            c.groupOnline(in.group());
+        } else if (input instanceof Input.GroupOffline in) {
+            c.groupOffline(in.group());
+        } else if (input instanceof Input.DrainNode in) {
+            c.drain(in.node(), false);
+        } else if (input instanceof Input.ResumeNode in) {
+            c.resume(in.node(), in.failback());
+        } else if (input instanceof Input.ShutdownNode in) {
+            c.drain(in.node(), true);
+        } else {
+            throw new IllegalArgumentException("unknown input " + input);
+        }
+    }
+
+    /** One step's working copy. */
+    private final class Ctx {
+        final TreeMap<String, ClusterState.Node> nodes;
+        final TreeMap<String, ClusterState.Group> groups;
+        final Instant now;
+        final List<Command> commands = new ArrayList<>();
+        final List<String> log = new ArrayList<>();
+
+        Ctx(ClusterState s, Instant now) {
+            this.nodes = new TreeMap<>(s.nodes());
+            this.groups = new TreeMap<>(s.groups());
+            this.now = now;
+        }
+
+        // ------------------------------------------------------------ logging and transitions
+
+        void set(ClusterState.Group next, String why) {
+            ClusterState.Group prev = groups.put(next.name(), next);
+            if (prev == null || prev.phase() != next.phase() || !eq(prev.node(), next.node())) {
+                String where = next.node() != null ? next.node() : prev != null && prev.node() != null ? prev.node() : "-";
+                log.add(where + " group " + next.name() + ": " + describe(prev) + " -> " + describe(next) + " (" + why
+                        + ")");
+            }
+        }
+
+        String describe(ClusterState.Group g) {
+            if (g == null) {
+                return "none";
+            }
+            return switch (g.phase()) {
+                case MOVING -> "moving " + g.from() + "->" + g.node() + " " + g.mode().word;
+                case OFFLINE, PENDING, FAILED -> g.phase().word();
+                default -> g.phase().word() + " on " + g.node();
+            };
+        }
+
+        void setNode(ClusterState.Node next, String why) {
+            ClusterState.Node prev = nodes.put(next.name(), next);
+            String from = prev == null ? "unknown" : word(prev);
+            String to = word(next);
+            if (!from.equals(to)) {
+                log.add(next.name() + " node: " + from + " -> " + to + " (" + why + ")");
+            }
+        }
+
+        String word(ClusterState.Node n) {
+            return n.status().word() + (n.draining() ? "/draining" : n.paused() ? "/paused" : "");
+        }
+
+        void command(Command cmd) {
+            commands.add(cmd);
+            log.add("  command " + describe(cmd));
+        }
+
+        String describe(Command cmd) {
+            if (cmd instanceof Command.Online x) {
+                return "online " + x.group() + " on " + x.node();
+            }
+            if (cmd instanceof Command.Offline x) {
+                return "offline " + x.group() + " on " + x.node();
+            }
+            if (cmd instanceof Command.Terminate x) {
+                return "terminate " + x.group() + " on " + x.node();
+            }
+            if (cmd instanceof Command.Restart x) {
+                return "restart " + x.group() + "/" + x.resource() + " on " + x.node();
+            }
+            if (cmd instanceof Command.Move x) {
+                return "move " + x.group() + " " + x.from() + " -> " + x.to() + " " + x.mode().word;
+            }
+            if (cmd instanceof Command.Fence x) {
+                return "fence " + x.node();
+            }
+            if (cmd instanceof Command.ShutdownNode x) {
+                return "shutdown node " + x.node();
+            }
+            throw new IllegalArgumentException("unknown command " + cmd);
+        }
+
+        void note(String line) {
+            log.add(line);
+        }
+
+        // ------------------------------------------------------------ membership and fencing
+
+        void nodeUp(String n, Set<String> running) {
+            if (spec.node(n).isEmpty()) {
+                note(n + " node: not in the configuration: ignored");
+                return;
+            }
+            ClusterState.Node prev = nodes.get(n);
+            ClusterState.Node next = prev == null ? ClusterState.Node.up(n) : prev.cameBack();
+            setNode(next, prev == null ? "joined" : "rejoined");
+            for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+                boolean runsHere = running.contains(g.name());
+                if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
+                    if (runsHere) {
+                        set(g.to(GroupPhase.ONLINE, n), "owner " + n + " is back and still runs it");
+                    } else {
+                        set(g.to(GroupPhase.PENDING, null), "owner " + n + " is back and reports it stopped");
+                    }
+                } else if (runsHere && !(n.equals(g.node()) && g.phase().mayRun())
+                        && !(g.phase() == GroupPhase.MOVING && n.equals(g.from()))) {
+                    if (g.phase().mayRun()) {
+                        // Known to run (or start) elsewhere: this copy must go at once.
+                        note(n + " group " + g.name() + ": reported running on rejoining " + n + " while "
+                                + describe(g) + ": terminating the stray copy");
+                        command(new Command.Terminate(g.name(), n));
+                    } else {
+                        set(g.to(GroupPhase.ONLINE, n).want(g.wantOnline()), "found running on " + n);
+                    }
+                }
+            }
+            // A node coming back gives pending groups that failed elsewhere a new chance.
+            for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+                if (g.phase() == GroupPhase.PENDING && !g.tried().isEmpty()) {
+                    groups.put(g.name(), g.withTried(Set.of()));
+                }
+            }
+        }
+
+        void nodeLost(String n) {
+            ClusterState.Node prev = nodes.get(n);
+            if (prev == null || prev.status() != NodeStatus.UP) {
+                return;
+            }
+            ClusterState.Node lost = prev.lost(now);
+            boolean fenceable = spec.node(n).map(ns -> ns.fencing() != null).orElse(false);
+            if (fenceable) {
+                lost = lost.fencing(true, 0, now);
+            }
+            setNode(lost, "session expired");
+            for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+                if (!g.phase().mayRun() || g.phase() == GroupPhase.AWAITING_FENCE) {
+                    continue;
+                }
+                boolean here = n.equals(g.node()) || n.equals(g.from());
+                if (!here) {
+                    continue;
+                }
+                // The other end of a move may already run it: prefer it once the lost node is fenced.
+                String other = g.phase() == GroupPhase.MOVING ? (n.equals(g.from()) ? g.node() : g.from()) : null;
+                ClusterState.Group waiting = new ClusterState.Group(g.name(), GroupPhase.AWAITING_FENCE, n, other,
+                        null, g.wantOnline(), g.failovers(), g.restarts(), g.failedResources(), Set.of(), null);
+                set(waiting, "owner " + n + " lost");
+            }
+            if (fenceable) {
+                command(new Command.Fence(n));
+            } else if (spec.timers().recoveryWithoutFence() == null) {
+                note(n + " node: no fence agent and no recoveryWithoutFence: its groups wait for it to return");
+            }
+        }
+
+        void nodeLeft(String n) {
+            ClusterState.Node prev = nodes.get(n);
+            if (prev == null) {
+                return;
+            }
+            for (ClusterState.Group g : groups.values()) {
+                if (g.phase().mayRun() && (n.equals(g.node()) || n.equals(g.from()))) {
+                    // A clean leave with groups still there is not clean: treat it as a loss.
+                    nodes.put(n, prev.with(NodeStatus.UP));
+                    nodeLost(n);
+                    return;
+                }
+            }
+            setNode(prev.with(NodeStatus.DOWN).paused(false, false, false), "left the cluster");
+        }
+
+        void fenced(String n, boolean off, String detail) {
+            ClusterState.Node node = nodes.get(n);
+            if (node == null || node.status() != NodeStatus.LOST) {
+                note(n + " node: fence answer '" + detail + "' ignored (node is "
+                        + (node == null ? "unknown" : node.status().word()) + ")");
+                return;
+            }
+            if (off) {
+                setNode(node.with(NodeStatus.FENCED).fencing(false, node.fenceAttempts(), null), "fenced: " + detail);
+                recoverFrom(n);
+            } else {
+                int attempts = node.fenceAttempts() + 1;
+                nodes.put(n, node.fencing(false, attempts, now.plus(spec.timers().fenceRetry())));
+                note(n + " node: fence attempt " + attempts + " failed (" + detail + "): retry in "
+                        + spec.timers().fenceRetry().toMillis() + " ms; its groups stay down until it is fenced");
+            }
+        }
+
+        void tick() {
+            for (ClusterState.Node n : new ArrayList<>(nodes.values())) {
+                if (n.status() != NodeStatus.LOST) {
+                    continue;
+                }
+                Duration wait = spec.timers().recoveryWithoutFence();
+                if (wait != null && !now.isBefore(n.lostAt().plus(wait))) {
+                    setNode(n.with(NodeStatus.FENCED).fencing(false, n.fenceAttempts(), null),
+                            "self-fence deadline passed (" + wait.toMillis() + " ms after session expiry)");
+                    recoverFrom(n.name());
+                    continue;
+                }
+                boolean fenceable = spec.node(n.name()).map(s -> s.fencing() != null).orElse(false);
+                if (fenceable && !n.fenceInFlight() && n.nextFenceAt() != null && !now.isBefore(n.nextFenceAt())) {
+                    nodes.put(n.name(), n.fencing(true, n.fenceAttempts(), null));
+                    command(new Command.Fence(n.name()));
+                }
+            }
+        }
+
+        /** The lost node is proven off: start its groups elsewhere, in priority order. */
+        void recoverFrom(String n) {
+            List<String> order = new ArrayList<>();
+            for (ClusterState.Group g : groups.values()) {
+                if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
+                    order.add(g.name());
+                }
+            }
+            order.sort(Placement.priorityOrder(spec));
+            for (String name : order) {
+                ClusterState.Group g = groups.get(name);
+                if (!g.wantOnline()) {
+                    set(g.to(GroupPhase.OFFLINE, null), n + " fenced; group is wanted offline");
+                    continue;
+                }
+                String prefer = g.from();
+                boolean preferUsable = prefer != null && nodes.containsKey(prefer) && nodes.get(prefer).status() == NodeStatus.UP;
+                ClusterState.Group reset = g.withTried(Set.of(n));
+                if (preferUsable) {
+                    // It may already run there (the move finished just before the loss): Online says so.
+                    start(reset, prefer, n + " fenced; the move's other end");
+                } else {
+                    failover(reset, Set.of(n), n + " fenced");
+                }
+            }
+        }
+
+        // ------------------------------------------------------------ agents' answers
+
+        boolean stale(ClusterState.Group g, GroupPhase expected, String node, String what) {
+            if (g == null || g.phase() != expected || !eq(g.node(), node)) {
+                note(node + " " + what + " ignored: group is " + (g == null ? "unknown" : describe(g)));
+                return true;
+            }
+            return false;
+        }
+
+        void onlined(String name, String n, boolean ok, String detail) {
+            ClusterState.Group g = groups.get(name);
+            if (stale(g, GroupPhase.STARTING, n, "online answer for " + name)) {
+                return;
+            }
+            if (ok) {
+                set(g.to(GroupPhase.ONLINE, n).withTried(Set.of()), "online ok");
+                return;
+            }
+            Set<String> tried = new TreeSet<>(g.tried());
+            tried.add(n);
+            failover(g.withTried(tried), tried, "online failed on " + n + ": " + detail);
+        }
+
+        void offlined(String name, String n, boolean ok, String detail) {
+            ClusterState.Group g = groups.get(name);
+            if (stale(g, GroupPhase.STOPPING, n, "offline answer for " + name)) {
+                return;
+            }
+            if (ok) {
+                set(g.to(g.wantOnline() ? GroupPhase.PENDING : GroupPhase.OFFLINE, null), "offline ok");
+            } else {
+                set(g.to(GroupPhase.FAILING, n), "offline failed: " + detail);
+                command(new Command.Terminate(name, n));
+            }
+        }
+
+        void terminated(String name, String n) {
+            ClusterState.Group g = groups.get(name);
+            if (g == null || g.phase() != GroupPhase.FAILING || !n.equals(g.node())) {
+                note(n + " terminate answer for " + name + " (stray copy or stale): nothing to do");
+                return;
+            }
+            if (!g.wantOnline()) {
+                set(g.to(GroupPhase.OFFLINE, null), "terminated; wanted offline");
+                return;
+            }
+            Set<String> tried = new TreeSet<>(g.tried());
+            tried.add(n);
+            failover(g.withTried(tried), tried, "terminated on " + n);
+        }
+
+        void restarted(String name, String resource, String n, boolean ok) {
+            ClusterState.Group g = groups.get(name);
+            if (stale(g, GroupPhase.RESTARTING, n, "restart answer for " + name)) {
+                return;
+            }
+            set(g.to(GroupPhase.ONLINE, n), ok ? resource + " restarted" : resource + " restart failed");
+            if (!ok) {
+                resourceFailed(name, resource, n, "restart failed");
+            }
+        }
+
+        void resourceFailed(String name, String resource, String n, String detail) {
+            ClusterState.Group g = groups.get(name);
+            if (g == null || g.phase() != GroupPhase.ONLINE || !n.equals(g.node())) {
+                note(n + " failure of " + name + "/" + resource + " ignored: group is "
+                        + (g == null ? "unknown" : describe(g)));
+                return;
+            }
+            ResourceSpec rs = spec.groups().get(name).resources().get(resource);
+            if (rs == null) {
+                note(n + " failure of unknown resource " + name + "/" + resource + " ignored");
+                return;
+            }
+            List<Instant> recent = within(g.restarts().getOrDefault(resource, List.of()), rs.restart().period());
+            if (recent.size() < rs.restart().threshold()) {
+                List<Instant> next = new ArrayList<>(recent);
+                next.add(now);
+                Map<String, List<Instant>> all = new HashMap<>(g.restarts());
+                all.put(resource, next);
+                set(g.withRestarts(all, resource), resource + " failed (" + detail + "): restart " + next.size() + " of "
+                        + rs.restart().threshold() + " in " + rs.restart().period().toSeconds() + " s");
+                command(new Command.Restart(name, resource, n));
+            } else if (rs.restart().affectsGroup()) {
+                set(g.to(GroupPhase.FAILING, n), resource + " failed (" + detail + "), restart threshold "
+                        + rs.restart().threshold() + " reached: fail over");
+                command(new Command.Terminate(name, n));
+            } else {
+                Set<String> failed = new TreeSet<>(g.failedResources());
+                failed.add(resource);
+                groups.put(name, g.withFailed(failed));
+                note(n + " group " + name + ": resource " + resource + " left failed (" + detail
+                        + "; its restart policy does not affect the group)");
+            }
+        }
+
+        void moved(String name, String from, String to, boolean ok, String detail) {
+            ClusterState.Group g = groups.get(name);
+            if (g == null || g.phase() != GroupPhase.MOVING || !eq(g.from(), from) || !eq(g.node(), to)) {
+                note(to + " move answer for " + name + " ignored: group is " + (g == null ? "unknown" : describe(g)));
+                return;
+            }
+            if (ok) {
+                set(g.to(GroupPhase.ONLINE, to), "moved");
+            } else {
+                set(g.to(GroupPhase.ONLINE, from), "move failed, still on " + from + ": " + detail);
+            }
+        }
+
+        // ------------------------------------------------------------ operators
+
+        void moveGroup(String name, String to, MoveMode mode) {
+            ClusterState.Group g = groups.get(name);
+            if (g == null) {
+                note("- refused: move of unknown group " + name);
+                return;
+            }
+            if (g.phase() != GroupPhase.ONLINE) {
+                note(to + " refused: move " + name + ": group is " + describe(g) + ", not online");
+                return;
+            }
+            if (to.equals(g.node())) {
+                note(to + " refused: move " + name + ": already on " + to);
+                return;
+            }
+            List<String> ok = Placement.candidates(spec, new ClusterState(nodes, groups), name, Set.of(g.node()));
+            if (!ok.contains(to)) {
+                note(to + " refused: move " + name + " to " + to + ": not a usable owner now (candidates: "
+                        + (ok.isEmpty() ? "none" : String.join(" ", ok)) + ")");
+                return;
+            }
+            String from = g.node();
+            set(g.moving(from, to, mode), "operator move " + mode.word);
+            command(new Command.Move(name, from, to, mode));
+        }
+
+        void groupOnline(String name) {
+            ClusterState.Group g = groups.get(name);
+            if (g == null) {
+                note("- refused: online of unknown group " + name);
+                return;
+            }
+            ClusterState.Group w = g.want(true);
+            if (g.phase() == GroupPhase.OFFLINE || g.phase() == GroupPhase.FAILED) {
+                set(w.to(GroupPhase.PENDING, null).withFailovers(List.of()).withTried(Set.of()), "operator online");
+            } else {
+                groups.put(name, w);
+            }
+        }
+
+        void groupOffline(String name) {
+            ClusterState.Group g = groups.get(name);
+            if (g == null) {
+                note("- refused: offline of unknown group " + name);
+                return;
+            }
+            ClusterState.Group w = g.want(false);
+            if (g.phase() == GroupPhase.PENDING || g.phase() == GroupPhase.FAILED) {
+                set(w.to(GroupPhase.OFFLINE, null), "operator offline");
+            } else {
+                groups.put(name, w); // schedule() stops it once it is online
+            }
+        }
+
+        void drain(String n, boolean shutdown) {
+            ClusterState.Node node = nodes.get(n);
+            if (node == null || node.status() != NodeStatus.UP) {
+                note(n + " refused: drain: node is " + (node == null ? "unknown" : node.status().word()));
+                return;
+            }
+            setNode(node.paused(true, true, shutdown), shutdown ? "operator shutdown: drain first" : "operator drain");
+        }
+
+        void resume(String n, boolean failback) {
+            ClusterState.Node node = nodes.get(n);
+            if (node == null || node.status() != NodeStatus.UP) {
+                note(n + " refused: resume: node is " + (node == null ? "unknown" : node.status().word()));
+                return;
+            }
+            setNode(node.paused(false, false, false), "operator resume");
+            if (failback) {
+                for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+                    GroupSpec gs = spec.groups().get(g.name());
+                    if (g.phase() == GroupPhase.ONLINE && Placement.preference(gs, n)
+                            < Placement.preference(gs, g.node())) {
+                        tryMove(g, n, "failback to resumed " + n);
+                    }
+                }
+            }
+        }
+
+        // ------------------------------------------------------------ scheduling
+
+        void start(ClusterState.Group g, String node, String why) {
+            set(g.to(GroupPhase.STARTING, node), why);
+            command(new Command.Online(g.name(), node));
+        }
+
+        /** Start the group on the best node other than {@code exclude}, counting a failover. */
+        void failover(ClusterState.Group g, Set<String> exclude, String why) {
+            GroupSpec gs = spec.groups().get(g.name());
+            List<Instant> recent = within(g.failovers(), gs.failoverPeriod());
+            if (recent.size() >= gs.failoverThreshold()) {
+                set(g.to(GroupPhase.FAILED, null), why + "; failover threshold " + gs.failoverThreshold() + " in "
+                        + gs.failoverPeriod().toSeconds() + " s reached: left failed");
+                return;
+            }
+            Optional<String> target = Placement.choose(spec, new ClusterState(nodes, groups), g.name(), exclude);
+            if (target.isEmpty()) {
+                set(g.to(GroupPhase.PENDING, null), why + "; no node can take it now");
+                return;
+            }
+            List<Instant> next = new ArrayList<>(recent);
+            next.add(now);
+            start(g.withFailovers(next), target.get(), why + "; failover " + next.size() + " of "
+                    + gs.failoverThreshold() + " to " + target.get());
+        }
+
+        int movesInvolving(String n) {
+            int c = 0;
+            for (ClusterState.Group g : groups.values()) {
+                if (g.phase() == GroupPhase.MOVING && (n.equals(g.from()) || n.equals(g.node()))) {
+                    c++;
+                }
+            }
+            return c;
+        }
+
+        boolean tryMove(ClusterState.Group g, String to, String why) {
+            int limit = spec.migrationsPerHost();
+            if (movesInvolving(g.node()) >= limit || movesInvolving(to) >= limit) {
+                return false;
+            }
+            String from = g.node();
+            set(g.moving(from, to, MoveMode.LIVE), why);
+            command(new Command.Move(g.name(), from, to, MoveMode.LIVE));
+            return true;
+        }
+
+        void schedule() {
+            // 1. Wanted offline but online: stop.
+            for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+                if (!g.wantOnline() && g.phase() == GroupPhase.ONLINE) {
+                    set(g.to(GroupPhase.STOPPING, g.node()), "wanted offline");
+                    command(new Command.Offline(g.name(), g.node()));
+                }
+            }
+            // 2. Drains, one move per host pair slot, priority order.
+            for (ClusterState.Node n : new ArrayList<>(nodes.values())) {
+                if (!n.draining()) {
+                    continue;
+                }
+                List<String> here = new ArrayList<>();
+                boolean busy = false;
+                for (ClusterState.Group g : groups.values()) {
+                    if (g.phase().mayRun() && (n.name().equals(g.node()) || n.name().equals(g.from()))) {
+                        busy = true;
+                        if (g.phase() == GroupPhase.ONLINE) {
+                            here.add(g.name());
+                        }
+                    }
+                }
+                here.sort(Placement.priorityOrder(spec));
+                for (String name : here) {
+                    Optional<String> to = Placement.choose(spec, new ClusterState(nodes, groups), name,
+                            Set.of(n.name()));
+                    if (to.isPresent()) {
+                        tryMove(groups.get(name), to.get(), "drain " + n.name());
+                    }
+                }
+                if (!busy) {
+                    setNode(n.paused(true, false, false), "drained");
+                    if (n.shutdownAfterDrain()) {
+                        command(new Command.ShutdownNode(n.name()));
+                    }
+                }
+            }
+            // 3. Pending groups, priority order.
+            List<String> pending = new ArrayList<>();
+            for (ClusterState.Group g : groups.values()) {
+                if (g.phase() == GroupPhase.PENDING && g.wantOnline()) {
+                    pending.add(g.name());
+                }
+            }
+            pending.sort(Placement.priorityOrder(spec));
+            for (String name : pending) {
+                ClusterState.Group g = groups.get(name);
+                Optional<String> to = Placement.choose(spec, new ClusterState(nodes, groups), name, g.tried());
+                to.ifPresent(n -> start(g, n, "placed"));
+            }
+            // 4. Failback to a preferred owner that is usable again.
+            for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+                if (g.phase() != GroupPhase.ONLINE || !g.wantOnline()) {
+                    continue;
+                }
+                GroupSpec gs = spec.groups().get(g.name());
+                boolean allowed = gs.failback() instanceof GroupSpec.Failback.Immediate
+                        || gs.failback() instanceof GroupSpec.Failback.Window w
+                                && w.contains(now.atZone(ZoneOffset.UTC).getHour());
+                if (!allowed) {
+                    continue;
+                }
+                int current = Placement.preference(gs, g.node());
+                for (String cand : Placement.candidates(spec, new ClusterState(nodes, groups), g.name(),
+                        Set.of(g.node()))) {
+                    if (Placement.preference(gs, cand) < current) {
+                        tryMove(g, cand, "failback to preferred owner " + cand);
+                    }
+                    break;
+                }
+            }
+        }
+
+        List<Instant> within(List<Instant> times, Duration period) {
+            Instant since = now.minus(period);
+            List<Instant> out = new ArrayList<>();
+            for (Instant t : times) {
+                if (t.isAfter(since)) {
+                    out.add(t);
+                }
+            }
+            return out;
+        }
+    }
+
+    static boolean eq(String a, String b) {
+        return a == null ? b == null : a.equals(b);
+    }
+
+}

@@ -1,0 +1,34 @@
+package io.havm.policy;
+
+/** The states of a group in the coordinator's state machine. */
+public enum GroupPhase {
+    /** Not running anywhere, and not wanted online. */
+    OFFLINE,
+    /** Wanted online but no node can take it now (nothing alive, allowed, free or fitting); retried on every change. */
+    PENDING,
+    /** Online command sent to {@code node}; waiting for its answer. */
+    STARTING,
+    /** Running on {@code node}. */
+    ONLINE,
+    /** A resource failed on {@code node} and is being restarted in place. */
+    RESTARTING,
+    /** Failed on {@code node}: being terminated there before failing over. */
+    FAILING,
+    /** Being moved from {@code from} to {@code node} (live, quick or offline). */
+    MOVING,
+    /** Offline command sent to {@code node} (operator offline). */
+    STOPPING,
+    /** Its node was lost: waiting until that node is proven fenced before starting it elsewhere. */
+    AWAITING_FENCE,
+    /** Given up: failover threshold reached; stays offline until an operator brings it online. */
+    FAILED;
+
+    /** Phases in which the group may be running on some node. */
+    public boolean mayRun() {
+        return this != OFFLINE && this != PENDING && this != FAILED;
+    }
+
+    public String word() {
+        return name().toLowerCase().replace('_', '-');
+    }
+}

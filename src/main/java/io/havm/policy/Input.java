@@ -1,0 +1,59 @@
+package io.havm.policy;
+
+import io.havm.model.MoveMode;
+import java.util.Set;
+
+/** What the coordinator reacts to: membership, agents' reports, fencers' answers, operators, time. */
+public sealed interface Input {
+
+    /** A node joined (or rejoined) the cluster; {@code running} = groups its agent reports running there. */
+    record NodeUp(String node, Set<String> running) implements Input {}
+
+    /** A node's session expired. */
+    record NodeLost(String node) implements Input {}
+
+    /** A node left cleanly (after a drain). */
+    record NodeLeft(String node) implements Input {}
+
+    /** The fence agent answered. */
+    record Fenced(String node, boolean off, String detail) implements Input {}
+
+    /** An agent answered an Online. */
+    record Onlined(String group, String node, boolean ok, String detail) implements Input {}
+
+    /** An agent answered an Offline. */
+    record Offlined(String group, String node, boolean ok, String detail) implements Input {}
+
+    /** An agent answered a Terminate. */
+    record Terminated(String group, String node) implements Input {}
+
+    /** An agent answered a Restart. */
+    record Restarted(String group, String resource, String node, boolean ok) implements Input {}
+
+    /** A resource's LooksAlive or IsAlive failed on node. */
+    record ResourceFailed(String group, String resource, String node, String detail) implements Input {}
+
+    /** An agent answered a Move; on failure the group still runs on {@code from}. */
+    record Moved(String group, String from, String to, boolean ok, String detail) implements Input {}
+
+    /** Time passed (fence retries, self-fence deadlines, failback windows). */
+    record Tick() implements Input {}
+
+    /** Operator: move a group. */
+    record MoveGroup(String group, String to, MoveMode mode) implements Input {}
+
+    /** Operator: bring a group online (also clears a FAILED group's counters). */
+    record GroupOnline(String group) implements Input {}
+
+    /** Operator: take a group offline. */
+    record GroupOffline(String group) implements Input {}
+
+    /** Operator: pause and evacuate a node. */
+    record DrainNode(String node) implements Input {}
+
+    /** Operator: take a node back into service, optionally moving its preferred groups back. */
+    record ResumeNode(String node, boolean failback) implements Input {}
+
+    /** Operator: drain, then stop the node. */
+    record ShutdownNode(String node) implements Input {}
+}

@@ -21,7 +21,7 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
 
     public ClusterSpec {
         nodes = List.copyOf(nodes);
-        groups = Map.copyOf(groups);
+        groups = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(groups));
     }
 
     public Optional<NodeSpec> node(String name) {
@@ -38,7 +38,7 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
     /** How a node is fenced: a fence agent and its options (passwords included, never logged). */
     public record Fencing(String agent, Map<String, String> options, Duration timeout) {
         public Fencing {
-            options = Map.copyOf(options);
+            options = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(options));
         }
     }
 

@@ -19,7 +19,7 @@ public record GroupSpec(String name, Map<String, ResourceSpec> resources, List<S
         int failoverThreshold, Duration failoverPeriod, boolean autoStart) {
 
     public GroupSpec {
-        resources = Map.copyOf(resources);
+        resources = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(resources));
         possibleOwners = List.copyOf(possibleOwners);
         preferredOwners = List.copyOf(preferredOwners);
         antiAffinity = List.copyOf(antiAffinity);

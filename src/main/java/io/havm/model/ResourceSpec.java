@@ -21,7 +21,7 @@ public record ResourceSpec(String name, Type type, List<String> dependsOn, Resta
 
     public ResourceSpec {
         dependsOn = List.copyOf(dependsOn);
-        properties = Map.copyOf(properties);
+        properties = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(properties));
     }
 
     /** What kind of resource. */

@@ -79,9 +79,9 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
 
         public Group {
             failovers = List.copyOf(failovers);
-            restarts = Map.copyOf(restarts);
-            failedResources = Set.copyOf(failedResources);
-            tried = Set.copyOf(tried);
+            restarts = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(restarts));
+            failedResources = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(failedResources));
+            tried = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(tried));
         }
 
         public static Group offline(String name, boolean wantOnline) {

@@ -72,10 +72,12 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
      * @param restarts per resource, when it was restarted in place
      * @param failedResources resources left failed (restart policy that does not affect the group)
      * @param tried nodes tried (and failed) since the group last ran, so a failover does not ping-pong
+     * @param restarting the resource being restarted in place (RESTARTING)
+     * @param retryAt when a pending group that has tried every node may try them again
      */
     public record Group(String name, GroupPhase phase, String node, String from, MoveMode mode, boolean wantOnline,
             List<Instant> failovers, Map<String, List<Instant>> restarts, Set<String> failedResources,
-            Set<String> tried, String restarting) {
+            Set<String> tried, String restarting, Instant retryAt) {
 
         public Group {
             failovers = List.copyOf(failovers);
@@ -86,38 +88,43 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
 
         public static Group offline(String name, boolean wantOnline) {
             return new Group(name, wantOnline ? GroupPhase.PENDING : GroupPhase.OFFLINE, null, null, null, wantOnline,
-                    List.of(), Map.of(), Set.of(), Set.of(), null);
+                    List.of(), Map.of(), Set.of(), Set.of(), null, null);
         }
 
         Group to(GroupPhase p, String node) {
-            return new Group(name, p, node, null, null, wantOnline, failovers, restarts, failedResources, tried, null);
+            return new Group(name, p, node, null, null, wantOnline, failovers, restarts, failedResources, tried, null, retryAt);
         }
 
         Group moving(String from, String to, MoveMode m) {
             return new Group(name, GroupPhase.MOVING, to, from, m, wantOnline, failovers, restarts, failedResources,
-                    tried, null);
+                    tried, null, retryAt);
         }
 
         Group want(boolean w) {
-            return new Group(name, phase, node, from, mode, w, failovers, restarts, failedResources, tried, restarting);
+            return new Group(name, phase, node, from, mode, w, failovers, restarts, failedResources, tried, restarting, retryAt);
         }
 
         Group withFailovers(List<Instant> f) {
-            return new Group(name, phase, node, from, mode, wantOnline, f, restarts, failedResources, tried, restarting);
+            return new Group(name, phase, node, from, mode, wantOnline, f, restarts, failedResources, tried, restarting, retryAt);
         }
 
         Group withRestarts(Map<String, List<Instant>> r, String resource) {
             return new Group(name, GroupPhase.RESTARTING, node, from, mode, wantOnline, failovers, r, failedResources,
-                    tried, resource);
+                    tried, resource, retryAt);
         }
 
         Group withFailed(Set<String> f) {
-            return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, f, tried, restarting);
+            return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, f, tried, restarting, retryAt);
+        }
+
+        Group withRetryAt(Instant at) {
+            return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, failedResources, tried,
+                    restarting, at);
         }
 
         Group withTried(Set<String> t) {
             return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, failedResources, t,
-                    restarting);
+                    restarting, retryAt);
         }
     }
 }

@@ -32,6 +32,9 @@ import java.util.TreeSet;
  * </ul>
  */
 public final class Coordinator {
+    /** How long a group that failed on every node waits before trying them all again. */
+    static final Duration PENDING_RETRY = Duration.ofSeconds(60);
+
     private final ClusterSpec spec;
 
     /** What one step produced. */
@@ -204,14 +207,19 @@ public final class Coordinator {
             ClusterState.Node prev = nodes.get(n);
             ClusterState.Node next = prev == null ? ClusterState.Node.up(n) : prev.cameBack();
             setNode(next, prev == null ? "joined" : "rejoined");
+            if (prev != null && prev.status() == NodeStatus.UP) {
+                restarted(n, running);
+            }
             for (ClusterState.Group g : new ArrayList<>(groups.values())) {
                 boolean runsHere = running.contains(g.name());
                 if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
                     if (runsHere) {
                         set(g.to(GroupPhase.ONLINE, n), "owner " + n + " is back and still runs it");
                     } else {
-                        set(g.to(GroupPhase.PENDING, null), "owner " + n + " is back and reports it stopped");
+                        recoverGroup(g, n, "owner " + n + " is back and reports it stopped");
                     }
+                } else if (runsHere && g.phase() == GroupPhase.MOVING && n.equals(g.node())) {
+                    continue; // reconciled above, or the move's answer is on its way
                 } else if (runsHere && !(n.equals(g.node()) && g.phase().mayRun())
                         && !(g.phase() == GroupPhase.MOVING && n.equals(g.from()))) {
                     if (g.phase().mayRun()) {
@@ -224,10 +232,52 @@ public final class Coordinator {
                     }
                 }
             }
-            // A node coming back gives pending groups that failed elsewhere a new chance.
+            // A node coming back gives groups that failed (to start, to move) elsewhere a new chance.
             for (ClusterState.Group g : new ArrayList<>(groups.values())) {
-                if (g.phase() == GroupPhase.PENDING && !g.tried().isEmpty()) {
+                if ((g.phase() == GroupPhase.PENDING || g.phase() == GroupPhase.ONLINE) && !g.tried().isEmpty()) {
                     groups.put(g.name(), g.withTried(Set.of()));
+                }
+            }
+        }
+
+        /**
+         * A node we thought up came back with a new session (its agent or host restarted unseen):
+         * what it reports running is the truth; everything we believed about it is reconciled.
+         */
+        void restarted(String n, Set<String> running) {
+            note(n + " node: new incarnation (restarted without its loss being seen): reconciling");
+            for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+                boolean runsHere = running.contains(g.name());
+                boolean target = n.equals(g.node());
+                boolean source = n.equals(g.from());
+                if (!(target || source) || !g.phase().mayRun() || g.phase() == GroupPhase.AWAITING_FENCE) {
+                    continue;
+                }
+                switch (g.phase()) {
+                    case MOVING -> {
+                        // Either end may still run the VM or be executing the move: terminate on the
+                        // source, then on the target, then fail over (terminated() walks the chain).
+                        String src = g.from();
+                        String dst = g.node();
+                        set(new ClusterState.Group(g.name(), GroupPhase.FAILING, src, dst, null, g.wantOnline(),
+                                g.failovers(), g.restarts(), g.failedResources(), g.tried(), null, null),
+                                "move interrupted: " + n + " restarted; terminate on " + src + ", then on " + dst);
+                        command(new Command.Terminate(g.name(), src));
+                    }
+                    case ONLINE, RESTARTING, STARTING, STOPPING, FAILING -> {
+                        if (runsHere && (g.phase() == GroupPhase.ONLINE || g.phase() == GroupPhase.STARTING)) {
+                            if (g.phase() == GroupPhase.STARTING) {
+                                set(g.to(GroupPhase.ONLINE, n).withTried(Set.of()), n + " restarted and runs it");
+                            }
+                        } else {
+                            // Its report may predate a command still queued for it: never abandon a node
+                            // that might start the group; terminate there first, then fail over.
+                            set(g.to(GroupPhase.FAILING, n), n + " restarted; " + (runsHere ? "it runs it" : "it reports it stopped")
+                                    + ": terminate there before anything else");
+                            command(new Command.Terminate(g.name(), n));
+                        }
+                    }
+                    default -> { }
                 }
             }
         }
@@ -254,7 +304,7 @@ public final class Coordinator {
                 // The other end of a move may already run it: prefer it once the lost node is fenced.
                 String other = g.phase() == GroupPhase.MOVING ? (n.equals(g.from()) ? g.node() : g.from()) : null;
                 ClusterState.Group waiting = new ClusterState.Group(g.name(), GroupPhase.AWAITING_FENCE, n, other,
-                        null, g.wantOnline(), g.failovers(), g.restarts(), g.failedResources(), Set.of(), null);
+                        null, g.wantOnline(), g.failovers(), g.restarts(), g.failedResources(), Set.of(), null, null);
                 set(waiting, "owner " + n + " lost");
             }
             if (fenceable) {
@@ -328,20 +378,34 @@ public final class Coordinator {
             }
             order.sort(Placement.priorityOrder(spec));
             for (String name : order) {
-                ClusterState.Group g = groups.get(name);
-                if (!g.wantOnline()) {
-                    set(g.to(GroupPhase.OFFLINE, null), n + " fenced; group is wanted offline");
-                    continue;
-                }
-                String prefer = g.from();
-                boolean preferUsable = prefer != null && nodes.containsKey(prefer) && nodes.get(prefer).status() == NodeStatus.UP;
-                ClusterState.Group reset = g.withTried(Set.of(n));
-                if (preferUsable) {
-                    // It may already run there (the move finished just before the loss): Online says so.
-                    start(reset, prefer, n + " fenced; the move's other end");
-                } else {
-                    failover(reset, Set.of(n), n + " fenced");
-                }
+                recoverGroup(groups.get(name), n, n + " fenced");
+            }
+        }
+
+        /**
+         * The group's awaited node {@code n} is proven not to run it (fenced, or back and reporting
+         * it stopped). If it was moving, the other end may run it: wait for that end if it is
+         * lost too, or ask it (Online there answers AlreadyRunning); else fail over.
+         */
+        void recoverGroup(ClusterState.Group g, String n, String why) {
+            String name = g.name();
+            if (!g.wantOnline()) {
+                set(g.to(GroupPhase.OFFLINE, null), why + "; group is wanted offline");
+                return;
+            }
+            String prefer = g.from();
+            ClusterState.Node other = prefer == null ? null : nodes.get(prefer);
+            if (other != null && other.status() == NodeStatus.LOST) {
+                set(new ClusterState.Group(name, GroupPhase.AWAITING_FENCE, prefer, null, null, g.wantOnline(),
+                        g.failovers(), g.restarts(), g.failedResources(), Set.of(), null, null),
+                        why + ", but the move's other end " + prefer + " is lost and not yet fenced");
+                return;
+            }
+            ClusterState.Group reset = g.withTried(Set.of(n));
+            if (other != null && other.status() == NodeStatus.UP) {
+                start(reset, prefer, why + "; the move's other end");
+            } else {
+                failover(reset, Set.of(n), why);
             }
         }
 
@@ -364,9 +428,13 @@ public final class Coordinator {
                 set(g.to(GroupPhase.ONLINE, n).withTried(Set.of()), "online ok");
                 return;
             }
+            // A failed Online (a timeout above all) may still leave the VM starting there: terminate on
+            // that node first; terminated() then tries the next node.
             Set<String> tried = new TreeSet<>(g.tried());
             tried.add(n);
-            failover(g.withTried(tried), tried, "online failed on " + n + ": " + detail);
+            set(g.to(GroupPhase.FAILING, n).withTried(tried), "online failed on " + n + ": " + detail
+                    + "; terminate there before the next node");
+            command(new Command.Terminate(name, n));
         }
 
         void offlined(String name, String n, boolean ok, String detail) {
@@ -386,6 +454,15 @@ public final class Coordinator {
             ClusterState.Group g = groups.get(name);
             if (g == null || g.phase() != GroupPhase.FAILING || !n.equals(g.node())) {
                 note(n + " terminate answer for " + name + " (stray copy or stale): nothing to do");
+                return;
+            }
+            if (g.from() != null) {
+                // The other end of an interrupted move: terminate there too before failing over.
+                String other = g.from();
+                set(new ClusterState.Group(name, GroupPhase.FAILING, other, null, null, g.wantOnline(), g.failovers(),
+                        g.restarts(), g.failedResources(), g.tried(), null, null), "terminated on " + n
+                        + "; now on " + other);
+                command(new Command.Terminate(name, other));
                 return;
             }
             if (!g.wantOnline()) {
@@ -451,7 +528,10 @@ public final class Coordinator {
             if (ok) {
                 set(g.to(GroupPhase.ONLINE, to), "moved");
             } else {
-                set(g.to(GroupPhase.ONLINE, from), "move failed, still on " + from + ": " + detail);
+                // Not retried to that node (failback, drain) until the cluster changes: no migration storm.
+                Set<String> tried = new TreeSet<>(g.tried());
+                tried.add(to);
+                set(g.to(GroupPhase.ONLINE, from).withTried(tried), "move failed, still on " + from + ": " + detail);
             }
         }
 
@@ -555,7 +635,8 @@ public final class Coordinator {
             }
             Optional<String> target = Placement.choose(spec, new ClusterState(nodes, groups), g.name(), exclude);
             if (target.isEmpty()) {
-                set(g.to(GroupPhase.PENDING, null), why + "; no node can take it now");
+                set(g.to(GroupPhase.PENDING, null).withRetryAt(g.tried().isEmpty() ? null : now.plus(PENDING_RETRY)),
+                        why + "; no node can take it now");
                 return;
             }
             List<Instant> next = new ArrayList<>(recent);
@@ -610,8 +691,9 @@ public final class Coordinator {
                 }
                 here.sort(Placement.priorityOrder(spec));
                 for (String name : here) {
-                    Optional<String> to = Placement.choose(spec, new ClusterState(nodes, groups), name,
-                            Set.of(n.name()));
+                    Set<String> exclude = new TreeSet<>(groups.get(name).tried());
+                    exclude.add(n.name());
+                    Optional<String> to = Placement.choose(spec, new ClusterState(nodes, groups), name, exclude);
                     if (to.isPresent()) {
                         tryMove(groups.get(name), to.get(), "drain " + n.name());
                     }
@@ -633,8 +715,16 @@ public final class Coordinator {
             pending.sort(Placement.priorityOrder(spec));
             for (String name : pending) {
                 ClusterState.Group g = groups.get(name);
+                if (!g.tried().isEmpty() && g.retryAt() != null && !now.isBefore(g.retryAt())) {
+                    // Every node failed it once; after a while they all get another chance.
+                    g = g.withTried(Set.of()).withRetryAt(null);
+                    groups.put(name, g);
+                    note("- group " + name + ": retrying the nodes that failed to start it");
+                }
                 Optional<String> to = Placement.choose(spec, new ClusterState(nodes, groups), name, g.tried());
-                to.ifPresent(n -> start(g, n, "placed"));
+                if (to.isPresent()) {
+                    start(g, to.get(), "placed");
+                }
             }
             // 4. Failback to a preferred owner that is usable again.
             for (ClusterState.Group g : new ArrayList<>(groups.values())) {
@@ -649,8 +739,9 @@ public final class Coordinator {
                     continue;
                 }
                 int current = Placement.preference(gs, g.node());
-                for (String cand : Placement.candidates(spec, new ClusterState(nodes, groups), g.name(),
-                        Set.of(g.node()))) {
+                Set<String> exclude = new TreeSet<>(g.tried());
+                exclude.add(g.node());
+                for (String cand : Placement.candidates(spec, new ClusterState(nodes, groups), g.name(), exclude)) {
                     if (Placement.preference(gs, cand) < current) {
                         tryMove(g, cand, "failback to preferred owner " + cand);
                     }

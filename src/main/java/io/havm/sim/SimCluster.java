@@ -51,6 +51,7 @@ public final class SimCluster {
     static final Duration QUICK = Duration.ofMillis(2600);
     static final Duration FENCE = Duration.ofMillis(700);
     static final Duration TICK = Duration.ofSeconds(1);
+    static final Duration AUDIT = Duration.ofSeconds(5);
 
     final ClusterSpec spec;
     final Coordinator coordinator;
@@ -86,6 +87,12 @@ public final class SimCluster {
         Instant cutOffSince;
         boolean selfFenced;
         int generation; // bumps at every power-off, so stale agent completions are dropped
+        int session; // bumps at every new ZooKeeper session, so an old session's expiry cannot end a new one
+        /** Commands and answers kept in ZooKeeper while the node is cut off within its session. */
+        final List<Command> queuedCommands = new ArrayList<>();
+        final List<Input> queuedReports = new ArrayList<>();
+        /** Commands the agent is executing, by group, to answer "aborted" if it self-fences. */
+        final Map<String, Command> inFlight = new TreeMap<>();
 
         SimNode(String name) {
             this.name = name;
@@ -163,6 +170,28 @@ public final class SimCluster {
     /** Starts the periodic tick and monitors; call once before running. */
     public void boot() {
         scheduleTick();
+        scheduleAudit();
+    }
+
+    /**
+     * Each agent's LooksAlive over what it is assigned: a group the coordinator has online on a
+     * node where no copy runs (self-fenced, vanished) is reported failed, as libvirt's "domain not
+     * running" would be.
+     */
+    private void scheduleAudit() {
+        at(AUDIT, "audit", () -> {
+            for (ClusterState.Group g : state.groups().values()) {
+                if (g.phase() != GroupPhase.ONLINE || g.node() == null) {
+                    continue;
+                }
+                SimNode n = nodes.get(g.node());
+                if (n.connected(zkUp) && !n.running.containsKey(g.name()) && !n.inFlight.containsKey(g.name())) {
+                    String first = Dependencies.onlineOrder(spec.groups().get(g.name())).get(0);
+                    report(n, new Input.ResourceFailed(g.name(), first, n.name, "looksAlive: domain not running"));
+                }
+            }
+            scheduleAudit();
+        });
     }
 
     private void scheduleTick() {
@@ -253,6 +282,35 @@ public final class SimCluster {
 
     // ---------------------------------------------------------------- commands → agents / fencer
 
+    /** Per node and group, when its agent is free again: one group's commands run in order. */
+    private final Map<String, Instant> busyUntil = new HashMap<>();
+
+    private void agentAt(String node, String group, Duration d, String what, Runnable action) {
+        agentAt(node, group, d, what, null, action);
+    }
+
+    private void agentAt(String node, String group, Duration d, String what, Command cmd, Runnable action) {
+        SimNode sn = nodes.get(node);
+        if (cmd != null) {
+            sn.inFlight.put(group, cmd);
+        }
+        int gen = sn.generation;
+        Runnable wrapped = () -> {
+            if (sn.generation == gen && cmd != null && sn.inFlight.get(group) == cmd) {
+                sn.inFlight.remove(group);
+            }
+            action.run();
+        };
+        String key = node + "/" + group;
+        Instant start = busyUntil.getOrDefault(key, now);
+        if (start.isBefore(now)) {
+            start = now;
+        }
+        Instant done = start.plus(d);
+        busyUntil.put(key, done);
+        atTime(done, what, wrapped);
+    }
+
     private void dispatch(Command c) {
         if (c instanceof Command.Fence f) {
             fence(f.node());
@@ -261,7 +319,13 @@ public final class SimCluster {
         String node = target(c);
         SimNode n = nodes.get(node);
         if (!n.connected(zkUp)) {
-            trace(node + " agent: did not receive " + c.getClass().getSimpleName().toLowerCase() + " (cut off)");
+            if (n.powered && n.memberInZk) {
+                // Stored in ZooKeeper: the agent picks it up if it reconnects within its session.
+                n.queuedCommands.add(c);
+                trace(node + " agent: cut off; " + c.getClass().getSimpleName().toLowerCase() + " waits in the store");
+            } else {
+                trace(node + " agent: " + c.getClass().getSimpleName().toLowerCase() + " not delivered (node gone)");
+            }
             return;
         }
         int gen = n.generation;
@@ -269,11 +333,11 @@ public final class SimCluster {
             checkNoCopyElsewhere(o.group(), node);
             boolean fail = take(onlineFailures, o.group() + "@" + node);
             List<String> order = Dependencies.onlineOrder(spec.groups().get(o.group()));
-            at(START.multipliedBy(order.size()), "online", () -> {
+            agentAt(node, o.group(), START.multipliedBy(order.size()), "online", c, () -> {
                 if (!alive(n, gen)) {
                     return;
                 }
-                if (fail) {
+                if (fail && !n.running.containsKey(o.group())) { // a running VM answers AlreadyRunning
                     agent(node, "online " + o.group() + ": " + order.get(0) + " failed");
                     report(n, new Input.Onlined(o.group(), node, false, "injected failure"));
                     return;
@@ -285,7 +349,7 @@ public final class SimCluster {
             });
         } else if (c instanceof Command.Offline o) {
             List<String> order = Dependencies.offlineOrder(spec.groups().get(o.group()));
-            at(STOP.multipliedBy(order.size()), "offline", () -> {
+            agentAt(node, o.group(), STOP.multipliedBy(order.size()), "offline", c, () -> {
                 if (!alive(n, gen)) {
                     return;
                 }
@@ -294,7 +358,7 @@ public final class SimCluster {
                 report(n, new Input.Offlined(o.group(), node, true, "stopped"));
             });
         } else if (c instanceof Command.Terminate t) {
-            at(STOP, "terminate", () -> {
+            agentAt(node, t.group(), STOP, "terminate", c, () -> {
                 if (!alive(n, gen)) {
                     return;
                 }
@@ -305,7 +369,7 @@ public final class SimCluster {
         } else if (c instanceof Command.Restart r) {
             restartLog.computeIfAbsent(r.group() + "/" + r.resource(), k -> new ArrayList<>()).add(now);
             checkRestartThreshold(r.group(), r.resource());
-            at(START.plus(STOP), "restart", () -> {
+            agentAt(node, r.group(), START.plus(STOP), "restart", c, () -> {
                 if (!alive(n, gen)) {
                     return;
                 }
@@ -323,11 +387,11 @@ public final class SimCluster {
             boolean fail = take(moveFailures, m.group());
             Duration d = m.mode() == MoveMode.LIVE ? LIVE : m.mode() == MoveMode.QUICK ? QUICK : QUICK.plus(START);
             int toGen = to.generation;
-            at(d, "move", () -> {
+            agentAt(node, m.group(), d, "move", c, () -> {
                 if (!alive(n, gen)) {
                     return; // the source died mid-move: its loss is handled by the coordinator
                 }
-                boolean ok = !fail && alive(to, toGen) && to.connected(zkUp);
+                boolean ok = !fail && n.running.containsKey(m.group()) && alive(to, toGen) && to.connected(zkUp);
                 if (ok) {
                     n.running.remove(m.group());
                     startCopy(to, m.group());
@@ -381,8 +445,10 @@ public final class SimCluster {
     private void report(SimNode n, Input in) {
         if (n.connected(zkUp)) {
             submit(in);
+        } else if (n.powered && n.memberInZk) {
+            n.queuedReports.add(in); // written to ZooKeeper once the session is reachable again
         } else {
-            trace(n.name + " agent: answer lost (cut off)");
+            trace(n.name + " agent: answer lost (session gone)");
         }
     }
 
@@ -465,6 +531,7 @@ public final class SimCluster {
         }
         n.powered = true;
         n.partitioned = false;
+        n.memberInZk = false; // a rebooted host cannot resume its old session: it gets a new one
         n.generation++;
         n.running.clear();
         n.selfFenced = false;
@@ -478,6 +545,9 @@ public final class SimCluster {
             return;
         }
         n.memberInZk = true;
+        n.session++;
+        n.queuedCommands.clear(); // a new session starts clean: the coordinator learns its state from NodeUp
+        n.queuedReports.clear();
         n.lastHeartbeat = now;
         submit(new Input.NodeUp(n.name, Set.copyOf(n.running.keySet())));
     }
@@ -493,6 +563,8 @@ public final class SimCluster {
         n.powered = false;
         n.generation++;
         n.running.clear();
+        n.inFlight.clear();
+        busyUntil.keySet().removeIf(k -> k.startsWith(n.name + "/"));
         trace(n.name + " power: off (" + why + ")");
         lostContact(n);
     }
@@ -524,13 +596,12 @@ public final class SimCluster {
         if (!n.memberInZk) {
             return;
         }
-        Instant last = now;
-        int gen = n.generation;
-        at(spec.timers().sessionTimeout(), "session expiry", () -> expireIfStill(n, last, gen));
+        int session = n.session;
+        at(spec.timers().sessionTimeout(), "session expiry", () -> expireIfStill(n, session));
     }
 
-    private void expireIfStill(SimNode n, Instant since, int gen) {
-        if (!n.memberInZk || n.connected(zkUp) && n.generation == gen) {
+    private void expireIfStill(SimNode n, int session) {
+        if (!n.memberInZk || n.session != session || n.connected(zkUp)) {
             return;
         }
         if (!zkUp) {
@@ -551,7 +622,7 @@ public final class SimCluster {
             }
             trace(n.name + " agent: zookeeper suspended: stop acting");
             at(spec.timers().selfFenceAfter(), "self-fence", () -> {
-                if (n.generation != gen || n.connected(zkUp) || n.running.isEmpty()) {
+                if (n.generation != gen || n.connected(zkUp) || n.running.isEmpty() && n.inFlight.isEmpty()) {
                     return;
                 }
                 Duration d = spec.timers().selfFenceDuration().dividedBy(2);
@@ -559,12 +630,41 @@ public final class SimCluster {
                     if (n.generation != gen || n.connected(zkUp)) {
                         return;
                     }
-                    trace(n.name + " agent: self-fenced, turned off " + String.join(", ", n.running.keySet()));
-                    n.running.clear();
-                    n.selfFenced = true;
+                    selfFence(n);
                 });
             });
         });
+    }
+
+    /**
+     * What an agent does when it self-fences: abort its in-flight work (migrations, starts) and
+     * turn its HA VMs off; the aborted commands are answered, to be delivered if it reconnects
+     * within its session.
+     */
+    private void selfFence(SimNode n) {
+        List<String> what = new ArrayList<>(n.running.keySet());
+        n.generation++; // in-flight completions and monitors of this incarnation are void
+        n.running.clear();
+        n.selfFenced = true;
+        for (Map.Entry<String, Command> e : n.inFlight.entrySet()) {
+            Command c = e.getValue();
+            String g = e.getKey();
+            if (c instanceof Command.Online o) {
+                report(n, new Input.Onlined(g, o.node(), false, "aborted: self-fence"));
+            } else if (c instanceof Command.Offline o) {
+                report(n, new Input.Offlined(g, o.node(), true, "stopped by self-fence"));
+            } else if (c instanceof Command.Terminate t) {
+                report(n, new Input.Terminated(g, t.node()));
+            } else if (c instanceof Command.Restart r) {
+                report(n, new Input.Restarted(g, r.resource(), r.node(), false));
+            } else if (c instanceof Command.Move m) {
+                report(n, new Input.Moved(g, m.from(), m.to(), false, "aborted: self-fence"));
+            }
+        }
+        n.inFlight.clear();
+        busyUntil.keySet().removeIf(k -> k.startsWith(n.name + "/"));
+        trace(n.name + " agent: self-fenced: turned off " + (what.isEmpty() ? "nothing" : String.join(", ", what))
+                + ", aborted in-flight work");
     }
 
     private void reconnect(SimNode n) {
@@ -575,6 +675,11 @@ public final class SimCluster {
         if (n.memberInZk) {
             trace(n.name + " zookeeper: reconnected within the session");
             n.lastHeartbeat = now;
+            n.queuedReports.forEach(this::submit);
+            n.queuedReports.clear();
+            List<Command> waiting = new ArrayList<>(n.queuedCommands);
+            n.queuedCommands.clear();
+            waiting.forEach(this::dispatch);
             // Groups it self-fenced are gone: its monitors report them.
             for (ClusterState.Group g : state.groups().values()) {
                 if (n.name.equals(g.node()) && g.phase() == GroupPhase.ONLINE && !n.running.containsKey(g.name())) {

@@ -33,6 +33,7 @@ class LayersTest {
             "resource", List.of("model", "engine.port", "util"),
             "util", List.of(),
             "libvirt", List.of("model", "engine.port", "util"),
+            "fencing", List.of("model", "engine.port", "util"),
             "lab", List.of("model", "engine", "engine.port", "util"));
 
     @Test

@@ -1,5 +1,6 @@
 package io.havm.util;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -64,6 +65,17 @@ public final class Exec {
      * that left a child holding its output open must not keep the caller waiting.
      */
     public static Outcome run(Duration timeout, OutputStream errTee, Map<String, String> env, List<String> command) {
+        return run(timeout, errTee, env, null, command);
+    }
+
+    /**
+     * As {@link #run(Duration, OutputStream, Map, List)}, and {@code stdin} (UTF-8; null: none) is
+     * written to the program's standard input, which is then closed: programs that read their
+     * parameters from stdin (fence agents) see end-of-file after the last line. Without stdin the
+     * program's standard input is closed at once.
+     */
+    public static Outcome run(Duration timeout, OutputStream errTee, Map<String, String> env, String stdin,
+            List<String> command) {
         CommandLine cl = new CommandLine(command.get(0));
         for (String a : command.subList(1, command.size())) {
             cl.addArgument(a, false);
@@ -73,7 +85,8 @@ public final class Exec {
         OutputStream errSink = errTee == null ? err : new TeeStream(err, errTee);
         TreeWatchdog watchdog = new TreeWatchdog(timeout);
         DefaultExecutor ex = DefaultExecutor.builder().get();
-        ex.setStreamHandler(new PumpStreamHandler(out, errSink));
+        ex.setStreamHandler(stdin == null ? new PumpStreamHandler(out, errSink)
+                : new PumpStreamHandler(out, errSink, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8))));
         ex.setWatchdog(watchdog);
         ex.setExitValues(null);
         int code;

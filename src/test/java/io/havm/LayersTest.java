@@ -23,18 +23,18 @@ class LayersTest {
             Pattern.MULTILINE);
 
     /** package -> layers of ours it may import (itself always allowed). */
-    private static final Map<String, List<String>> ALLOWED = Map.of(
-            "model", List.of(),
-            "policy", List.of("model"),
-            "config", List.of("model", "policy"),
-            "sim", List.of("model", "policy", "config"),
-            "engine.port", List.of("model"),
-            "engine", List.of("model", "engine.port", "resource"),
-            "resource", List.of("model", "engine.port", "util"),
-            "util", List.of(),
-            "libvirt", List.of("model", "engine.port", "util"),
-            "fencing", List.of("model", "engine.port", "util"),
-            "lab", List.of("model", "engine", "engine.port", "util"));
+    private static final Map<String, List<String>> ALLOWED = Map.ofEntries(
+            Map.entry("model", List.of()),
+            Map.entry("policy", List.of("model")),
+            Map.entry("config", List.of("model", "policy")),
+            Map.entry("sim", List.of("model", "policy", "config")),
+            Map.entry("engine.port", List.of("model")),
+            Map.entry("engine", List.of("model", "engine.port", "resource")),
+            Map.entry("resource", List.of("model", "engine.port", "util")),
+            Map.entry("util", List.of()),
+            Map.entry("libvirt", List.of("model", "engine.port", "util")),
+            Map.entry("fencing", List.of("model", "engine.port", "util")),
+            Map.entry("lab", List.of("model", "engine", "engine.port", "util")));
 
     @Test
     void importsRespectTheLayers() throws IOException {

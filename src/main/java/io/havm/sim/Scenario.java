@@ -37,9 +37,15 @@ public final class Scenario {
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
             sim.powerOn(n.name());
         }
+        // Events at t=0 (e.g. injected failures) are in place before the cluster's first step.
+        int first = 0;
+        while (first < steps.size() && steps.get(first).at() == 0 && !steps.get(first).words()[0].equals("end")) {
+            apply(sim, steps.get(first), spec);
+            first++;
+        }
         sim.settle();
         double end = 0;
-        for (Step s : steps) {
+        for (Step s : steps.subList(first, steps.size())) {
             sim.runUntil(sim.t0.plus(Duration.ofMillis(Math.round(s.at() * 1000))));
             if (!sim.violations().isEmpty()) {
                 break;

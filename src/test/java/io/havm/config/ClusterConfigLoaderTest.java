@@ -1,0 +1,110 @@
+package io.havm.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havm.model.ClusterSpec;
+import io.havm.model.GroupSpec;
+import io.havm.model.InvalidInputException;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Configuration errors name file, line, field and what is allowed; racing timers are refused. */
+class ClusterConfigLoaderTest {
+    static final String NODES = """
+            cluster:
+              nodes:
+                - {name: host1, uri: qemu+tcp://10.77.0.11/system, memoryMiB: 2048}
+                - {name: host2, uri: qemu+tcp://10.77.0.12/system, memoryMiB: 2048}
+                - {name: host3, uri: qemu+tcp://10.77.0.13/system, memoryMiB: 2048}
+            """;
+
+    private static String error(String yaml) {
+        return assertThrows(InvalidInputException.class, () -> ClusterConfigLoader.parse("c.yaml", yaml)).getMessage();
+    }
+
+    @Test
+    void defaultsFollowTheSeeds() {
+        ClusterSpec s = ClusterConfigLoader.parse("c.yaml", NODES + """
+                groups:
+                  web:
+                    resources:
+                      web-vm: {type: vm}
+                """).spec();
+        GroupSpec g = s.groups().get("web");
+        assertEquals(2, g.failoverThreshold(), "WSFC: n-1 failovers");
+        assertEquals(Duration.ofHours(6), g.failoverPeriod());
+        assertEquals(1, g.resources().get("web-vm").restart().threshold());
+        assertEquals(Duration.ofSeconds(5), g.resources().get("web-vm").looksAliveInterval());
+        assertEquals(Duration.ofSeconds(60), g.resources().get("web-vm").isAliveInterval());
+        assertEquals(List.of(), s.timers().clashes());
+    }
+
+    @Test
+    void errorsNameTheLineTheFieldAndTheAllowedValues() {
+        assertEquals("c.yaml:9: groups.web.failback: 'sometimes' is not allowed (allowed: never, immediate, "
+                + "window HH-HH e.g. window 22-06)", error(NODES + """
+                groups:
+                  web:
+                    resources: {web-vm: {type: vm}}
+                    failback: sometimes
+                """));
+        assertTrue(error(NODES + "    - {name: host1, uri: qemu:///system}\n").contains("'host1' is given twice"));
+        assertTrue(error(NODES + """
+                groups:
+                  web:
+                    possibleOwners: [host1, host9]
+                    resources: {web-vm: {type: vm}}
+                """).startsWith("c.yaml:8: groups.web.possibleOwners: unknown node 'host9' (nodes: host1, host2, host3)"));
+        assertTrue(error(NODES + """
+                groups:
+                  web:
+                    resources: {web-vm: {type: container}}
+                """).contains("groups.web.resources.web-vm.type: 'container' is not allowed (allowed: vm, script)"));
+        assertTrue(error(NODES + """
+                groups:
+                  web:
+                    resources:
+                      a: {type: script, dependsOn: [b]}
+                      b: {type: script, dependsOn: [a]}
+                """).contains("dependency cycle among [a, b]"));
+        assertTrue(error(NODES + """
+                groups:
+                  web:
+                    resources: {web-vm: {type: vm, looksAlive: soon}}
+                """).contains("looksAlive: 'soon' is not a duration"));
+        assertTrue(error("cluster: {nodes: [}\n").startsWith("c.yaml:1: malformed YAML"));
+        assertTrue(error(NODES + "  colour: blue\n").contains("c.yaml:6: cluster.colour: unknown field (allowed: "
+                + "admission, migrationsPerHost, name, nodes, timers, zookeeper)"));
+    }
+
+    @Test
+    void timersThatRaceAreRefusedNamingTheNumbers() {
+        String msg = error(NODES.replace("cluster:\n", """
+                cluster:
+                  timers: {sessionTimeout: 3s, selfFenceAfter: 0s, selfFenceDuration: 2s, safetyMargin: 1s, recoveryWithoutFence: 1s}
+                """));
+        assertTrue(msg.contains("survivors would recover at sessionTimeout 3s + recoveryWithoutFence 1s = 4s, before an "
+                + "isolated node is done self-fencing at readTimeout 2s + selfFenceAfter 0s + selfFenceDuration 2s + "
+                + "safetyMargin 1s = 5s: raise recoveryWithoutFence to at least 2s"), msg);
+        msg = error(NODES.replace("cluster:\n", "cluster:\n  timers: {sessionTimeout: 3s, zkTickTime: 2s}\n"));
+        assertTrue(msg.contains("sessionTimeout 3s is outside ZooKeeper's [2, 20] x tickTime = [4s, 40s]"), msg);
+        msg = error(NODES.replace("cluster:\n", "cluster:\n  timers: {sessionTimeout: 3s, selfFenceAfter: 1s}\n"));
+        assertTrue(msg.contains("selfFenceAfter 1s must be shorter than sessionTimeout 3s - readTimeout 2s = 1s"), msg);
+    }
+
+    @Test
+    void nPlusOneAdmissionWarnsOrRefuses() {
+        String groups = """
+                groups:
+                  big1: {possibleOwners: [host1, host2], resources: {v: {type: vm, memoryMiB: 1900}}}
+                  big2: {possibleOwners: [host1, host2], resources: {v: {type: vm, memoryMiB: 1900}}}
+                """;
+        ClusterConfigLoader.Loaded warn = ClusterConfigLoader.parse("c.yaml", NODES + groups);
+        assertTrue(warn.warnings().contains("N+1: losing host1 leaves big2 nowhere to run"), warn.warnings().toString());
+        String msg = error(NODES.replace("cluster:\n", "cluster:\n  admission: refuse\n") + groups);
+        assertTrue(msg.startsWith("c.yaml: admission refused (cluster.admission: refuse): N+1: losing host1"), msg);
+    }
+}

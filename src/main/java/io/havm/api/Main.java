@@ -46,6 +46,9 @@ public final class Main {
               vm remove FILE                      turn off and undefine everywhere (the disk is kept)
               resource ENTRY FILE --host H        run one entry point: open | online | looks-alive | is-alive
                                                   | offline | terminate | close
+              config check FILE                   validate a cluster configuration (timers, owners, N+1)
+              sim DIR                             run a scenario (cluster.yaml + events.txt) in the simulator
+              sim --seeds N [--first K]           seeded random faults; invariants checked at every step
               help""";
 
     private final Path home;
@@ -81,8 +84,10 @@ public final class Main {
                 case "lab" -> lab(rest);
                 case "vm" -> vm(rest);
                 case "resource" -> resource(rest);
+                case "config" -> config(rest);
+                case "sim" -> sim(rest);
                 default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                        + "' (commands: demo, lab, vm, resource, help)");
+                        + "' (commands: demo, lab, vm, resource, config, sim, help)");
             };
         } catch (InvalidInputException e) {
             err.println("havm: " + e.getMessage());
@@ -285,6 +290,49 @@ public final class Main {
         } finally {
             hosts.values().forEach(Hypervisor::close);
         }
+    }
+
+    private int config(List<String> args) {
+        String usage = "havm config check FILE";
+        if (args.isEmpty() || !args.get(0).equals("check")) {
+            throw new InvalidInputException("havm config", "expected 'check' (usage: " + usage + ")");
+        }
+        Args a = Args.parse("havm config check", args.subList(1, args.size()), Set.of(), Set.of(), 1, usage);
+        var loaded = io.havm.config.ClusterConfigLoader.load(Path.of(a.positional.get(0)));
+        loaded.warnings().forEach(w -> err.println("warning: " + w));
+        var spec = loaded.spec();
+        out.printf("ok: cluster %s: %d nodes, %d groups; detection %d ms, an isolated node is done self-fencing "
+                + "by %d ms%n", spec.name(), spec.nodes().size(), spec.groups().size(),
+                spec.timers().sessionTimeout().toMillis(), spec.timers().isolatedNodeDoneBy().toMillis());
+        return 0;
+    }
+
+    private int sim(List<String> args) {
+        String usage = "havm sim DIR | havm sim --seeds N [--first K]";
+        Args a = Args.parse("havm sim", args, Set.of("--seeds", "--first"), Set.of(), args.contains("--seeds") ? 0 : 1,
+                usage);
+        if (a.get("--seeds") == null) {
+            io.havm.sim.Scenario.run(Path.of(a.positional.get(0))).forEach(out::println);
+            return 0;
+        }
+        long first;
+        int seeds;
+        try {
+            seeds = Integer.parseInt(a.get("--seeds"));
+            first = a.get("--first") == null ? 1 : Long.parseLong(a.get("--first"));
+        } catch (NumberFormatException e) {
+            throw new InvalidInputException("havm sim", "--seeds and --first take whole numbers (usage: " + usage + ")");
+        }
+        int failed = 0;
+        for (long s = first; s < first + seeds; s++) {
+            var o = io.havm.sim.FaultRunner.run(s);
+            if (!o.ok()) {
+                failed++;
+                out.println("seed " + s + ": " + String.join("; ", o.problems()));
+            }
+        }
+        out.println(seeds - failed + " passed, " + failed + " failed");
+        return failed == 0 ? 0 : 1;
     }
 
     // ---------------------------------------------------------------- helpers

@@ -30,7 +30,8 @@ class LayersTest {
             "resource", List.of("model", "engine.port", "util"),
             "util", List.of(),
             "libvirt", List.of("model", "engine.port", "util"),
-            "lab", List.of("model", "engine", "engine.port", "util"));
+            "lab", List.of("model", "engine", "engine.port", "util"),
+            "coordination", List.of("model", "engine.port", "util"));
 
     @Test
     void importsRespectTheLayers() throws IOException {

@@ -130,6 +130,8 @@ public final class ZkCoordination implements Coordination {
     private volatile EpochStamp lastEpochSet;
     private volatile boolean closed;
     private final CountDownLatch membersReady = new CountDownLatch(1);
+    /** Every session this instance has had, to recognise our own leftovers after LOST. */
+    private final java.util.Set<Long> pastSessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private final Object electionLock = new Object();
     private LeaderLatch latch; // guarded by electionLock
@@ -236,8 +238,16 @@ public final class ZkCoordination implements Coordination {
                         client.setData().forPath(path, data);
                         return null;
                     }
-                    throw new ConflictException("node " + node + " is already a member under another ZooKeeper session (0x"
-                            + Long.toHexString(stat.getEphemeralOwner()) + "): another agent runs as " + node
+                    String owner = "0x" + Long.toHexString(stat.getEphemeralOwner());
+                    if (pastSessions.contains(stat.getEphemeralOwner())) {
+                        // Not replaced on purpose: the survivors must see every session loss as a
+                        // gap in membership, or they would never recover the VMs we self-fenced.
+                        throw new ConflictException("node " + node + " is still registered by this agent's previous"
+                                + " ZooKeeper session " + owner + ", which the server has not expired yet: join again"
+                                + " once it has (within the session timeout)");
+                    }
+                    throw new ConflictException("node " + node + " is already a member under another ZooKeeper session ("
+                            + owner + "): another agent runs as " + node
                             + ", or the previous one stopped less than a session timeout ago");
                 }
             }
@@ -605,6 +615,13 @@ public final class ZkCoordination implements Coordination {
     private void onCuratorState(org.apache.curator.framework.state.ConnectionState curatorState) {
         ConnectionState s = map(curatorState);
         lastState = s;
+        if (curatorState.isConnected()) {
+            try {
+                pastSessions.add(client.getZookeeperClient().getZooKeeper().getSessionId());
+            } catch (Exception e) {
+                LOG.debug("reading the session id", e);
+            }
+        }
         post(() -> {
             deliveredState = s;
             for (Consumer<ConnectionState> l : stateListeners) {

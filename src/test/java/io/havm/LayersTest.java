@@ -34,6 +34,7 @@ class LayersTest {
             Map.entry("util", List.of()),
             Map.entry("libvirt", List.of("model", "engine.port", "util")),
             Map.entry("fencing", List.of("model", "engine.port", "util")),
+            Map.entry("coordination", List.of("model", "engine.port", "util")),
             Map.entry("lab", List.of("model", "engine", "engine.port", "util")));
 
     @Test

@@ -1,0 +1,880 @@
+package io.havm.coordination;
+
+import io.havm.engine.port.Coordination;
+import io.havm.model.InvalidInputException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.api.transaction.CuratorOp;
+import org.apache.curator.framework.api.transaction.CuratorTransactionResult;
+import org.apache.curator.framework.recipes.cache.ChildData;
+import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
+import org.apache.curator.retry.BoundedExponentialBackoffRetry;
+import org.apache.curator.utils.ZKPaths;
+import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.OpResult;
+import org.apache.zookeeper.common.PathUtils;
+import org.apache.zookeeper.data.Stat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link Coordination} port on Apache ZooKeeper, through Curator.
+ *
+ * <h2>Layout under the root (e.g. {@code /havm/prod})</h2>
+ * <pre>
+ *   members/&lt;node&gt;   ephemeral, data = the node's info: gone when its session ends
+ *   election/…        Curator LeaderLatch nodes (ephemeral sequential)
+ *   epoch             the coordinator epoch as decimal text; only ever raised by compare-and-set
+ *   store/&lt;key&gt;      persistent values; keys may contain '/', parents are created as needed
+ * </pre>
+ *
+ * <h2>Goals and constraints</h2>
+ * <ul>
+ *   <li>At most one coordinator acts at a time, and the store refuses the writes of any coordinator
+ *       that has been superseded, even one that does not know it yet (paused, partitioned).</li>
+ *   <li>Losing the connection is reported, never hidden, and revokes leadership at once
+ *       (SUSPENDED already revokes: a leader that cannot prove it is leader must stop acting).</li>
+ *   <li>Every callback into the engine — connection states, member sets, elected/revoked — runs
+ *       on one thread ({@code havm-coordination-events}), in the order the events happened, so the
+ *       engine sees e.g. SUSPENDED before the revoked() it causes and never elected() after it.</li>
+ * </ul>
+ *
+ * <h2>Algorithm: epochs</h2>
+ * When the latch says we lead, a separate thread raises {@code epoch} in one ZooKeeper
+ * transaction: {@code check(our latch node exists)} + {@code setData(epoch, e+1, version=v)}.
+ * The check makes the raise itself fenced: a latch node is deleted only when its session ends
+ * (or by its owner), and nodes ahead of it never come back, so if it still exists we still lead.
+ * The version CAS makes the epoch strictly increase across leaders and crashes. Only then is
+ * {@link Leadership#elected} called — if leadership has not been lost meanwhile.
+ *
+ * <p>{@link #putFenced} proves the epoch in the same transaction as the write:
+ * {@code check(epoch, version=V)} + create-or-set the key, where V is the epoch znode's version
+ * at which it held exactly {@code epoch} (recorded when this instance raised it, else read and
+ * compared). A znode version identifies one state of its data, so if the check passes the epoch
+ * is still {@code epoch} at the moment of the write; if anyone raised it since, the whole
+ * transaction fails and the caller gets a {@link ConflictException}.
+ *
+ * <h2>Threads and ordering</h2>
+ * Callbacks run on {@code havm-coordination-events}, one at a time: do not block in them (a
+ * ZooKeeper call inside a callback delays the next SUSPENDED); hand work to your own thread.
+ * Guarantees: a state change is delivered before the revoked() it causes; elected(e) is never
+ * delivered after a SUSPENDED/LOST unless a RECONNECTED and a fresh win came in between; each
+ * elected is followed by exactly one revoked before the next elected. Our connection listener
+ * runs first among Curator's ({@link OrderedListeners}); Curator's own order is a hash map's.
+ *
+ * <h2>Timeouts</h2>
+ * Keep the connection timeout at or below the session timeout (Curator warns otherwise). On a
+ * partition the client notices after up to 2/3 of the session timeout T (SUSPENDED); the server
+ * expires the session, and the survivors see the member vanish, about T after the node's last
+ * heartbeat; Curator declares LOST only T after SUSPENDED, i.e. up to about 5/3 T after the last
+ * heartbeat — later than the survivors notice. So LOST is too late a trigger for self-fencing:
+ * start the self-fence clock at SUSPENDED.
+ *
+ * <h2>What is not automatic</h2>
+ * After LOST the member znode is gone and is <em>not</em> recreated: the engine self-fences, then
+ * calls {@link #join} again when it is fit to host VMs. The election, however, is rejoined by the
+ * latch on its own after every reconnection; each win yields a fresh, higher epoch.
+ */
+public final class ZkCoordination implements Coordination {
+    private static final Logger LOG = LoggerFactory.getLogger(ZkCoordination.class);
+
+    static final String MEMBERS = "/members";
+    static final String STORE = "/store";
+    static final String EPOCH = "/epoch";
+    static final String ELECTION = "/election";
+
+    /** How long close() waits for the engine's revoked() and the last queued callbacks. */
+    private static final long CLOSE_WAIT_MS = 5_000;
+
+    private final String connectString;
+    private final String root;
+    private final CuratorFramework client;
+    private final CuratorCache membersCache;
+    private final ExecutorService events;
+    private final ExecutorService leadership;
+    private volatile Thread eventsThread;
+
+    // ---- state owned by the events thread
+    private final List<Consumer<SortedSet<String>>> memberListeners = new ArrayList<>();
+    private final List<Consumer<ConnectionState>> stateListeners = new ArrayList<>();
+    private SortedSet<String> publishedMembers;
+    private ConnectionState deliveredState;
+    private long electedEpoch; // 0: not elected
+
+    // ---- shared
+    /** Bumped on every loss of leadership; an election result from an older term is void. */
+    private final AtomicLong term = new AtomicLong();
+    private volatile ConnectionState lastState;
+    private volatile EpochStamp lastEpochSet;
+    private volatile boolean closed;
+    private final CountDownLatch membersReady = new CountDownLatch(1);
+    /** Every session this instance has had, to recognise our own leftovers after LOST. */
+    private final java.util.Set<Long> pastSessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private final Object electionLock = new Object();
+    private LeaderLatch latch; // guarded by electionLock
+    private String candidate; // guarded by electionLock
+    private volatile Leadership leadershipListener;
+
+    /** The epoch znode's version at which it held {@code epoch}. */
+    private record EpochStamp(long epoch, int version) {}
+
+    /**
+     * Connects, and waits for the connection and the member cache.
+     *
+     * @param connectString {@code host:port,host:port,…} of the ensemble
+     * @param root          the cluster's root path, e.g. {@code /havm/prod}
+     * @param sessionTimeout requested session timeout (the server clamps it to its min/max,
+     *                       2 and 20 ticks by default)
+     * @param connectionTimeout how long to wait for the first connection, and for a connection
+     *                          before each attempt of an operation
+     * @throws CoordinationException if ZooKeeper cannot be reached within {@code connectionTimeout}
+     */
+    public ZkCoordination(String connectString, String root, Duration sessionTimeout, Duration connectionTimeout) {
+        if (connectString == null || connectString.isBlank()) {
+            throw new InvalidInputException("coordination connect string", "must list host:port[,host:port…]");
+        }
+        this.connectString = connectString;
+        this.root = validRoot(root);
+        this.events = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "havm-coordination-events");
+            t.setDaemon(true);
+            eventsThread = t;
+            return t;
+        });
+        this.leadership = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "havm-coordination-leadership");
+            t.setDaemon(true);
+            return t;
+        });
+        this.client = CuratorFrameworkFactory.builder()
+                .connectString(connectString)
+                .namespace(this.root.substring(1))
+                .sessionTimeoutMs(Math.toIntExact(sessionTimeout.toMillis()))
+                .connectionTimeoutMs(Math.toIntExact(connectionTimeout.toMillis()))
+                // A few quick retries absorb a server switch; longer outages surface as exceptions
+                // and as SUSPENDED, which the engine must see rather than wait through.
+                .retryPolicy(new BoundedExponentialBackoffRetry(100, 1000, 3))
+                // The operator's connect string is the truth: do not rewrite it from /zookeeper/config.
+                .ensembleTracker(false)
+                // Listeners in registration order: ours first, so SUSPENDED precedes revoked().
+                .connectionStateListenerManagerFactory(c -> new OrderedListeners<>())
+                .build();
+        // Registered before start() so CONNECTED is seen, and before any latch so that SUSPENDED
+        // reaches the engine ahead of the revoked() it causes.
+        client.getConnectionStateListenable().addListener((c, s) -> onCuratorState(s));
+        this.membersCache = CuratorCache.build(client, MEMBERS);
+        membersCache.listenable().addListener(CuratorCacheListener.builder()
+                .forAll((type, before, after) -> post(this::publishMembers))
+                .forInitialized(() -> {
+                    membersReady.countDown();
+                    post(this::publishMembers);
+                })
+                .build());
+        try {
+            client.start();
+            if (!client.blockUntilConnected(Math.toIntExact(connectionTimeout.toMillis()), TimeUnit.MILLISECONDS)) {
+                throw new CoordinationException("no connection to ZooKeeper at " + connectString + " within "
+                        + connectionTimeout.toMillis() + " ms");
+            }
+            ensurePath(MEMBERS);
+            ensurePath(STORE);
+            try {
+                client.create().forPath(EPOCH, encode(0));
+            } catch (KeeperException.NodeExistsException e) {
+                // another node made it first
+            }
+            membersCache.start();
+            if (!membersReady.await(connectionTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new CoordinationException("member list at " + where(MEMBERS) + " not loaded within "
+                        + connectionTimeout.toMillis() + " ms");
+            }
+        } catch (Exception e) {
+            close();
+            throw failure("connecting", e);
+        }
+    }
+
+    // ------------------------------------------------------------------ membership
+
+    @Override
+    public void join(String node, byte[] info) {
+        String path = MEMBERS + "/" + validName("node name", node);
+        byte[] data = Objects.requireNonNull(info, "info");
+        call("join as " + node, () -> {
+            for (int attempt = 0; attempt < 2; attempt++) {
+                try {
+                    client.create().withMode(CreateMode.EPHEMERAL).forPath(path, data);
+                    return null;
+                } catch (KeeperException.NodeExistsException e) {
+                    Stat stat = client.checkExists().forPath(path);
+                    if (stat == null) {
+                        continue; // vanished in between: try again
+                    }
+                    long ours = client.getZookeeperClient().getZooKeeper().getSessionId();
+                    if (stat.getEphemeralOwner() == ours) {
+                        client.setData().forPath(path, data);
+                        return null;
+                    }
+                    String owner = "0x" + Long.toHexString(stat.getEphemeralOwner());
+                    if (pastSessions.contains(stat.getEphemeralOwner())) {
+                        // Not replaced on purpose: the survivors must see every session loss as a
+                        // gap in membership, or they would never recover the VMs we self-fenced.
+                        throw new ConflictException("node " + node + " is still registered by this agent's previous"
+                                + " ZooKeeper session " + owner + ", which the server has not expired yet: join again"
+                                + " once it has (within the session timeout)");
+                    }
+                    throw new ConflictException("node " + node + " is already a member under another ZooKeeper session ("
+                            + owner + "): another agent runs as " + node
+                            + ", or the previous one stopped less than a session timeout ago");
+                }
+            }
+            throw new CoordinationException("member znode " + where(path) + " keeps appearing and vanishing");
+        });
+    }
+
+    /** Live members as of the last event the cache received (stale while SUSPENDED), sorted. */
+    @Override
+    public SortedSet<String> members() {
+        TreeSet<String> names = new TreeSet<>();
+        membersCache.stream()
+                .map(ChildData::getPath)
+                .map(ZKPaths::getPathAndNode)
+                .filter(pn -> pn.getPath().equals(MEMBERS))
+                .forEach(pn -> names.add(pn.getNode()));
+        return Collections.unmodifiableSortedSet(names);
+    }
+
+    /**
+     * Calls {@code listener} on the events thread: at once with the current set, then after every
+     * change (consecutive duplicates are dropped).
+     */
+    @Override
+    public void watchMembers(Consumer<SortedSet<String>> listener) {
+        Objects.requireNonNull(listener, "listener");
+        post(() -> {
+            memberListeners.add(listener);
+            if (publishedMembers != null) {
+                safely("member listener", () -> listener.accept(publishedMembers));
+            }
+        });
+    }
+
+    /** Events thread. */
+    private void publishMembers() {
+        if (membersReady.getCount() > 0) {
+            return; // half-loaded cache: wait for the whole list
+        }
+        SortedSet<String> now = members();
+        if (now.equals(publishedMembers)) {
+            return;
+        }
+        publishedMembers = now;
+        for (Consumer<SortedSet<String>> l : memberListeners) {
+            safely("member listener", () -> l.accept(now));
+        }
+    }
+
+    // ------------------------------------------------------------------ election
+
+    /**
+     * Joins the election. {@code listener} is called on the events thread; elected(epoch) only
+     * after the epoch is durably raised, revoked() as soon as the latch is lost, the connection is
+     * SUSPENDED or LOST, or this instance is closed. Callable once per instance.
+     */
+    @Override
+    public void elect(String node, Leadership listener) {
+        validName("node name", node);
+        Objects.requireNonNull(listener, "listener");
+        synchronized (electionLock) {
+            if (closed) {
+                throw new IllegalStateException("coordination client is closed");
+            }
+            if (latch != null) {
+                throw new IllegalStateException("already taking part in the election as " + candidate);
+            }
+            candidate = node;
+            leadershipListener = listener;
+            startLatch();
+        }
+    }
+
+    /** Holds electionLock. */
+    private void startLatch() {
+        LeaderLatch l = new LeaderLatch(client, ELECTION, candidate, LeaderLatch.CloseMode.SILENT);
+        // Direct executor: these run on Curator's threads and only enqueue work.
+        l.addListener(new LeaderLatchListener() {
+            @Override
+            public void isLeader() {
+                long t = term.get();
+                submitLeadership(() -> takeOffice(l, t));
+            }
+
+            @Override
+            public void notLeader() {
+                leadershipLost();
+            }
+        });
+        latch = l;
+        try {
+            l.start();
+        } catch (Exception e) {
+            throw failure("joining the election", e);
+        }
+    }
+
+    /** Leadership thread: raise the epoch, then announce it if still leading. */
+    private void takeOffice(LeaderLatch l, long t) {
+        if (closed || term.get() != t || !l.hasLeadership()) {
+            return;
+        }
+        String ourPath = l.getOurPath();
+        if (ourPath == null) {
+            return;
+        }
+        long epoch;
+        try {
+            epoch = raiseEpoch(ourPath);
+        } catch (Exception e) {
+            if (closed) {
+                return;
+            }
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            LOG.warn("won the election at {} but could not raise the epoch: {}", where(ELECTION), e.toString());
+            if (!isConnectionProblem(e)) {
+                // Leading without an epoch would leave the cluster with no coordinator: step down.
+                requeue(l);
+            }
+            // A connection problem brings SUSPENDED; the latch re-checks when it reconnects.
+            return;
+        }
+        if (epoch < 0) {
+            return; // our latch node is gone: leadership already lost
+        }
+        post(() -> {
+            if (!closed && term.get() == t && l.hasLeadership() && mayAct()) {
+                revokeIfElected(); // never two elected() in a row, whatever the latch did
+                electedEpoch = epoch;
+                Leadership listener = leadershipListener;
+                safely("leadership listener", () -> listener.elected(epoch));
+            }
+        });
+    }
+
+    /**
+     * Raises the epoch by one, atomically with a check that our latch node still exists.
+     *
+     * @return the new epoch, or -1 if our latch node is gone (we no longer lead)
+     */
+    private long raiseEpoch(String ourPath) throws Exception {
+        for (int attempt = 0; attempt < 10; attempt++) {
+            Stat stat = new Stat();
+            long next = parseEpoch(client.getData().storingStatIn(stat).forPath(EPOCH)) + 1;
+            try {
+                List<CuratorTransactionResult> results = client.transaction().forOperations(
+                        client.transactionOp().check().forPath(ourPath),
+                        client.transactionOp().setData().withVersion(stat.getVersion()).forPath(EPOCH, encode(next)));
+                lastEpochSet = new EpochStamp(next, results.get(1).getResultStat().getVersion());
+                return next;
+            } catch (KeeperException e) {
+                int failed = failedOp(e);
+                if (failed == 0) {
+                    return -1;
+                }
+                if (failed == 1 && e.code() == KeeperException.Code.BADVERSION) {
+                    continue; // raised by someone else in between (or by our own retried attempt): read again
+                }
+                throw e;
+            }
+        }
+        throw new CoordinationException("the epoch at " + where(EPOCH) + " kept changing while we raised it");
+    }
+
+    /** Leadership thread: give up the latch and queue again (after a failure to take office). */
+    private void requeue(LeaderLatch l) {
+        synchronized (electionLock) {
+            if (closed || latch != l) {
+                return;
+            }
+            closeQuietly(l);
+            leadershipLost();
+            startLatch();
+        }
+    }
+
+    /** Any thread: leadership is gone; results of the current term are void. */
+    private void leadershipLost() {
+        term.incrementAndGet();
+        post(this::revokeIfElected);
+    }
+
+    /** Events thread. */
+    private void revokeIfElected() {
+        if (electedEpoch != 0) {
+            electedEpoch = 0;
+            Leadership listener = leadershipListener;
+            safely("leadership listener", listener::revoked);
+        }
+    }
+
+    @Override
+    public long currentEpoch() {
+        return call("reading the epoch", () -> parseEpoch(client.getData().forPath(EPOCH)));
+    }
+
+    // ------------------------------------------------------------------ store
+
+    @Override
+    public Optional<Versioned> get(String key) {
+        String path = storePath(key);
+        return call("reading " + key, () -> {
+            Stat stat = new Stat();
+            try {
+                byte[] data = client.getData().storingStatIn(stat).forPath(path);
+                return Optional.of(new Versioned(data == null ? new byte[0] : data, stat.getVersion()));
+            } catch (KeeperException.NoNodeException e) {
+                return Optional.empty();
+            }
+        });
+    }
+
+    /** Child keys of {@code key} (the empty key: top-level keys), sorted; none if it does not exist. */
+    @Override
+    public List<String> children(String key) {
+        String path = key != null && key.isEmpty() ? STORE : storePath(key);
+        return call("listing " + key, () -> {
+            try {
+                List<String> names = new ArrayList<>(client.getChildren().forPath(path));
+                Collections.sort(names);
+                return List.copyOf(names);
+            } catch (KeeperException.NoNodeException e) {
+                return List.of();
+            }
+        });
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A key that is a parent of other keys exists with an empty value. After a connection blip a
+     * create may report a conflict although its own first attempt landed: re-read before retrying.
+     */
+    @Override
+    public int put(String key, byte[] value, int expectedVersion) {
+        String path = storePath(key);
+        Objects.requireNonNull(value, "value");
+        if (expectedVersion < -1) {
+            throw new InvalidInputException("expected version of " + key, expectedVersion
+                    + " is not a version: use -1 to create, or the version last read");
+        }
+        return call("writing " + key, () -> {
+            if (expectedVersion == -1) {
+                try {
+                    client.create().creatingParentsIfNeeded().forPath(path, value);
+                    return 0;
+                } catch (KeeperException.NodeExistsException e) {
+                    throw new ConflictException("key " + key + " already exists (create expects it absent)");
+                }
+            }
+            try {
+                return client.setData().withVersion(expectedVersion).forPath(path, value).getVersion();
+            } catch (KeeperException.BadVersionException e) {
+                throw new ConflictException("key " + key + " is no longer at version " + expectedVersion);
+            } catch (KeeperException.NoNodeException e) {
+                throw new ConflictException("key " + key + " does not exist (expected version " + expectedVersion + ")");
+            }
+        });
+    }
+
+    @Override
+    public void putFenced(String key, byte[] value, long epoch) {
+        String path = storePath(key);
+        Objects.requireNonNull(value, "value");
+        call("writing " + key + " under epoch " + epoch, () -> {
+            int epochVersion = versionOfEpoch(epoch);
+            for (int attempt = 0; attempt < 5; attempt++) {
+                // One transaction: the epoch check, then the missing parents (a stale leader must
+                // not leave even empty keys behind), then the write itself.
+                List<CuratorOp> ops = new ArrayList<>();
+                ops.add(client.transactionOp().check().withVersion(epochVersion).forPath(EPOCH));
+                if (client.checkExists().forPath(path) != null) {
+                    ops.add(client.transactionOp().setData().forPath(path, value));
+                } else {
+                    for (String parent : missingParents(path)) {
+                        ops.add(client.transactionOp().create().forPath(parent, new byte[0]));
+                    }
+                    ops.add(client.transactionOp().create().forPath(path, value));
+                }
+                try {
+                    client.transaction().forOperations(ops);
+                    return null;
+                } catch (KeeperException e) {
+                    int failed = failedOp(e);
+                    if (failed == 0) {
+                        throw staleEpoch(epoch);
+                    }
+                    if (failed > 0 && (e.code() == KeeperException.Code.NODEEXISTS || e.code() == KeeperException.Code.NONODE)) {
+                        continue; // created or deleted by someone else in between: choose again
+                    }
+                    throw e;
+                }
+            }
+            throw new CoordinationException("key " + where(path) + " keeps being created and deleted under us");
+        });
+    }
+
+    /** The epoch znode's version while it holds {@code epoch}; ConflictException if it does not. */
+    private int versionOfEpoch(long epoch) throws Exception {
+        if (epoch < 1) {
+            throw new ConflictException("epoch " + epoch + " was never a coordinator's (epochs start at 1)");
+        }
+        EpochStamp stamp = lastEpochSet;
+        if (stamp != null && stamp.epoch() == epoch) {
+            return stamp.version();
+        }
+        Stat stat = new Stat();
+        long current = parseEpoch(client.getData().storingStatIn(stat).forPath(EPOCH));
+        if (current != epoch) {
+            throw staleEpoch(epoch, current);
+        }
+        return stat.getVersion();
+    }
+
+    private ConflictException staleEpoch(long epoch) {
+        long now;
+        try {
+            now = parseEpoch(client.getData().forPath(EPOCH));
+        } catch (Exception e) {
+            return new ConflictException("epoch " + epoch + " is no longer current");
+        }
+        return staleEpoch(epoch, now);
+    }
+
+    private static ConflictException staleEpoch(long epoch, long current) {
+        return new ConflictException("epoch " + epoch + " is no longer current (current epoch is " + current + ")");
+    }
+
+    /** Deletes the key and everything under it; a missing key is not an error. */
+    @Override
+    public void delete(String key) {
+        String path = storePath(key);
+        call("deleting " + key, () -> {
+            try {
+                client.delete().deletingChildrenIfNeeded().forPath(path);
+            } catch (KeeperException.NoNodeException e) {
+                // already gone
+            }
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ connection
+
+    /**
+     * Calls {@code listener} on the events thread: at once with the last state delivered (if any),
+     * then on every change. READ_ONLY counts as SUSPENDED.
+     */
+    @Override
+    public void onConnectionState(Consumer<ConnectionState> listener) {
+        Objects.requireNonNull(listener, "listener");
+        post(() -> {
+            stateListeners.add(listener);
+            if (deliveredState != null) {
+                ConnectionState s = deliveredState;
+                safely("connection listener", () -> listener.accept(s));
+            }
+        });
+    }
+
+    /** Curator's ConnectionStateManager thread. */
+    private void onCuratorState(org.apache.curator.framework.state.ConnectionState curatorState) {
+        ConnectionState s = map(curatorState);
+        lastState = s;
+        if (curatorState.isConnected()) {
+            try {
+                pastSessions.add(client.getZookeeperClient().getZooKeeper().getSessionId());
+            } catch (Exception e) {
+                LOG.debug("reading the session id", e);
+            }
+        }
+        post(() -> {
+            deliveredState = s;
+            for (Consumer<ConnectionState> l : stateListeners) {
+                safely("connection listener", () -> l.accept(s));
+            }
+        });
+        if (s == ConnectionState.SUSPENDED || s == ConnectionState.LOST) {
+            // Conservative: do not wait for the latch to notice. Posted after the state itself.
+            leadershipLost();
+        }
+    }
+
+    static ConnectionState map(org.apache.curator.framework.state.ConnectionState s) {
+        return switch (s) {
+            case CONNECTED -> ConnectionState.CONNECTED;
+            case SUSPENDED, READ_ONLY -> ConnectionState.SUSPENDED;
+            case RECONNECTED -> ConnectionState.RECONNECTED;
+            case LOST -> ConnectionState.LOST;
+        };
+    }
+
+    private boolean mayAct() {
+        ConnectionState s = lastState;
+        return s != ConnectionState.SUSPENDED && s != ConnectionState.LOST && client.getZookeeperClient().isConnected();
+    }
+
+    // ------------------------------------------------------------------ close
+
+    /**
+     * Revokes leadership (waiting for the engine's revoked(), unless called on the events thread),
+     * leaves the election, ends the session (so the member znode goes at once), stops the threads.
+     */
+    @Override
+    public void close() {
+        synchronized (electionLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        term.incrementAndGet();
+        runOnEventsAndWait(this::revokeIfElected);
+        synchronized (electionLock) {
+            if (latch != null) {
+                closeQuietly(latch);
+            }
+        }
+        try {
+            membersCache.close();
+        } catch (RuntimeException e) {
+            LOG.debug("closing the member cache", e);
+        }
+        leadership.shutdownNow();
+        client.close();
+        events.shutdown();
+        if (Thread.currentThread() != eventsThread) {
+            try {
+                if (!events.awaitTermination(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS)) {
+                    LOG.warn("coordination callbacks still running {} ms after close", CLOSE_WAIT_MS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void runOnEventsAndWait(Runnable r) {
+        if (Thread.currentThread() == eventsThread) {
+            r.run();
+            return;
+        }
+        try {
+            Future<?> f = events.submit(r);
+            f.get(CLOSE_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // already shut down
+        } catch (TimeoutException e) {
+            LOG.warn("leadership listener did not return from revoked() within {} ms of close", CLOSE_WAIT_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException e) {
+            LOG.error("revoking leadership on close", e.getCause());
+        }
+    }
+
+    private static void closeQuietly(LeaderLatch l) {
+        try {
+            l.close();
+        } catch (Exception e) {
+            LOG.debug("closing the leader latch", e);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** Test hook: the Curator client (e.g. to inject a session expiry). */
+    CuratorFramework curator() {
+        return client;
+    }
+
+    private void post(Runnable r) {
+        try {
+            events.execute(() -> safely("coordination callback", r));
+        } catch (RejectedExecutionException e) {
+            // closed: nobody listens any more
+        }
+    }
+
+    private void submitLeadership(Runnable r) {
+        try {
+            leadership.execute(() -> safely("taking office", r));
+        } catch (RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    private static void safely(String what, Runnable r) {
+        try {
+            r.run();
+        } catch (RuntimeException e) {
+            LOG.error("{} failed", what, e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface ZkCall<T> {
+        T call() throws Exception;
+    }
+
+    private <T> T call(String what, ZkCall<T> body) {
+        try {
+            return body.call();
+        } catch (Exception e) {
+            throw failure(what, e);
+        }
+    }
+
+    private RuntimeException failure(String what, Exception e) {
+        if (e instanceof RuntimeException re) {
+            return re;
+        }
+        if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+        }
+        return new CoordinationException(what + " at ZooKeeper " + connectString + " under " + root + " failed: " + e, e);
+    }
+
+    private static boolean isConnectionProblem(Exception e) {
+        return e instanceof KeeperException.ConnectionLossException
+                || e instanceof KeeperException.SessionExpiredException
+                || e instanceof KeeperException.SessionMovedException
+                || e instanceof KeeperException.OperationTimeoutException;
+    }
+
+    /** Index of the operation that failed a multi, or -1 if the failure was not an operation's. */
+    static int failedOp(KeeperException e) {
+        List<OpResult> results = e.getResults();
+        if (results == null) {
+            return -1;
+        }
+        for (int i = 0; i < results.size(); i++) {
+            if (results.get(i) instanceof OpResult.ErrorResult er) {
+                int err = er.getErr();
+                if (err != KeeperException.Code.OK.intValue() && err != KeeperException.Code.RUNTIMEINCONSISTENCY.intValue()) {
+                    return i;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private void ensurePath(String path) throws Exception {
+        try {
+            client.create().creatingParentsIfNeeded().forPath(path, new byte[0]);
+        } catch (KeeperException.NodeExistsException e) {
+            // fine
+        }
+    }
+
+    /** Parents of a store path that do not exist yet, outermost first. */
+    private List<String> missingParents(String path) throws Exception {
+        List<String> missing = new ArrayList<>();
+        String parent = ZKPaths.getPathAndNode(path).getPath();
+        while (!parent.equals(STORE) && client.checkExists().forPath(parent) == null) {
+            missing.add(0, parent);
+            parent = ZKPaths.getPathAndNode(parent).getPath();
+        }
+        return missing;
+    }
+
+    private String where(String path) {
+        return connectString + " " + root + path;
+    }
+
+    static byte[] encode(long epoch) {
+        return Long.toString(epoch).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private long parseEpoch(byte[] raw) {
+        String text = raw == null ? "" : new String(raw, StandardCharsets.UTF_8).trim();
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new CoordinationException("the epoch znode " + where(EPOCH) + " holds '" + text
+                    + "', not a number: it is havm's, do not write it by hand");
+        }
+    }
+
+    static String validRoot(String root) {
+        String problem = null;
+        if (root == null || root.isEmpty() || root.equals("/")) {
+            problem = "must be an absolute path below /, e.g. /havm/prod";
+        } else {
+            try {
+                PathUtils.validatePath(root);
+            } catch (IllegalArgumentException e) {
+                problem = "must be an absolute path without trailing '/', '//', '.' or '..' (" + e.getMessage() + ")";
+            }
+        }
+        if (problem != null) {
+            throw new InvalidInputException("coordination root \"" + root + "\"", problem);
+        }
+        return root;
+    }
+
+    static String validName(String what, String name) {
+        if (name == null || name.isEmpty() || name.contains("/") || name.equals(".") || name.equals("..")) {
+            throw new InvalidInputException(what + " \"" + name + "\"", "must be one non-empty path segment: no '/', not '.' or '..'");
+        }
+        try {
+            PathUtils.validatePath("/" + name);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException(what + " \"" + name + "\"", e.getMessage());
+        }
+        return name;
+    }
+
+    static String storePath(String key) {
+        if (key == null || key.isEmpty() || key.startsWith("/") || key.endsWith("/")) {
+            throw new InvalidInputException("store key \"" + key + "\"",
+                    "must be non-empty segments separated by single '/', without a leading or trailing '/'");
+        }
+        for (String segment : key.split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                throw new InvalidInputException("store key \"" + key + "\"",
+                        "segments must be non-empty and not '.' or '..'");
+            }
+        }
+        try {
+            PathUtils.validatePath(STORE + "/" + key);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException("store key \"" + key + "\"", e.getMessage());
+        }
+        return STORE + "/" + key;
+    }
+}

@@ -301,6 +301,19 @@ public final class Main {
         var loaded = io.havm.config.ClusterConfigLoader.load(Path.of(a.positional.get(0)));
         loaded.warnings().forEach(w -> err.println("warning: " + w));
         var spec = loaded.spec();
+        for (var n : spec.nodes()) {
+            if (n.fencing() == null) {
+                err.println("warning: " + n.name() + " has no fence agent: its VMs are recovered only after "
+                        + (spec.timers().recoveryWithoutFence() == null ? "it returns (recoveryWithoutFence: never)"
+                        : "the self-fence deadline (" + spec.timers().recoveryWithoutFence().toMillis() + " ms)"));
+                continue;
+            }
+            // The agent's own metadata says which options it takes: a typo fails here, not during a failover.
+            var device = new io.havm.fencing.FenceDevice(n.fencing().agent(), n.fencing().options(),
+                    n.fencing().timeout());
+            io.havm.fencing.FenceAgentRunner.validate(a.positional.get(0) + ": cluster.nodes." + n.name() + ".fencing",
+                    device);
+        }
         out.printf("ok: cluster %s: %d nodes, %d groups; detection %d ms, an isolated node is done self-fencing "
                 + "by %d ms%n", spec.name(), spec.nodes().size(), spec.groups().size(),
                 spec.timers().sessionTimeout().toMillis(), spec.timers().isolatedNodeDoneBy().toMillis());

@@ -82,4 +82,18 @@ class MainTest {
         assertEquals(2, run("vm", "status", f.toString()));
         assertTrue(err().contains("vm.yaml: disk.size: '12parsecs' is not a size"), err());
     }
+
+    @Test
+    void configCheckValidatesFenceAgentOptionsAgainstTheAgentsOwnMetadata() throws Exception {
+        String yaml = "cluster:\n  nodes:\n    - {name: host1, uri: qemu+tcp://10.0.0.1/system, fencing: {agent: "
+                + "fence_redfish, options: {ip: 10.0.0.9, USER: admin, password: s3cret}}}\n"
+                + "groups:\n  web: {resources: {web-vm: {type: vm}}}\n";
+        Path ok = Files.writeString(dir.resolve("ok.yaml"), yaml.replace("USER", "username"));
+        assertEquals(0, run("config", "check", ok.toString()), err());
+        Path typo = Files.writeString(dir.resolve("typo.yaml"), yaml.replace("USER", "usernme"));
+        assertEquals(2, run("config", "check", typo.toString()));
+        assertTrue(err().contains("typo.yaml: cluster.nodes.host1.fencing.options.usernme: fence_redfish has no "
+                + "parameter 'usernme'"), err());
+        assertTrue(!err().contains("s3cret"), "passwords never appear in messages");
+    }
 }

@@ -24,7 +24,8 @@ public final class FaultRunner {
     static final Duration QUIET = Duration.ofSeconds(300);
 
     /** The outcome of one seed. */
-    public record Outcome(long seed, List<String> problems, List<String> log, int events) {
+    public record Outcome(long seed, List<String> problems, List<String> log, int events,
+            io.havm.policy.ClusterState state) {
         public boolean ok() {
             return problems.isEmpty();
         }
@@ -105,7 +106,7 @@ public final class FaultRunner {
         if (problems.isEmpty()) {
             problems.addAll(sim.livenessProblems());
         }
-        return new Outcome(seed, problems, sim.log(), events);
+        return new Outcome(seed, problems, sim.log(), events, sim.state());
     }
 
     private static void chaos(SimCluster sim, Random r, ClusterSpec spec, List<String> nodes, List<String> groups) {

@@ -29,7 +29,7 @@ class LayersTest {
             Map.entry("config", List.of("model", "policy")),
             Map.entry("sim", List.of("model", "policy", "config")),
             Map.entry("engine.port", List.of("model")),
-            Map.entry("engine", List.of("model", "engine.port", "resource")),
+            Map.entry("engine", List.of("model", "engine.port", "resource", "policy")),
             Map.entry("resource", List.of("model", "engine.port", "util")),
             Map.entry("util", List.of()),
             Map.entry("libvirt", List.of("model", "engine.port", "util")),

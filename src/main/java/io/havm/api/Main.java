@@ -49,6 +49,11 @@ public final class Main {
               config check FILE                   validate a cluster configuration (timers, owners, N+1)
               sim DIR                             run a scenario (cluster.yaml + events.txt) in the simulator
               sim --seeds N [--first K]           seeded random faults; invariants checked at every step
+              agent --config F --node N           run this node's agent (and coordinator when elected)
+              status --config F [--json]          the coordinator's view: members, nodes, groups
+              events --config F [--json]          the timeline of every transition
+              group move G --to N [--mode M] --config F | group online|offline G --config F
+              node drain|resume [--failback]|shutdown N --config F
               help""";
 
     private final Path home;
@@ -85,9 +90,13 @@ public final class Main {
                 case "vm" -> vm(rest);
                 case "resource" -> resource(rest);
                 case "config" -> config(rest);
+                case "agent" -> new ClusterCommands(out).agent(rest);
+                case "status" -> new ClusterCommands(out).status(rest);
+                case "events" -> new ClusterCommands(out).events(rest);
+                case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
                 case "sim" -> sim(rest);
                 default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                        + "' (commands: demo, lab, vm, resource, config, sim, help)");
+                        + "' (commands: demo, lab, vm, resource, config, sim, agent, status, events, group, node, help)");
             };
         } catch (InvalidInputException e) {
             err.println("havm: " + e.getMessage());
@@ -97,6 +106,9 @@ public final class Main {
             return 1;
         } catch (Exec.ExecFailedException e) {
             err.println("havm: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             return 1;
         }
     }

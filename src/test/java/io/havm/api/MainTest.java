@@ -38,7 +38,7 @@ class MainTest {
     @Test
     void unknownCommandAndOptionsAreRefusedWithTheAllowedOnes() {
         assertEquals(2, run("frobnicate"));
-        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, lab, vm, resource, config, sim, help)"), err());
+        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, lab, vm, resource, config, sim, agent, status, events, group, node, help)"), err());
         assertEquals(2, run("demo", "--jsn", "x"));
         assertTrue(err().contains("havm demo: unknown option '--jsn' (allowed: --json, --keep"), err());
         assertEquals(2, run("demo", "--json"));

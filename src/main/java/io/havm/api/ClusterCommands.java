@@ -1,0 +1,195 @@
+package io.havm.api;
+
+import io.havm.config.ClusterConfigLoader;
+import io.havm.coordination.ZkCoordination;
+import io.havm.engine.Agent;
+import io.havm.engine.ClusterStore;
+import io.havm.engine.GroupRunner;
+import io.havm.engine.port.Clock;
+import io.havm.engine.port.Hypervisor;
+import io.havm.fencing.FenceAgentRunner;
+import io.havm.fencing.FenceDevice;
+import io.havm.libvirt.LibvirtHypervisor;
+import io.havm.model.ClusterSpec;
+import io.havm.model.InvalidInputException;
+import io.havm.model.MoveMode;
+import io.havm.policy.ClusterState;
+import io.havm.policy.Input;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+
+/** The cluster commands: agent, status, group, node, events. */
+final class ClusterCommands {
+    static final String LAB_ZOOKEEPER = "10.77.0.1:2181";
+
+    private final PrintStream out;
+
+    ClusterCommands(PrintStream out) {
+        this.out = out;
+    }
+
+    static ClusterSpec spec(Args a, String command) {
+        String file = a.require(command, "--config", command + " --config cluster.yaml ...");
+        ClusterConfigLoader.Loaded l = ClusterConfigLoader.load(Path.of(file));
+        return l.spec();
+    }
+
+    static ZkCoordination connect(ClusterSpec spec) {
+        String zk = spec.zookeeper().equals("embedded") ? LAB_ZOOKEEPER : spec.zookeeper();
+        Duration session = spec.timers().sessionTimeout();
+        return new ZkCoordination(zk, "/havm/" + spec.name(), session, session);
+    }
+
+    /** havm agent --config F --node N: runs until killed. */
+    int agent(List<String> args) throws InterruptedException {
+        String usage = "havm agent --config cluster.yaml --node NAME";
+        Args a = Args.parse("havm agent", args, Set.of("--config", "--node"), Set.of(), 0, usage);
+        ClusterSpec spec = spec(a, "havm agent");
+        String node = a.require("havm agent", "--node", usage);
+        if (spec.node(node).isEmpty()) {
+            throw new InvalidInputException("--node", "unknown node '" + node + "' (nodes: "
+                    + String.join(", ", spec.nodeNames()) + ")");
+        }
+        Map<String, Hypervisor> hvs = new TreeMap<>();
+        for (ClusterSpec.NodeSpec n : spec.nodes()) {
+            hvs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri()));
+        }
+        Map<String, FenceDevice> devices = new TreeMap<>();
+        for (ClusterSpec.NodeSpec n : spec.nodes()) {
+            if (n.fencing() != null) {
+                devices.put(n.name(), new FenceDevice(n.fencing().agent(), n.fencing().options(), n.fencing().timeout()));
+            }
+        }
+        ZkCoordination zk = connect(spec);
+        Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM),
+                new FenceAgentRunner(devices), Clock.SYSTEM, line -> {
+                    out.println(Instant.now() + " " + line);
+                    out.flush();
+                });
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            agent.close();
+            hvs.values().forEach(Hypervisor::close);
+            done.countDown();
+        }));
+        agent.start();
+        done.await();
+        return 0;
+    }
+
+    int status(List<String> args) {
+        Args a = Args.parse("havm status", args, Set.of("--config"), Set.of("--json"), 0,
+                "havm status --config cluster.yaml [--json]");
+        ClusterSpec spec = spec(a, "havm status");
+        try (ZkCoordination zk = connect(spec)) {
+            ClusterStore store = new ClusterStore(zk, "cli", Clock.SYSTEM);
+            ClusterState s = store.state().orElse(null);
+            if (s == null) {
+                out.println(a.flag("--json") ? "{\"nodes\":{},\"groups\":{},\"members\":[]}" : "no coordinator state yet");
+                return 0;
+            }
+            if (a.flag("--json")) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                Map<String, Object> nodes = new TreeMap<>();
+                s.nodes().values().forEach(n -> nodes.put(n.name(), Map.of("status", n.status().word(), "paused",
+                        n.paused(), "draining", n.draining())));
+                Map<String, Object> groups = new TreeMap<>();
+                s.groups().values().forEach(g -> {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("phase", g.phase().word());
+                    m.put("node", g.node());
+                    m.put("wantOnline", g.wantOnline());
+                    groups.put(g.name(), m);
+                });
+                doc.put("members", zk.members());
+                doc.put("nodes", nodes);
+                doc.put("groups", groups);
+                out.println(io.havm.engine.Codec.json().valueToTree(doc));
+            } else {
+                out.println("members: " + String.join(" ", zk.members()));
+                s.nodes().values().forEach(n -> out.printf("node  %-8s %s%s%n", n.name(), n.status().word(),
+                        n.draining() ? " (draining)" : n.paused() ? " (paused)" : ""));
+                s.groups().values().forEach(g -> out.printf("group %-8s %s%s%n", g.name(), g.phase().word(),
+                        g.node() == null ? "" : " on " + g.node()));
+            }
+            return 0;
+        }
+    }
+
+    int events(List<String> args) {
+        Args a = Args.parse("havm events", args, Set.of("--config"), Set.of("--json"), 0,
+                "havm events --config cluster.yaml [--json]");
+        ClusterSpec spec = spec(a, "havm events");
+        try (ZkCoordination zk = connect(spec)) {
+            List<String> ev = new ClusterStore(zk, "cli", Clock.SYSTEM).events();
+            if (a.flag("--json")) {
+                out.println(io.havm.engine.Codec.json().valueToTree(Map.of("events", ev)));
+            } else {
+                ev.forEach(out::println);
+            }
+            return 0;
+        }
+    }
+
+    /** havm group move|online|offline G ... and havm node drain|resume|shutdown N ...: stored as inputs. */
+    int request(String noun, List<String> args) {
+        if (args.isEmpty()) {
+            throw new InvalidInputException("havm " + noun, "a subcommand is required");
+        }
+        String verb = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        String usage = "havm " + noun + " " + verb + " NAME --config cluster.yaml";
+        Args a = Args.parse("havm " + noun + " " + verb, rest, Set.of("--config", "--to", "--mode"),
+                Set.of("--failback", "--json"), 1, usage);
+        ClusterSpec spec = spec(a, "havm " + noun);
+        String name = a.positional.get(0);
+        Input in;
+        if (noun.equals("group")) {
+            if (!spec.groups().containsKey(name)) {
+                throw new InvalidInputException("havm group", "unknown group '" + name + "' (groups: "
+                        + String.join(", ", spec.groups().keySet()) + ")");
+            }
+            in = switch (verb) {
+                case "move" -> {
+                    String to = a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
+                    if (spec.node(to).isEmpty()) {
+                        throw new InvalidInputException("--to", "unknown node '" + to + "' (nodes: "
+                                + String.join(", ", spec.nodeNames()) + ")");
+                    }
+                    yield new Input.MoveGroup(name, to, MoveMode.parse("--mode",
+                            a.get("--mode") == null ? "live" : a.get("--mode")));
+                }
+                case "online" -> new Input.GroupOnline(name);
+                case "offline" -> new Input.GroupOffline(name);
+                default -> throw new InvalidInputException("havm group", "unknown subcommand '" + verb
+                        + "' (allowed: move, online, offline)");
+            };
+        } else {
+            if (spec.node(name).isEmpty()) {
+                throw new InvalidInputException("havm node", "unknown node '" + name + "' (nodes: "
+                        + String.join(", ", spec.nodeNames()) + ")");
+            }
+            in = switch (verb) {
+                case "drain" -> new Input.DrainNode(name);
+                case "resume" -> new Input.ResumeNode(name, a.flag("--failback"));
+                case "shutdown" -> new Input.ShutdownNode(name);
+                default -> throw new InvalidInputException("havm node", "unknown subcommand '" + verb
+                        + "' (allowed: drain, resume, shutdown)");
+            };
+        }
+        try (ZkCoordination zk = connect(spec)) {
+            new ClusterStore(zk, "cli", Clock.SYSTEM).submit(in);
+        }
+        out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"
+                : "submitted: " + noun + " " + verb + " " + name + " (the coordinator logs the outcome: havm events)");
+        return 0;
+    }
+}

@@ -1,0 +1,232 @@
+package io.havm.engine;
+
+import io.havm.engine.port.Clock;
+import io.havm.engine.port.Coordination;
+import io.havm.engine.port.Fencer;
+import io.havm.model.ClusterSpec;
+import io.havm.model.ResourceSpec;
+import io.havm.model.Result;
+import io.havm.policy.ClusterState;
+import io.havm.policy.Command;
+import io.havm.policy.GroupPhase;
+import io.havm.policy.Input;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The agent on one node: executes the commands the coordinator stores for it, runs LooksAlive
+ * and IsAlive on the resources it is assigned, reports back through the store, and takes part in
+ * the coordinator election.
+ *
+ * <p>Losing coordination is handled conservatively (DESIGN habit 7): while SUSPENDED it executes
+ * nothing; once suspended for selfFenceAfter it turns off every HA VM on the node (the survivors
+ * will recover them after its session expires and it is fenced or its self-fence deadline passes);
+ * after LOST it rejoins with a new session, reporting what runs (nothing, after the self-fence).
+ */
+public final class Agent implements AutoCloseable {
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    private final ClusterSpec spec;
+    private final String node;
+    private final Coordination zk;
+    private final ClusterStore store;
+    private final GroupRunner runner;
+    private final Clock clock;
+    private final Consumer<String> log;
+    private final CoordinatorLoop coordinator;
+    private final Map<String, Instant> nextCheck = new HashMap<>();
+    private final Map<String, String> reported = new HashMap<>();
+    private volatile Coordination.ConnectionState connection = Coordination.ConnectionState.CONNECTED;
+    private volatile Instant suspendedAt;
+    private volatile boolean selfFenced;
+    private volatile boolean needsRejoin;
+    private volatile boolean stop;
+    private Thread thread;
+
+    public Agent(ClusterSpec spec, String node, Coordination zk, GroupRunner runner, Fencer fencer, Clock clock,
+            Consumer<String> log) {
+        this.spec = spec;
+        this.node = node;
+        this.zk = zk;
+        this.store = new ClusterStore(zk, node, clock);
+        this.runner = runner;
+        this.clock = clock;
+        this.log = log;
+        this.coordinator = new CoordinatorLoop(spec, node, zk, fencer, clock, log);
+    }
+
+    public void start() {
+        zk.onConnectionState(this::onConnection);
+        join();
+        zk.elect(node, coordinator);
+        thread = new Thread(this::loop, "havm-agent-" + node);
+        thread.start();
+    }
+
+    private void join() {
+        store.setRunning(node, runner.running());
+        zk.join(node, new byte[0]);
+        log.accept(node + " agent: joined (running: " + runner.running() + ")");
+    }
+
+    private void onConnection(Coordination.ConnectionState s) {
+        connection = s;
+        switch (s) {
+            case SUSPENDED -> {
+                suspendedAt = clock.now();
+                log.accept(node + " agent: zookeeper suspended: stop acting");
+            }
+            case LOST -> {
+                needsRejoin = true;
+                log.accept(node + " agent: zookeeper session lost");
+            }
+            case RECONNECTED, CONNECTED -> {
+                suspendedAt = null;
+            }
+            default -> { }
+        }
+    }
+
+    private void loop() {
+        while (!stop) {
+            try {
+                if (suspendedAt != null || needsRejoin) {
+                    maybeSelfFence();
+                    if (needsRejoin && connection != Coordination.ConnectionState.SUSPENDED
+                            && connection != Coordination.ConnectionState.LOST) {
+                        rejoin();
+                    }
+                } else {
+                    executeCommands();
+                    monitor();
+                }
+                clock.pause(POLL);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.accept(node + " agent: " + e);
+                try {
+                    clock.pause(POLL);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void maybeSelfFence() {
+        Instant since = suspendedAt;
+        boolean due = needsRejoin || since != null && !clock.now().isBefore(since.plus(spec.timers().selfFenceAfter()));
+        if (due && !selfFenced) {
+            List<String> off = runner.turnOffAll();
+            selfFenced = true;
+            log.accept(node + " agent: self-fenced: turned off " + (off.isEmpty() ? "nothing" : String.join(", ", off)));
+        }
+    }
+
+    private void rejoin() {
+        try {
+            join();
+            needsRejoin = false;
+            selfFenced = false;
+        } catch (Coordination.ConflictException e) {
+            // Our previous session's member node is still there until the server expires it.
+        }
+    }
+
+    private void executeCommands() {
+        for (ClusterStore.Keyed<Command> k : store.commands(node)) {
+            if (suspendedAt != null) {
+                return;
+            }
+            Input answer = execute(k.value());
+            if (answer != null) {
+                store.submit(answer);
+            }
+            store.delete(k.key());
+            store.setRunning(node, runner.running());
+            selfFenced = false;
+        }
+    }
+
+    Input execute(Command c) {
+        log.accept(node + " agent: " + c);
+        if (c instanceof Command.Online o) {
+            Result r = runner.online(o.group());
+            return new Input.Onlined(o.group(), node, r.ok(), r.detail());
+        } else if (c instanceof Command.Offline o) {
+            Result r = runner.offline(o.group());
+            return new Input.Offlined(o.group(), node, r.ok(), r.detail());
+        } else if (c instanceof Command.Terminate t) {
+            runner.terminate(t.group());
+            return new Input.Terminated(t.group(), node);
+        } else if (c instanceof Command.Restart r) {
+            Result res = runner.restart(r.group(), r.resource());
+            return new Input.Restarted(r.group(), r.resource(), node, res.ok());
+        } else if (c instanceof Command.Move m) {
+            Mover.Report rep = runner.move(m.group(), m.to(), m.mode());
+            return new Input.Moved(m.group(), m.from(), m.to(), rep.ok(), rep.detail());
+        } else if (c instanceof Command.ShutdownNode) {
+            log.accept(node + " agent: drained; leaving the cluster");
+            stop = true;
+            return new Input.NodeLeft(node);
+        }
+        return null;
+    }
+
+    /** LooksAlive and IsAlive on the resources of groups the coordinator has online here. */
+    private void monitor() {
+        ClusterState state = store.state().orElse(null);
+        if (state == null) {
+            return;
+        }
+        Instant now = clock.now();
+        for (ClusterState.Group g : state.groups().values()) {
+            if (g.phase() != GroupPhase.ONLINE || !node.equals(g.node())) {
+                continue;
+            }
+            String incarnation = g.phase() + "@" + g.node() + "#" + g.failovers().size() + "/" + g.restarts();
+            if (incarnation.equals(reported.get(g.name()))) {
+                continue; // already reported for this incarnation; wait for the coordinator
+            }
+            for (ResourceSpec r : spec.groups().get(g.name()).resources().values()) {
+                Result res = null;
+                String key = g.name() + "/" + r.name();
+                if (due(key + "/looks", r.looksAliveInterval(), now)) {
+                    res = runner.resource(g.name(), r.name()).looksAlive();
+                }
+                if ((res == null || res.ok()) && due(key + "/is", r.isAliveInterval(), now)) {
+                    res = runner.resource(g.name(), r.name()).isAlive();
+                }
+                if (res != null && (res instanceof Result.Failed || res instanceof Result.Timeout)) {
+                    reported.put(g.name(), incarnation);
+                    store.submit(new Input.ResourceFailed(g.name(), r.name(), node, res.detail()));
+                    break;
+                }
+            }
+        }
+    }
+
+    private boolean due(String key, Duration every, Instant now) {
+        Instant next = nextCheck.get(key);
+        if (next != null && now.isBefore(next)) {
+            return false;
+        }
+        nextCheck.put(key, now.plus(every));
+        return next != null; // the first check waits one interval: the resource just came online
+    }
+
+    @Override
+    public void close() {
+        stop = true;
+        if (thread != null) {
+            thread.interrupt();
+        }
+        coordinator.revoked();
+        zk.close();
+    }
+}

@@ -1,0 +1,167 @@
+package io.havm.engine;
+
+import io.havm.engine.port.Clock;
+import io.havm.engine.port.Coordination;
+import io.havm.engine.port.Fencer;
+import io.havm.model.ClusterSpec;
+import io.havm.policy.ClusterState;
+import io.havm.policy.Command;
+import io.havm.policy.Coordinator;
+import io.havm.policy.Input;
+import io.havm.policy.NodeStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SortedSet;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator role on a real cluster: elected through the Coordination port, it turns
+ * membership changes, stored inputs and the passing of time into steps of the pure
+ * {@link Coordinator}, then persists the new state and sends the commands, every write fenced by
+ * its epoch. A coordinator that lost its role (a stale epoch) can no longer write anything.
+ *
+ * <p>Order of a step: state first, then commands, then the inputs it consumed are deleted. A new
+ * coordinator that takes over after a crash between those writes re-reads the persisted state and
+ * the inputs still there.
+ */
+public final class CoordinatorLoop implements Coordination.Leadership {
+    private static final Logger LOG = LoggerFactory.getLogger(CoordinatorLoop.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+    private static final Duration TICK = Duration.ofSeconds(1);
+
+    private final ClusterSpec spec;
+    private final Coordination zk;
+    private final ClusterStore store;
+    private final Fencer fencer;
+    private final Clock clock;
+    private final String node;
+    private final Consumer<String> log;
+    private final Coordinator policy;
+    private volatile Thread thread;
+    private volatile long epoch;
+
+    public CoordinatorLoop(ClusterSpec spec, String node, Coordination zk, Fencer fencer, Clock clock,
+            Consumer<String> log) {
+        this.spec = spec;
+        this.node = node;
+        this.zk = zk;
+        this.store = new ClusterStore(zk, node + "c", clock);
+        this.fencer = fencer;
+        this.clock = clock;
+        this.log = log;
+        this.policy = new Coordinator(spec);
+    }
+
+    @Override
+    public synchronized void elected(long e) {
+        epoch = e;
+        log.accept(node + " coordinator: elected (epoch " + e + ")");
+        Thread t = new Thread(() -> run(e), "havm-coordinator");
+        t.setDaemon(true);
+        thread = t;
+        t.start();
+    }
+
+    @Override
+    public synchronized void revoked() {
+        Thread t = thread;
+        thread = null;
+        if (t != null) {
+            log.accept(node + " coordinator: stepped down (epoch " + epoch + ")");
+            t.interrupt();
+        }
+    }
+
+    private void run(long e) {
+        ClusterState state = store.state().orElse(policy.initial());
+        Instant lastTick = Instant.MIN;
+        while (!Thread.currentThread().isInterrupted() && epoch == e) {
+            try {
+                List<Input> batch = new ArrayList<>();
+                SortedSet<String> members = zk.members();
+                for (ClusterSpec.NodeSpec n : spec.nodes()) {
+                    ClusterState.Node known = state.nodes().get(n.name());
+                    boolean member = members.contains(n.name());
+                    boolean up = known != null && known.status() == NodeStatus.UP;
+                    if (member && !up) {
+                        batch.add(new Input.NodeUp(n.name(), store.running(n.name())));
+                    } else if (!member && up) {
+                        batch.add(new Input.NodeLost(n.name()));
+                    }
+                }
+                List<ClusterStore.Keyed<Input>> stored = store.inputs();
+                stored.forEach(k -> batch.add(k.value()));
+                Instant now = clock.now();
+                if (!now.isBefore(lastTick.plus(TICK))) {
+                    batch.add(new Input.Tick());
+                    lastTick = now;
+                }
+                if (batch.isEmpty()) {
+                    clock.pause(POLL);
+                    continue;
+                }
+                Coordinator.Step step = policy.apply(state, batch, now);
+                store.putState(step.state(), e);
+                state = step.state();
+                for (String line : step.log()) {
+                    log.accept(line);
+                    store.event(String.format("%s %s", now, line), e);
+                }
+                for (Command c : step.commands()) {
+                    if (c instanceof Command.Fence f) {
+                        fence(f.node());
+                    } else {
+                        store.send(target(c), c, e);
+                    }
+                }
+                for (ClusterStore.Keyed<Input> k : stored) {
+                    store.delete(k.key());
+                }
+                clock.pause(POLL);
+            } catch (InterruptedException ex) {
+                return;
+            } catch (Coordination.ConflictException ex) {
+                log.accept(node + " coordinator: epoch " + e + " superseded: " + ex.getMessage());
+                return;
+            } catch (RuntimeException ex) {
+                LOG.warn("{} coordinator step failed, retrying: {}", node, ex.toString());
+                try {
+                    clock.pause(POLL);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void fence(String n) {
+        Thread t = new Thread(() -> {
+            Fencer.Result r = fencer.fence(n, Fencer.Action.OFF);
+            log.accept(n + " fencer: " + r.outcome().name().toLowerCase() + " (" + r.detail() + ")");
+            store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));
+        }, "havm-fence-" + n);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    static String target(Command c) {
+        if (c instanceof Command.Online x) {
+            return x.node();
+        } else if (c instanceof Command.Offline x) {
+            return x.node();
+        } else if (c instanceof Command.Terminate x) {
+            return x.node();
+        } else if (c instanceof Command.Restart x) {
+            return x.node();
+        } else if (c instanceof Command.Move x) {
+            return x.from();
+        } else if (c instanceof Command.ShutdownNode x) {
+            return x.node();
+        }
+        throw new IllegalArgumentException(c.toString());
+    }
+}

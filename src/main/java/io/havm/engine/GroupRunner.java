@@ -1,0 +1,224 @@
+package io.havm.engine;
+
+import io.havm.engine.port.Clock;
+import io.havm.engine.port.Hypervisor;
+import io.havm.engine.port.HypervisorException;
+import io.havm.engine.port.MigrationOptions;
+import io.havm.model.ClusterSpec;
+import io.havm.model.GroupSpec;
+import io.havm.model.MoveMode;
+import io.havm.model.ResourceSpec;
+import io.havm.model.Result;
+import io.havm.policy.Dependencies;
+import io.havm.resource.Resource;
+import io.havm.resource.ScriptResource;
+import io.havm.resource.VmProperties;
+import io.havm.resource.VmResource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Runs a group's resources on this node through their entry points, in dependency order:
+ * online bottom-up, offline and terminate top-down. A failed Online terminates what it had
+ * started, so a failed attempt leaves nothing running.
+ *
+ * <p>Resource properties: a VM has {@code domain} (default: the resource name), {@code definition}
+ * (a domain XML file on shared storage) and {@code stateDir} (save files; default
+ * /var/lib/havm/save); a script has {@code agent} (ocf:provider:type) or {@code script} (a path),
+ * its other properties become its parameters.
+ */
+public final class GroupRunner {
+    private final ClusterSpec spec;
+    private final String node;
+    private final Map<String, Hypervisor> hypervisors;
+    private final Clock clock;
+    private final Map<String, Resource> resources = new HashMap<>();
+
+    public GroupRunner(ClusterSpec spec, String node, Map<String, Hypervisor> hypervisors, Clock clock) {
+        this.spec = spec;
+        this.node = node;
+        this.hypervisors = hypervisors;
+        this.clock = clock;
+    }
+
+    Hypervisor local() {
+        return hypervisors.get(node);
+    }
+
+    /** The resource object for this node (kept, so IsAlive remembers whether the guest ever answered). */
+    Resource resource(String group, String name) {
+        return resources.computeIfAbsent(group + "/" + name, k -> create(spec.groups().get(group).resources().get(name),
+                local()));
+    }
+
+    private Resource create(ResourceSpec r, Hypervisor hv) {
+        if (r.type() == ResourceSpec.Type.VM) {
+            return new VmResource(vmProperties(r), hv, clock);
+        }
+        Map<String, String> params = new TreeMap<>(r.properties());
+        String agent = params.remove("agent");
+        String script = params.remove("script");
+        if (agent != null) {
+            return ScriptResource.ocf(r.name(), agent, params, r.pendingTimeout());
+        }
+        if (script == null) {
+            throw new IllegalArgumentException("resource " + r.name() + ": a script needs property agent or script");
+        }
+        return new ScriptResource(r.name(), Path.of(script), ScriptResource.Dialect.GENERIC, params,
+                r.pendingTimeout(), r.pendingTimeout(), ScriptResource.DEFAULT_OCF_ROOT);
+    }
+
+    static VmProperties vmProperties(ResourceSpec r) {
+        String domain = r.properties().getOrDefault("domain", r.name());
+        String xml = null;
+        String def = r.properties().get("definition");
+        if (def != null) {
+            try {
+                xml = Files.readString(Path.of(def));
+            } catch (IOException e) {
+                throw new UncheckedIOException("resource " + r.name() + ": cannot read definition " + def, e);
+            }
+        }
+        Path stateDir = Path.of(r.properties().getOrDefault("stateDir", "/var/lib/havm/save"));
+        return VmProperties.defaults(domain, xml, stateDir).withOfflineAction(r.offlineAction())
+                .withTimeouts(r.pendingTimeout(), r.pendingTimeout());
+    }
+
+    public Result online(String group) {
+        List<String> started = new ArrayList<>();
+        for (String r : Dependencies.onlineOrder(spec.groups().get(group))) {
+            Result res = resource(group, r).online();
+            if (res.ok() || res instanceof Result.AlreadyRunning) {
+                started.add(r);
+                continue;
+            }
+            for (int i = started.size() - 1; i >= 0; i--) {
+                resource(group, started.get(i)).terminate();
+            }
+            resource(group, r).terminate();
+            return new Result.Failed(r + ": " + res.word() + ": " + res.detail());
+        }
+        return new Result.Ok(group + " online on " + node);
+    }
+
+    public Result offline(String group) {
+        for (String r : Dependencies.offlineOrder(spec.groups().get(group))) {
+            Result res = resource(group, r).offline();
+            if (!res.ok()) {
+                return new Result.Failed(r + ": " + res.word() + ": " + res.detail());
+            }
+        }
+        return new Result.Ok(group + " offline on " + node);
+    }
+
+    public Result terminate(String group) {
+        List<String> problems = new ArrayList<>();
+        for (String r : Dependencies.offlineOrder(spec.groups().get(group))) {
+            Result res = resource(group, r).terminate();
+            if (!res.ok()) {
+                problems.add(r + ": " + res.detail());
+            }
+        }
+        return problems.isEmpty() ? new Result.Ok(group + " terminated on " + node)
+                : new Result.Failed(String.join("; ", problems));
+    }
+
+    /** Restart one resource in place: its dependents go down first and come back after it. */
+    public Result restart(String group, String resource) {
+        GroupSpec g = spec.groups().get(group);
+        List<String> down = new ArrayList<>(Dependencies.dependents(g, resource));
+        java.util.Collections.reverse(down);
+        down.add(resource);
+        for (String r : down) {
+            resource(group, r).terminate();
+        }
+        for (int i = down.size() - 1; i >= 0; i--) {
+            Result res = resource(group, down.get(i)).online();
+            if (!res.ok() && !(res instanceof Result.AlreadyRunning)) {
+                return new Result.Failed(down.get(i) + ": " + res.detail());
+            }
+        }
+        return new Result.Ok(resource + " restarted");
+    }
+
+    /** Scripts stop here, VMs move (live, quick or offline), scripts start on the target. */
+    public Mover.Report move(String group, String to, MoveMode mode) {
+        GroupSpec g = spec.groups().get(group);
+        Hypervisor target = hypervisors.get(to);
+        MigrationOptions opts = new MigrationOptions(Boolean.parseBoolean(
+                g.resources().values().stream().map(r -> r.properties().get("unsafeSharedStorage"))
+                        .filter(java.util.Objects::nonNull).findFirst().orElse("false")), 0, 0);
+        Mover mover = new Mover(clock, opts);
+        Mover.Report last = null;
+        for (String r : Dependencies.offlineOrder(g)) {
+            ResourceSpec rs = g.resources().get(r);
+            if (rs.type() == ResourceSpec.Type.VM) {
+                last = mover.move(mode, vmProperties(rs), local(), target, null);
+                if (!last.ok()) {
+                    return last;
+                }
+            } else {
+                resource(group, r).offline();
+            }
+        }
+        return last != null ? last : new Mover.Report(mode, group, node, to, true, java.time.Duration.ZERO,
+                "no VM to move");
+    }
+
+    /** Groups with a VM active on this node (what the agent reports when it joins). */
+    public TreeSet<String> running() {
+        TreeSet<String> out = new TreeSet<>();
+        for (GroupSpec g : spec.groups().values()) {
+            if (runsHere(g.name())) {
+                out.add(g.name());
+            }
+        }
+        return out;
+    }
+
+    public boolean runsHere(String group) {
+        for (ResourceSpec r : spec.groups().get(group).resources().values()) {
+            if (r.type() != ResourceSpec.Type.VM) {
+                continue;
+            }
+            try {
+                if (local().state(vmProperties(r).domain()).map(s -> s.active()).orElse(false)) {
+                    return true;
+                }
+            } catch (HypervisorException e) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    /** Self-fence: turn every HA VM on this node off at once. Returns what was turned off. */
+    public List<String> turnOffAll() {
+        List<String> off = new ArrayList<>();
+        for (GroupSpec g : spec.groups().values()) {
+            for (ResourceSpec r : g.resources().values()) {
+                if (r.type() != ResourceSpec.Type.VM) {
+                    continue;
+                }
+                String d = vmProperties(r).domain();
+                try {
+                    if (local().state(d).map(s -> s.active()).orElse(false)) {
+                        local().destroy(d);
+                        off.add(d);
+                    }
+                } catch (HypervisorException e) {
+                    // libvirtd unreachable: nothing more this node can do; the lease still protects the disk
+                }
+            }
+        }
+        return off;
+    }
+}

@@ -78,6 +78,11 @@ final class RealLab {
         }
     }
 
+    /** Reconnect to every host (after a host went away, its connection is dead until it returns). */
+    void restoreConnections() {
+        connect();
+    }
+
     Hypervisor hv(String host) {
         return hosts.get(host);
     }

@@ -1,0 +1,114 @@
+package io.havm.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havm.util.Exec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The cluster on the real lab, no operator: an agent in every host's namespace, the lab's
+ * ZooKeeper, the lab fence agent. The host running the HA VM loses power; the cluster detects it,
+ * fences it and restarts the VM on a survivor, exactly once, disk intact. Plain libvirt state on
+ * every host is the referee.
+ */
+class ClusterIT {
+    final RealLab lab = RealLab.get();
+    final List<Process> agents = new ArrayList<>();
+    RealLab.TestVm vm;
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void cleanUp() {
+        for (Process p : agents) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        lab.restoreAllHosts();
+        if (vm != null) {
+            lab.remove(vm.name());
+        }
+    }
+
+    private Path config(String name) throws IOException {
+        Path def = lab.lab.sharedDir().resolve("defs").resolve(vm.name() + ".xml");
+        Files.createDirectories(def.getParent());
+        Files.writeString(def, vm.props().definitionXml());
+        StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: embedded\n"
+                + "  timers: {sessionTimeout: 3s, zkTickTime: 500ms, selfFenceAfter: 0s, selfFenceDuration: 1s,"
+                + " safetyMargin: 500ms, recoveryWithoutFence: never, fenceRetry: 2s}\n  nodes:\n");
+        for (String h : lab.hosts.keySet()) {
+            y.append("    - {name: ").append(h).append(", uri: '").append(lab.hv(h).uri()).append("', memoryMiB: 2048,")
+                    .append(" fencing: {agent: ").append(lab.home.resolve("ci/fence_havm_lab")).append(", options: {plug: ")
+                    .append(h).append("}, timeout: 60s}}\n");
+        }
+        y.append("groups:\n  web:\n    preferredOwners: [host1]\n    resources:\n      vm:\n        type: vm\n"
+                + "        memoryMiB: 128\n        isAlive: 60s\n        properties: {domain: " + vm.name()
+                + ", definition: " + def + ", stateDir: " + lab.lab.sharedDir().resolve("save")
+                + ", unsafeSharedStorage: 'true'}\n");
+        return Files.writeString(dir.resolve("cluster.yaml"), y.toString());
+    }
+
+    private void startAgent(String host, Path cfg) throws IOException {
+        String cp = lab.home.resolve("target/havm.jar") + ":" + lab.home.resolve("target/lib") + "/*";
+        ProcessBuilder pb = new ProcessBuilder(lab.home.resolve("ci/lab").toString(), "exec", host, "--", "java",
+                "-Dhavm.home=" + lab.home, "-cp", cp, "io.havm.api.Main", "agent", "--config", cfg.toString(),
+                "--node", host);
+        pb.redirectErrorStream(true).redirectOutput(dir.resolve(host + ".log").toFile());
+        agents.add(pb.start());
+    }
+
+    private String agentLogs() {
+        StringBuilder b = new StringBuilder();
+        for (String h : lab.hosts.keySet()) {
+            try {
+                b.append("--- ").append(h).append('\n').append(Files.readString(dir.resolve(h + ".log")));
+            } catch (IOException e) {
+                b.append(e);
+            }
+        }
+        return b.toString();
+    }
+
+    @Test
+    void aHostPowerLossRestartsItsHaVmOnASurvivorExactlyOnceWithoutAnOperator() throws Exception {
+        vm = lab.newVm("it-ha");
+        String name = "it" + ProcessHandle.current().pid();
+        Path cfg = config(name);
+        for (String h : lab.hosts.keySet()) {
+            startAgent(h, cfg);
+        }
+        await("web online on host1").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
+                .until(() -> lab.activeOn(vm.name()).equals(List.of("host1")));
+        lab.awaitBooted(vm, 1);
+
+        long t0 = System.nanoTime();
+        Exec.run(Duration.ofMinutes(1), List.of(lab.home.resolve("ci/lab").toString(), "power-off", "host1")).orThrow();
+        lab.restoreConnections();
+        await("web recovered on a survivor").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
+                .until(() -> lab.activeOn(vm.name()).size() == 1);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        List<String> on = lab.activeOn(vm.name());
+        assertTrue(on.equals(List.of("host2")) || on.equals(List.of("host3")), on + "\n" + agentLogs());
+        lab.awaitBooted(vm, 2);
+        assertEquals(List.of(1, 2), vm.log().bootCounts(), "the disk kept its boot counter");
+        assertEquals(1, lab.activeOn(vm.name()).size(), "exactly one copy");
+        String events = Exec.run(Duration.ofMinutes(1), List.of("java", "-cp", lab.home.resolve("target/havm.jar") + ":"
+                + lab.home.resolve("target/lib") + "/*", "io.havm.api.Main", "events", "--config", cfg.toString()))
+                .out();
+        assertTrue(events.contains("host1 node: up -> lost (session expired)"), events);
+        assertTrue(events.contains("host1 node: lost -> fenced"), events);
+        assertTrue(events.contains("starting on " + on.get(0)), events);
+        System.out.printf("ClusterIT: host power loss -> VM running on %s after %.2f s%n", on.get(0), seconds);
+    }
+}

@@ -77,12 +77,15 @@ public final class Agent implements AutoCloseable {
         connection = s;
         switch (s) {
             case SUSPENDED -> {
-                suspendedAt = clock.now();
+                Instant at = clock.now();
+                suspendedAt = at;
                 log.accept(node + " agent: zookeeper suspended: stop acting");
+                startSelfFenceWatchdog(at, spec.timers().selfFenceAfter());
             }
             case LOST -> {
                 needsRejoin = true;
                 log.accept(node + " agent: zookeeper session lost");
+                startSelfFenceWatchdog(null, Duration.ZERO);
             }
             case RECONNECTED, CONNECTED -> {
                 suspendedAt = null;
@@ -118,7 +121,28 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void maybeSelfFence() {
+    /**
+     * Self-fencing runs on its own thread and touches only the local hypervisor: the agent's main
+     * loop may be blocked in a coordination call while the connection is down, and the survivors'
+     * clock is running.
+     */
+    private void startSelfFenceWatchdog(Instant suspendedSince, Duration after) {
+        Thread t = new Thread(() -> {
+            try {
+                clock.pause(after);
+            } catch (InterruptedException e) {
+                return;
+            }
+            boolean stillCutOff = suspendedSince == null || suspendedSince.equals(suspendedAt);
+            if (stillCutOff) {
+                maybeSelfFence();
+            }
+        }, "havm-self-fence-" + node);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private synchronized void maybeSelfFence() {
         Instant since = suspendedAt;
         boolean due = needsRejoin || since != null && !clock.now().isBefore(since.plus(spec.timers().selfFenceAfter()));
         if (due && !selfFenced) {

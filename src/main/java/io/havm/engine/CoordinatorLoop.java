@@ -115,7 +115,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     if (c instanceof Command.Fence f) {
                         fence(f.node());
                     } else {
-                        store.send(target(c), c, e);
+                        store.send(Command.agentOf(c), c, e);
                     }
                 }
                 for (ClusterStore.Keyed<Input> k : stored) {
@@ -146,22 +146,5 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         }, "havm-fence-" + n);
         t.setDaemon(true);
         t.start();
-    }
-
-    static String target(Command c) {
-        if (c instanceof Command.Online x) {
-            return x.node();
-        } else if (c instanceof Command.Offline x) {
-            return x.node();
-        } else if (c instanceof Command.Terminate x) {
-            return x.node();
-        } else if (c instanceof Command.Restart x) {
-            return x.node();
-        } else if (c instanceof Command.Move x) {
-            return x.from();
-        } else if (c instanceof Command.ShutdownNode x) {
-            return x.node();
-        }
-        throw new IllegalArgumentException(c.toString());
     }
 }

@@ -5,6 +5,24 @@ import io.havm.model.MoveMode;
 /** What the coordinator asks of agents and fencers. Data: the engine executes and journals it. */
 public sealed interface Command {
 
+    /** The node whose agent executes this command (a move runs on its source); null for Fence. */
+    static String agentOf(Command c) {
+        if (c instanceof Online x) {
+            return x.node();
+        } else if (c instanceof Offline x) {
+            return x.node();
+        } else if (c instanceof Terminate x) {
+            return x.node();
+        } else if (c instanceof Restart x) {
+            return x.node();
+        } else if (c instanceof Move x) {
+            return x.from();
+        } else if (c instanceof ShutdownNode x) {
+            return x.node();
+        }
+        return null;
+    }
+
     /** Bring the group online on node (resources bottom-up by dependency). */
     record Online(String group, String node) implements Command {}
 

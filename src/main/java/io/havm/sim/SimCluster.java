@@ -316,7 +316,7 @@ public final class SimCluster {
             fence(f.node());
             return;
         }
-        String node = target(c);
+        String node = Command.agentOf(c);
         SimNode n = nodes.get(node);
         if (!n.connected(zkUp)) {
             if (n.powered && n.memberInZk) {
@@ -409,23 +409,6 @@ public final class SimCluster {
                 submit(new Input.NodeLeft(node));
             });
         }
-    }
-
-    private static String target(Command c) {
-        if (c instanceof Command.Online x) {
-            return x.node();
-        } else if (c instanceof Command.Offline x) {
-            return x.node();
-        } else if (c instanceof Command.Terminate x) {
-            return x.node();
-        } else if (c instanceof Command.Restart x) {
-            return x.node();
-        } else if (c instanceof Command.Move x) {
-            return x.from();
-        } else if (c instanceof Command.ShutdownNode x) {
-            return x.node();
-        }
-        throw new IllegalArgumentException(c.toString());
     }
 
     private boolean alive(SimNode n, int gen) {

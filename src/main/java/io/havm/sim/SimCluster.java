@@ -82,10 +82,7 @@ public final class SimCluster {
         boolean partitioned;
         /** Groups whose VMs run here (the hypervisor's truth); resource -> hung. */
         final Map<String, Map<String, Boolean>> running = new TreeMap<>();
-        Instant lastHeartbeat;
         boolean memberInZk;
-        Instant cutOffSince;
-        boolean selfFenced;
         int generation; // bumps at every power-off, so stale agent completions are dropped
         int session; // bumps at every new ZooKeeper session, so an old session's expiry cannot end a new one
         /** Commands and answers kept in ZooKeeper while the node is cut off within its session. */
@@ -517,8 +514,6 @@ public final class SimCluster {
         n.memberInZk = false; // a rebooted host cannot resume its old session: it gets a new one
         n.generation++;
         n.running.clear();
-        n.selfFenced = false;
-        n.cutOffSince = null;
         trace(node + " power: on");
         join(n);
     }
@@ -531,7 +526,6 @@ public final class SimCluster {
         n.session++;
         n.queuedCommands.clear(); // a new session starts clean: the coordinator learns its state from NodeUp
         n.queuedReports.clear();
-        n.lastHeartbeat = now;
         submit(new Input.NodeUp(n.name, Set.copyOf(n.running.keySet())));
     }
 
@@ -575,7 +569,6 @@ public final class SimCluster {
 
     /** The node stops heartbeating: ZooKeeper expires its session sessionTimeout later (if it has quorum). */
     private void lostContact(SimNode n) {
-        n.cutOffSince = now;
         if (!n.memberInZk) {
             return;
         }
@@ -628,7 +621,6 @@ public final class SimCluster {
         List<String> what = new ArrayList<>(n.running.keySet());
         n.generation++; // in-flight completions and monitors of this incarnation are void
         n.running.clear();
-        n.selfFenced = true;
         for (Map.Entry<String, Command> e : n.inFlight.entrySet()) {
             Command c = e.getValue();
             String g = e.getKey();
@@ -654,10 +646,8 @@ public final class SimCluster {
         if (!n.connected(zkUp)) {
             return;
         }
-        n.cutOffSince = null;
         if (n.memberInZk) {
             trace(n.name + " zookeeper: reconnected within the session");
-            n.lastHeartbeat = now;
             n.queuedReports.forEach(this::submit);
             n.queuedReports.clear();
             List<Command> waiting = new ArrayList<>(n.queuedCommands);
@@ -684,7 +674,6 @@ public final class SimCluster {
         trace("zookeeper: quorum lost");
         for (SimNode n : nodes.values()) {
             if (n.powered && !n.partitioned) {
-                n.cutOffSince = now;
                 scheduleSelfFence(n);
             }
         }
@@ -782,7 +771,6 @@ public final class SimCluster {
                 violation(g + " runs on " + on + " at once");
             }
         }
-        int failovers = 0;
         for (ClusterState.Group g : state.groups().values()) {
             GroupSpec gs = spec.groups().get(g.name());
             Instant since = now.minus(gs.failoverPeriod());
@@ -791,7 +779,6 @@ public final class SimCluster {
                 violation(g.name() + " failed over " + recent + " times within the period (threshold "
                         + gs.failoverThreshold() + ")");
             }
-            failovers += recent;
         }
     }
 

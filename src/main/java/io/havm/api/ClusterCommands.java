@@ -42,6 +42,18 @@ final class ClusterCommands {
         return l.spec();
     }
 
+    private static void requireNode(ClusterSpec spec, String where, String name) {
+        if (spec.node(name).isEmpty()) {
+            throw unknown(where, "node", name, spec.nodeNames());
+        }
+    }
+
+    private static InvalidInputException unknown(String where, String kind, String name,
+            java.util.Collection<String> known) {
+        return new InvalidInputException(where, "unknown " + kind + " '" + name + "' (" + kind + "s: "
+                + String.join(", ", known) + ")");
+    }
+
     static ZkCoordination connect(ClusterSpec spec) {
         String zk = spec.zookeeper().equals("embedded") ? LAB_ZOOKEEPER : spec.zookeeper();
         Duration session = spec.timers().sessionTimeout();
@@ -54,10 +66,7 @@ final class ClusterCommands {
         Args a = Args.parse("havm agent", args, Set.of("--config", "--node"), Set.of(), 0, usage);
         ClusterSpec spec = spec(a, "havm agent");
         String node = a.require("havm agent", "--node", usage);
-        if (spec.node(node).isEmpty()) {
-            throw new InvalidInputException("--node", "unknown node '" + node + "' (nodes: "
-                    + String.join(", ", spec.nodeNames()) + ")");
-        }
+        requireNode(spec, "--node", node);
         Map<String, Hypervisor> hvs = new TreeMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
             hvs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri()));
@@ -154,16 +163,12 @@ final class ClusterCommands {
         Input in;
         if (noun.equals("group")) {
             if (!spec.groups().containsKey(name)) {
-                throw new InvalidInputException("havm group", "unknown group '" + name + "' (groups: "
-                        + String.join(", ", spec.groups().keySet()) + ")");
+                throw unknown("havm group", "group", name, spec.groups().keySet());
             }
             in = switch (verb) {
                 case "move" -> {
                     String to = a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
-                    if (spec.node(to).isEmpty()) {
-                        throw new InvalidInputException("--to", "unknown node '" + to + "' (nodes: "
-                                + String.join(", ", spec.nodeNames()) + ")");
-                    }
+                    requireNode(spec, "--to", to);
                     yield new Input.MoveGroup(name, to, MoveMode.parse("--mode",
                             a.get("--mode") == null ? "live" : a.get("--mode")));
                 }
@@ -173,10 +178,7 @@ final class ClusterCommands {
                         + "' (allowed: move, online, offline)");
             };
         } else {
-            if (spec.node(name).isEmpty()) {
-                throw new InvalidInputException("havm node", "unknown node '" + name + "' (nodes: "
-                        + String.join(", ", spec.nodeNames()) + ")");
-            }
+            requireNode(spec, "havm node", name);
             in = switch (verb) {
                 case "drain" -> new Input.DrainNode(name);
                 case "resume" -> new Input.ResumeNode(name, a.flag("--failback"));

@@ -159,8 +159,7 @@ public final class Main {
         String usage = "havm vm create FILE --host H";
         Args a = Args.parse("havm vm create", args, Set.of("--host"), Set.of(), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        Map<String, Hypervisor> hosts = hosts();
-        try {
+        return onHosts(hosts -> {
             Hypervisor target = host(hosts, a.require("havm vm create", "--host", usage));
             // Validates template, kernel and disk before anything changes; a missing disk is created below.
             // Validates template, kernel and disks before anything changes; sized missing disks are created below.
@@ -181,9 +180,7 @@ public final class Main {
             Result r = new VmResource(props, target, Clock.SYSTEM).online();
             out.println(r.word() + ": " + r.detail());
             return r.ok() ? 0 : 1;
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-        }
+        });
     }
 
     private int vmMove(List<String> args) {
@@ -191,8 +188,7 @@ public final class Main {
         Args a = Args.parse("havm vm move", args, Set.of("--to", "--mode"), Set.of(), 1, usage);
         MoveMode mode = MoveMode.parse("--mode", a.require("havm vm move", "--mode", usage));
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        Map<String, Hypervisor> hosts = hosts();
-        try {
+        return onHosts(hosts -> {
             Hypervisor to = host(hosts, a.require("havm vm move", "--to", usage));
             String name = f.spec().name();
             Hypervisor from = hosts.get(runningOn(hosts, name).orElseThrow(() ->
@@ -203,9 +199,7 @@ public final class Main {
             out.printf("%s: %s move %s %s -> %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", mode.word, name,
                     from.host(), to.host(), r.took().toMillis() / 1000.0, r.detail());
             return r.ok() ? 0 : 1;
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-        }
+        });
     }
 
     private int vmRecover(List<String> args) {
@@ -221,24 +215,20 @@ public final class Main {
             return 1;
         }
         FenceConfirmation fence = new FenceConfirmation(dead, "lab status: " + dead + " off", Instant.now());
-        Map<String, Hypervisor> hosts = hosts();
-        try {
+        return onHosts(hosts -> {
             Hypervisor to = host(hosts, a.require("havm vm recover", "--to", usage));
             Mover.Report r = new Mover(Clock.SYSTEM, f.migration()).recover(f.withDefinition(home), dead,
                     hosts.get(dead), to, fence);
             out.printf("%s: recover %s on %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", f.spec().name(), to.host(),
                     r.took().toMillis() / 1000.0, r.detail());
             return r.ok() ? 0 : 1;
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-        }
+        });
     }
 
     private int vmStatus(List<String> args) {
         Args a = Args.parse("havm vm status", args, Set.of(), Set.of("--json"), 1, "havm vm status FILE [--json]");
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        Map<String, Hypervisor> hosts = hosts();
-        try {
+        return onHosts(hosts -> {
             Map<String, String> states = new LinkedHashMap<>();
             for (Hypervisor h : hosts.values()) {
                 String s;
@@ -255,23 +245,18 @@ public final class Main {
                 states.forEach((h, s) -> out.printf("%-8s %s%n", h, s));
             }
             return 0;
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-        }
+        });
     }
 
     private int vmRemove(List<String> args) {
         Args a = Args.parse("havm vm remove", args, Set.of(), Set.of(), 1, "havm vm remove FILE");
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        Map<String, Hypervisor> hosts = hosts();
-        try {
+        return onHosts(hosts -> {
             for (String h : Whereabouts.removeEverywhere(hosts.values(), f.spec().name())) {
                 out.println("removed " + f.spec().name() + " from " + h);
             }
             return 0;
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-        }
+        });
     }
 
     private int resource(List<String> args) {
@@ -284,8 +269,7 @@ public final class Main {
                     + "' (allowed: open, online, looks-alive, is-alive, offline, terminate, close)");
         }
         VmFile f = VmFile.load(Path.of(a.positional.get(1)), home);
-        Map<String, Hypervisor> hosts = hosts();
-        try {
+        return onHosts(hosts -> {
             Hypervisor h = host(hosts, a.require("havm resource", "--host", usage));
             VmResource r = new VmResource(f.withDefinition(home), h, Clock.SYSTEM);
             Result res = switch (entry) {
@@ -299,9 +283,7 @@ public final class Main {
             };
             out.println(res.word() + ": " + res.detail());
             return res.ok() ? 0 : 1;
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-        }
+        });
     }
 
     private int config(List<String> args) {
@@ -361,6 +343,16 @@ public final class Main {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** Connects to every lab host, runs {@code body}, and closes the connections whatever happens. */
+    private int onHosts(java.util.function.ToIntFunction<Map<String, Hypervisor>> body) {
+        Map<String, Hypervisor> hosts = hosts();
+        try {
+            return body.applyAsInt(hosts);
+        } finally {
+            hosts.values().forEach(Hypervisor::close);
+        }
+    }
 
     private Map<String, Hypervisor> hosts() {
         Map<String, Hypervisor> m = new TreeMap<>();

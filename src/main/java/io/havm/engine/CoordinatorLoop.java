@@ -105,7 +105,10 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     continue;
                 }
                 Coordinator.Step step = policy.apply(state, batch, now);
-                store.putState(step.state(), e);
+                if (!step.state().equals(state) || !stored.isEmpty()) {
+                    // A quiet tick changes nothing: no need to rewrite the whole state every second.
+                    store.putState(step.state(), e);
+                }
                 state = step.state();
                 for (String line : step.log()) {
                     log.accept(line);

@@ -146,9 +146,17 @@ public final class Agent implements AutoCloseable {
         Instant since = suspendedAt;
         boolean due = needsRejoin || since != null && !clock.now().isBefore(since.plus(spec.timers().selfFenceAfter()));
         if (due && !selfFenced) {
-            List<String> off = runner.turnOffAll();
+            // Kill first (no libvirt involved), say so, then let libvirt clean up whatever is left.
+            List<String> killed = runner.killAll();
             selfFenced = true;
-            log.accept(node + " agent: self-fenced: turned off " + (off.isEmpty() ? "nothing" : String.join(", ", off)));
+            if (!killed.isEmpty()) {
+                log.accept(node + " agent: self-fenced: turned off " + String.join(", ", killed));
+            }
+            List<String> off = runner.turnOffAll();
+            off.removeAll(killed);
+            if (killed.isEmpty() || !off.isEmpty()) {
+                log.accept(node + " agent: self-fenced: turned off " + (off.isEmpty() ? "nothing" : String.join(", ", off)));
+            }
         }
     }
 

@@ -109,7 +109,7 @@ final class ClusterCommands {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 Map<String, Object> nodes = new TreeMap<>();
                 s.nodes().values().forEach(n -> nodes.put(n.name(), Map.of("status", n.status().word(), "paused",
-                        n.paused(), "draining", n.draining())));
+                        n.paused(), "draining", n.draining(), "unresponsive", n.unresponsive())));
                 Map<String, Object> groups = new TreeMap<>();
                 s.groups().values().forEach(g -> {
                     Map<String, Object> m = new LinkedHashMap<>();
@@ -118,13 +118,16 @@ final class ClusterCommands {
                     m.put("wantOnline", g.wantOnline());
                     groups.put(g.name(), m);
                 });
+                doc.put("formed", s.formed());
                 doc.put("members", zk.members());
                 doc.put("nodes", nodes);
                 doc.put("groups", groups);
                 out.println(io.havm.engine.Codec.json().valueToTree(doc));
             } else {
-                out.println("members: " + String.join(" ", zk.members()));
-                s.nodes().values().forEach(n -> out.printf("node  %-8s %s%s%n", n.name(), n.status().word(),
+                out.println("members: " + String.join(" ", zk.members()) + (s.formed() ? ""
+                        : " (forming: groups that run nowhere wait for every node, or the startup grace)"));
+                s.nodes().values().forEach(n -> out.printf("node  %-8s %s%s%s%n", n.name(), n.status().word(),
+                        n.unresponsive() ? " (unresponsive)" : "",
                         n.draining() ? " (draining)" : n.paused() ? " (paused)" : ""));
                 s.groups().values().forEach(g -> out.printf("group %-8s %s%s%n", g.name(), g.phase().word(),
                         g.node() == null ? "" : " on " + g.node()));

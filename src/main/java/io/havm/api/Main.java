@@ -299,7 +299,8 @@ public final class Main {
             if (n.fencing() == null) {
                 err.println("warning: " + n.name() + " has no fence agent: its VMs are recovered only after "
                         + (spec.timers().recoveryWithoutFence() == null ? "it returns (recoveryWithoutFence: never)"
-                        : "the self-fence deadline (" + spec.timers().recoveryWithoutFence().toMillis() + " ms)"));
+                        : "the self-fence deadline (" + spec.timers().recoveryWithoutFence().toMillis() + " ms)")
+                        + "; if its agent stops answering while it stays a member, they wait until it answers again");
                 continue;
             }
             // The agent's own metadata says which options it takes: a typo fails here, not during a failover.
@@ -309,8 +310,9 @@ public final class Main {
                     device);
         }
         out.printf("ok: cluster %s: %d nodes, %d groups; detection %d ms, an isolated node is done self-fencing "
-                + "by %d ms%n", spec.name(), spec.nodes().size(), spec.groups().size(),
-                spec.timers().sessionTimeout().toMillis(), spec.timers().isolatedNodeDoneBy().toMillis());
+                + "by %d ms; startup grace %d ms%n", spec.name(), spec.nodes().size(), spec.groups().size(),
+                spec.timers().sessionTimeout().toMillis(), spec.timers().isolatedNodeDoneBy().toMillis(),
+                spec.timers().startupGrace().toMillis());
         return 0;
     }
 

@@ -124,7 +124,7 @@ public final class ClusterConfigLoader {
     private static ClusterSpec.Timers timers(Yaml y, Node n) {
         Map<String, Node> t = n == null ? Map.of() : y.mapping(n, "cluster.timers", Set.of("sessionTimeout",
                 "zkTickTime", "selfFenceAfter", "selfFenceDuration", "safetyMargin", "recoveryWithoutFence",
-                "fenceRetry", "perVmOverheadMiB"));
+                "fenceRetry", "perVmOverheadMiB", "startupGrace"));
         String p = "cluster.timers.";
         return new ClusterSpec.Timers(
                 y.duration(t, "sessionTimeout", p + "sessionTimeout", Duration.ofSeconds(3), false),
@@ -134,7 +134,8 @@ public final class ClusterConfigLoader {
                 y.duration(t, "safetyMargin", p + "safetyMargin", Duration.ofSeconds(1), false),
                 y.duration(t, "recoveryWithoutFence", p + "recoveryWithoutFence", Duration.ofSeconds(3), true),
                 y.duration(t, "fenceRetry", p + "fenceRetry", Duration.ofSeconds(2), false),
-                y.integer(t, "perVmOverheadMiB", p + "perVmOverheadMiB", 64, 0, 1 << 20));
+                y.integer(t, "perVmOverheadMiB", p + "perVmOverheadMiB", 64, 0, 1 << 20),
+                y.duration(t, "startupGrace", p + "startupGrace", Duration.ofSeconds(20), false));
     }
 
     private static ClusterSpec.NodeSpec node(Yaml y, Node n, List<ClusterSpec.NodeSpec> before) {

@@ -175,6 +175,13 @@ public final class Agent implements AutoCloseable {
             if (suspendedAt != null) {
                 return;
             }
+            if (Command.superseded(k.value(), store.state().orElse(null))) {
+                // Queued behind something that took too long: the coordinator gave up on this
+                // attempt and has moved on; starting it now would act on a stale decision.
+                log.accept(node + " agent: " + k.value() + " dropped: the coordinator no longer waits for it");
+                store.delete(k.key());
+                continue;
+            }
             Input answer = execute(k.value());
             if (answer != null) {
                 store.submit(answer);
@@ -189,19 +196,19 @@ public final class Agent implements AutoCloseable {
         log.accept(node + " agent: " + c);
         if (c instanceof Command.Online o) {
             Result r = runner.online(o.group());
-            return new Input.Onlined(o.group(), node, r.ok(), r.detail());
+            return new Input.Onlined(o.group(), node, r.ok(), r.detail(), o.attempt());
         } else if (c instanceof Command.Offline o) {
             Result r = runner.offline(o.group());
-            return new Input.Offlined(o.group(), node, r.ok(), r.detail());
+            return new Input.Offlined(o.group(), node, r.ok(), r.detail(), o.attempt());
         } else if (c instanceof Command.Terminate t) {
             runner.terminate(t.group());
-            return new Input.Terminated(t.group(), node);
+            return new Input.Terminated(t.group(), node, t.attempt());
         } else if (c instanceof Command.Restart r) {
             Result res = runner.restart(r.group(), r.resource());
-            return new Input.Restarted(r.group(), r.resource(), node, res.ok());
+            return new Input.Restarted(r.group(), r.resource(), node, res.ok(), r.attempt());
         } else if (c instanceof Command.Move m) {
             Mover.Report rep = runner.move(m.group(), m.to(), m.mode());
-            return new Input.Moved(m.group(), m.from(), m.to(), rep.ok(), rep.detail());
+            return new Input.Moved(m.group(), m.from(), m.to(), rep.ok(), rep.detail(), m.attempt());
         } else if (c instanceof Command.ShutdownNode) {
             log.accept(node + " agent: drained; leaving the cluster");
             stop = true;

@@ -86,7 +86,9 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 for (ClusterSpec.NodeSpec n : spec.nodes()) {
                     ClusterState.Node known = state.nodes().get(n.name());
                     boolean member = members.contains(n.name());
-                    boolean up = known != null && known.status() == NodeStatus.UP;
+                    // A node fenced for not answering is still a member until its session ends: that
+                    // session is not a rejoin, and its end is news the policy waits for.
+                    boolean up = known != null && (known.status() == NodeStatus.UP || known.unresponsive());
                     if (member && !up) {
                         batch.add(new Input.NodeUp(n.name(), store.running(n.name())));
                     } else if (!member && up) {

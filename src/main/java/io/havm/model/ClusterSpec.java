@@ -69,10 +69,14 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
      *        fence agent confirmation; null = never without a confirmed fence
      * @param fenceRetry wait between fence attempts after a failure
      * @param perVmOverheadMiB memory counted per VM beyond its own (QEMU, page tables)
+     * @param startupGrace while the cluster first forms, how long the coordinator waits for every
+     *        configured node to join before it places groups that run nowhere (so that preferred
+     *        owners that boot a little later still get their groups); counted from the first node
+     *        it sees up. Groups a joining node reports running are adopted at once regardless.
      */
     public record Timers(Duration sessionTimeout, Duration zkTickTime, Duration selfFenceAfter,
             Duration selfFenceDuration, Duration safetyMargin, Duration recoveryWithoutFence, Duration fenceRetry,
-            long perVmOverheadMiB) {
+            long perVmOverheadMiB, Duration startupGrace) {
 
         /** ZooKeeper's client declares the connection lost after 2/3 of the session timeout. */
         public Duration readTimeout() {

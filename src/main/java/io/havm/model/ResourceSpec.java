@@ -11,7 +11,10 @@ import java.util.Map;
  * @param restart restart-in-place policy
  * @param looksAliveInterval cheap check period (WSFC default 5 s)
  * @param isAliveInterval thorough check period (WSFC default 60 s)
- * @param pendingTimeout budget for Online/Offline before the attempt counts as failed
+ * @param pendingTimeout budget for this resource's Online/Offline/Terminate on the agent; the
+ *        coordinator's budget for a group command is built from them (sum over the group's
+ *        resources, twice that for a move; see Coordinator.budget) and an unanswered command
+ *        counts as failed when it runs out
  * @param memoryMiB memory a VM needs (0 for scripts)
  * @param properties type-specific properties (domain, offlineAction, script path …)
  */

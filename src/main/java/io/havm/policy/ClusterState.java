@@ -10,13 +10,30 @@ import java.util.TreeMap;
 
 /**
  * Everything the coordinator knows, as immutable values. Persisted after every step so that a new
- * coordinator continues where a crashed one stopped.
+ * coordinator continues where a crashed one stopped: that includes the startup grace (when the
+ * cluster began forming) and every outstanding command's attempt number and deadline.
+ *
+ * @param firstNodeUpAt when the coordinator first saw any node up (start of the startup grace);
+ *        null before that
+ * @param formedAt when the cluster formed: every configured node was up at once, or the startup
+ *        grace ran out; null while forming. Groups that run nowhere are placed only once formed.
  */
-public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Group> groups) {
+public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Group> groups, Instant firstNodeUpAt,
+        Instant formedAt) {
 
     public ClusterState {
         nodes = new TreeMap<>(nodes);
         groups = new TreeMap<>(groups);
+    }
+
+    /** A view for placement decisions, which do not depend on the cluster's formation. */
+    public ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Group> groups) {
+        this(nodes, groups, null, null);
+    }
+
+    /** Whether groups that run nowhere may be placed (see {@link #formedAt()}). */
+    public boolean formed() {
+        return formedAt != null;
     }
 
     /**
@@ -25,40 +42,64 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
      * @param paused takes no new groups (drain, or operator pause)
      * @param draining being evacuated
      * @param shutdownAfterDrain leave the cluster once drained
-     * @param lostAt when its session expired (LOST)
+     * @param lostAt when its session expired (LOST), from when the self-fence deadline runs
      * @param fenceAttempts failed fence attempts since it was lost
      * @param nextFenceAt when to try fencing again after a failure
+     * @param unresponsive its agent left a Terminate unanswered past its budget while its
+     *        ZooKeeper session lived on. UP: takes no new groups until it answers again (no fence
+     *        agent to make sure). LOST or FENCED: the coordinator fences it although it is still a
+     *        member; the self-fence deadline starts only when that session ends, because only a
+     *        node cut off from ZooKeeper fences itself.
      */
     public record Node(String name, NodeStatus status, boolean paused, boolean draining, boolean shutdownAfterDrain,
-            Instant lostAt, int fenceAttempts, Instant nextFenceAt, boolean fenceInFlight) {
+            Instant lostAt, int fenceAttempts, Instant nextFenceAt, boolean fenceInFlight, boolean unresponsive) {
 
         public static Node up(String name) {
-            return new Node(name, NodeStatus.UP, false, false, false, null, 0, null, false);
+            return new Node(name, NodeStatus.UP, false, false, false, null, 0, null, false, false);
         }
 
         public boolean usable() {
-            return status == NodeStatus.UP && !paused;
+            return status == NodeStatus.UP && !paused && !unresponsive;
         }
 
         Node with(NodeStatus s) {
             return new Node(name, s, paused, draining, shutdownAfterDrain, lostAt, fenceAttempts, nextFenceAt,
-                    fenceInFlight);
+                    fenceInFlight, unresponsive);
         }
 
+        /** Its session expired: the self-fence deadline runs from {@code at}. */
         Node lost(Instant at) {
-            return new Node(name, NodeStatus.LOST, paused, false, false, at, 0, at, false);
+            return new Node(name, NodeStatus.LOST, paused, false, false, at, 0, at, false, false);
+        }
+
+        /** Declared lost by the coordinator while its session lives on (see {@link #unresponsive()}). */
+        Node evicted(Instant at) {
+            return new Node(name, NodeStatus.LOST, paused, false, false, at, 0, at, false, true);
+        }
+
+        Node unresponsive(boolean u) {
+            return new Node(name, status, paused, draining, shutdownAfterDrain, lostAt, fenceAttempts, nextFenceAt,
+                    fenceInFlight, u);
+        }
+
+        /** The session of an evicted node ended: from now on it is an ordinary lost (or fenced) node. */
+        Node sessionEnded(Instant at) {
+            return new Node(name, status, paused, draining, shutdownAfterDrain,
+                    status == NodeStatus.LOST ? at : lostAt, fenceAttempts, nextFenceAt, fenceInFlight, false);
         }
 
         Node fencing(boolean inFlight, int attempts, Instant next) {
-            return new Node(name, status, paused, draining, shutdownAfterDrain, lostAt, attempts, next, inFlight);
+            return new Node(name, status, paused, draining, shutdownAfterDrain, lostAt, attempts, next, inFlight,
+                    unresponsive);
         }
 
         Node paused(boolean p, boolean draining, boolean shutdown) {
-            return new Node(name, status, p, draining, shutdown, lostAt, fenceAttempts, nextFenceAt, fenceInFlight);
+            return new Node(name, status, p, draining, shutdown, lostAt, fenceAttempts, nextFenceAt, fenceInFlight,
+                    unresponsive);
         }
 
         Node cameBack() {
-            return new Node(name, NodeStatus.UP, paused, draining, shutdownAfterDrain, null, 0, null, false);
+            return new Node(name, NodeStatus.UP, paused, draining, shutdownAfterDrain, null, 0, null, false, false);
         }
     }
 
@@ -66,7 +107,8 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
      * A group.
      *
      * @param node owner (ONLINE …), target (STARTING, MOVING), or lost owner (AWAITING_FENCE)
-     * @param from source of a move
+     * @param from source of a move; in FAILING, the node to terminate next (other end of an
+     *        interrupted move); in AWAITING_FENCE, the other end that may run it
      * @param wantOnline desired state
      * @param failovers when it failed over, for the failover threshold
      * @param restarts per resource, when it was restarted in place
@@ -74,10 +116,14 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
      * @param tried nodes tried (and failed) since the group last ran, so a failover does not ping-pong
      * @param restarting the resource being restarted in place (RESTARTING)
      * @param retryAt when a pending group that has tried every node may try them again
+     * @param ops the last attempt number given to a command for this group (they only grow)
+     * @param attempt the attempt number of the command whose answer the phase waits for; 0 for none.
+     *        An answer carrying another number is late (its attempt timed out) or stray: ignored.
+     * @param deadline when that command's budget runs out (see Coordinator's budgets); null for none
      */
     public record Group(String name, GroupPhase phase, String node, String from, MoveMode mode, boolean wantOnline,
             List<Instant> failovers, Map<String, List<Instant>> restarts, Set<String> failedResources,
-            Set<String> tried, String restarting, Instant retryAt) {
+            Set<String> tried, String restarting, Instant retryAt, long ops, long attempt, Instant deadline) {
 
         public Group {
             failovers = List.copyOf(failovers);
@@ -88,43 +134,66 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
 
         public static Group offline(String name, boolean wantOnline) {
             return new Group(name, wantOnline ? GroupPhase.PENDING : GroupPhase.OFFLINE, null, null, null, wantOnline,
-                    List.of(), Map.of(), Set.of(), Set.of(), null, null);
+                    List.of(), Map.of(), Set.of(), Set.of(), null, null, 0, 0, null);
         }
 
+        /** Another phase and node; clears the move, the restart and any awaited answer. */
         Group to(GroupPhase p, String node) {
-            return new Group(name, p, node, null, null, wantOnline, failovers, restarts, failedResources, tried, null, retryAt);
+            return new Group(name, p, node, null, null, wantOnline, failovers, restarts, failedResources, tried, null,
+                    retryAt, ops, 0, null);
+        }
+
+        /** Like {@link #to} but keeping {@code other}: the other node of an interrupted move. */
+        Group to(GroupPhase p, String node, String other) {
+            return new Group(name, p, node, other, null, wantOnline, failovers, restarts, failedResources, tried, null,
+                    retryAt, ops, 0, null);
         }
 
         Group moving(String from, String to, MoveMode m) {
             return new Group(name, GroupPhase.MOVING, to, from, m, wantOnline, failovers, restarts, failedResources,
-                    tried, null, retryAt);
+                    tried, null, retryAt, ops, 0, null);
+        }
+
+        /** Waits for the answer to command {@code attempt} until {@code by}. */
+        Group awaiting(long attempt, Instant by) {
+            return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, failedResources, tried,
+                    restarting, retryAt, Math.max(ops, attempt), attempt, by);
+        }
+
+        /** Used up attempt number {@code op} for a command whose answer nothing waits for. */
+        Group used(long op) {
+            return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, failedResources, tried,
+                    restarting, retryAt, Math.max(ops, op), attempt, deadline);
         }
 
         Group want(boolean w) {
-            return new Group(name, phase, node, from, mode, w, failovers, restarts, failedResources, tried, restarting, retryAt);
+            return new Group(name, phase, node, from, mode, w, failovers, restarts, failedResources, tried, restarting,
+                    retryAt, ops, attempt, deadline);
         }
 
         Group withFailovers(List<Instant> f) {
-            return new Group(name, phase, node, from, mode, wantOnline, f, restarts, failedResources, tried, restarting, retryAt);
+            return new Group(name, phase, node, from, mode, wantOnline, f, restarts, failedResources, tried, restarting,
+                    retryAt, ops, attempt, deadline);
         }
 
         Group withRestarts(Map<String, List<Instant>> r, String resource) {
             return new Group(name, GroupPhase.RESTARTING, node, from, mode, wantOnline, failovers, r, failedResources,
-                    tried, resource, retryAt);
+                    tried, resource, retryAt, ops, 0, null);
         }
 
         Group withFailed(Set<String> f) {
-            return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, f, tried, restarting, retryAt);
+            return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, f, tried, restarting,
+                    retryAt, ops, attempt, deadline);
         }
 
         Group withRetryAt(Instant at) {
             return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, failedResources, tried,
-                    restarting, at);
+                    restarting, at, ops, attempt, deadline);
         }
 
         Group withTried(Set<String> t) {
             return new Group(name, phase, node, from, mode, wantOnline, failovers, restarts, failedResources, t,
-                    restarting, retryAt);
+                    restarting, retryAt, ops, attempt, deadline);
         }
     }
 }

@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.LongFunction;
 
 /**
  * The coordinator's decisions: a pure function from (state, input, now) to (next state, commands,
@@ -29,6 +30,27 @@ import java.util.TreeSet;
  *   <li>Restarts in place and failovers are counted in sliding windows and never exceed their
  *       thresholds; past the failover threshold the group is left FAILED for an operator.</li>
  *   <li>Every transition is logged in one format: {@code <node> group <g>: <from> -> <to> (<why>)}.</li>
+ *   <li>Startup grace: until the cluster has formed (every configured node up at once, or
+ *       {@code timers.startupGrace} after the first node was seen), groups that run nowhere are
+ *       not placed, so the first node to join does not take every group from its preferred
+ *       owners. A group a joining node reports running is adopted at once.</li>
+ *   <li>No command waits forever. Each command for a group carries an attempt number and gets a
+ *       budget (see {@link #budget}); an answer with another attempt number is ignored. When the
+ *       budget runs out: a silent Online, Restart or Offline counts as failed and the group is
+ *       terminated on that node before it goes anywhere else (the node may still start the VM);
+ *       a silent Move is an interrupted move (terminate on the source, then on the target); a
+ *       silent Terminate means the node's agent is unresponsive: the node is fenced like a lost
+ *       one, and its groups wait in awaiting-fence until the fence is confirmed. A node without a
+ *       fence agent cannot be made safe that way: it takes no new groups, and the group waits
+ *       until the node answers again (then it is terminated there first) or its session ends
+ *       (then the self-fence deadline applies).</li>
+ *   <li>A step sends only what its final state accounts for: a command its group no longer waits
+ *       for by the end of the step (the node was lost and came back within the same batch of
+ *       inputs) is not sent, and neither is a fence for a node that is back. Agents drop a command
+ *       the stored state no longer waits for ({@link Command#superseded}).</li>
+ *   <li>A node's report after it comes back proves what runs there only if nothing else may still
+ *       put the VM there: the end of a move that came back before it was fenced is treated as an
+ *       interrupted move (terminate on both ends), since the other end may still be migrating.</li>
  * </ul>
  */
 public final class Coordinator {
@@ -54,7 +76,46 @@ public final class Coordinator {
         for (GroupSpec g : spec.groups().values()) {
             groups.put(g.name(), ClusterState.Group.offline(g.name(), g.autoStart()));
         }
-        return new ClusterState(new TreeMap<>(), groups);
+        return new ClusterState(new TreeMap<>(), groups, null, null);
+    }
+
+    /**
+     * How long the coordinator waits for the answer to the command a group in {@code phase}
+     * awaits, from the moment it sends it. The agent's own work is bounded by the resources'
+     * {@code pendingTimeout}:
+     * <ul>
+     *   <li>Online, Offline, Terminate: the resources go one after another, so the sum of their
+     *       pending timeouts;</li>
+     *   <li>Move: the source's half (offline action, save, or migration out) and the target's
+     *       half (online, restore), each bounded like an Offline and an Online: twice the sum;</li>
+     *   <li>Restart of one resource: it and its dependents go down and come back: twice the sum
+     *       of their pending timeouts.</li>
+     * </ul>
+     * Plus {@code timers.sessionTimeout}: a command and its answer may wait in the store that long
+     * while the node is cut off within its session, and an agent that hits its own timeout still
+     * answers (failed) a little after it.
+     */
+    public Duration budget(String group, GroupPhase phase, String resource) {
+        GroupSpec gs = spec.groups().get(group);
+        Duration all = Duration.ZERO;
+        for (ResourceSpec r : gs.resources().values()) {
+            all = all.plus(r.pendingTimeout());
+        }
+        Duration work = all;
+        if (phase == GroupPhase.MOVING) {
+            work = all.multipliedBy(2);
+        } else if (phase == GroupPhase.RESTARTING && gs.resources().containsKey(resource)) {
+            Duration some = gs.resources().get(resource).pendingTimeout();
+            for (String d : Dependencies.dependents(gs, resource)) {
+                some = some.plus(gs.resources().get(d).pendingTimeout());
+            }
+            work = some.multipliedBy(2);
+        }
+        return work.plus(spec.timers().sessionTimeout());
+    }
+
+    Duration budget(ClusterState.Group g) {
+        return budget(g.name(), g.phase(), g.restarting());
     }
 
     public Step apply(ClusterState state, Input input, Instant now) {
@@ -71,7 +132,8 @@ public final class Coordinator {
             handle(c, input);
         }
         c.schedule();
-        return new Step(new ClusterState(c.nodes, c.groups), c.commands, c.log);
+        c.dropSuperseded();
+        return new Step(new ClusterState(c.nodes, c.groups, c.firstNodeUpAt, c.formedAt), c.commands, c.log);
     }
 
     private void handle(Ctx c, Input input) {
@@ -84,17 +146,23 @@ public final class Coordinator {
         } else if (input instanceof Input.Fenced in) {
             c.fenced(in.node(), in.off(), in.detail());
         } else if (input instanceof Input.Onlined in) {
-            c.onlined(in.group(), in.node(), in.ok(), in.detail());
+            c.heard(in.node());
+            c.onlined(in.group(), in.node(), in.ok(), in.detail(), in.attempt());
         } else if (input instanceof Input.Offlined in) {
-            c.offlined(in.group(), in.node(), in.ok(), in.detail());
+            c.heard(in.node());
+            c.offlined(in.group(), in.node(), in.ok(), in.detail(), in.attempt());
         } else if (input instanceof Input.Terminated in) {
-            c.terminated(in.group(), in.node());
+            c.heard(in.node());
+            c.terminated(in.group(), in.node(), in.attempt());
         } else if (input instanceof Input.Restarted in) {
-            c.restarted(in.group(), in.resource(), in.node(), in.ok());
+            c.heard(in.node());
+            c.restarted(in.group(), in.resource(), in.node(), in.ok(), in.attempt());
         } else if (input instanceof Input.ResourceFailed in) {
+            c.heard(in.node());
             c.resourceFailed(in.group(), in.resource(), in.node(), in.detail());
         } else if (input instanceof Input.Moved in) {
-            c.moved(in.group(), in.from(), in.to(), in.ok(), in.detail());
+            c.heard(in.from()); // a move runs on its source's agent
+            c.moved(in.group(), in.from(), in.to(), in.ok(), in.detail(), in.attempt());
         } else if (input instanceof Input.Tick in) {
             c.tick();
         } else if (input instanceof Input.MoveGroup in) {
@@ -121,11 +189,24 @@ public final class Coordinator {
         final Instant now;
         final List<Command> commands = new ArrayList<>();
         final List<String> log = new ArrayList<>();
+        Instant firstNodeUpAt;
+        Instant formedAt;
+        /** A node joined, was lost or left in this step: worth saying what forming still waits for. */
+        boolean membershipChanged;
+        /** Commands of this step whose answer their group waits for, with the group. */
+        final Map<Command, String> awaited = new java.util.LinkedHashMap<>();
 
         Ctx(ClusterState s, Instant now) {
             this.nodes = new TreeMap<>(s.nodes());
             this.groups = new TreeMap<>(s.groups());
             this.now = now;
+            this.firstNodeUpAt = s.firstNodeUpAt();
+            this.formedAt = s.formedAt();
+            if (firstNodeUpAt == null && formedAt == null && !nodes.isEmpty()) {
+                // State written before the startup grace existed: that cluster formed long ago.
+                firstNodeUpAt = now;
+                formedAt = now;
+            }
         }
 
         // ------------------------------------------------------------ logging and transitions
@@ -160,7 +241,8 @@ public final class Coordinator {
         }
 
         String word(ClusterState.Node n) {
-            return n.status().word() + (n.draining() ? "/draining" : n.paused() ? "/paused" : "");
+            return n.status().word() + (n.unresponsive() && n.status() == NodeStatus.UP ? "/unresponsive" : "")
+                    + (n.draining() ? "/draining" : n.paused() ? "/paused" : "");
         }
 
         void command(Command cmd) {
@@ -197,6 +279,57 @@ public final class Coordinator {
             log.add(line);
         }
 
+        /**
+         * Moves the group to {@code next} and sends the command that phase waits for, with the
+         * group's next attempt number and a deadline from its {@link #budget}.
+         */
+        void await(ClusterState.Group next, String why, LongFunction<Command> make) {
+            long attempt = next.ops() + 1;
+            set(next.awaiting(attempt, now.plus(budget(next))), why);
+            Command cmd = make.apply(attempt);
+            awaited.put(cmd, next.name());
+            command(cmd);
+        }
+
+        /**
+         * Takes back, before they are sent, the commands of this step that their group no longer
+         * waits for: later inputs of the same step moved it on (its node was lost and came back, say),
+         * and the state accounts for none of their effects.
+         */
+        void dropSuperseded() {
+            for (Map.Entry<Command, String> e : awaited.entrySet()) {
+                ClusterState.Group g = groups.get(e.getValue());
+                if (g.attempt() != Command.attemptOf(e.getKey()) && unsend(e.getKey())) {
+                    note("- group " + g.name() + ": " + describe(e.getKey()) + " not sent: superseded in the same"
+                            + " step (now " + describe(g) + ")");
+                }
+            }
+        }
+
+        /** Takes back a command decided earlier in this step (not yet sent); true if there was one. */
+        boolean unsend(Command c) {
+            int i = commands.lastIndexOf(c);
+            if (i < 0) {
+                return false;
+            }
+            commands.remove(i);
+            log.remove(log.lastIndexOf("  command " + describe(c)));
+            return true;
+        }
+
+        /** Sends a command whose answer nothing waits for (a stray copy's Terminate). */
+        void send(String group, LongFunction<Command> make) {
+            ClusterState.Group g = groups.get(group);
+            long attempt = g.ops() + 1;
+            groups.put(group, g.used(attempt));
+            command(make.apply(attempt));
+        }
+
+        String secs(Duration d) {
+            return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s"
+                    : String.format(java.util.Locale.ROOT, "%.3f s", d.toMillis() / 1000.0);
+        }
+
         // ------------------------------------------------------------ membership and fencing
 
         void nodeUp(String n, Set<String> running) {
@@ -207,14 +340,37 @@ public final class Coordinator {
             ClusterState.Node prev = nodes.get(n);
             ClusterState.Node next = prev == null ? ClusterState.Node.up(n) : prev.cameBack();
             setNode(next, prev == null ? "joined" : "rejoined");
+            membershipChanged = true;
+            if (unsend(new Command.Fence(n))) {
+                // Lost and back within one step (inputs that piled up while nobody led): its new
+                // session reports what runs there; powering it off now would only kill what we place.
+                note(n + " node: back before its fence was sent: fence cancelled");
+            }
+            if (firstNodeUpAt == null) {
+                firstNodeUpAt = now; // the startup grace runs from here
+            }
             if (prev != null && prev.status() == NodeStatus.UP) {
+                note(n + " node: new incarnation (restarted without its loss being seen): reconciling");
+                restarted(n, running);
+            } else if (prev != null) {
+                // Whatever was sent to its previous session is gone with it: nothing may still wait for it.
                 restarted(n, running);
             }
             for (ClusterState.Group g : new ArrayList<>(groups.values())) {
                 boolean runsHere = running.contains(g.name());
                 if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
+                    ClusterState.Node other = g.from() == null ? null : nodes.get(g.from());
                     if (runsHere) {
                         set(g.to(GroupPhase.ONLINE, n), "owner " + n + " is back and still runs it");
+                    } else if (other != null && other.status() == NodeStatus.UP) {
+                        // It was moving (or being terminated on both ends): the other end may still be
+                        // executing the move towards n, so n's report may be overtaken. Unlike a fence, a
+                        // report proves nothing here: the interrupted-move rule applies.
+                        String src = g.from();
+                        await(g.to(GroupPhase.FAILING, src, n).withRetryAt(null), "owner " + n
+                                + " is back and reports it stopped, but the move's other end " + src + " may still be"
+                                + " moving it: terminate on " + src + ", then on " + n,
+                                a -> new Command.Terminate(g.name(), src, a));
                     } else {
                         recoverGroup(g, n, "owner " + n + " is back and reports it stopped");
                     }
@@ -226,7 +382,7 @@ public final class Coordinator {
                         // Known to run (or start) elsewhere: this copy must go at once.
                         note(n + " group " + g.name() + ": reported running on rejoining " + n + " while "
                                 + describe(g) + ": terminating the stray copy");
-                        command(new Command.Terminate(g.name(), n));
+                        send(g.name(), a -> new Command.Terminate(g.name(), n, a));
                     } else {
                         set(g.to(GroupPhase.ONLINE, n).want(g.wantOnline()), "found running on " + n);
                     }
@@ -245,7 +401,6 @@ public final class Coordinator {
          * what it reports running is the truth; everything we believed about it is reconciled.
          */
         void restarted(String n, Set<String> running) {
-            note(n + " node: new incarnation (restarted without its loss being seen): reconciling");
             for (ClusterState.Group g : new ArrayList<>(groups.values())) {
                 boolean runsHere = running.contains(g.name());
                 boolean target = n.equals(g.node());
@@ -259,10 +414,9 @@ public final class Coordinator {
                         // source, then on the target, then fail over (terminated() walks the chain).
                         String src = g.from();
                         String dst = g.node();
-                        set(new ClusterState.Group(g.name(), GroupPhase.FAILING, src, dst, null, g.wantOnline(),
-                                g.failovers(), g.restarts(), g.failedResources(), g.tried(), null, null),
-                                "move interrupted: " + n + " restarted; terminate on " + src + ", then on " + dst);
-                        command(new Command.Terminate(g.name(), src));
+                        await(g.to(GroupPhase.FAILING, src, dst).withRetryAt(null),
+                                "move interrupted: " + n + " restarted; terminate on " + src + ", then on " + dst,
+                                a -> new Command.Terminate(g.name(), src, a));
                     }
                     case ONLINE, RESTARTING, STARTING, STOPPING, FAILING -> {
                         if (runsHere && (g.phase() == GroupPhase.ONLINE || g.phase() == GroupPhase.STARTING)) {
@@ -271,10 +425,13 @@ public final class Coordinator {
                             }
                         } else {
                             // Its report may predate a command still queued for it: never abandon a node
-                            // that might start the group; terminate there first, then fail over.
-                            set(g.to(GroupPhase.FAILING, n), n + " restarted; " + (runsHere ? "it runs it" : "it reports it stopped")
-                                    + ": terminate there before anything else");
-                            command(new Command.Terminate(g.name(), n));
+                            // that might start the group; terminate there first, then fail over. Terminating
+                            // an interrupted move's two ends keeps the other end in the chain.
+                            String other = g.phase() != GroupPhase.FAILING || g.from() == null ? null
+                                    : n.equals(g.node()) ? g.from() : g.node();
+                            await(g.to(GroupPhase.FAILING, n, other), n + " restarted; "
+                                    + (runsHere ? "it runs it" : "it reports it stopped")
+                                    + ": terminate there before anything else", a -> new Command.Terminate(g.name(), n, a));
                         }
                     }
                     default -> { }
@@ -284,15 +441,42 @@ public final class Coordinator {
 
         void nodeLost(String n) {
             ClusterState.Node prev = nodes.get(n);
+            if (prev != null && prev.unresponsive() && prev.status() != NodeStatus.UP) {
+                // A node fenced for not answering while still a member: its session has ended now.
+                ClusterState.Node ended = prev.sessionEnded(now);
+                membershipChanged = true;
+                if (prev.status() == NodeStatus.LOST && prev.fenceInFlight()) {
+                    // The coordinator that sent the fence may have run on that very node and died
+                    // with it, taking the fence's answer along: fence again (twice off is still off).
+                    nodes.put(n, ended.fencing(true, prev.fenceAttempts(), null));
+                    note(n + " node: session expired before its fence was confirmed; its self-fence deadline"
+                            + " runs from now; fence it again");
+                    command(new Command.Fence(n));
+                } else {
+                    nodes.put(n, ended);
+                    note(n + " node: session expired" + (prev.status() == NodeStatus.LOST
+                            ? "; its self-fence deadline runs from now" : ""));
+                }
+                return;
+            }
             if (prev == null || prev.status() != NodeStatus.UP) {
                 return;
             }
-            ClusterState.Node lost = prev.lost(now);
+            lose(prev.lost(now), "session expired", "owner " + n + " lost");
+        }
+
+        /**
+         * The node is lost (or declared so): every group that may run there waits for it to be
+         * proven off, and a fence agent, if it has one, is asked to make sure.
+         */
+        void lose(ClusterState.Node lost, String why, String groupWhy) {
+            String n = lost.name();
             boolean fenceable = spec.node(n).map(ns -> ns.fencing() != null).orElse(false);
             if (fenceable) {
                 lost = lost.fencing(true, 0, now);
             }
-            setNode(lost, "session expired");
+            setNode(lost, why);
+            membershipChanged = true;
             for (ClusterState.Group g : new ArrayList<>(groups.values())) {
                 if (!g.phase().mayRun() || g.phase() == GroupPhase.AWAITING_FENCE) {
                     continue;
@@ -301,11 +485,13 @@ public final class Coordinator {
                 if (!here) {
                     continue;
                 }
-                // The other end of a move may already run it: prefer it once the lost node is fenced.
-                String other = g.phase() == GroupPhase.MOVING ? (n.equals(g.from()) ? g.node() : g.from()) : null;
-                ClusterState.Group waiting = new ClusterState.Group(g.name(), GroupPhase.AWAITING_FENCE, n, other,
-                        null, g.wantOnline(), g.failovers(), g.restarts(), g.failedResources(), Set.of(), null, null);
-                set(waiting, "owner " + n + " lost");
+                // The other end of a move (or of an interrupted one being terminated) may already run
+                // it: prefer it once the lost node is fenced.
+                String other = null;
+                if (g.phase() == GroupPhase.MOVING || g.phase() == GroupPhase.FAILING && g.from() != null) {
+                    other = n.equals(g.from()) ? g.node() : g.from();
+                }
+                set(g.to(GroupPhase.AWAITING_FENCE, n, other).withTried(Set.of()).withRetryAt(null), groupWhy);
             }
             if (fenceable) {
                 command(new Command.Fence(n));
@@ -319,6 +505,7 @@ public final class Coordinator {
             if (prev == null) {
                 return;
             }
+            membershipChanged = true;
             for (ClusterState.Group g : groups.values()) {
                 if (g.phase().mayRun() && (n.equals(g.node()) || n.equals(g.from()))) {
                     // A clean leave with groups still there is not clean: treat it as a loss.
@@ -354,7 +541,9 @@ public final class Coordinator {
                     continue;
                 }
                 Duration wait = spec.timers().recoveryWithoutFence();
-                if (wait != null && !now.isBefore(n.lostAt().plus(wait))) {
+                // A node evicted while still a member is not cut off, so it does not fence itself:
+                // its deadline starts only when its session ends.
+                if (wait != null && !n.unresponsive() && !now.isBefore(n.lostAt().plus(wait))) {
                     setNode(n.with(NodeStatus.FENCED).fencing(false, n.fenceAttempts(), null),
                             "self-fence deadline passed (" + wait.toMillis() + " ms after session expiry)");
                     recoverFrom(n.name());
@@ -364,6 +553,79 @@ public final class Coordinator {
                 if (fenceable && !n.fenceInFlight() && n.nextFenceAt() != null && !now.isBefore(n.nextFenceAt())) {
                     nodes.put(n.name(), n.fencing(true, n.fenceAttempts(), null));
                     command(new Command.Fence(n.name()));
+                }
+            }
+            for (String name : new ArrayList<>(groups.keySet())) {
+                ClusterState.Group g = groups.get(name);
+                if (g.deadline() != null && !now.isBefore(g.deadline())) {
+                    expired(g);
+                }
+            }
+        }
+
+        /** The command {@code g} waits for got no answer within its budget. */
+        void expired(ClusterState.Group g) {
+            String name = g.name();
+            String n = g.node();
+            String silent = "no answer within " + secs(budget(g));
+            switch (g.phase()) {
+                case STARTING -> {
+                    Set<String> tried = new TreeSet<>(g.tried());
+                    tried.add(n);
+                    await(g.to(GroupPhase.FAILING, n).withTried(tried), "online on " + n + ": " + silent
+                            + "; it may still start it: terminate there before the next node",
+                            a -> new Command.Terminate(name, n, a));
+                }
+                case RESTARTING -> await(g.to(GroupPhase.FAILING, n), "restart of " + g.restarting() + " on " + n
+                        + ": " + silent + "; terminate there, then fail over", a -> new Command.Terminate(name, n, a));
+                case STOPPING -> await(g.to(GroupPhase.FAILING, n), "offline on " + n + ": " + silent
+                        + "; terminate there", a -> new Command.Terminate(name, n, a));
+                case MOVING -> {
+                    String src = g.from();
+                    String dst = g.node();
+                    await(g.to(GroupPhase.FAILING, src, dst).withRetryAt(null), "move " + src + "->" + dst + " "
+                            + g.mode().word + ": " + silent + "; terminate on " + src + ", then on " + dst,
+                            a -> new Command.Terminate(name, src, a));
+                }
+                case FAILING -> unresponsive(g, "terminate of " + name + " on " + n + ": " + silent);
+                default -> groups.put(name, g.awaiting(g.attempt(), null)); // nothing is awaited in this phase
+            }
+        }
+
+        /**
+         * A Terminate got no answer: the node's agent is unresponsive and may still run (or start)
+         * the group. Fence it like a lost node, or, without a fence agent, keep the group waiting
+         * for proof that it runs nowhere.
+         */
+        void unresponsive(ClusterState.Group g, String why) {
+            String n = g.node();
+            ClusterState.Node node = nodes.get(n);
+            boolean fenceable = spec.node(n).map(ns -> ns.fencing() != null).orElse(false);
+            if (node != null && node.status() == NodeStatus.UP && fenceable) {
+                lose(node.evicted(now), why + ": fence it", "owner " + n + " does not answer");
+                return;
+            }
+            if (node != null && node.status() == NodeStatus.UP) {
+                setNode(node.unresponsive(true), why + "; no fence agent: it takes no new groups until it answers");
+            }
+            set(g.to(GroupPhase.AWAITING_FENCE, n, g.from()), "no answer from " + n + "; waits until " + n
+                    + " answers again or its session ends");
+        }
+
+        /**
+         * An answer (any) from an unresponsive node without a fence agent: its agent works again.
+         * The groups that waited for it are terminated there before they go anywhere else.
+         */
+        void heard(String n) {
+            ClusterState.Node node = nodes.get(n);
+            if (node == null || node.status() != NodeStatus.UP || !node.unresponsive()) {
+                return;
+            }
+            setNode(node.unresponsive(false), "answers again");
+            for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+                if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
+                    await(g.to(GroupPhase.FAILING, n, g.from()), n + " answers again and may run it: terminate there"
+                            + " before anything else", a -> new Command.Terminate(g.name(), n, a));
                 }
             }
         }
@@ -389,16 +651,21 @@ public final class Coordinator {
          */
         void recoverGroup(ClusterState.Group g, String n, String why) {
             String name = g.name();
-            if (!g.wantOnline()) {
-                set(g.to(GroupPhase.OFFLINE, null), why + "; group is wanted offline");
-                return;
-            }
             String prefer = g.from();
             ClusterState.Node other = prefer == null ? null : nodes.get(prefer);
             if (other != null && other.status() == NodeStatus.LOST) {
-                set(new ClusterState.Group(name, GroupPhase.AWAITING_FENCE, prefer, null, null, g.wantOnline(),
-                        g.failovers(), g.restarts(), g.failedResources(), Set.of(), null, null),
+                set(g.to(GroupPhase.AWAITING_FENCE, prefer).withTried(Set.of()).withRetryAt(null),
                         why + ", but the move's other end " + prefer + " is lost and not yet fenced");
+                return;
+            }
+            if (!g.wantOnline()) {
+                if (other != null && other.status() == NodeStatus.UP) {
+                    // Wanted offline, yet the other end may run it: stop it there before calling it offline.
+                    await(g.to(GroupPhase.FAILING, prefer), why + "; group is wanted offline, but the move's other end "
+                            + prefer + " may run it: terminate there", a -> new Command.Terminate(name, prefer, a));
+                } else {
+                    set(g.to(GroupPhase.OFFLINE, null), why + "; group is wanted offline");
+                }
                 return;
             }
             ClusterState.Group reset = g.withTried(Set.of(n));
@@ -411,17 +678,26 @@ public final class Coordinator {
 
         // ------------------------------------------------------------ agents' answers
 
-        boolean stale(ClusterState.Group g, GroupPhase expected, String node, String what) {
+        /**
+         * Whether an answer is not the one the group waits for: another phase or node, or the
+         * right ones but another attempt (an earlier attempt's late answer, or a stray copy's).
+         */
+        boolean stale(ClusterState.Group g, GroupPhase expected, String node, String what, long attempt) {
             if (g == null || g.phase() != expected || !eq(g.node(), node)) {
                 note(node + " " + what + " ignored: group is " + (g == null ? "unknown" : describe(g)));
+                return true;
+            }
+            if (g.attempt() != attempt) {
+                note(node + " " + what + " ignored: it answers attempt " + attempt + ", the group (" + describe(g)
+                        + ") waits for attempt " + g.attempt());
                 return true;
             }
             return false;
         }
 
-        void onlined(String name, String n, boolean ok, String detail) {
+        void onlined(String name, String n, boolean ok, String detail, long attempt) {
             ClusterState.Group g = groups.get(name);
-            if (stale(g, GroupPhase.STARTING, n, "online answer for " + name)) {
+            if (stale(g, GroupPhase.STARTING, n, "online answer for " + name, attempt)) {
                 return;
             }
             if (ok) {
@@ -432,38 +708,49 @@ public final class Coordinator {
             // that node first; terminated() then tries the next node.
             Set<String> tried = new TreeSet<>(g.tried());
             tried.add(n);
-            set(g.to(GroupPhase.FAILING, n).withTried(tried), "online failed on " + n + ": " + detail
-                    + "; terminate there before the next node");
-            command(new Command.Terminate(name, n));
+            await(g.to(GroupPhase.FAILING, n).withTried(tried), "online failed on " + n + ": " + detail
+                    + "; terminate there before the next node", a -> new Command.Terminate(name, n, a));
         }
 
-        void offlined(String name, String n, boolean ok, String detail) {
+        void offlined(String name, String n, boolean ok, String detail, long attempt) {
             ClusterState.Group g = groups.get(name);
-            if (stale(g, GroupPhase.STOPPING, n, "offline answer for " + name)) {
+            if (stale(g, GroupPhase.STOPPING, n, "offline answer for " + name, attempt)) {
                 return;
             }
             if (ok) {
                 set(g.to(g.wantOnline() ? GroupPhase.PENDING : GroupPhase.OFFLINE, null), "offline ok");
             } else {
-                set(g.to(GroupPhase.FAILING, n), "offline failed: " + detail);
-                command(new Command.Terminate(name, n));
+                await(g.to(GroupPhase.FAILING, n), "offline failed: " + detail, a -> new Command.Terminate(name, n, a));
             }
         }
 
-        void terminated(String name, String n) {
+        void terminated(String name, String n, long attempt) {
             ClusterState.Group g = groups.get(name);
             if (g == null || g.phase() != GroupPhase.FAILING || !n.equals(g.node())) {
                 note(n + " terminate answer for " + name + " (stray copy or stale): nothing to do");
                 return;
             }
-            if (g.from() != null) {
-                // The other end of an interrupted move: terminate there too before failing over.
-                String other = g.from();
-                set(new ClusterState.Group(name, GroupPhase.FAILING, other, null, null, g.wantOnline(), g.failovers(),
-                        g.restarts(), g.failedResources(), g.tried(), null, null), "terminated on " + n
-                        + "; now on " + other);
-                command(new Command.Terminate(name, other));
+            if (stale(g, GroupPhase.FAILING, n, "terminate answer for " + name, attempt)) {
                 return;
+            }
+            if (g.from() != null) {
+                // The other end of an interrupted move: terminate there too before failing over; unless
+                // it is lost (wait for its fence) or proven off already (fenced, left: nothing to stop).
+                String other = g.from();
+                ClusterState.Node on = nodes.get(other);
+                if (on != null && on.status() == NodeStatus.UP) {
+                    await(g.to(GroupPhase.FAILING, other).withRetryAt(null), "terminated on " + n + "; now on " + other,
+                            a -> new Command.Terminate(name, other, a));
+                    return;
+                }
+                if (on != null && on.status() == NodeStatus.LOST) {
+                    set(g.to(GroupPhase.AWAITING_FENCE, other).withTried(Set.of()).withRetryAt(null), "terminated on "
+                            + n + "; the move's other end " + other + " is lost and not yet fenced");
+                    return;
+                }
+                note(n + " group " + name + ": the move's other end " + other + " is "
+                        + (on == null ? "unknown" : on.status().word()) + ": nothing to terminate there");
+                g = g.to(GroupPhase.FAILING, n);
             }
             if (!g.wantOnline()) {
                 set(g.to(GroupPhase.OFFLINE, null), "terminated; wanted offline");
@@ -474,9 +761,9 @@ public final class Coordinator {
             failover(g.withTried(tried), tried, "terminated on " + n);
         }
 
-        void restarted(String name, String resource, String n, boolean ok) {
+        void restarted(String name, String resource, String n, boolean ok, long attempt) {
             ClusterState.Group g = groups.get(name);
-            if (stale(g, GroupPhase.RESTARTING, n, "restart answer for " + name)) {
+            if (stale(g, GroupPhase.RESTARTING, n, "restart answer for " + name, attempt)) {
                 return;
             }
             set(g.to(GroupPhase.ONLINE, n), ok ? resource + " restarted" : resource + " restart failed");
@@ -503,13 +790,12 @@ public final class Coordinator {
                 next.add(now);
                 Map<String, List<Instant>> all = new HashMap<>(g.restarts());
                 all.put(resource, next);
-                set(g.withRestarts(all, resource), resource + " failed (" + detail + "): restart " + next.size() + " of "
-                        + rs.restart().threshold() + " in " + rs.restart().period().toSeconds() + " s");
-                command(new Command.Restart(name, resource, n));
+                await(g.withRestarts(all, resource), resource + " failed (" + detail + "): restart " + next.size()
+                        + " of " + rs.restart().threshold() + " in " + rs.restart().period().toSeconds() + " s",
+                        a -> new Command.Restart(name, resource, n, a));
             } else if (rs.restart().affectsGroup()) {
-                set(g.to(GroupPhase.FAILING, n), resource + " failed (" + detail + "), restart threshold "
-                        + rs.restart().threshold() + " reached: fail over");
-                command(new Command.Terminate(name, n));
+                await(g.to(GroupPhase.FAILING, n), resource + " failed (" + detail + "), restart threshold "
+                        + rs.restart().threshold() + " reached: fail over", a -> new Command.Terminate(name, n, a));
             } else {
                 Set<String> failed = new TreeSet<>(g.failedResources());
                 failed.add(resource);
@@ -519,10 +805,15 @@ public final class Coordinator {
             }
         }
 
-        void moved(String name, String from, String to, boolean ok, String detail) {
+        void moved(String name, String from, String to, boolean ok, String detail, long attempt) {
             ClusterState.Group g = groups.get(name);
             if (g == null || g.phase() != GroupPhase.MOVING || !eq(g.from(), from) || !eq(g.node(), to)) {
                 note(to + " move answer for " + name + " ignored: group is " + (g == null ? "unknown" : describe(g)));
+                return;
+            }
+            if (g.attempt() != attempt) {
+                note(to + " move answer for " + name + " ignored: it answers attempt " + attempt + ", the group ("
+                        + describe(g) + ") waits for attempt " + g.attempt());
                 return;
             }
             if (ok) {
@@ -558,8 +849,7 @@ public final class Coordinator {
                 return;
             }
             String from = g.node();
-            set(g.moving(from, to, mode), "operator move " + mode.word);
-            command(new Command.Move(name, from, to, mode));
+            await(g.moving(from, to, mode), "operator move " + mode.word, a -> new Command.Move(name, from, to, mode, a));
         }
 
         void groupOnline(String name) {
@@ -620,8 +910,7 @@ public final class Coordinator {
         // ------------------------------------------------------------ scheduling
 
         void start(ClusterState.Group g, String node, String why) {
-            set(g.to(GroupPhase.STARTING, node), why);
-            command(new Command.Online(g.name(), node));
+            await(g.to(GroupPhase.STARTING, node), why, a -> new Command.Online(g.name(), node, a));
         }
 
         /** Start the group on the best node other than {@code exclude}, counting a failover. */
@@ -661,17 +950,59 @@ public final class Coordinator {
                 return false;
             }
             String from = g.node();
-            set(g.moving(from, to, MoveMode.LIVE), why);
-            command(new Command.Move(g.name(), from, to, MoveMode.LIVE));
+            await(g.moving(from, to, MoveMode.LIVE), why, a -> new Command.Move(g.name(), from, to, MoveMode.LIVE, a));
             return true;
         }
 
+        /**
+         * Whether the cluster has formed: every configured node was up at once, or the startup
+         * grace since the first node was seen has run out. Until then groups that run nowhere wait.
+         */
+        boolean formed() {
+            if (formedAt != null) {
+                return true;
+            }
+            if (firstNodeUpAt == null) {
+                return false; // no node yet: nowhere to place anything anyway
+            }
+            List<String> missing = new ArrayList<>();
+            for (ClusterSpec.NodeSpec n : spec.nodes()) {
+                ClusterState.Node ns = nodes.get(n.name());
+                if (ns == null || ns.status() != NodeStatus.UP) {
+                    missing.add(n.name());
+                }
+            }
+            boolean waited = firstNodeUpAt.isBefore(now); // nothing to say when it formed in one step
+            if (missing.isEmpty()) {
+                formedAt = now;
+                if (waited) {
+                    note("cluster: formed (all " + spec.nodes().size() + " nodes up): placing groups");
+                }
+                return true;
+            }
+            Instant until = firstNodeUpAt.plus(spec.timers().startupGrace());
+            if (!now.isBefore(until)) {
+                formedAt = now;
+                if (waited) {
+                    note("cluster: startup grace expired (" + secs(spec.timers().startupGrace()) + ") without "
+                            + String.join(", ", missing) + ": placing groups on the nodes that are up");
+                }
+                return true;
+            }
+            if (membershipChanged) {
+                note("cluster: forming, waiting for " + String.join(", ", missing) + " (startup grace ends in "
+                        + secs(Duration.between(now, until)) + ")");
+            }
+            return false;
+        }
+
         void schedule() {
+            boolean formed = formed();
             // 1. Wanted offline but online: stop.
             for (ClusterState.Group g : new ArrayList<>(groups.values())) {
                 if (!g.wantOnline() && g.phase() == GroupPhase.ONLINE) {
-                    set(g.to(GroupPhase.STOPPING, g.node()), "wanted offline");
-                    command(new Command.Offline(g.name(), g.node()));
+                    await(g.to(GroupPhase.STOPPING, g.node()), "wanted offline",
+                            a -> new Command.Offline(g.name(), g.node(), a));
                 }
             }
             // 2. Drains, one move per host pair slot, priority order.
@@ -713,6 +1044,9 @@ public final class Coordinator {
                 }
             }
             pending.sort(Placement.priorityOrder(spec));
+            if (!formed) {
+                pending.clear(); // startup grace: their preferred owners may still be booting
+            }
             for (String name : pending) {
                 ClusterState.Group g = groups.get(name);
                 if (!g.tried().isEmpty() && g.retryAt() != null && !now.isBefore(g.retryAt())) {

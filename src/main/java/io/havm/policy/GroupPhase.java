@@ -4,21 +4,31 @@ package io.havm.policy;
 public enum GroupPhase {
     /** Not running anywhere, and not wanted online. */
     OFFLINE,
-    /** Wanted online but no node can take it now (nothing alive, allowed, free or fitting); retried on every change. */
+    /**
+     * Wanted online but no node can take it now (nothing alive, allowed, free or fitting, or the
+     * cluster is still forming within its startup grace); retried on every change.
+     */
     PENDING,
-    /** Online command sent to {@code node}; waiting for its answer. */
+    /** Online command sent to {@code node}; waiting for its answer (within the Online budget). */
     STARTING,
     /** Running on {@code node}. */
     ONLINE,
     /** A resource failed on {@code node} and is being restarted in place. */
     RESTARTING,
-    /** Failed on {@code node}: being terminated there before failing over. */
+    /**
+     * Failed on {@code node} (or a command there got no answer in time): being terminated there
+     * before failing over; {@code from}, if set, is terminated next (the other end of a move).
+     */
     FAILING,
     /** Being moved from {@code from} to {@code node} (live, quick or offline). */
     MOVING,
     /** Offline command sent to {@code node} (operator offline). */
     STOPPING,
-    /** Its node was lost: waiting until that node is proven fenced before starting it elsewhere. */
+    /**
+     * Its node was lost, or its agent left a Terminate unanswered: waiting until that node is
+     * proven fenced (or, without a fence agent, answers again or loses its session) before starting
+     * it elsewhere.
+     */
     AWAITING_FENCE,
     /** Given up: failover threshold reached; stays offline until an operator brings it online. */
     FAILED;

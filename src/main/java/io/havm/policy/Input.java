@@ -18,23 +18,23 @@ public sealed interface Input {
     /** The fence agent answered. */
     record Fenced(String node, boolean off, String detail) implements Input {}
 
-    /** An agent answered an Online. */
-    record Onlined(String group, String node, boolean ok, String detail) implements Input {}
+    /** An agent answered an Online ({@code attempt}: the command's, echoed). */
+    record Onlined(String group, String node, boolean ok, String detail, long attempt) implements Input {}
 
     /** An agent answered an Offline. */
-    record Offlined(String group, String node, boolean ok, String detail) implements Input {}
+    record Offlined(String group, String node, boolean ok, String detail, long attempt) implements Input {}
 
     /** An agent answered a Terminate. */
-    record Terminated(String group, String node) implements Input {}
+    record Terminated(String group, String node, long attempt) implements Input {}
 
     /** An agent answered a Restart. */
-    record Restarted(String group, String resource, String node, boolean ok) implements Input {}
+    record Restarted(String group, String resource, String node, boolean ok, long attempt) implements Input {}
 
     /** A resource's LooksAlive or IsAlive failed on node. */
     record ResourceFailed(String group, String resource, String node, String detail) implements Input {}
 
     /** An agent answered a Move; on failure the group still runs on {@code from}. */
-    record Moved(String group, String from, String to, boolean ok, String detail) implements Input {}
+    record Moved(String group, String from, String to, boolean ok, String detail, long attempt) implements Input {}
 
     /** Time passed (fence retries, self-fence deadlines, failback windows). */
     record Tick() implements Input {}

@@ -18,10 +18,12 @@ import java.util.List;
  * happens when), {@code expected.log} (the golden log), {@code README.md} (what it shows).
  *
  * <p>events.txt: one event per line, {@code <seconds> <verb> <args>}; {@code #} starts a comment.
- * Every node is powered on at t=0. Verbs: power-off N, power-on N, partition N, heal N, zk-down,
- * zk-up, crash G/R, hang G/R, fence-fails N COUNT, online-fails G N COUNT, move-fails G,
- * coordinator-crash, move G N live|quick|offline, online G, offline G, drain N,
- * resume N [failback], shutdown N, end (run until then; required, last).
+ * Every node is powered on at t=0, except those a {@code 0 power-off N} line names: they start
+ * powered off (to join later with power-on). Verbs: power-off N, power-on N, partition N, heal N,
+ * zk-down, zk-up, crash G/R, hang G/R, fence-fails N COUNT, online-fails G N COUNT, move-fails G,
+ * agent-hang N, libvirt-hang N, agent-recover N, coordinator-crash, move G N live|quick|offline,
+ * online G, offline G, drain N, resume N [failback], shutdown N, end (run until then; required,
+ * last).
  */
 public final class Scenario {
     private Scenario() {}
@@ -34,8 +36,16 @@ public final class Scenario {
         List<Step> steps = parse(dir.resolve("events.txt"));
         SimCluster sim = new SimCluster(spec);
         sim.boot();
+        List<String> startOff = new ArrayList<>();
+        for (Step s : steps) {
+            if (s.at() == 0 && s.words()[0].equals("power-off") && s.words().length > 1) {
+                startOff.add(s.words()[1]);
+            }
+        }
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
-            sim.powerOn(n.name());
+            if (!startOff.contains(n.name())) {
+                sim.powerOn(n.name());
+            }
         }
         // Events at t=0 (e.g. injected failures) are in place before the cluster's first step.
         int first = 0;
@@ -118,7 +128,8 @@ public final class Scenario {
         String verb = w[0];
         for (int i = 1; i < w.length; i++) {
             String a = w[i].split("/")[0];
-            boolean nodeArg = a.startsWith("host") || verb.matches("power-.*|partition|heal|drain|resume|shutdown|fence-fails")
+            boolean nodeArg = a.startsWith("host") || verb.matches(
+                    "power-.*|partition|heal|drain|resume|shutdown|fence-fails|agent-hang|libvirt-hang|agent-recover")
                     && i == 1;
             if (nodeArg && !sim.knows(a) && !spec.groups().containsKey(a)) {
                 throw new InvalidInputException("events.txt:" + s.line(), "unknown node '" + a + "' (nodes: "
@@ -143,6 +154,9 @@ public final class Scenario {
                 case "fence-fails" -> sim.failNextFences(w[1], Integer.parseInt(w[2]));
                 case "online-fails" -> sim.failNextOnline(w[1], w[2], Integer.parseInt(w[3]));
                 case "move-fails" -> sim.failNextMove(w[1]);
+                case "agent-hang" -> sim.hangAgent(w[1], false);
+                case "libvirt-hang" -> sim.hangAgent(w[1], true);
+                case "agent-recover" -> sim.recoverAgent(w[1]);
                 case "coordinator-crash" -> sim.crashCoordinator();
                 case "move" -> sim.operator(new Input.MoveGroup(w[1], w[2], MoveMode.parse("move mode", w[3])));
                 case "online" -> sim.operator(new Input.GroupOnline(w[1]));
@@ -152,8 +166,8 @@ public final class Scenario {
                 case "shutdown" -> sim.operator(new Input.ShutdownNode(w[1]));
                 default -> throw new InvalidInputException("events.txt:" + s.line(), "unknown verb '" + verb
                         + "' (allowed: power-off, power-on, partition, heal, zk-down, zk-up, crash, hang, fence-fails,"
-                        + " online-fails, move-fails, coordinator-crash, move, online, offline, drain, resume,"
-                        + " shutdown, end)");
+                        + " online-fails, move-fails, agent-hang, libvirt-hang, agent-recover, coordinator-crash, move,"
+                        + " online, offline, drain, resume, shutdown, end)");
             }
         } catch (ArrayIndexOutOfBoundsException | NumberFormatException e) {
             throw new InvalidInputException("events.txt:" + s.line(), "'" + String.join(" ", w)

@@ -41,6 +41,12 @@ import java.util.TreeSet;
  *       store while there is no coordinator.</li>
  *   <li>Agents run commands with the lab's measured durations and report back; a command that
  *       reaches a cut-off or powered-off node is lost (its node's loss handles the group).</li>
+ *   <li>An agent can hang while its node stays a member (its ZooKeeper client keeps the session):
+ *       it takes commands and answers none. With {@link Hang#AGENT} nothing it runs takes effect
+ *       until it recovers; with {@link Hang#LIBVIRT} the next call takes effect (a VM starts or
+ *       stops) but never returns. Either way its monitors are silent and the commands behind the
+ *       stuck one wait; on recovery the stuck call returns and every held answer is sent, late.
+ *       Its self-fence watchdog is a thread of its own and still works.</li>
  * </ul>
  */
 public final class SimCluster {
@@ -75,6 +81,16 @@ public final class SimCluster {
     final Map<String, List<Instant>> restartLog = new HashMap<>();
     boolean traceAgents = true;
 
+    /** How an agent is stuck. */
+    enum Hang {
+        /** Working. */
+        NONE,
+        /** The agent is stuck: nothing it was asked takes effect, nothing is answered. */
+        AGENT,
+        /** The agent's next libvirt call takes effect but never returns; the agent is stuck behind it. */
+        LIBVIRT
+    }
+
     /** A simulated host. */
     static final class SimNode {
         final String name;
@@ -90,6 +106,17 @@ public final class SimCluster {
         final List<Input> queuedReports = new ArrayList<>();
         /** Commands the agent is executing, by group, to answer "aborted" if it self-fences. */
         final Map<String, Command> inFlight = new TreeMap<>();
+        Hang hang = Hang.NONE;
+        /** A LIBVIRT hang has caught a call: the agent waits for it. */
+        boolean stuck;
+        /** Command completions waiting behind the hang, in order. */
+        final List<Runnable> blocked = new ArrayList<>();
+        /** Answers the hung agent has not sent. */
+        final List<Input> held = new ArrayList<>();
+
+        boolean hung() {
+            return hang == Hang.AGENT || stuck;
+        }
 
         SimNode(String name) {
             this.name = name;
@@ -182,7 +209,8 @@ public final class SimCluster {
                     continue;
                 }
                 SimNode n = nodes.get(g.node());
-                if (n.connected(zkUp) && !n.running.containsKey(g.name()) && !n.inFlight.containsKey(g.name())) {
+                if (n.connected(zkUp) && n.hang == Hang.NONE && !n.running.containsKey(g.name())
+                        && !n.inFlight.containsKey(g.name())) {
                     String first = Dependencies.onlineOrder(spec.groups().get(g.name())).get(0);
                     report(n, new Input.ResourceFailed(g.name(), first, n.name, "looksAlive: domain not running"));
                 }
@@ -292,7 +320,25 @@ public final class SimCluster {
             sn.inFlight.put(group, cmd);
         }
         int gen = sn.generation;
-        Runnable wrapped = () -> {
+        Runnable[] wrapped = new Runnable[1];
+        boolean[] waited = new boolean[1];
+        wrapped[0] = () -> {
+            if (sn.generation == gen && sn.hung()) {
+                sn.blocked.add(wrapped[0]); // does not return until the agent recovers
+                waited[0] = true;
+                agent(node, what + " " + group + " does not return (agent " + (sn.stuck ? "stuck in libvirt" : "hung")
+                        + ")");
+                return;
+            }
+            if (waited[0] && sn.generation == gen && cmd != null && Command.superseded(cmd, state)) {
+                // The agent got to it only now: it checks that the coordinator still waits for it.
+                sn.inFlight.remove(group, cmd);
+                agent(node, what + " " + group + " dropped: the coordinator no longer waits for it");
+                return;
+            }
+            if (sn.generation == gen && sn.hang == Hang.LIBVIRT) {
+                sn.stuck = true; // this call takes effect, and never returns
+            }
             if (sn.generation == gen && cmd != null && sn.inFlight.get(group) == cmd) {
                 sn.inFlight.remove(group);
             }
@@ -305,7 +351,7 @@ public final class SimCluster {
         }
         Instant done = start.plus(d);
         busyUntil.put(key, done);
-        atTime(done, what, wrapped);
+        atTime(done, what, wrapped[0]);
     }
 
     private void dispatch(Command c) {
@@ -325,6 +371,11 @@ public final class SimCluster {
             }
             return;
         }
+        if (Command.superseded(c, state)) {
+            // Picked up late (it waited in the store): the coordinator no longer waits for it.
+            agent(node, c.getClass().getSimpleName().toLowerCase() + " dropped: the coordinator no longer waits for it");
+            return;
+        }
         int gen = n.generation;
         if (c instanceof Command.Online o) {
             checkNoCopyElsewhere(o.group(), node);
@@ -336,13 +387,13 @@ public final class SimCluster {
                 }
                 if (fail && !n.running.containsKey(o.group())) { // a running VM answers AlreadyRunning
                     agent(node, "online " + o.group() + ": " + order.get(0) + " failed");
-                    report(n, new Input.Onlined(o.group(), node, false, "injected failure"));
+                    report(n, new Input.Onlined(o.group(), node, false, "injected failure", o.attempt()));
                     return;
                 }
                 boolean already = n.running.containsKey(o.group());
                 startCopy(n, o.group());
                 agent(node, "online " + o.group() + ": " + String.join(", ", order) + (already ? " (already running)" : ""));
-                report(n, new Input.Onlined(o.group(), node, true, already ? "already running" : "started"));
+                report(n, new Input.Onlined(o.group(), node, true, already ? "already running" : "started", o.attempt()));
             });
         } else if (c instanceof Command.Offline o) {
             List<String> order = Dependencies.offlineOrder(spec.groups().get(o.group()));
@@ -352,7 +403,7 @@ public final class SimCluster {
                 }
                 n.running.remove(o.group());
                 agent(node, "offline " + o.group() + ": " + String.join(", ", order));
-                report(n, new Input.Offlined(o.group(), node, true, "stopped"));
+                report(n, new Input.Offlined(o.group(), node, true, "stopped", o.attempt()));
             });
         } else if (c instanceof Command.Terminate t) {
             agentAt(node, t.group(), STOP, "terminate", c, () -> {
@@ -361,7 +412,7 @@ public final class SimCluster {
                 }
                 n.running.remove(t.group());
                 agent(node, "terminate " + t.group());
-                report(n, new Input.Terminated(t.group(), node));
+                report(n, new Input.Terminated(t.group(), node, t.attempt()));
             });
         } else if (c instanceof Command.Restart r) {
             restartLog.computeIfAbsent(r.group() + "/" + r.resource(), k -> new ArrayList<>()).add(now);
@@ -377,7 +428,7 @@ public final class SimCluster {
                     res.put(r.resource(), false);
                 }
                 agent(node, "restart " + r.group() + "/" + r.resource());
-                report(n, new Input.Restarted(r.group(), r.resource(), node, true));
+                report(n, new Input.Restarted(r.group(), r.resource(), node, true, r.attempt()));
             });
         } else if (c instanceof Command.Move m) {
             SimNode to = nodes.get(m.to());
@@ -394,7 +445,8 @@ public final class SimCluster {
                     startCopy(to, m.group());
                 }
                 agent(node, "move " + m.group() + " -> " + m.to() + " " + m.mode().word + (ok ? ": done" : ": failed"));
-                report(n, new Input.Moved(m.group(), m.from(), m.to(), ok, ok ? "done" : "migration failed"));
+                report(n, new Input.Moved(m.group(), m.from(), m.to(), ok, ok ? "done" : "migration failed",
+                        m.attempt()));
             });
         } else if (c instanceof Command.ShutdownNode s) {
             at(STOP, "shutdown", () -> {
@@ -423,6 +475,12 @@ public final class SimCluster {
 
     /** An agent's answer reaches the store only while its node is connected; else it is lost. */
     private void report(SimNode n, Input in) {
+        if (n.hang != Hang.NONE) {
+            n.held.add(in); // the agent is stuck: it sends nothing until it recovers
+            trace(n.name + " agent: " + answerTo(in) + " not sent (agent " + (n.stuck ? "stuck in libvirt" : "hung")
+                    + ")");
+            return;
+        }
         if (n.connected(zkUp)) {
             submit(in);
         } else if (n.powered && n.memberInZk) {
@@ -430,6 +488,23 @@ public final class SimCluster {
         } else {
             trace(n.name + " agent: answer lost (session gone)");
         }
+    }
+
+    private static String answerTo(Input in) {
+        if (in instanceof Input.Onlined x) {
+            return "answer to online " + x.group();
+        } else if (in instanceof Input.Offlined x) {
+            return "answer to offline " + x.group();
+        } else if (in instanceof Input.Terminated x) {
+            return "answer to terminate " + x.group();
+        } else if (in instanceof Input.Restarted x) {
+            return "answer to restart " + x.group() + "/" + x.resource();
+        } else if (in instanceof Input.Moved x) {
+            return "answer to move " + x.group();
+        } else if (in instanceof Input.ResourceFailed x) {
+            return "failure report of " + x.group() + "/" + x.resource();
+        }
+        return describe(in);
     }
 
     private void agent(String node, String what) {
@@ -480,6 +555,10 @@ public final class SimCluster {
             boolean deep) {
         at(every, "monitor", () -> {
             if (!alive(n, gen) || !n.connected(zkUp)) {
+                return;
+            }
+            if (n.hang != Hang.NONE) {
+                monitor(n, gen, group, r, copy, every, deep); // a hung agent checks nothing, for now
                 return;
             }
             Map<String, Boolean> now = n.running.get(group);
@@ -541,6 +620,7 @@ public final class SimCluster {
         n.generation++;
         n.running.clear();
         n.inFlight.clear();
+        clearHang(n);
         busyUntil.keySet().removeIf(k -> k.startsWith(n.name + "/"));
         trace(n.name + " power: off (" + why + ")");
         lostContact(n);
@@ -625,18 +705,19 @@ public final class SimCluster {
             Command c = e.getValue();
             String g = e.getKey();
             if (c instanceof Command.Online o) {
-                report(n, new Input.Onlined(g, o.node(), false, "aborted: self-fence"));
+                report(n, new Input.Onlined(g, o.node(), false, "aborted: self-fence", o.attempt()));
             } else if (c instanceof Command.Offline o) {
-                report(n, new Input.Offlined(g, o.node(), true, "stopped by self-fence"));
+                report(n, new Input.Offlined(g, o.node(), true, "stopped by self-fence", o.attempt()));
             } else if (c instanceof Command.Terminate t) {
-                report(n, new Input.Terminated(g, t.node()));
+                report(n, new Input.Terminated(g, t.node(), t.attempt()));
             } else if (c instanceof Command.Restart r) {
-                report(n, new Input.Restarted(g, r.resource(), r.node(), false));
+                report(n, new Input.Restarted(g, r.resource(), r.node(), false, r.attempt()));
             } else if (c instanceof Command.Move m) {
-                report(n, new Input.Moved(g, m.from(), m.to(), false, "aborted: self-fence"));
+                report(n, new Input.Moved(g, m.from(), m.to(), false, "aborted: self-fence", m.attempt()));
             }
         }
         n.inFlight.clear();
+        n.blocked.clear(); // what was stuck belonged to the work just aborted
         busyUntil.keySet().removeIf(k -> k.startsWith(n.name + "/"));
         trace(n.name + " agent: self-fenced: turned off " + (what.isEmpty() ? "nothing" : String.join(", ", what))
                 + ", aborted in-flight work");
@@ -653,13 +734,16 @@ public final class SimCluster {
             List<Command> waiting = new ArrayList<>(n.queuedCommands);
             n.queuedCommands.clear();
             waiting.forEach(this::dispatch);
-            // Groups it self-fenced are gone: its monitors report them.
+            // Groups it self-fenced are gone: its monitors report them (a hung agent's, once it recovers).
             for (ClusterState.Group g : state.groups().values()) {
-                if (n.name.equals(g.node()) && g.phase() == GroupPhase.ONLINE && !n.running.containsKey(g.name())) {
+                if (n.hang == Hang.NONE && n.name.equals(g.node()) && g.phase() == GroupPhase.ONLINE
+                        && !n.running.containsKey(g.name())) {
                     String first = Dependencies.onlineOrder(spec.groups().get(g.name())).get(0);
                     submit(new Input.ResourceFailed(g.name(), first, n.name, "stopped while cut off (self-fence)"));
                 }
             }
+        } else if (n.hang != Hang.NONE) {
+            trace(n.name + " zookeeper: session gone; the hung agent cannot rejoin");
         } else {
             trace(n.name + " zookeeper: new session");
             join(n);
@@ -713,6 +797,46 @@ public final class SimCluster {
                 trace(n.name + " " + group + "/" + resource + ": guest hung");
             }
         }
+    }
+
+    /**
+     * The node's agent hangs: it keeps its ZooKeeper session but answers nothing. With
+     * {@code libvirt}, the next libvirt call it makes takes effect and never returns.
+     */
+    public void hangAgent(String node, boolean libvirt) {
+        SimNode n = nodes.get(node);
+        if (!n.powered || n.hang != Hang.NONE) {
+            return;
+        }
+        n.hang = libvirt ? Hang.LIBVIRT : Hang.AGENT;
+        trace(node + (libvirt ? " libvirt: hangs (the next call takes effect and never returns)"
+                : " agent: hangs (takes commands, answers none)"));
+    }
+
+    /** The stuck call returns: the agent sends what it held, then runs what waited, in order. */
+    public void recoverAgent(String node) {
+        SimNode n = nodes.get(node);
+        if (n.hang == Hang.NONE) {
+            return;
+        }
+        List<Input> held = new ArrayList<>(n.held);
+        List<Runnable> blocked = new ArrayList<>(n.blocked);
+        trace(node + " agent: recovers (" + held.size() + " held answer(s), " + blocked.size()
+                + " stuck command(s) complete now)");
+        clearHang(n);
+        held.forEach(in -> report(n, in));
+        blocked.forEach(Runnable::run);
+        if (n.connected(zkUp) && !n.memberInZk) {
+            trace(n.name + " zookeeper: new session");
+            join(n);
+        }
+    }
+
+    private static void clearHang(SimNode n) {
+        n.hang = Hang.NONE;
+        n.stuck = false;
+        n.blocked.clear();
+        n.held.clear();
     }
 
     public void failNextFences(String node, int count) {

@@ -40,6 +40,34 @@ class ClusterConfigLoaderTest {
         assertEquals(Duration.ofSeconds(5), g.resources().get("web-vm").looksAliveInterval());
         assertEquals(Duration.ofSeconds(60), g.resources().get("web-vm").isAliveInterval());
         assertEquals(List.of(), s.timers().clashes());
+        assertEquals(Duration.ofSeconds(20), s.timers().startupGrace());
+        assertEquals(Duration.ofSeconds(180), g.resources().get("web-vm").pendingTimeout());
+    }
+
+    @Test
+    void startupGraceIsADurationNamedByLineAndField() {
+        ClusterSpec s = ClusterConfigLoader.parse("c.yaml", NODES.replace("cluster:\n", """
+                cluster:
+                  timers: {startupGrace: 90s}
+                """)).spec();
+        assertEquals(Duration.ofSeconds(90), s.timers().startupGrace());
+        assertEquals(Duration.ZERO, ClusterConfigLoader.parse("c.yaml", NODES.replace("cluster:\n",
+                "cluster:\n  timers: {startupGrace: 0s}\n")).spec().timers().startupGrace(), "0s: no grace");
+        assertEquals("c.yaml:4: cluster.timers.startupGrace: 'soon' is not a duration (a number with ms, s, m or h,"
+                + " e.g. 3s)", error(NODES.replace("cluster:\n", """
+                cluster:
+                  timers:
+                    sessionTimeout: 3s
+                    startupGrace: soon
+                """)));
+        assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  timers: {startupGrace: never}\n"))
+                .startsWith("c.yaml:2: cluster.timers.startupGrace: 'never' is not a duration"));
+        assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  timers: {startupGrace: -5s}\n"))
+                .contains("cluster.timers.startupGrace: '-5s' is not a duration"));
+        assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  timers: {startupGrase: 5s}\n"))
+                .contains("cluster.timers.startupGrase: unknown field (allowed: fenceRetry, perVmOverheadMiB,"
+                        + " recoveryWithoutFence, safetyMargin, selfFenceAfter, selfFenceDuration, sessionTimeout,"
+                        + " startupGrace, zkTickTime)"));
     }
 
     @Test

@@ -1,0 +1,314 @@
+package io.havm.policy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havm.config.ClusterConfigLoader;
+import io.havm.model.ClusterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The startup grace and pending-operation timeouts, step by step on the pure policy (the golden
+ * scenarios show the same through the simulator).
+ */
+class CoordinatorTest {
+    static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    static ClusterSpec spec(int nodes, boolean fencing, String groups) {
+        StringBuilder y = new StringBuilder("cluster:\n  timers: {sessionTimeout: 3s, zkTickTime: 500ms,"
+                + " selfFenceAfter: 0s, selfFenceDuration: 1s, safetyMargin: 500ms, recoveryWithoutFence: 2s}\n"
+                + "  nodes:\n");
+        for (int i = 1; i <= nodes; i++) {
+            y.append("    - {name: host").append(i).append(", uri: 'qemu+tcp://10.77.0.1").append(i).append("/system'")
+                    .append(fencing ? ", fencing: {agent: fence_havm_lab, options: {plug: host" + i + "}}" : "")
+                    .append("}\n");
+        }
+        return ClusterConfigLoader.parse("c.yaml", y + "groups:\n" + groups).spec();
+    }
+
+    static final String WEB_ON_HOST2 = """
+              web: {preferredOwners: [host2], resources: {web-vm: {type: vm, memoryMiB: 256, pendingTimeout: 10s}}}
+              db: {preferredOwners: [host1], resources: {db-vm: {type: vm, memoryMiB: 256, pendingTimeout: 10s}}}
+            """;
+
+    static Instant at(double seconds) {
+        return T0.plus(Duration.ofMillis(Math.round(seconds * 1000)));
+    }
+
+    /** A coordinator run that keeps the state between steps, as the store does. */
+    static final class Run {
+        final Coordinator c;
+        ClusterState state;
+        Coordinator.Step last;
+
+        Run(ClusterSpec spec) {
+            c = new Coordinator(spec);
+            state = c.initial();
+        }
+
+        Coordinator.Step step(double t, Input... in) {
+            last = c.apply(state, List.of(in), at(t));
+            state = last.state();
+            return last;
+        }
+
+        ClusterState.Group group(String g) {
+            return state.groups().get(g);
+        }
+    }
+
+    @Test
+    void theFirstNodeDoesNotTakeEveryGroupWhileTheClusterForms() {
+        Run r = new Run(spec(3, true, WEB_ON_HOST2));
+        Coordinator.Step s = r.step(0, new Input.NodeUp("host1", Set.of()));
+        assertEquals(List.of(), s.commands(), "nothing placed while host2 and host3 may still boot");
+        assertTrue(s.log().contains("cluster: forming, waiting for host2, host3 (startup grace ends in 20 s)"), s.log()
+                .toString());
+        assertEquals(GroupPhase.PENDING, r.group("web").phase());
+        assertFalse(r.state.formed());
+
+        // A new coordinator (failover) continues from the persisted state: same grace, same deadline.
+        Run next = new Run(r.c.spec());
+        next.state = r.state;
+        s = next.step(5, new Input.NodeUp("host2", Set.of()));
+        assertEquals(List.of("host2 node: unknown -> up (joined)",
+                "cluster: forming, waiting for host3 (startup grace ends in 15 s)"), s.log());
+        s = next.step(6, new Input.NodeUp("host3", Set.of()));
+        assertTrue(s.log().contains("cluster: formed (all 3 nodes up): placing groups"), s.log().toString());
+        assertTrue(s.commands().contains(new Command.Online("web", "host2", 1)), "web goes to its preferred owner");
+        assertTrue(s.commands().contains(new Command.Online("db", "host1", 1)));
+        assertEquals(at(6), next.state.formedAt());
+    }
+
+    @Test
+    void aGroupAJoiningNodeRunsIsAdoptedAtOnceWhileTheRestWaits() {
+        Run r = new Run(spec(3, true, WEB_ON_HOST2));
+        Coordinator.Step s = r.step(0, new Input.NodeUp("host1", Set.of("web")));
+        assertEquals(GroupPhase.ONLINE, r.group("web").phase());
+        assertEquals("host1", r.group("web").node());
+        assertEquals(GroupPhase.PENDING, r.group("db").phase(), "db runs nowhere: it waits for the grace");
+        assertEquals(List.of(), s.commands());
+    }
+
+    @Test
+    void whenTheGraceRunsOutTheNodesThatAreUpTakeTheGroups() {
+        Run r = new Run(spec(3, true, WEB_ON_HOST2));
+        r.step(0, new Input.NodeUp("host1", Set.of()));
+        assertEquals(List.of(), r.step(19.999, new Input.Tick()).commands());
+        Coordinator.Step s = r.step(20, new Input.Tick());
+        assertTrue(s.log().contains("cluster: startup grace expired (20 s) without host2, host3: placing groups on the"
+                + " nodes that are up"), s.log().toString());
+        assertEquals(Set.of(new Command.Online("web", "host1", 1), new Command.Online("db", "host1", 1)),
+                Set.copyOf(s.commands()));
+        // Once formed, never forming again: host2 joining later is failback's business, not the grace's.
+        s = r.step(30, new Input.NodeUp("host2", Set.of()));
+        assertFalse(s.log().stream().anyMatch(l -> l.startsWith("cluster:")), s.log().toString());
+    }
+
+    @Test
+    void aClusterThatFormsInOneStepSaysNothingAboutIt() {
+        Run r = new Run(spec(2, true, WEB_ON_HOST2));
+        Coordinator.Step s = r.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of()));
+        assertFalse(s.log().stream().anyMatch(l -> l.startsWith("cluster:")), s.log().toString());
+        assertEquals(2, s.commands().size());
+    }
+
+    @Test
+    void budgetsFollowThePendingTimeouts() {
+        ClusterSpec spec = spec(2, true, """
+                  web:
+                    resources:
+                      disk: {type: script, pendingTimeout: 10s}
+                      vm: {type: vm, pendingTimeout: 20s, dependsOn: [disk]}
+                      log: {type: script, pendingTimeout: 5s}
+                """);
+        Coordinator c = new Coordinator(spec);
+        Duration session = Duration.ofSeconds(3);
+        assertEquals(Duration.ofSeconds(35).plus(session), c.budget("web", GroupPhase.STARTING, null));
+        assertEquals(Duration.ofSeconds(35).plus(session), c.budget("web", GroupPhase.STOPPING, null));
+        assertEquals(Duration.ofSeconds(35).plus(session), c.budget("web", GroupPhase.FAILING, null));
+        assertEquals(Duration.ofSeconds(70).plus(session), c.budget("web", GroupPhase.MOVING, null));
+        assertEquals(Duration.ofSeconds(60).plus(session), c.budget("web", GroupPhase.RESTARTING, "disk"),
+                "disk and vm (its dependent) go down and come back");
+        assertEquals(Duration.ofSeconds(10).plus(session), c.budget("web", GroupPhase.RESTARTING, "log"));
+    }
+
+    /** web on host1 of a formed 2-node cluster, online (attempt 1 answered). */
+    static Run webOnlineOnHost1(boolean fencing) {
+        return webOnlineOnHost1(fencing, 2);
+    }
+
+    static Run webOnlineOnHost1(boolean fencing, int nodes) {
+        Run r = new Run(spec(nodes, fencing, """
+                  web: {preferredOwners: [host1], resources: {web-vm: {type: vm, memoryMiB: 256, pendingTimeout: 10s}}}
+                """));
+        Input[] up = new Input[nodes];
+        for (int i = 0; i < nodes; i++) {
+            up[i] = new Input.NodeUp("host" + (i + 1), Set.of());
+        }
+        r.step(0, up);
+        r.step(0.5, new Input.Onlined("web", "host1", true, "started", 1));
+        assertEquals(GroupPhase.ONLINE, r.group("web").phase());
+        return r;
+    }
+
+    @Test
+    void aSilentOnlineCountsAsFailedAndIsTerminatedThereFirst() {
+        Run r = new Run(spec(2, true, """
+                  web: {preferredOwners: [host1], resources: {web-vm: {type: vm, memoryMiB: 256, pendingTimeout: 10s}}}
+                """));
+        r.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of()));
+        assertEquals(at(13), r.group("web").deadline(), "10 s pending timeout + 3 s session timeout");
+        assertEquals(List.of(), r.step(12.999, new Input.Tick()).commands());
+        Coordinator.Step s = r.step(13, new Input.Tick());
+        assertEquals(List.of(new Command.Terminate("web", "host1", 2)), s.commands());
+        assertEquals(GroupPhase.FAILING, r.group("web").phase());
+        assertEquals(Set.of("host1"), r.group("web").tried());
+        // The late answer to attempt 1 changes nothing: the group waits for the Terminate.
+        s = r.step(14, new Input.Onlined("web", "host1", true, "started", 1));
+        assertEquals(List.of(), s.commands());
+        assertEquals(GroupPhase.FAILING, r.group("web").phase());
+        s = r.step(14.3, new Input.Terminated("web", "host1", 2));
+        assertEquals(List.of(new Command.Online("web", "host2", 3)), s.commands());
+        assertEquals(1, r.group("web").failovers().size(), "counted like a failed Online");
+    }
+
+    @Test
+    void anAnswerForAnotherAttemptOnTheSameNodeIsIgnored() {
+        Run r = new Run(spec(1, true, """
+                  web: {resources: {web-vm: {type: vm, memoryMiB: 256, pendingTimeout: 10s}}}
+                """));
+        r.step(0, new Input.NodeUp("host1", Set.of()));
+        r.step(13, new Input.Tick()); // online 1 timed out: terminate 2
+        r.step(13.3, new Input.Terminated("web", "host1", 2)); // nowhere else to go: pending, retried in 60 s
+        assertEquals(GroupPhase.PENDING, r.group("web").phase());
+        Coordinator.Step s = r.step(73.3, new Input.Tick());
+        assertEquals(List.of(new Command.Online("web", "host1", 3)), s.commands());
+        s = r.step(74, new Input.Onlined("web", "host1", false, "late failure of attempt 1", 1));
+        assertEquals(List.of("host1 online answer for web ignored: it answers attempt 1, the group (starting on"
+                + " host1) waits for attempt 3"), s.log());
+        assertEquals(GroupPhase.STARTING, r.group("web").phase());
+        r.step(74.5, new Input.Onlined("web", "host1", true, "started", 3));
+        assertEquals(GroupPhase.ONLINE, r.group("web").phase());
+        assertNull(r.group("web").deadline());
+    }
+
+    @Test
+    void aSilentTerminateFencesTheNodeAndItsDeadlineWaitsForItsSession() {
+        Run r = webOnlineOnHost1(true);
+        r.step(1, new Input.GroupOffline("web")); // offline 2
+        r.step(14, new Input.Tick()); // offline timed out: terminate 3
+        assertEquals(GroupPhase.FAILING, r.group("web").phase());
+        Coordinator.Step s = r.step(27, new Input.Tick());
+        assertEquals(List.of(new Command.Fence("host1")), s.commands());
+        ClusterState.Node host1 = r.state.nodes().get("host1");
+        assertEquals(NodeStatus.LOST, host1.status());
+        assertTrue(host1.unresponsive());
+        assertEquals(GroupPhase.AWAITING_FENCE, r.group("web").phase());
+        // recoveryWithoutFence is 2 s, but host1 is still a member: it will not fence itself.
+        r.step(27, new Input.Fenced("host1", false, "fence agent failed"));
+        assertEquals(List.of(), r.step(40, new Input.Tick()).commands().stream()
+                .filter(c -> !(c instanceof Command.Fence)).toList());
+        assertEquals(NodeStatus.LOST, r.state.nodes().get("host1").status());
+        s = r.step(41, new Input.NodeLost("host1"));
+        assertTrue(s.log().contains("host1 node: session expired before its fence was confirmed; its self-fence"
+                + " deadline runs from now; fence it again"), s.log().toString());
+        assertEquals(List.of(new Command.Fence("host1")), s.commands(), "the retry sent at t=40 may have died with"
+                + " the coordinator that sent it");
+        s = r.step(43, new Input.Tick());
+        assertEquals(NodeStatus.FENCED, r.state.nodes().get("host1").status());
+        assertEquals(GroupPhase.OFFLINE, r.group("web").phase(), "wanted offline, proven off");
+    }
+
+    @Test
+    void withoutAFenceAgentTheGroupWaitsUntilTheNodeAnswersAgain() {
+        Run r = webOnlineOnHost1(false);
+        r.step(1, new Input.GroupOffline("web"));
+        r.step(14, new Input.Tick()); // terminate 3
+        Coordinator.Step s = r.step(27, new Input.Tick());
+        assertEquals(List.of(), s.commands());
+        ClusterState.Node host1 = r.state.nodes().get("host1");
+        assertEquals(NodeStatus.UP, host1.status());
+        assertTrue(host1.unresponsive());
+        assertFalse(host1.usable(), "takes no new groups");
+        assertEquals(GroupPhase.AWAITING_FENCE, r.group("web").phase());
+        assertEquals(List.of(), r.step(100, new Input.Tick()).commands(), "no deadline runs while it is a member");
+        // Its agent works again: the late answer to the offline proves it answers; terminate there first.
+        s = r.step(101, new Input.Offlined("web", "host1", true, "stopped", 2));
+        assertEquals(List.of(new Command.Terminate("web", "host1", 4)), s.commands());
+        assertTrue(s.log().contains("host1 node: up/unresponsive -> up (answers again)"), s.log().toString());
+        r.step(101.3, new Input.Terminated("web", "host1", 3)); // the old one: not what it waits for
+        assertEquals(GroupPhase.FAILING, r.group("web").phase());
+        r.step(101.6, new Input.Terminated("web", "host1", 4));
+        assertEquals(GroupPhase.OFFLINE, r.group("web").phase());
+    }
+
+    @Test
+    void aSilentMoveIsAnInterruptedMove() {
+        Run r = webOnlineOnHost1(true);
+        r.step(1, new Input.MoveGroup("web", "host2", io.havm.model.MoveMode.LIVE));
+        assertEquals(at(24), r.group("web").deadline(), "2 x 10 s + 3 s");
+        Coordinator.Step s = r.step(24, new Input.Tick());
+        assertEquals(List.of(new Command.Terminate("web", "host1", 3)), s.commands());
+        assertEquals("host2", r.group("web").from(), "then on the target");
+        r.step(25, new Input.Moved("web", "host1", "host2", true, "done", 2)); // late: ignored
+        assertEquals(GroupPhase.FAILING, r.group("web").phase());
+        s = r.step(25.3, new Input.Terminated("web", "host1", 3));
+        assertEquals(List.of(new Command.Terminate("web", "host2", 4)), s.commands());
+    }
+
+    @Test
+    void aStartDecidedForANodeThatIsLostAndBackInTheSameStepIsNotSent() {
+        // Inputs piled up while nobody led: host1 is fenced (web may start on host2), host2's old
+        // session expired, and host2 is back with a new one, all in one step.
+        Run r = webOnlineOnHost1(true, 3);
+        r.step(10, new Input.NodeLost("host1"));
+        Coordinator.Step s = r.step(11, new Input.Fenced("host1", true, "off"), new Input.NodeLost("host2"),
+                new Input.NodeUp("host2", Set.of()));
+        assertEquals(List.of(new Command.Online("web", "host3", 3)), s.commands(),
+                "only the start decided after host2's new report; the one before would have raced it: " + s.log());
+        assertTrue(s.log().contains("- group web: online web on host2 not sent: superseded in the same step (now"
+                + " starting on host3)"), s.log().toString());
+    }
+
+    @Test
+    void anInterruptedMoveWhoseOtherEndIsFencedIsNotTerminatedThere() {
+        Run r = webOnlineOnHost1(true);
+        r.step(1, new Input.MoveGroup("web", "host2", io.havm.model.MoveMode.LIVE));
+        r.step(24, new Input.Tick()); // terminate 3 on host1, then host2
+        r.step(25, new Input.NodeLost("host2")); // the target is lost: web waits for its fence
+        assertEquals(GroupPhase.AWAITING_FENCE, r.group("web").phase());
+        r.step(25.7, new Input.Fenced("host2", true, "off"));
+        // host2 proven off: the other end (host1) may run it: online there (behind its terminate).
+        assertEquals(GroupPhase.STARTING, r.group("web").phase());
+        assertEquals("host1", r.group("web").node());
+    }
+
+    @Test
+    void aMoveTargetBackBeforeItsFenceDoesNotProveTheMoveOver() {
+        Run r = webOnlineOnHost1(false, 3);
+        r.step(1, new Input.MoveGroup("web", "host2", io.havm.model.MoveMode.LIVE));
+        r.step(2, new Input.NodeLost("host2"));
+        assertEquals(GroupPhase.AWAITING_FENCE, r.group("web").phase());
+        // host2 is back with a new session before the self-fence deadline: it reports nothing, but
+        // host1 may still be migrating web there, so neither end is trusted: terminate both.
+        Coordinator.Step s = r.step(3, new Input.NodeUp("host2", Set.of()));
+        assertEquals(List.of(new Command.Terminate("web", "host1", 3)), s.commands(), s.log().toString());
+        assertEquals("host2", r.group("web").from(), "then on host2");
+    }
+
+    @Test
+    void aFenceDecidedForANodeThatRejoinsInTheSameStepIsNotSent() {
+        Run r = webOnlineOnHost1(true);
+        Coordinator.Step s = r.step(10, new Input.NodeLost("host1"), new Input.NodeUp("host1", Set.of()));
+        assertFalse(s.commands().contains(new Command.Fence("host1")), s.commands().toString());
+        assertFalse(s.log().contains("  command fence host1"), s.log().toString());
+        assertTrue(s.log().contains("host1 node: back before its fence was sent: fence cancelled"), s.log().toString());
+    }
+}

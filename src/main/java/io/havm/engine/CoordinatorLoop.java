@@ -79,9 +79,13 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     private void run(long e) {
         ClusterState state = store.state().orElse(policy.initial());
         Instant lastTick = Instant.MIN;
+        boolean first = true;
         while (!Thread.currentThread().isInterrupted() && epoch == e) {
             try {
                 List<Input> batch = new ArrayList<>();
+                if (first) {
+                    batch.add(new Input.Elected()); // its predecessor's fences in flight died with it
+                }
                 SortedSet<String> members = zk.members();
                 for (ClusterSpec.NodeSpec n : spec.nodes()) {
                     ClusterState.Node known = state.nodes().get(n.name());
@@ -106,6 +110,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     clock.pause(POLL);
                     continue;
                 }
+                first = false;
                 Coordinator.Step step = policy.apply(state, batch, now);
                 if (!step.state().equals(state) || !stored.isEmpty()) {
                     // A quiet tick changes nothing: no need to rewrite the whole state every second.

@@ -165,6 +165,8 @@ public final class Coordinator {
             c.moved(in.group(), in.from(), in.to(), in.ok(), in.detail(), in.attempt());
         } else if (input instanceof Input.Tick in) {
             c.tick();
+        } else if (input instanceof Input.Elected in) {
+            c.elected();
         } else if (input instanceof Input.MoveGroup in) {
             c.moveGroup(in.group(), in.to(), in.mode());
         } else if (input instanceof Input.GroupOnline in) {
@@ -559,6 +561,21 @@ public final class Coordinator {
                 ClusterState.Group g = groups.get(name);
                 if (g.deadline() != null && !now.isBefore(g.deadline())) {
                     expired(g);
+                }
+            }
+        }
+
+        /**
+         * A new coordinator took office: a fence its predecessor had in flight will never be
+         * answered (it ran in that process). Without this, the persisted fenceInFlight kept the
+         * node from ever being fenced again and its groups waited in awaiting-fence for good.
+         */
+        void elected() {
+            for (ClusterState.Node n : new ArrayList<>(nodes.values())) {
+                if (n.status() == NodeStatus.LOST && n.fenceInFlight()) {
+                    nodes.put(n.name(), n.fencing(true, n.fenceAttempts(), null));
+                    note(n.name() + " node: its fence was in flight when the previous coordinator stopped: fence again");
+                    command(new Command.Fence(n.name()));
                 }
             }
         }

@@ -36,8 +36,14 @@ public sealed interface Input {
     /** An agent answered a Move; on failure the group still runs on {@code from}. */
     record Moved(String group, String from, String to, boolean ok, String detail, long attempt) implements Input {}
 
-    /** Time passed (fence retries, self-fence deadlines, failback windows). */
+    /** Time passed (fence retries, self-fence deadlines, command budgets, failback windows, startup grace). */
     record Tick() implements Input {}
+
+    /**
+     * This coordinator has just taken office (first step of its term). Fences run inside the
+     * coordinator's process: any fence its predecessor had in flight died with it, unanswered.
+     */
+    record Elected() implements Input {}
 
     /** Operator: move a group. */
     record MoveGroup(String group, String to, MoveMode mode) implements Input {}

@@ -304,6 +304,24 @@ class CoordinatorTest {
     }
 
     @Test
+    void aNewCoordinatorFencesAgainWhatItsPredecessorHadInFlight() {
+        Run r = webOnlineOnHost1(true);
+        r.step(10, new Input.NodeLost("host1")); // fence sent; the coordinator dies with it in flight
+        assertTrue(r.state.nodes().get("host1").fenceInFlight());
+        Run next = new Run(r.c.spec());
+        next.state = r.state;
+        Coordinator.Step s = next.step(11, new Input.Elected(), new Input.Tick()); // before the 2 s deadline
+        assertEquals(List.of(new Command.Fence("host1")), s.commands());
+        next.step(11.7, new Input.Fenced("host1", true, "off"));
+        assertEquals(GroupPhase.STARTING, next.group("web").phase());
+        assertEquals("host2", next.group("web").node());
+        // Nothing in flight: taking office says nothing and sends nothing.
+        s = next.step(20, new Input.Elected());
+        assertEquals(List.of(), s.commands());
+        assertEquals(List.of(), s.log());
+    }
+
+    @Test
     void aFenceDecidedForANodeThatRejoinsInTheSameStepIsNotSent() {
         Run r = webOnlineOnHost1(true);
         Coordinator.Step s = r.step(10, new Input.NodeLost("host1"), new Input.NodeUp("host1", Set.of()));

@@ -35,7 +35,7 @@ class LayersTest {
             Map.entry("libvirt", List.of("model", "engine.port", "util")),
             Map.entry("fencing", List.of("model", "engine.port", "util")),
             Map.entry("coordination", List.of("model", "engine.port", "util")),
-            Map.entry("lab", List.of("model", "engine", "engine.port", "util")));
+            Map.entry("lab", List.of("model", "engine", "engine.port", "util", "config", "coordination", "policy")));
 
     @Test
     void importsRespectTheLayers() throws IOException {

@@ -28,6 +28,7 @@ import java.util.function.Consumer;
  * after LOST it rejoins with a new session, reporting what runs (nothing, after the self-fence).
  */
 public final class Agent implements AutoCloseable {
+    /** Monitoring cadence and fallback poll; new commands wake the loop at once. */
     private static final Duration POLL = Duration.ofMillis(200);
 
     private final ClusterSpec spec;
@@ -38,6 +39,7 @@ public final class Agent implements AutoCloseable {
     private final Clock clock;
     private final Consumer<String> log;
     private final CoordinatorLoop coordinator;
+    private final Wakeup wakeup;
     private final Map<String, Instant> nextCheck = new HashMap<>();
     private final Map<String, String> reported = new HashMap<>();
     private volatile Coordination.ConnectionState connection = Coordination.ConnectionState.CONNECTED;
@@ -57,10 +59,12 @@ public final class Agent implements AutoCloseable {
         this.clock = clock;
         this.log = log;
         this.coordinator = new CoordinatorLoop(spec, node, zk, fencer, clock, log);
+        this.wakeup = new Wakeup(clock);
     }
 
     public void start() {
         zk.onConnectionState(this::onConnection);
+        zk.watchChildren("commands/" + node, wakeup::signal);
         join();
         zk.elect(node, coordinator);
         thread = new Thread(this::loop, "havm-agent-" + node);
@@ -107,7 +111,7 @@ public final class Agent implements AutoCloseable {
                     executeCommands();
                     monitor();
                 }
-                clock.pause(POLL);
+                wakeup.await(POLL);
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {

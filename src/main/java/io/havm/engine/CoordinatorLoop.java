@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CoordinatorLoop implements Coordination.Leadership {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatorLoop.class);
-    private static final Duration POLL = Duration.ofMillis(200);
+    /** Fallback only: member changes, new inputs and fence results wake the loop at once. */
+    private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration TICK = Duration.ofSeconds(1);
 
     private final ClusterSpec spec;
@@ -41,6 +42,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     private final String node;
     private final Consumer<String> log;
     private final Coordinator policy;
+    private final Wakeup wakeup;
     private volatile Thread thread;
     private volatile long epoch;
 
@@ -54,6 +56,9 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         this.clock = clock;
         this.log = log;
         this.policy = new Coordinator(spec);
+        this.wakeup = new Wakeup(clock);
+        zk.watchMembers(m -> wakeup.signal());
+        zk.watchChildren("inputs", wakeup::signal);
     }
 
     @Override
@@ -101,7 +106,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     lastTick = now;
                 }
                 if (batch.isEmpty()) {
-                    clock.pause(POLL);
+                    wakeup.await(timeToTick(lastTick, now));
                     continue;
                 }
                 Coordinator.Step step = policy.apply(state, batch, now);
@@ -124,7 +129,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 for (ClusterStore.Keyed<Input> k : stored) {
                     store.delete(k.key());
                 }
-                clock.pause(POLL);
+                wakeup.await(timeToTick(lastTick, clock.now()));
             } catch (InterruptedException ex) {
                 return;
             } catch (Coordination.ConflictException ex) {
@@ -141,11 +146,21 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         }
     }
 
+    /** Until the next policy tick is due, at most POLL. */
+    private static Duration timeToTick(Instant lastTick, Instant now) {
+        if (lastTick.equals(Instant.MIN)) {
+            return Duration.ZERO;
+        }
+        Duration left = Duration.between(now, lastTick.plus(TICK));
+        return left.isNegative() ? Duration.ZERO : left.compareTo(POLL) < 0 ? left : POLL;
+    }
+
     private void fence(String n) {
         Thread t = new Thread(() -> {
             Fencer.Result r = fencer.fence(n, Fencer.Action.OFF);
             log.accept(n + " fencer: " + r.outcome().name().toLowerCase() + " (" + r.detail() + ")");
             store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));
+            wakeup.signal();
         }, "havm-fence-" + n);
         t.setDaemon(true);
         t.start();

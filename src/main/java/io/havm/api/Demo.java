@@ -139,9 +139,8 @@ final class Demo {
             String owner = cluster.onlineOn(GROUP).orElseThrow();
             int ticksBeforeLoss = ConsoleLog.read(console).lastTick();
             Instant pulled = step("pull the plug on " + owner + " (no operator from here on)", owner, () -> {
-                Instant t = Instant.now();
-                lab.powerOff(owner);
-                return new Outcome<>(t, true, "every process of " + owner + " killed: agent, libvirtd, QEMU");
+                Instant t = lab.pullPlug(owner);
+                return new Outcome<>(t, "off".equals(lab.host(owner).state()), "every process of " + owner + " killed: agent, libvirtd, QEMU");
             });
             hosts.remove(owner).close();
             String survivor = step("the cluster detects, fences and restarts " + GROUP + " (until guest userspace)", "-",

@@ -143,8 +143,7 @@ class ClusterIT {
         cluster("pl", group(v, "web", List.of("host1"), "", ""));
         String owner = online("web", v, 1);
 
-        Instant pulled = Instant.now();
-        lab.lab.powerOff(owner);
+        Instant pulled = lab.lab.pullPlug(owner);
         lab.restoreConnections();
         String survivor = onlineElsewhere("web", v, owner);
         lab.awaitBooted(v, 2);
@@ -190,8 +189,7 @@ class ClusterIT {
         String coordinator = coordinator();
         move("web", v, coordinator); // the worst case: the VM and the brain on one host
 
-        Instant pulled = Instant.now();
-        lab.lab.powerOff(coordinator);
+        Instant pulled = lab.lab.pullPlug(coordinator);
         lab.restoreConnections();
         String survivor = onlineElsewhere("web", v, coordinator);
         lab.awaitBooted(v, 2);

@@ -3,6 +3,7 @@ package io.havm.engine;
 import io.havm.engine.port.Clock;
 import io.havm.engine.port.Coordination;
 import io.havm.engine.port.Fencer;
+import io.havm.engine.port.Scheduler;
 import io.havm.model.ClusterSpec;
 import io.havm.policy.ClusterState;
 import io.havm.policy.Command;
@@ -27,6 +28,9 @@ import org.slf4j.LoggerFactory;
  * <p>Order of a step: state first, then commands, then the inputs it consumed are deleted. A new
  * coordinator that takes over after a crash between those writes re-reads the persisted state and
  * the inputs still there.
+ *
+ * <p>Its thread and the fence threads go through a {@link Scheduler}: real threads on hosts, a
+ * deterministic driver stepping the same {@link Term#step} in the simulator.
  */
 public final class CoordinatorLoop implements Coordination.Leadership {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatorLoop.class);
@@ -43,12 +47,19 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     private final Consumer<String> log;
     private final Coordinator policy;
     private final Wakeup wakeup;
-    private volatile Thread thread;
+    private final Scheduler scheduler;
+    private volatile Scheduler.Handle thread;
     private volatile long epoch;
 
     public CoordinatorLoop(ClusterSpec spec, String node, Coordination zk, Fencer fencer, Clock clock,
             Consumer<String> log) {
+        this(spec, node, zk, fencer, clock, log, Scheduler.threads(clock));
+    }
+
+    public CoordinatorLoop(ClusterSpec spec, String node, Coordination zk, Fencer fencer, Clock clock,
+            Consumer<String> log, Scheduler scheduler) {
         this.spec = spec;
+        this.scheduler = scheduler;
         this.node = node;
         this.zk = zk;
         this.store = new ClusterStore(zk, node + "c", clock);
@@ -65,26 +76,75 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     public synchronized void elected(long e) {
         epoch = e;
         log.accept(node + " coordinator: elected (epoch " + e + ")");
-        Thread t = new Thread(() -> run(e), "havm-coordinator");
-        t.setDaemon(true);
+        Term[] term = new Term[1];
+        Scheduler.Handle t = scheduler.start("havm-coordinator", true, () -> run(e), () -> {
+            if (term[0] == null) {
+                term[0] = new Term(e);
+            }
+            return term[0].stepOrRetry();
+        });
         thread = t;
-        t.start();
+        wakeup.alsoNotify(t::wake);
     }
 
     @Override
     public synchronized void revoked() {
-        Thread t = thread;
+        Scheduler.Handle t = thread;
         thread = null;
         if (t != null) {
             log.accept(node + " coordinator: stepped down (epoch " + epoch + ")");
-            t.interrupt();
+            t.cancel();
         }
     }
 
     private void run(long e) {
-        ClusterState state = store.state().orElse(policy.initial());
-        Instant lastTick = Instant.MIN;
+        Term term = new Term(e);
         while (!Thread.currentThread().isInterrupted() && epoch == e) {
+            try {
+                Duration wait = term.step();
+                if (wait == null) {
+                    return;
+                }
+                wakeup.await(wait);
+            } catch (InterruptedException ex) {
+                return;
+            } catch (RuntimeException ex) {
+                LOG.warn("{} coordinator step failed, retrying: {}", node, ex.toString());
+                try {
+                    clock.pause(POLL);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One term of office: the state it carries from step to step. */
+    private final class Term {
+        private final long e;
+        private ClusterState state;
+        private Instant lastTick = Instant.MIN;
+
+        Term(long e) {
+            this.e = e;
+            this.state = store.state().orElse(policy.initial());
+        }
+
+        /** For a driver that waits itself: errors handled as the thread handles them; null when the term is over. */
+        Duration stepOrRetry() {
+            if (epoch != e) {
+                return null;
+            }
+            try {
+                return step();
+            } catch (RuntimeException ex) {
+                LOG.warn("{} coordinator step failed, retrying: {}", node, ex.toString());
+                return POLL;
+            }
+        }
+
+        /** One step; returns the wait before the next, or null when superseded. */
+        Duration step() {
             try {
                 List<Input> batch = new ArrayList<>();
                 SortedSet<String> members = zk.members();
@@ -106,8 +166,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     lastTick = now;
                 }
                 if (batch.isEmpty()) {
-                    wakeup.await(timeToTick(lastTick, now));
-                    continue;
+                    return timeToTick(lastTick, now);
                 }
                 Coordinator.Step step = policy.apply(state, batch, now);
                 if (!step.state().equals(state) || !stored.isEmpty()) {
@@ -129,19 +188,10 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 for (ClusterStore.Keyed<Input> k : stored) {
                     store.delete(k.key());
                 }
-                wakeup.await(timeToTick(lastTick, clock.now()));
-            } catch (InterruptedException ex) {
-                return;
+                return timeToTick(lastTick, clock.now());
             } catch (Coordination.ConflictException ex) {
                 log.accept(node + " coordinator: epoch " + e + " superseded: " + ex.getMessage());
-                return;
-            } catch (RuntimeException ex) {
-                LOG.warn("{} coordinator step failed, retrying: {}", node, ex.toString());
-                try {
-                    clock.pause(POLL);
-                } catch (InterruptedException ie) {
-                    return;
-                }
+                return null;
             }
         }
     }
@@ -156,13 +206,11 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     }
 
     private void fence(String n) {
-        Thread t = new Thread(() -> {
+        scheduler.after("havm-fence-" + n, Duration.ZERO, () -> {
             Fencer.Result r = fencer.fence(n, Fencer.Action.OFF);
             log.accept(n + " fencer: " + r.outcome().name().toLowerCase() + " (" + r.detail() + ")");
             store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));
             wakeup.signal();
-        }, "havm-fence-" + n);
-        t.setDaemon(true);
-        t.start();
+        });
     }
 }

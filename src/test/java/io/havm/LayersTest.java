@@ -28,6 +28,7 @@ class LayersTest {
             Map.entry("policy", List.of("model")),
             Map.entry("config", List.of("model", "policy")),
             Map.entry("sim", List.of("model", "policy", "config")),
+            Map.entry("sim.engine", List.of("model", "policy", "config", "engine", "engine.port", "resource")),
             Map.entry("engine.port", List.of("model")),
             Map.entry("engine", List.of("model", "engine.port", "resource", "policy")),
             Map.entry("resource", List.of("model", "engine.port", "util")),
@@ -35,7 +36,7 @@ class LayersTest {
             Map.entry("libvirt", List.of("model", "engine.port", "util")),
             Map.entry("fencing", List.of("model", "engine.port", "util")),
             Map.entry("coordination", List.of("model", "engine.port", "util")),
-            Map.entry("lab", List.of("model", "engine", "engine.port", "util")));
+            Map.entry("lab", List.of("model", "engine", "engine.port", "util", "config", "coordination", "policy")));
 
     @Test
     void importsRespectTheLayers() throws IOException {

@@ -36,9 +36,12 @@ import java.util.TreeMap;
 public final class Main {
     static final String USAGE = """
             usage: havm COMMAND ...
-              demo [--json FILE] [--keep]         3-host lab: online, live move, quick move, host power loss, recovery
-              lab up [--hosts N] | down | status [--json] | power-off HOST | isolate HOST | heal HOST
-                  | restart-libvirtd HOST | exec HOST -- CMD...
+              demo [--json FILE] [--keep]         a 3-host cluster on the lab: an HA VM placed, moved live and quick,
+                                                  drained, then its host powered off and the VM recovered, no operator
+              bench failover [--runs N] [--json F]  power loss -> VM running, side by side with detection + raw start
+              lab up [--hosts N] | down | status [--json] | power-off HOST | power-state HOST | isolate HOST
+                  | heal HOST | restart-libvirtd HOST | exec HOST -- CMD...
+                  | agents start CONFIG [HOST...] | agents stop [HOST...] | agents status
               vm create FILE --host H             create the disk if missing, define, bring online on H
               vm move FILE --to H --mode M        M = live | quick | offline
               vm recover FILE --from DEAD --to H  after DEAD was powered off (fenced)
@@ -86,6 +89,7 @@ public final class Main {
                     yield 0;
                 }
                 case "demo" -> demo(rest);
+                case "bench" -> new Bench(home, out).main(rest);
                 case "lab" -> lab(rest);
                 case "vm" -> vm(rest);
                 case "resource" -> resource(rest);
@@ -96,7 +100,7 @@ public final class Main {
                 case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
                 case "sim" -> sim(rest);
                 default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                        + "' (commands: demo, lab, vm, resource, config, sim, agent, status, events, group, node, help)");
+                        + "' (commands: demo, bench, lab, vm, resource, config, sim, agent, status, events, group, node, help)");
             };
         } catch (InvalidInputException e) {
             err.println("havm: " + e.getMessage());

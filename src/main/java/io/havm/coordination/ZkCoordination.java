@@ -112,6 +112,7 @@ public final class ZkCoordination implements Coordination {
     private final String root;
     private final CuratorFramework client;
     private final CuratorCache membersCache;
+    private final List<CuratorCache> watches = new ArrayList<>(); // guarded by electionLock
     private final ExecutorService events;
     private final ExecutorService leadership;
     private volatile Thread eventsThread;
@@ -593,6 +594,31 @@ public final class ZkCoordination implements Coordination {
         });
     }
 
+    /**
+     * A CuratorCache on the key's subtree (a persistent recursive watch, re-set by Curator after
+     * reconnects and new sessions); {@code onChange} runs on the events thread.
+     */
+    @Override
+    public void watchChildren(String key, Runnable onChange) {
+        Objects.requireNonNull(onChange, "onChange");
+        String path = storePath(key);
+        call("watching " + key, () -> {
+            ensurePath(path);
+            return null;
+        });
+        CuratorCache cache = CuratorCache.build(client, path);
+        cache.listenable().addListener(CuratorCacheListener.builder()
+                .forAll((type, before, after) -> post(() -> safely("watch on " + key, onChange)))
+                .build());
+        synchronized (electionLock) {
+            if (closed) {
+                return;
+            }
+            watches.add(cache);
+        }
+        cache.start();
+    }
+
     // ------------------------------------------------------------------ connection
 
     /**
@@ -668,6 +694,15 @@ public final class ZkCoordination implements Coordination {
             if (latch != null) {
                 closeQuietly(latch);
             }
+        }
+        synchronized (electionLock) {
+            watches.forEach(w -> {
+                try {
+                    w.close();
+                } catch (RuntimeException e) {
+                    LOG.debug("closing a watch", e);
+                }
+            });
         }
         try {
             membersCache.close();

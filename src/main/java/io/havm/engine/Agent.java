@@ -3,6 +3,7 @@ package io.havm.engine;
 import io.havm.engine.port.Clock;
 import io.havm.engine.port.Coordination;
 import io.havm.engine.port.Fencer;
+import io.havm.engine.port.Scheduler;
 import io.havm.model.ClusterSpec;
 import io.havm.model.ResourceSpec;
 import io.havm.model.Result;
@@ -26,8 +27,12 @@ import java.util.function.Consumer;
  * nothing; once suspended for selfFenceAfter it turns off every HA VM on the node (the survivors
  * will recover them after its session expires and it is fenced or its self-fence deadline passes);
  * after LOST it rejoins with a new session, reporting what runs (nothing, after the self-fence).
+ *
+ * <p>Threads go through a {@link Scheduler}: real ones on hosts; in the simulator one driver steps
+ * the same loop ({@link #step}), watchdog and fences at virtual times.
  */
 public final class Agent implements AutoCloseable {
+    /** Monitoring cadence and fallback poll; new commands wake the loop at once. */
     private static final Duration POLL = Duration.ofMillis(200);
 
     private final ClusterSpec spec;
@@ -38,6 +43,7 @@ public final class Agent implements AutoCloseable {
     private final Clock clock;
     private final Consumer<String> log;
     private final CoordinatorLoop coordinator;
+    private final Wakeup wakeup;
     private final Map<String, Instant> nextCheck = new HashMap<>();
     private final Map<String, String> reported = new HashMap<>();
     private volatile Coordination.ConnectionState connection = Coordination.ConnectionState.CONNECTED;
@@ -45,10 +51,16 @@ public final class Agent implements AutoCloseable {
     private volatile boolean selfFenced;
     private volatile boolean needsRejoin;
     private volatile boolean stop;
-    private Thread thread;
+    private final Scheduler scheduler;
+    private Scheduler.Handle loop;
 
     public Agent(ClusterSpec spec, String node, Coordination zk, GroupRunner runner, Fencer fencer, Clock clock,
             Consumer<String> log) {
+        this(spec, node, zk, runner, fencer, clock, log, Scheduler.threads(clock));
+    }
+
+    public Agent(ClusterSpec spec, String node, Coordination zk, GroupRunner runner, Fencer fencer, Clock clock,
+            Consumer<String> log, Scheduler scheduler) {
         this.spec = spec;
         this.node = node;
         this.zk = zk;
@@ -56,15 +68,19 @@ public final class Agent implements AutoCloseable {
         this.runner = runner;
         this.clock = clock;
         this.log = log;
-        this.coordinator = new CoordinatorLoop(spec, node, zk, fencer, clock, log);
+        this.scheduler = scheduler;
+        this.coordinator = new CoordinatorLoop(spec, node, zk, fencer, clock, log, scheduler);
+        this.wakeup = new Wakeup(clock);
     }
 
     public void start() {
         zk.onConnectionState(this::onConnection);
+        zk.watchChildren("commands/" + node, wakeup::signal);
         join();
         zk.elect(node, coordinator);
-        thread = new Thread(this::loop, "havm-agent-" + node);
-        thread.start();
+        Scheduler.Handle h = scheduler.start("havm-agent-" + node, false, this::loop, this::step);
+        loop = h;
+        wakeup.alsoNotify(h::wake);
     }
 
     private void join() {
@@ -97,17 +113,7 @@ public final class Agent implements AutoCloseable {
     private void loop() {
         while (!stop) {
             try {
-                if (suspendedAt != null || needsRejoin) {
-                    maybeSelfFence();
-                    if (needsRejoin && connection != Coordination.ConnectionState.SUSPENDED
-                            && connection != Coordination.ConnectionState.LOST) {
-                        rejoin();
-                    }
-                } else {
-                    executeCommands();
-                    monitor();
-                }
-                clock.pause(POLL);
+                wakeup.await(pass());
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -121,25 +127,49 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** One pass of the loop; returns the wait before the next. */
+    private Duration pass() {
+        if (suspendedAt != null || needsRejoin) {
+            maybeSelfFence();
+            if (needsRejoin && connection != Coordination.ConnectionState.SUSPENDED
+                    && connection != Coordination.ConnectionState.LOST) {
+                rejoin();
+            }
+        } else {
+            executeCommands();
+            monitor();
+        }
+        return POLL;
+    }
+
+    /**
+     * One pass of the agent's loop for a driver that waits itself (the simulator): an unexpected
+     * error is logged as the loop's thread logs it. Null once the agent has stopped.
+     */
+    public Duration step() {
+        if (stop) {
+            return null;
+        }
+        try {
+            return pass();
+        } catch (RuntimeException e) {
+            log.accept(node + " agent: " + e);
+            return POLL;
+        }
+    }
+
     /**
      * Self-fencing runs on its own thread and touches only the local hypervisor: the agent's main
      * loop may be blocked in a coordination call while the connection is down, and the survivors'
      * clock is running.
      */
     private void startSelfFenceWatchdog(Instant suspendedSince, Duration after) {
-        Thread t = new Thread(() -> {
-            try {
-                clock.pause(after);
-            } catch (InterruptedException e) {
-                return;
-            }
+        scheduler.after("havm-self-fence-" + node, after, () -> {
             boolean stillCutOff = suspendedSince == null || suspendedSince.equals(suspendedAt);
             if (stillCutOff) {
                 maybeSelfFence();
             }
-        }, "havm-self-fence-" + node);
-        t.setDaemon(true);
-        t.start();
+        });
     }
 
     private synchronized void maybeSelfFence() {
@@ -262,8 +292,8 @@ public final class Agent implements AutoCloseable {
     @Override
     public void close() {
         stop = true;
-        if (thread != null) {
-            thread.interrupt();
+        if (loop != null) {
+            loop.cancel();
         }
         coordinator.revoked();
         zk.close();

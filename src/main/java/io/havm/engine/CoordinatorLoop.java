@@ -3,6 +3,7 @@ package io.havm.engine;
 import io.havm.engine.port.Clock;
 import io.havm.engine.port.Coordination;
 import io.havm.engine.port.Fencer;
+import io.havm.engine.port.Scheduler;
 import io.havm.model.ClusterSpec;
 import io.havm.policy.ClusterState;
 import io.havm.policy.Command;
@@ -27,10 +28,14 @@ import org.slf4j.LoggerFactory;
  * <p>Order of a step: state first, then commands, then the inputs it consumed are deleted. A new
  * coordinator that takes over after a crash between those writes re-reads the persisted state and
  * the inputs still there.
+ *
+ * <p>Its thread and the fence threads go through a {@link Scheduler}: real threads on hosts, a
+ * deterministic driver stepping the same {@link Term#step} in the simulator.
  */
 public final class CoordinatorLoop implements Coordination.Leadership {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatorLoop.class);
-    private static final Duration POLL = Duration.ofMillis(200);
+    /** Fallback only: member changes, new inputs and fence results wake the loop at once. */
+    private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration TICK = Duration.ofSeconds(1);
 
     private final ClusterSpec spec;
@@ -41,12 +46,20 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     private final String node;
     private final Consumer<String> log;
     private final Coordinator policy;
-    private volatile Thread thread;
+    private final Wakeup wakeup;
+    private final Scheduler scheduler;
+    private volatile Scheduler.Handle thread;
     private volatile long epoch;
 
     public CoordinatorLoop(ClusterSpec spec, String node, Coordination zk, Fencer fencer, Clock clock,
             Consumer<String> log) {
+        this(spec, node, zk, fencer, clock, log, Scheduler.threads(clock));
+    }
+
+    public CoordinatorLoop(ClusterSpec spec, String node, Coordination zk, Fencer fencer, Clock clock,
+            Consumer<String> log, Scheduler scheduler) {
         this.spec = spec;
+        this.scheduler = scheduler;
         this.node = node;
         this.zk = zk;
         this.store = new ClusterStore(zk, node + "c", clock);
@@ -54,33 +67,86 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         this.clock = clock;
         this.log = log;
         this.policy = new Coordinator(spec);
+        this.wakeup = new Wakeup(clock);
+        zk.watchMembers(m -> wakeup.signal());
+        zk.watchChildren("inputs", wakeup::signal);
     }
 
     @Override
     public synchronized void elected(long e) {
         epoch = e;
         log.accept(node + " coordinator: elected (epoch " + e + ")");
-        Thread t = new Thread(() -> run(e), "havm-coordinator");
-        t.setDaemon(true);
+        Term[] term = new Term[1];
+        Scheduler.Handle t = scheduler.start("havm-coordinator", true, () -> run(e), () -> {
+            if (term[0] == null) {
+                term[0] = new Term(e);
+            }
+            return term[0].stepOrRetry();
+        });
         thread = t;
-        t.start();
+        wakeup.alsoNotify(t::wake);
     }
 
     @Override
     public synchronized void revoked() {
-        Thread t = thread;
+        Scheduler.Handle t = thread;
         thread = null;
         if (t != null) {
             log.accept(node + " coordinator: stepped down (epoch " + epoch + ")");
-            t.interrupt();
+            t.cancel();
         }
     }
 
     private void run(long e) {
-        ClusterState state = store.state().orElse(policy.initial());
-        Instant lastTick = Instant.MIN;
-        boolean first = true;
+        Term term = new Term(e);
         while (!Thread.currentThread().isInterrupted() && epoch == e) {
+            try {
+                Duration wait = term.step();
+                if (wait == null) {
+                    return;
+                }
+                wakeup.await(wait);
+            } catch (InterruptedException ex) {
+                return;
+            } catch (RuntimeException ex) {
+                LOG.warn("{} coordinator step failed, retrying: {}", node, ex.toString());
+                try {
+                    clock.pause(POLL);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One term of office: the state it carries from step to step. */
+    private final class Term {
+        private final long e;
+        private ClusterState state;
+        private Instant lastTick = Instant.MIN;
+        /** The term's first step tells the policy it took office (Input.Elected). */
+        private boolean first = true;
+
+        Term(long e) {
+            this.e = e;
+            this.state = store.state().orElse(policy.initial());
+        }
+
+        /** For a driver that waits itself: errors handled as the thread handles them; null when the term is over. */
+        Duration stepOrRetry() {
+            if (epoch != e) {
+                return null;
+            }
+            try {
+                return step();
+            } catch (RuntimeException ex) {
+                LOG.warn("{} coordinator step failed, retrying: {}", node, ex.toString());
+                return POLL;
+            }
+        }
+
+        /** One step; returns the wait before the next, or null when superseded. */
+        Duration step() {
             try {
                 List<Input> batch = new ArrayList<>();
                 if (first) {
@@ -107,8 +173,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     lastTick = now;
                 }
                 if (batch.isEmpty()) {
-                    clock.pause(POLL);
-                    continue;
+                    return timeToTick(lastTick, now);
                 }
                 first = false;
                 Coordinator.Step step = policy.apply(state, batch, now);
@@ -131,30 +196,29 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 for (ClusterStore.Keyed<Input> k : stored) {
                     store.delete(k.key());
                 }
-                clock.pause(POLL);
-            } catch (InterruptedException ex) {
-                return;
+                return timeToTick(lastTick, clock.now());
             } catch (Coordination.ConflictException ex) {
                 log.accept(node + " coordinator: epoch " + e + " superseded: " + ex.getMessage());
-                return;
-            } catch (RuntimeException ex) {
-                LOG.warn("{} coordinator step failed, retrying: {}", node, ex.toString());
-                try {
-                    clock.pause(POLL);
-                } catch (InterruptedException ie) {
-                    return;
-                }
+                return null;
             }
         }
     }
 
+    /** Until the next policy tick is due, at most POLL. */
+    private static Duration timeToTick(Instant lastTick, Instant now) {
+        if (lastTick.equals(Instant.MIN)) {
+            return Duration.ZERO;
+        }
+        Duration left = Duration.between(now, lastTick.plus(TICK));
+        return left.isNegative() ? Duration.ZERO : left.compareTo(POLL) < 0 ? left : POLL;
+    }
+
     private void fence(String n) {
-        Thread t = new Thread(() -> {
+        scheduler.after("havm-fence-" + n, Duration.ZERO, () -> {
             Fencer.Result r = fencer.fence(n, Fencer.Action.OFF);
             log.accept(n + " fencer: " + r.outcome().name().toLowerCase() + " (" + r.detail() + ")");
             store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));
-        }, "havm-fence-" + n);
-        t.setDaemon(true);
-        t.start();
+            wakeup.signal();
+        });
     }
 }

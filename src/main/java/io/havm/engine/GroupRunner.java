@@ -41,12 +41,27 @@ public final class GroupRunner {
     private final Map<String, Hypervisor> hypervisors;
     private final Clock clock;
     private final Map<String, Resource> resources = new HashMap<>();
+    private final QemuKiller killer;
+
+    /**
+     * Kills a domain's QEMU process on this host without libvirt; true if one was killed. On hosts
+     * by the pid libvirt recorded; the simulator kills its simulated domain.
+     */
+    public interface QemuKiller {
+        boolean kill(String domain);
+    }
 
     public GroupRunner(ClusterSpec spec, String node, Map<String, Hypervisor> hypervisors, Clock clock) {
+        this(spec, node, hypervisors, clock, GroupRunner::killQemu);
+    }
+
+    public GroupRunner(ClusterSpec spec, String node, Map<String, Hypervisor> hypervisors, Clock clock,
+            QemuKiller killer) {
         this.spec = spec;
         this.node = node;
         this.hypervisors = hypervisors;
         this.clock = clock;
+        this.killer = killer;
     }
 
     Hypervisor local() {
@@ -219,7 +234,7 @@ public final class GroupRunner {
         List<String> killed = new ArrayList<>();
         for (GroupSpec g : spec.groups().values()) {
             for (ResourceSpec r : g.resources().values()) {
-                if (r.type() == ResourceSpec.Type.VM && killQemu(vmProperties(r).domain())) {
+                if (r.type() == ResourceSpec.Type.VM && killer.kill(vmProperties(r).domain())) {
                     killed.add(vmProperties(r).domain());
                 }
             }
@@ -235,7 +250,7 @@ public final class GroupRunner {
                     continue;
                 }
                 String d = vmProperties(r).domain();
-                boolean killed = killQemu(d);
+                boolean killed = killer.kill(d);
                 try {
                     boolean active = local().state(d).map(s -> s.active()).orElse(false);
                     if (active) {

@@ -92,13 +92,28 @@ public final class Lab {
      * the lab reports every process of the host gone.
      */
     public FenceConfirmation powerOff(String host) {
-        host(host);
-        lab(OP_BUDGET, "power-off", host);
+        pullPlug(host);
         Host h = host(host);
         if (!"off".equals(h.state())) {
             throw new IllegalStateException("power-off " + host + " returned but the lab reports it " + h.state());
         }
         return new FenceConfirmation(host, "lab power-off (every process of " + host + " killed)", Instant.now());
+    }
+
+    /**
+     * Pull the plug on a host (link down, then every process killed) and return the moment the link
+     * went down, as the lab script saw it: drills time recovery from there, not from when the
+     * script was asked to start.
+     */
+    public Instant pullPlug(String host) {
+        host(host);
+        String err = lab(OP_BUDGET, "power-off", host).err();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(host)
+                + " link down at (\\d+)\\.(\\d{9})").matcher(err);
+        if (!m.find()) {
+            throw new IllegalStateException("ci/lab power-off " + host + " did not say when the link went down: " + err);
+        }
+        return Instant.ofEpochSecond(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
     }
 
     /** Power a host back on (ci/lab up is idempotent and restarts powered-off hosts). */

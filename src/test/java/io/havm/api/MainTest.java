@@ -38,7 +38,11 @@ class MainTest {
     @Test
     void unknownCommandAndOptionsAreRefusedWithTheAllowedOnes() {
         assertEquals(2, run("frobnicate"));
-        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, lab, vm, resource, config, sim, agent, status, events, group, node, help)"), err());
+        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, config, sim, agent, status, events, group, node, help)"), err());
+        assertEquals(2, run("bench", "fast"));
+        assertTrue(err().contains("havm bench: unknown benchmark 'fast' (benchmarks: failover)"), err());
+        assertEquals(2, run("bench", "failover", "--runs", "0"));
+        assertTrue(err().contains("--runs: '0' is not a number of runs (allowed: 1..99)"), err());
         assertEquals(2, run("demo", "--jsn", "x"));
         assertTrue(err().contains("havm demo: unknown option '--jsn' (allowed: --json, --keep"), err());
         assertEquals(2, run("demo", "--json"));

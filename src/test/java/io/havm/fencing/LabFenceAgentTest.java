@@ -62,6 +62,10 @@ class LabFenceAgentTest {
                         "$n" "${n#host}" "${n#host}" "$n" "$s"
                     done < "$state"
                     printf ']}\\n' ;;
+                  power-state)
+                    [[ -e %1$s/broken ]] && { echo 'lab: cannot read /var/lib/havm-lab' >&2; exit 1; }
+                    grep -q "^$2 " "$state" || { echo "lab: unknown host '$2' (hosts: host1 host2)" >&2; exit 2; }
+                    if grep -q "^$2 off$" "$state"; then echo off; else echo on; fi ;;
                   power-off)
                     grep -q "^$2 " "$state" || { echo "lab: unknown host '$2' (hosts: host1 host2)" >&2; exit 2; }
                     [[ -e %1$s/stuck ]] || sed -i "s/^$2 .*/$2 off/" "$state"
@@ -78,7 +82,7 @@ class LabFenceAgentTest {
     }
 
     private List<String> labCalls() throws Exception {
-        return Files.readAllLines(dir.resolve("labcalls")).stream().filter(l -> !l.equals("status --json")).toList();
+        return Files.readAllLines(dir.resolve("labcalls")).stream().filter(l -> !l.equals("status --json") && !l.startsWith("power-state ")).toList();
     }
 
     private String state() throws Exception {
@@ -137,21 +141,22 @@ class LabFenceAgentTest {
     void aPowerOffThatDidNotTakeIsAFailure() throws Exception {
         Files.writeString(dir.resolve("stuck"), "");
         Result r = runner("host2").fence("node2", Action.OFF);
-        assertEquals(new Result(Outcome.FAILED, "node2: fence_havm_lab off: exit 1 (fence_havm_lab: host2 is still up"
+        assertEquals(new Result(Outcome.FAILED, "node2: fence_havm_lab off: exit 1 (fence_havm_lab: host2 is still on"
                 + " after power-off)"), r);
     }
 
     @Test
     void anUnknownHostOrABrokenLabFailsWithTheReason() throws Exception {
-        assertEquals(new Result(Outcome.FAILED, "node2: fence_havm_lab status: exit 1 (fence_havm_lab: no lab host"
-                + " 'host9' (hosts: host1 host2))"), runner("host9").fence("node2", Action.STATUS));
+        assertEquals(new Result(Outcome.FAILED, "node2: fence_havm_lab status: exit 1 (lab: unknown host 'host9' (hosts:"
+                + " host1 host2) | fence_havm_lab: '" + dir.resolve("ci/lab") + " power-state host9' failed (exit 2))"),
+                runner("host9").fence("node2", Action.STATUS));
         assertEquals(Outcome.FAILED, runner("host9").fence("node2", Action.OFF).outcome());
         assertEquals(List.of(), labCalls(), "no power-off of a host the lab does not have");
         Files.writeString(dir.resolve("broken"), "");
         Result broken = runner("host2").fence("node2", Action.STATUS);
         assertEquals(Outcome.FAILED, broken.outcome());
         assertTrue(broken.detail().contains("lab: cannot read /var/lib/havm-lab"), broken.detail());
-        assertTrue(broken.detail().contains("status --json' failed (exit 1)"), broken.detail());
+        assertTrue(broken.detail().contains("power-state host2' failed (exit 1)"), broken.detail());
     }
 
     @Test
@@ -190,7 +195,7 @@ class LabFenceAgentTest {
         Exec.Outcome o = run(REAL_AGENT, "action=status\nplug=host2\n", env);
         assertEquals(0, o.code(), o.err());
         assertEquals("Status: ON\n", o.out());
-        assertEquals(List.of("status --json"), Files.readAllLines(dir.resolve("labcalls")),
+        assertEquals(List.of("power-state host2"), Files.readAllLines(dir.resolve("labcalls")),
                 "the repository's agent asked the stub, not the real ci/lab");
     }
 

@@ -2,169 +2,339 @@ package io.havm.it;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.util.Exec;
+import io.havm.lab.LabCluster;
+import io.havm.model.MoveMode;
+import io.havm.policy.ClusterState;
+import io.havm.policy.GroupPhase;
+import io.havm.policy.Input;
+import io.havm.policy.NodeStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The cluster on the real lab, no operator: an agent in every host's namespace, the lab's
- * ZooKeeper, the lab fence agent. The host running the HA VM loses power; the cluster detects it,
- * fences it and restarts the VM on a survivor, exactly once, disk intact. Plain libvirt state on
- * every host is the referee.
+ * Failover drills on the real lab, no operator: an agent in every host's namespace (started as an
+ * operator starts them, {@code ci/lab agents start}), the lab's ZooKeeper, the lab fence agent.
+ * Plain libvirt state on every host and each guest's own console and disk counter are the
+ * referees: where a VM runs, that it runs once, whether it rebooted.
  */
 class ClusterIT {
+    private static final Duration BOOT = Duration.ofSeconds(120);
+
     final RealLab lab = RealLab.get();
-    final List<Process> agents = new ArrayList<>();
-    RealLab.TestVm vm;
+    final List<RealLab.TestVm> vms = new ArrayList<>();
+    LabCluster cluster;
     @TempDir
     Path dir;
 
     @AfterEach
-    void cleanUp() {
-        for (Process p : agents) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-        }
-        lab.restoreAllHosts();
-        if (vm != null) {
-            lab.remove(vm.name());
+    void cleanUp() throws IOException {
+        try {
+            if (cluster != null) {
+                cluster.stopAgents();
+                cluster.close();
+                // Agents append to their logs; the next drill starts with empty ones.
+                for (String h : lab.hosts.keySet()) {
+                    Files.deleteIfExists(Path.of("/var/lib/havm-lab/agents", h + ".log"));
+                }
+            }
+        } finally {
+            lab.restoreAllHosts();
+            vms.forEach(v -> lab.remove(v.name()));
         }
     }
 
-    private Path config(String name) throws IOException {
-        Path def = lab.lab.sharedDir().resolve("defs").resolve(vm.name() + ".xml");
+    // ------------------------------------------------------------------ set-up
+
+    private RealLab.TestVm vm(String name) throws IOException {
+        RealLab.TestVm v = lab.newVm(name);
+        vms.add(v);
+        Path def = lab.lab.sharedDir().resolve("defs").resolve(v.name() + ".xml");
         Files.createDirectories(def.getParent());
-        Files.writeString(def, vm.props().definitionXml());
-        StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: embedded\n"
-                + "  timers: {sessionTimeout: 3s, zkTickTime: 500ms, selfFenceAfter: 0s, selfFenceDuration: 1s,"
-                + " safetyMargin: 500ms, recoveryWithoutFence: never, fenceRetry: 2s}\n  nodes:\n");
-        for (String h : lab.hosts.keySet()) {
-            y.append("    - {name: ").append(h).append(", uri: '").append(lab.hv(h).uri()).append("', memoryMiB: 2048,")
-                    .append(" fencing: {agent: ").append(lab.home.resolve("ci/fence_havm_lab")).append(", options: {plug: ")
-                    .append(h).append("}, timeout: 60s}}\n");
+        Files.writeString(def, v.props().definitionXml());
+        return v;
+    }
+
+    private String group(RealLab.TestVm v, String group, List<String> preferred, String groupExtra, String vmExtra) {
+        return LabCluster.vmGroup(group, v.name(), lab.lab.sharedDir().resolve("defs").resolve(v.name() + ".xml"),
+                lab.lab.sharedDir().resolve("save"), preferred, groupExtra, vmExtra);
+    }
+
+    /** Writes the configuration, starts every agent and connects. */
+    private void cluster(String name, String groups) {
+        Path cfg = LabCluster.writeConfig(dir.resolve("cluster.yaml"), lab.home, name + ProcessHandle.current().pid(),
+                lab.lab.status(), LabCluster.FAST_TIMERS, groups);
+        cluster = LabCluster.of(lab.home, cfg);
+        cluster.startAgents();
+    }
+
+    // ------------------------------------------------------------------ waiting, with the agents' logs on failure
+
+    private void awaitOrLogs(String alias, Duration atMost, Callable<Boolean> condition) {
+        try {
+            await(alias).atMost(atMost).pollInterval(Duration.ofMillis(200)).until(condition);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(alias + " did not happen within " + atMost.toSeconds() + " s; groups "
+                    + cluster.summary() + "\n" + cluster.agentLogs(), e);
         }
-        y.append("groups:\n  web:\n    preferredOwners: [host1]\n    resources:\n      vm:\n        type: vm\n"
-                + "        memoryMiB: 128\n        isAlive: 60s\n        properties: {domain: " + vm.name()
-                + ", definition: " + def + ", stateDir: " + lab.lab.sharedDir().resolve("save")
-                + ", unsafeSharedStorage: 'true'}\n");
-        return Files.writeString(dir.resolve("cluster.yaml"), y.toString());
     }
 
-    private void startAgent(String host, Path cfg) throws IOException {
-        String cp = lab.home.resolve("target/havm.jar") + ":" + lab.home.resolve("target/lib") + "/*";
-        ProcessBuilder pb = new ProcessBuilder(lab.home.resolve("ci/lab").toString(), "exec", host, "--", "java",
-                "-Dhavm.home=" + lab.home, "-cp", cp, "io.havm.api.Main", "agent", "--config", cfg.toString(),
-                "--node", host);
-        pb.redirectErrorStream(true).redirectOutput(dir.resolve(host + ".log").toFile());
-        agents.add(pb.start());
+    /** Waits until the group is online on one node (and only there, by libvirt) and its guest booted. */
+    private String online(String group, RealLab.TestVm v, int boots) {
+        awaitOrLogs(group + " online", BOOT, () -> cluster.onlineOn(group).isPresent()
+                && lab.activeOn(v.name()).equals(List.of(cluster.onlineOn(group).get())));
+        lab.awaitBooted(v, boots);
+        return cluster.onlineOn(group).orElseThrow();
     }
 
-    private static java.time.Instant at(String events, String needle) {
-        return events.lines().filter(l -> l.contains(needle)).findFirst()
-                .map(l -> java.time.Instant.parse(l.substring(0, l.indexOf(' '))))
-                .orElseThrow(() -> new AssertionError("no event '" + needle + "' in:\n" + events));
+    private String onlineElsewhere(String group, RealLab.TestVm v, String notOn) {
+        awaitOrLogs(group + " online away from " + notOn, BOOT, () -> cluster.onlineOn(group).filter(n -> !n.equals(notOn))
+                .isPresent() && lab.activeOn(v.name()).equals(List.of(cluster.onlineOn(group).get())));
+        return cluster.onlineOn(group).orElseThrow();
     }
 
-    private static double secs(java.time.Instant a, java.time.Instant b) {
+    private void move(String group, RealLab.TestVm v, String to) {
+        if (!cluster.onlineOn(group).orElseThrow().equals(to)) {
+            cluster.submit(new Input.MoveGroup(group, to, MoveMode.LIVE));
+            awaitOrLogs(group + " moved to " + to, BOOT, () -> cluster.onlineOn(group).filter(to::equals).isPresent()
+                    && lab.activeOn(v.name()).equals(List.of(to)));
+        }
+    }
+
+    private String coordinator() {
+        return cluster.coordinator().orElseThrow(() -> new AssertionError("no coordinator among " + cluster.members()
+                + "\n" + cluster.agentLogs()));
+    }
+
+    private Instant at(String needle, Instant since) {
+        return LabCluster.eventTime(cluster.events(), needle, since).orElseThrow(() -> new AssertionError("no event '"
+                + needle + "' since " + since + " in:\n" + String.join("\n", cluster.events())));
+    }
+
+    private static double secs(Instant a, Instant b) {
         return Duration.between(a, b).toMillis() / 1000.0;
     }
 
-    /** The node the cluster placed web on (whoever joined first may host it), once the guest booted. */
-    private String ownerOnceOnline() {
-        awaitOrLogs("web online", Duration.ofSeconds(120), () -> lab.activeOn(vm.name()).size() == 1);
-        lab.awaitBooted(vm, 1);
-        return lab.activeOn(vm.name()).get(0);
+    private List<String> eventsSince(Instant t) {
+        return cluster.events().stream().filter(l -> !Instant.parse(l.substring(0, l.indexOf(' '))).isBefore(t))
+                .toList();
     }
 
-    /** Waits for the condition; on timeout the failure carries every agent's log. */
-    private void awaitOrLogs(String alias, Duration atMost, java.util.concurrent.Callable<Boolean> condition) {
-        try {
-            await(alias).atMost(atMost).pollInterval(Duration.ofMillis(200)).until(condition);
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            throw new AssertionError(alias + " did not happen within " + atMost.toSeconds() + " s\n" + agentLogs(), e);
-        }
-    }
-
-    private String agentLogs() {
-        StringBuilder b = new StringBuilder();
-        for (String h : lab.hosts.keySet()) {
-            try {
-                b.append("--- ").append(h).append('\n').append(Files.readString(dir.resolve(h + ".log")));
-            } catch (IOException e) {
-                b.append(e);
-            }
-        }
-        return b.toString();
-    }
+    // ------------------------------------------------------------------ drills
 
     @Test
     void aHostPowerLossRestartsItsHaVmOnASurvivorExactlyOnceWithoutAnOperator() throws Exception {
-        vm = lab.newVm("it-ha");
-        String name = "it" + ProcessHandle.current().pid();
-        Path cfg = config(name);
-        for (String h : lab.hosts.keySet()) {
-            startAgent(h, cfg);
-        }
-        String owner = ownerOnceOnline();
+        RealLab.TestVm v = vm("it-ha");
+        cluster("pl", group(v, "web", List.of("host1"), "", ""));
+        String owner = online("web", v, 1);
 
-        long t0 = System.nanoTime();
-        java.time.Instant pulled = java.time.Instant.now();
-        Exec.run(Duration.ofMinutes(1), List.of(lab.home.resolve("ci/lab").toString(), "power-off", owner)).orThrow();
+        Instant pulled = lab.lab.pullPlug(owner);
         lab.restoreConnections();
-        awaitOrLogs("web recovered on a survivor", Duration.ofSeconds(90), () -> lab.activeOn(vm.name()).size() == 1);
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        List<String> on = lab.activeOn(vm.name());
-        assertTrue(on.size() == 1 && !on.contains(owner), on + "\n" + agentLogs());
-        lab.awaitBooted(vm, 2);
-        assertEquals(List.of(1, 2), vm.log().bootCounts(), "the disk kept its boot counter");
-        assertEquals(1, lab.activeOn(vm.name()).size(), "exactly one copy");
-        String events = Exec.run(Duration.ofMinutes(1), List.of("java", "-cp", lab.home.resolve("target/havm.jar") + ":"
-                + lab.home.resolve("target/lib") + "/*", "io.havm.api.Main", "events", "--config", cfg.toString()))
-                .out();
-        assertTrue(events.contains(owner + " node: up -> lost (session expired)"), events);
-        assertTrue(events.contains(owner + " node: lost -> fenced"), events);
-        assertTrue(events.contains("starting on " + on.get(0)), events);
-        // The cluster's own clock: the plug pull, then each phase as the coordinator logged it.
-        java.time.Instant lost = at(events, owner + " node: up -> lost");
-        java.time.Instant fenced = at(events, owner + " node: lost -> fenced");
-        java.time.Instant running = at(events, "starting on " + on.get(0) + " -> online on " + on.get(0));
-        System.out.printf("ClusterIT: host power loss -> VM running on %s after %.2f s (detection %.2f s, fence "
-                + "%.2f s, start %.2f s); the test's own polling saw it after %.2f s%n", on.get(0),
-                secs(pulled, running), secs(pulled, lost), secs(lost, fenced), secs(fenced, running), seconds);
+        String survivor = onlineElsewhere("web", v, owner);
+        lab.awaitBooted(v, 2);
+        assertEquals(List.of(1, 2), v.log().bootCounts(), "the disk kept its boot counter");
+        assertEquals(List.of(survivor), lab.activeOn(v.name()), "exactly one copy");
+        // The timeline, on the cluster's own clock.
+        Instant lost = at(owner + " node: up -> lost (session expired)", pulled);
+        Instant fenced = at(owner + " node: lost -> fenced", pulled);
+        Instant running = at("starting on " + survivor + " -> online on " + survivor, pulled);
+        System.out.printf("ClusterIT: host power loss -> VM running on %s after %.2f s (detection %.2f s, fence %.2f s,"
+                + " start %.2f s)%n", survivor, secs(pulled, running), secs(pulled, lost), secs(lost, fenced),
+                secs(fenced, running));
     }
 
     @Test
     void anIsolatedHostSelfFencesAndTheSurvivorsRestartItsVmWithoutEverRunningTwoCopies() throws Exception {
-        vm = lab.newVm("it-iso");
-        Path cfg = config("iso" + ProcessHandle.current().pid());
-        for (String h : lab.hosts.keySet()) {
-            startAgent(h, cfg);
-        }
-        String owner = ownerOnceOnline();
+        RealLab.TestVm v = vm("it-iso");
+        cluster("iso", group(v, "web", List.of("host1"), "", ""));
+        String owner = online("web", v, 1);
 
         // Cut the owner off: its agent and libvirtd stay up but can reach nobody.
         lab.lab.isolate(owner);
         lab.restoreConnections();
-        awaitOrLogs("web recovered on a survivor", Duration.ofSeconds(90), () -> lab.activeOn(vm.name()).size() == 1);
-        lab.awaitBooted(vm, 2);
-        int tick = vm.log().lastTick();
-        lab.awaitConsole(vm, "boot 2 ticks for a while", c -> c.lastTick() >= tick + 3);
+        onlineElsewhere("web", v, owner);
+        lab.awaitBooted(v, 2);
+        int tick = v.log().lastTick();
+        lab.awaitConsole(v, "boot 2 ticks for a while", c -> c.lastTick() >= tick + 3);
         // Both copies append to one serial log: had the isolated copy kept running after the new one
         // booted, its TICKs would interleave with boot 2's.
-        assertTrue(vm.log().ticksContinuous(1), "boot 2's ticks: " + vm.log().ticksPerBoot().get(1) + "\n"
-                + agentLogs());
-        assertEquals(List.of(1, 2), vm.log().bootCounts());
-        String log = Files.readString(dir.resolve(owner + ".log"));
-        assertTrue(log.contains(owner + " agent: self-fenced: turned off " + vm.name()), log);
+        assertTrue(v.log().ticksContinuous(1), "boot 2's ticks: " + v.log().ticksPerBoot().get(1) + "\n"
+                + cluster.agentLogs());
+        assertEquals(List.of(1, 2), v.log().bootCounts());
+        String log = cluster.agentLog(owner);
+        assertTrue(log.contains(owner + " agent: self-fenced: turned off " + v.name()), log);
         assertEquals("off", lab.lab.host(owner).state(), "the survivors fenced the isolated host as well");
+    }
+
+    @Test
+    void losingTheCoordinatorsHostElectsANewCoordinatorThatFencesItAndRecoversItsVm() throws Exception {
+        RealLab.TestVm v = vm("it-coord");
+        cluster("coord", group(v, "web", List.of("host1"), "", ""));
+        online("web", v, 1);
+        String coordinator = coordinator();
+        move("web", v, coordinator); // the worst case: the VM and the brain on one host
+
+        Instant pulled = lab.lab.pullPlug(coordinator);
+        lab.restoreConnections();
+        String survivor = onlineElsewhere("web", v, coordinator);
+        lab.awaitBooted(v, 2);
+        assertEquals(List.of(1, 2), v.log().bootCounts());
+        assertEquals(List.of(survivor), lab.activeOn(v.name()));
+        String next = coordinator();
+        assertNotEquals(coordinator, next);
+        at(coordinator + " node: lost -> fenced", pulled);
+        System.out.printf("ClusterIT: coordinator host %s lost; %s took over and recovered web on %s after %.2f s%n",
+                coordinator, next, survivor, secs(pulled, at("-> online on " + survivor, pulled)));
+    }
+
+    @Test
+    void drainingAHostLiveMigratesEveryVmAwayWithoutARebootAndResumeTakesVmsAgain() throws Exception {
+        RealLab.TestVm web = vm("it-drain-a");
+        RealLab.TestVm db = vm("it-drain-b");
+        cluster("drain", group(web, "web", List.of("host1"), "", "") + group(db, "db", List.of("host1"), "", ""));
+        online("web", web, 1);
+        online("db", db, 1);
+        move("web", web, "host1");
+        move("db", db, "host1");
+        int webTick = web.log().lastTick();
+        int dbTick = db.log().lastTick();
+
+        Instant t0 = Instant.now();
+        cluster.submit(new Input.DrainNode("host1"));
+        awaitOrLogs("host1 drained", BOOT, () -> cluster.state().map(s -> s.nodes().get("host1").paused()
+                && !s.nodes().get("host1").draining()).orElse(false));
+        for (String g : List.of("web", "db")) {
+            ClusterState.Group grp = cluster.group(g).orElseThrow();
+            assertEquals(GroupPhase.ONLINE, grp.phase(), g + ": " + cluster.summary());
+            assertNotEquals("host1", grp.node(), g);
+        }
+        assertEquals(List.of(cluster.onlineOn("web").get()), lab.activeOn(web.name()));
+        assertEquals(List.of(cluster.onlineOn("db").get()), lab.activeOn(db.name()));
+        lab.awaitConsole(web, "web ticks on", c -> c.lastTick() > webTick + 2);
+        lab.awaitConsole(db, "db ticks on", c -> c.lastTick() > dbTick + 2);
+        for (RealLab.TestVm v : List.of(web, db)) {
+            assertEquals(1, v.log().booted(), v.name() + " rebooted");
+            assertTrue(v.log().ticksContinuous(0), v.name() + " lost ticks: " + v.log().ticksPerBoot().get(0));
+        }
+        List<String> ev = eventsSince(t0);
+        assertTrue(ev.stream().filter(l -> l.contains("-> moving") && l.contains("live")).count() >= 2,
+                String.join("\n", ev));
+        assertFalse(ev.stream().anyMatch(l -> l.contains("-> starting")), "a drain never restarts: " + ev);
+
+        cluster.submit(new Input.ResumeNode("host1", true));
+        awaitOrLogs("host1 resumed with failback", BOOT, () -> "host1".equals(cluster.onlineOn("web").orElse(null))
+                && "host1".equals(cluster.onlineOn("db").orElse(null)));
+        assertEquals(1, web.log().booted());
+        assertEquals(1, db.log().booted());
+    }
+
+    @Test
+    void aCrashedGuestRestartsInPlaceUntilTheThresholdThenTheGroupFailsOver() throws Exception {
+        RealLab.TestVm v = vm("it-crash");
+        cluster("crash", group(v, "web", List.of("host1"), "",
+                "        looksAlive: 1s\n        restart: {threshold: 1, period: 15m, affectsGroup: true}\n"));
+        String owner = online("web", v, 1);
+
+        // QEMU dies under the guest (a crash libvirt sees): restart in place, same host.
+        crashQemu(owner, v);
+        lab.awaitBooted(v, 2);
+        awaitOrLogs("web back online on " + owner, BOOT, () -> cluster.onlineOn("web").filter(owner::equals).isPresent()
+                && lab.activeOn(v.name()).equals(List.of(owner)));
+
+        // Again, inside the period: the threshold is reached, the group fails over.
+        crashQemu(owner, v);
+        String other = onlineElsewhere("web", v, owner);
+        lab.awaitBooted(v, 3);
+        assertEquals(List.of(1, 2, 3), v.log().bootCounts());
+        assertEquals(List.of(other), lab.activeOn(v.name()));
+        String events = String.join("\n", cluster.events());
+        assertTrue(events.contains("-> restarting on " + owner), events);
+        assertTrue(events.contains("-> starting on " + other), events);
+    }
+
+    private void crashQemu(String host, RealLab.TestVm v) {
+        lab.lab.exec(host, "sh", "-c", "kill -9 $(cat /run/libvirt/qemu/" + v.name() + ".pid)").orThrow();
+    }
+
+    @Test
+    void restartingLibvirtdLeavesTheVmsAlone() throws Exception {
+        RealLab.TestVm v = vm("it-lvd");
+        cluster("lvd", group(v, "web", List.of("host1"), "", "        looksAlive: 1s\n        isAlive: 5s\n"));
+        String owner = online("web", v, 1);
+        int tick = v.log().lastTick();
+
+        Instant t0 = Instant.now();
+        lab.lab.restartLibvirtd(owner);
+        lab.restoreConnections();
+        // For 20 s after the restart, the VM stays where it was, once, and the cluster does nothing.
+        await("web stays on " + owner).during(Duration.ofSeconds(20)).atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(500)).until(() -> cluster.onlineOn("web").filter(owner::equals)
+                        .isPresent() && lab.activeOn(v.name()).equals(List.of(owner)));
+        lab.awaitConsole(v, "ticking", c -> c.lastTick() > tick + 5);
+        assertEquals(1, v.log().booted());
+        assertTrue(v.log().ticksContinuous(0), v.log().ticksPerBoot().toString());
+        assertEquals(List.of(), eventsSince(t0), "the cluster did not react to a libvirtd restart");
+    }
+
+    /**
+     * Ten minutes (-Dhavm.soakMinutes) with six busy guests on two cores and every agent, libvirtd
+     * and ZooKeeper competing for them: not one failover, restart or fence.
+     */
+    @Test
+    void noFalseFailoverWithSixBusyGuests() throws Exception {
+        Duration soak = Duration.ofMinutes(Long.getLong("havm.soakMinutes", 10));
+        Map<String, RealLab.TestVm> groups = new LinkedHashMap<>();
+        StringBuilder yaml = new StringBuilder();
+        for (int i = 1; i <= 6; i++) {
+            RealLab.TestVm v = vm("it-soak-" + i);
+            String host = "host" + ((i - 1) % 3 + 1);
+            groups.put("g" + i, v);
+            yaml.append(group(v, "g" + i, List.of(host), "", "        looksAlive: 2s\n        isAlive: 10s\n"));
+        }
+        cluster("soak", yaml.toString());
+        Map<String, String> placed = new LinkedHashMap<>();
+        for (Map.Entry<String, RealLab.TestVm> e : groups.entrySet()) {
+            placed.put(e.getKey(), online(e.getKey(), e.getValue(), 1));
+        }
+        for (RealLab.TestVm v : groups.values()) {
+            // A busy loop in every guest (guest-exec through its agent): all six compete for the CPUs.
+            String host = lab.activeOn(v.name()).get(0);
+            lab.awaitAgent(lab.resource(v, host));
+            lab.hv(host).agentCommand(v.name(), "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\","
+                    + "\"arg\":[\"-c\",\"while :; do :; done\"]}}", Duration.ofSeconds(10));
+        }
+        Instant t0 = Instant.now();
+        System.out.printf("ClusterIT: soak of %d min with 6 busy guests, placed %s%n", soak.toMinutes(), placed);
+        await("no group moves for " + soak.toMinutes() + " min").during(soak).atMost(soak.plusSeconds(30))
+                .pollInterval(Duration.ofSeconds(5)).until(() -> {
+                    for (Map.Entry<String, String> e : placed.entrySet()) {
+                        if (!cluster.onlineOn(e.getKey()).filter(e.getValue()::equals).isPresent()
+                                || !lab.activeOn(groups.get(e.getKey()).name()).equals(List.of(e.getValue()))) {
+                            return false;
+                        }
+                    }
+                    return cluster.state().map(s -> s.nodes().values().stream()
+                            .allMatch(n -> n.status() == NodeStatus.UP)).orElse(false);
+                });
+        assertEquals(List.of(), eventsSince(t0), "not one transition in " + soak.toMinutes() + " min");
+        for (RealLab.TestVm v : groups.values()) {
+            assertEquals(1, v.log().booted(), v.name());
+            assertTrue(v.log().ticksContinuous(0), v.name());
+        }
     }
 }

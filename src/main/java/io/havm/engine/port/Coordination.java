@@ -81,6 +81,13 @@ public interface Coordination extends AutoCloseable {
 
     void delete(String key);
 
+    /**
+     * Calls {@code onChange} whenever anything under {@code key} is created, changed or deleted,
+     * so that loops wake at once instead of waiting for their next poll. A hint only: a loop still
+     * polls, and reads the store itself.
+     */
+    void watchChildren(String key, Runnable onChange);
+
     void onConnectionState(Consumer<ConnectionState> listener);
 
     @Override

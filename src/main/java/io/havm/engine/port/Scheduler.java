@@ -1,0 +1,80 @@
+package io.havm.engine.port;
+
+import java.time.Duration;
+
+/**
+ * How the engine runs its loops and background work: real threads on hosts ({@link #threads}), a
+ * single-threaded discrete-event driver in the simulator, which steps the very same loop bodies
+ * at virtual times and so makes a whole cluster of real agents deterministic.
+ *
+ * <p>A loop is given twice, as the code a real thread runs (its own waits, exactly as before the
+ * simulator existed) and as one pass ({@link Loop#step}) for a driver that does the waiting
+ * itself. Hosts use only the first, the simulator only the second.
+ */
+public interface Scheduler {
+
+    /** One pass of a loop, its unexpected errors handled as the loop's thread handles them. */
+    interface Loop {
+        /** Runs one pass; returns how long to wait before the next (a wake-up may cut it short), null once the loop is over. */
+        Duration step();
+    }
+
+    /** A started loop or task. */
+    interface Handle {
+        /** Something the loop watches changed: end its current wait now (threads: their own Wakeup does it). */
+        void wake();
+
+        /** Stop it (threads: interrupt). */
+        void cancel();
+    }
+
+    /** Starts loop {@code name}: {@code thread} on a new thread on hosts, {@code loop} stepped by a simulator. */
+    Handle start(String name, boolean daemon, Runnable thread, Loop loop);
+
+    /** Runs {@code task} once, {@code delay} from now, on its own daemon thread (hosts). */
+    Handle after(String name, Duration delay, Runnable task);
+
+    /** Real threads: what the engine always did on hosts. Delays are paused on {@code clock}. */
+    static Scheduler threads(Clock clock) {
+        return new Scheduler() {
+            @Override
+            public Handle start(String name, boolean daemon, Runnable thread, Loop loop) {
+                Thread t = new Thread(thread, name);
+                t.setDaemon(daemon);
+                t.start();
+                return handle(t);
+            }
+
+            @Override
+            public Handle after(String name, Duration delay, Runnable task) {
+                Thread t = new Thread(() -> {
+                    if (!delay.isZero()) {
+                        try {
+                            clock.pause(delay);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                    task.run();
+                }, name);
+                t.setDaemon(true);
+                t.start();
+                return handle(t);
+            }
+
+            private Handle handle(Thread t) {
+                return new Handle() {
+                    @Override
+                    public void wake() {
+                        // a real loop waits on its own Wakeup, which the same signal already ended
+                    }
+
+                    @Override
+                    public void cancel() {
+                        t.interrupt();
+                    }
+                };
+            }
+        };
+    }
+}

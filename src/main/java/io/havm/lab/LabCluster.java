@@ -1,0 +1,216 @@
+package io.havm.lab;
+
+import io.havm.config.ClusterConfigLoader;
+import io.havm.coordination.ZkCoordination;
+import io.havm.engine.ClusterStore;
+import io.havm.engine.port.Clock;
+import io.havm.model.ClusterSpec;
+import io.havm.policy.ClusterState;
+import io.havm.policy.GroupPhase;
+import io.havm.policy.Input;
+import io.havm.util.Exec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/**
+ * A havm cluster on the lab, as an operator runs one: a cluster.yaml naming the lab's hosts with
+ * the lab fence agent, one agent per host started inside that host's namespaces
+ * ({@code ci/lab agents start}), and the cluster's store read through the lab's ZooKeeper. Used by
+ * the demo, the drills and the failover benchmark.
+ */
+public final class LabCluster implements AutoCloseable {
+    /** Timers for a quick lab cluster: 3 s detection, lab fence agent, never recover without a fence. */
+    public static final String FAST_TIMERS = "{sessionTimeout: 3s, zkTickTime: 250ms, selfFenceAfter: 0s,"
+            + " selfFenceDuration: 1s, safetyMargin: 500ms, recoveryWithoutFence: never, fenceRetry: 2s}";
+
+    private final Path home;
+    private final Path config;
+    private final ClusterSpec spec;
+    private final ZkCoordination zk;
+    private final ClusterStore store;
+
+    private LabCluster(Path home, Path config) {
+        this.home = home;
+        this.config = config;
+        this.spec = ClusterConfigLoader.load(config).spec();
+        Duration session = spec.timers().sessionTimeout();
+        this.zk = new ZkCoordination(zookeeper(spec), "/havm/" + spec.name(), session, session);
+        this.store = new ClusterStore(zk, "lab", Clock.SYSTEM);
+    }
+
+    /** The lab's ZooKeeper for {@code zookeeper: embedded}, else the configured ensemble. */
+    public static String zookeeper(ClusterSpec spec) {
+        return spec.zookeeper().equals("embedded") ? "10.77.0.1:2181" : spec.zookeeper();
+    }
+
+    /**
+     * Writes a cluster.yaml for every lab host (fenced by ci/fence_havm_lab) with the given timers
+     * (a YAML flow map) and groups (YAML lines under {@code groups:}, indented by two spaces).
+     */
+    public static Path writeConfig(Path file, Path home, String name, List<Lab.Host> hosts, String timers,
+            String groups) {
+        StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: embedded\n  timers: "
+                + timers + "\n  nodes:\n");
+        for (Lab.Host h : hosts) {
+            y.append("    - {name: ").append(h.name()).append(", uri: '").append(h.uri())
+                    .append("', memoryMiB: 2048, fencing: {agent: ").append(home.resolve("ci/fence_havm_lab"))
+                    .append(", options: {plug: ").append(h.name()).append("}, timeout: 60s}}\n");
+        }
+        y.append("groups:\n").append(groups);
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            return Files.writeString(file, y.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The YAML of one HA group holding one VM resource (its domain XML at {@code definition});
+     * {@code groupExtra} and {@code vmExtra} are further YAML lines for the group and the resource.
+     */
+    public static String vmGroup(String group, String domain, Path definition, Path stateDir, List<String> preferred,
+            String groupExtra, String vmExtra) {
+        return "  " + group + ":\n    preferredOwners: [" + String.join(", ", preferred) + "]\n" + groupExtra
+                + "    resources:\n      vm:\n        type: vm\n        memoryMiB: 128\n" + vmExtra
+                + "        properties: {domain: " + domain + ", definition: " + definition + ", stateDir: " + stateDir
+                + ", unsafeSharedStorage: 'true'}\n";
+    }
+
+    /** Connects to the cluster of {@code config} (its agents need not run yet). */
+    public static LabCluster of(Path home, Path config) {
+        return new LabCluster(home, config);
+    }
+
+    public ClusterSpec spec() {
+        return spec;
+    }
+
+    public Path config() {
+        return config;
+    }
+
+    /** Starts the agents of {@code hosts} (all hosts that are on when none) and waits until each joined. */
+    public void startAgents(String... hosts) {
+        List<String> cmd = new ArrayList<>(List.of(home.resolve("ci/lab").toString(), "agents", "start",
+                config.toString()));
+        cmd.addAll(List.of(hosts));
+        Exec.run(Duration.ofMinutes(2), cmd).orThrow();
+    }
+
+    public void stopAgents() {
+        Exec.run(Duration.ofMinutes(1), List.of(home.resolve("ci/lab").toString(), "agents", "stop")).orThrow();
+    }
+
+    /** An agent's log (what it printed so far). */
+    public String agentLog(String host) {
+        try {
+            return Files.readString(Path.of("/var/lib/havm-lab/agents", host + ".log"));
+        } catch (IOException e) {
+            return "(no log for " + host + ": " + e.getMessage() + ")";
+        }
+    }
+
+    public String agentLogs() {
+        StringBuilder b = new StringBuilder();
+        for (ClusterSpec.NodeSpec n : spec.nodes()) {
+            b.append("--- agent ").append(n.name()).append('\n').append(agentLog(n.name()));
+        }
+        return b.toString();
+    }
+
+    /** The member whose agent is the coordinator now: the last "elected" line among the members' logs. */
+    public Optional<String> coordinator() {
+        String who = null;
+        Instant last = Instant.MIN;
+        for (String host : members()) {
+            for (String line : agentLog(host).lines().toList()) {
+                int sp = line.indexOf(' ');
+                if (sp > 0 && line.contains(host + " coordinator: elected")) {
+                    Instant t = Instant.parse(line.substring(0, sp));
+                    if (t.isAfter(last)) {
+                        last = t;
+                        who = host;
+                    }
+                }
+            }
+        }
+        return Optional.ofNullable(who);
+    }
+
+    public Optional<ClusterState> state() {
+        return store.state();
+    }
+
+    public Optional<ClusterState.Group> group(String name) {
+        return state().map(s -> s.groups().get(name));
+    }
+
+    /** The node a group is online on, if it is online. */
+    public Optional<String> onlineOn(String group) {
+        return group(group).filter(g -> g.phase() == GroupPhase.ONLINE).map(ClusterState.Group::node);
+    }
+
+    public void submit(Input in) {
+        store.submit(in);
+    }
+
+    /** The timeline: one line per transition, "ISO-time text". */
+    public List<String> events() {
+        return store.events();
+    }
+
+    /** The time of the first event containing {@code needle}, after {@code since}. */
+    public static Optional<Instant> eventTime(List<String> events, String needle, Instant since) {
+        for (String l : events) {
+            int sp = l.indexOf(' ');
+            if (sp > 0 && l.contains(needle)) {
+                Instant t = Instant.parse(l.substring(0, sp));
+                if (!t.isBefore(since)) {
+                    return Optional.of(t);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Polls the state until {@code condition} holds; false when {@code budget} passed first. */
+    public boolean await(Duration budget, Predicate<ClusterState> condition) throws InterruptedException {
+        Instant deadline = Instant.now().plus(budget);
+        while (Instant.now().isBefore(deadline)) {
+            Optional<ClusterState> s = state();
+            if (s.isPresent() && condition.test(s.get())) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
+    }
+
+    /** Members (agents with a live session), as ZooKeeper sees them now. */
+    public java.util.SortedSet<String> members() {
+        return zk.members();
+    }
+
+    /** Map of group -> "phase[ on node]", for messages. */
+    public Map<String, String> summary() {
+        Map<String, String> m = new java.util.TreeMap<>();
+        state().ifPresent(s -> s.groups().values().forEach(g -> m.put(g.name(), g.phase().word()
+                + (g.node() == null ? "" : " on " + g.node()))));
+        return m;
+    }
+
+    @Override
+    public void close() {
+        zk.close();
+    }
+}

@@ -1,0 +1,143 @@
+package io.havm.sim.engine;
+
+import io.havm.config.ClusterConfigLoader;
+import io.havm.model.ClusterSpec;
+import io.havm.model.MoveMode;
+import io.havm.policy.Input;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Seeded random faults against the real engine ({@link EngineSim}): power losses, agent crashes,
+ * partitions, ZooKeeper quorum loss, libvirtd outages, failing starts and fences, guest crashes,
+ * operator moves and drains. The referee checks after every event that no VM runs twice and that
+ * nothing starts while another copy runs; after the chaos everything is healed and, after a quiet
+ * period, no group may be left offline while a node could run it.
+ *
+ * <p>Agents are crashed only in clusters with fence agents: a dead agent cannot self-fence, so
+ * without a fence device only the disk lease would stand between its VMs and a second copy.
+ */
+public final class EngineFaultRunner {
+    static final Duration CHAOS = Duration.ofSeconds(60);
+    static final Duration SETTLE = Duration.ofSeconds(10);
+    static final Duration QUIET = Duration.ofSeconds(65);
+
+    /** The outcome of one seed. */
+    public record Outcome(long seed, List<String> problems, List<String> log) {
+        public boolean ok() {
+            return problems.isEmpty();
+        }
+    }
+
+    private EngineFaultRunner() {}
+
+    static ClusterSpec cluster(Random r, boolean fencing) {
+        String recovery = fencing && r.nextBoolean() ? "never" : "2s";
+        StringBuilder y = new StringBuilder("cluster:\n  name: chaos\n  migrationsPerHost: " + (1 + r.nextInt(2))
+                + "\n  timers: {sessionTimeout: 3s, zkTickTime: 500ms, selfFenceAfter: 0s, selfFenceDuration: 1s,"
+                + " safetyMargin: 500ms, recoveryWithoutFence: " + recovery + ", fenceRetry: 2s}\n  nodes:\n");
+        for (int i = 1; i <= 3; i++) {
+            y.append("    - {name: host").append(i).append(", uri: qemu+tcp://10.77.0.").append(10 + i)
+                    .append("/system, memoryMiB: 2048")
+                    .append(fencing ? ", fencing: {agent: fence_havm_lab, options: {plug: host" + i + "}}" : "")
+                    .append("}\n");
+        }
+        String[] failbacks = {"never", "immediate"};
+        y.append("groups:\n");
+        y.append("  web: {preferredOwners: [host1], failback: ").append(failbacks[r.nextInt(2)])
+                .append(", resources: {web-vm: {type: vm, memoryMiB: 256, restart: {threshold: ").append(r.nextInt(3))
+                .append(", period: 60s}}}}\n");
+        y.append("  db: {preferredOwners: [host2], antiAffinity: [{class: data, hard: false}], resources: {db-vm:"
+                + " {type: vm, memoryMiB: 512, offlineAction: ").append(r.nextBoolean() ? "save" : "turn-off")
+                .append("}}}\n");
+        y.append("  app: {possibleOwners: [host2, host3], failover: {threshold: 2, period: 6h}, resources: {app-vm:"
+                + " {type: vm, memoryMiB: 256}}}\n");
+        return ClusterConfigLoader.parse("engine-chaos.yaml", y.toString()).spec();
+    }
+
+    public static Outcome run(long seed) {
+        Random r = new Random(seed);
+        boolean fencing = r.nextInt(4) != 0;
+        ClusterSpec spec = cluster(r, fencing);
+        try (EngineSim sim = new EngineSim(spec)) {
+            sim.boot();
+            List<String> nodes = spec.nodeNames();
+            List<String> groups = new ArrayList<>(spec.groups().keySet());
+            double t = 5;
+            while (t < CHAOS.toSeconds() && sim.violations().isEmpty()) {
+                sim.runTo(t);
+                chaos(sim, r, fencing, nodes, groups);
+                t += 0.5 + r.nextDouble() * 6;
+            }
+            if (sim.violations().isEmpty()) {
+                sim.runTo(CHAOS.toSeconds());
+                sim.zkUp();
+                sim.clearFenceFailures();
+                for (String n : nodes) {
+                    sim.heal(n);
+                    sim.host(n).failNextStarts(0);
+                    if (sim.host(n).powered()) {
+                        sim.host(n).libvirtd(true);
+                    }
+                    sim.powerOn(n);
+                    sim.startAgent(n);
+                }
+                sim.runFor(SETTLE);
+                for (String n : nodes) {
+                    sim.operator(new Input.ResumeNode(n, false));
+                }
+                sim.runFor(QUIET);
+            }
+            List<String> problems = new ArrayList<>(sim.violations());
+            if (problems.isEmpty()) {
+                problems.addAll(sim.livenessProblems());
+            }
+            if (Boolean.getBoolean("havm.engineProfile")) {
+                System.out.println("seed " + seed + " events " + sim.eventsRun());
+            }
+            return new Outcome(seed, problems, List.copyOf(sim.log()));
+        }
+    }
+
+    private static void chaos(EngineSim sim, Random r, boolean fencing, List<String> nodes, List<String> groups) {
+        String n = nodes.get(r.nextInt(nodes.size()));
+        String g = groups.get(r.nextInt(groups.size()));
+        long powered = nodes.stream().filter(x -> sim.host(x).powered()).count();
+        switch (r.nextInt(16)) {
+            case 0 -> {
+                if (powered > 2) {
+                    sim.powerOff(n);
+                }
+            }
+            case 1, 2 -> sim.powerOn(n);
+            case 3 -> {
+                if (fencing) {
+                    sim.crashAgent(n);
+                }
+            }
+            case 4 -> sim.startAgent(n);
+            case 5 -> sim.partition(n);
+            case 6, 7 -> sim.heal(n);
+            case 8 -> {
+                if (r.nextInt(3) == 0) {
+                    sim.zkDown();
+                } else {
+                    sim.zkUp();
+                }
+            }
+            case 9 -> {
+                if (sim.host(n).powered()) {
+                    sim.libvirtd(n, r.nextBoolean());
+                }
+            }
+            case 10 -> sim.failNextStarts(n, 1 + r.nextInt(2));
+            case 11 -> sim.failNextFences(n, 1 + r.nextInt(3));
+            case 12 -> sim.crashGuest(g + "-vm");
+            case 13 -> sim.operator(new Input.MoveGroup(g, n, MoveMode.values()[r.nextInt(3)]));
+            case 14 -> sim.operator(r.nextBoolean() ? new Input.DrainNode(n) : new Input.ResumeNode(n, r.nextBoolean()));
+            default -> sim.operator(r.nextBoolean() ? new Input.GroupOffline(g) : new Input.GroupOnline(g));
+        }
+    }
+}

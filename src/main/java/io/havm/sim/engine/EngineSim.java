@@ -1,0 +1,482 @@
+package io.havm.sim.engine;
+
+import io.havm.engine.Agent;
+import io.havm.engine.ClusterStore;
+import io.havm.engine.Codec;
+import io.havm.engine.GroupRunner;
+import io.havm.engine.port.Hypervisor;
+import io.havm.model.ClusterSpec;
+import io.havm.model.GroupSpec;
+import io.havm.model.ResourceSpec;
+import io.havm.policy.ClusterState;
+import io.havm.policy.GroupPhase;
+import io.havm.policy.Input;
+import io.havm.policy.NodeStatus;
+import io.havm.policy.Placement;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The real engine in a simulated world: one real {@link Agent} per node (each with its real
+ * CoordinatorLoop, GroupRunner, VmResource and Mover inside, exactly as on hosts) on simulated
+ * hypervisors, a simulated ZooKeeper and fence devices, all driven by one thread through a
+ * discrete-event queue on a virtual clock. The same calls give the same log, byte for byte.
+ *
+ * <p>The world is the referee: after every event it checks that no VM runs on two hosts, and every
+ * start or restore is checked at the call against every other host (a start elsewhere while the
+ * old owner's copy runs means it was neither fenced nor self-fenced). Faults: power loss and
+ * power-on, agent crash and restart, a paused process, partitions from ZooKeeper, quorum loss,
+ * libvirtd unreachable, failing starts, failing fences, guest crashes; operators' requests go
+ * through the store as the CLI's do.
+ *
+ * <p>Only VM resources are simulated (a script resource would run a real process).
+ */
+public final class EngineSim implements AutoCloseable {
+    public static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+    /** A fence agent's run (lab measurement, rounded). */
+    static final Duration FENCE_TIME = Duration.ofMillis(700);
+    /** How soon a supervisor (systemd) restarts an agent that failed to start. */
+    static final Duration AGENT_RETRY = Duration.ofSeconds(1);
+
+    private final ClusterSpec spec;
+    private final VirtualClock clock = new VirtualClock(T0);
+    private final SimScheduler sched = new SimScheduler(clock);
+    private final SimCoordinationService zk;
+    private final TreeMap<String, SimHypervisor> hosts = new TreeMap<>();
+    private final Map<String, Hypervisor> hypervisors = new TreeMap<>();
+    private final SimFencer fencer;
+    private final Path dir;
+    private final TreeMap<String, Agent> agents = new TreeMap<>();
+    private final TreeMap<String, SimCoordinationService.Client> clients = new TreeMap<>();
+    private final TreeMap<String, Integer> incarnation = new TreeMap<>();
+    private final SimCoordinationService.Client operator;
+    private final ClusterStore operatorStore;
+    private final List<String> log = new ArrayList<>();
+    private final List<String> violations = new ArrayList<>();
+    private final List<String> starts = new ArrayList<>();
+    private final TreeMap<String, List<String>> fenced = new TreeMap<>();
+
+    public EngineSim(ClusterSpec configured) {
+        try {
+            dir = Files.createTempDirectory("havm-engine-sim");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the simulator's shared storage directory", e);
+        }
+        this.spec = simulated(configured, dir);
+        this.zk = new SimCoordinationService(sched, clock, spec.timers().sessionTimeout(), this::log);
+        sched.uncaught(this::log);
+        sched.latency(name -> name.startsWith("havm-fence-") ? FENCE_TIME : Duration.ZERO);
+        this.fencer = new SimFencer(n -> {
+            fenced.computeIfAbsent(n, k -> new ArrayList<>()).add(time());
+            powerOff(n, "fenced");
+        });
+        for (ClusterSpec.NodeSpec n : spec.nodes()) {
+            SimHypervisor h = new SimHypervisor(n.name(), this::starting);
+            h.powerOff();
+            hosts.put(n.name(), h);
+            hypervisors.put(n.name(), h);
+        }
+        this.operator = zk.connect("operator");
+        this.operatorStore = new ClusterStore(operator, "operator", clock);
+    }
+
+    /** The configuration with every VM given a definition file and a save directory on the simulated shared storage. */
+    private static ClusterSpec simulated(ClusterSpec c, Path dir) {
+        TreeMap<String, GroupSpec> groups = new TreeMap<>();
+        try {
+            Files.createDirectories(dir.resolve("save"));
+            Files.createDirectories(dir.resolve("defs"));
+            for (GroupSpec g : c.groups().values()) {
+                TreeMap<String, ResourceSpec> rs = new TreeMap<>();
+                for (ResourceSpec r : g.resources().values()) {
+                    if (r.type() != ResourceSpec.Type.VM) {
+                        throw new IllegalArgumentException("group " + g.name() + " resource " + r.name() + ": the engine"
+                                + " simulation runs VM resources only (a " + r.type().name().toLowerCase()
+                                + " resource would run a real process)");
+                    }
+                    TreeMap<String, String> p = new TreeMap<>(r.properties());
+                    String domain = p.getOrDefault("domain", r.name());
+                    Path def = dir.resolve("defs").resolve(domain + ".xml");
+                    Files.writeString(def, "<domain type='kvm'><name>" + domain + "</name></domain>\n");
+                    p.put("domain", domain);
+                    p.put("definition", def.toString());
+                    p.put("stateDir", dir.resolve("save").toString());
+                    rs.put(r.name(), new ResourceSpec(r.name(), r.type(), r.dependsOn(), r.restart(),
+                            r.looksAliveInterval(), r.isAliveInterval(), r.pendingTimeout(), r.memoryMiB(),
+                            r.offlineAction(), p));
+                }
+                groups.put(g.name(), new GroupSpec(g.name(), rs, g.possibleOwners(), g.preferredOwners(), g.failback(),
+                        g.priority(), g.antiAffinity(), g.failoverThreshold(), g.failoverPeriod(), g.autoStart()));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the simulated definitions under " + dir, e);
+        }
+        return new ClusterSpec(c.name(), c.nodes(), groups, c.timers(), c.zookeeper(), c.admission(),
+                c.migrationsPerHost());
+    }
+
+    // ------------------------------------------------------------------ log and referee
+
+    private String time() {
+        return String.format(Locale.ROOT, "t=%.3f", Duration.between(T0, clock.now()).toMillis() / 1000.0);
+    }
+
+    private void log(String line) {
+        log.add(time() + " " + line);
+    }
+
+    private void starting(String host, String domain, String how) {
+        starts.add(time() + " " + host + " " + domain + " " + how);
+        for (SimHypervisor h : hosts.values()) {
+            if (!h.host().equals(host) && h.runs(domain)) {
+                violation(domain + " " + how + " on " + host + " while it still runs on " + h.host() + ": "
+                        + h.host() + " was neither fenced nor self-fenced");
+            }
+        }
+    }
+
+    private void violation(String what) {
+        String line = time() + " VIOLATION " + what;
+        log.add(line);
+        violations.add(line);
+    }
+
+    private void checkInvariants() {
+        for (String d : domains()) {
+            List<String> on = runningOn(d);
+            if (on.size() > 1) {
+                violation(d + " runs on " + on + " at once");
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ driving
+
+    /** Runs every event up to {@code t} (stops early at the first violation). */
+    public void runUntil(Instant t) {
+        while (violations.isEmpty() && sched.runOne(t)) {
+            checkInvariants();
+        }
+        if (violations.isEmpty()) {
+            clock.advanceTo(t);
+        }
+    }
+
+    public void runFor(Duration d) {
+        runUntil(clock.now().plus(d));
+    }
+
+    /** Runs until {@code t} seconds after the start. */
+    public void runTo(double seconds) {
+        runUntil(T0.plus(Duration.ofMillis(Math.round(seconds * 1000))));
+    }
+
+    public Instant now() {
+        return clock.now();
+    }
+
+    // ------------------------------------------------------------------ nodes
+
+    /** Powers every node on and lets the cluster form. */
+    public EngineSim boot() {
+        for (String n : spec.nodeNames()) {
+            powerOn(n);
+        }
+        return this;
+    }
+
+    public void powerOn(String n) {
+        SimHypervisor h = host(n);
+        if (h.powered()) {
+            return;
+        }
+        log("fault: power on " + n);
+        h.powerOn();
+        startAgent(n);
+    }
+
+    public void powerOff(String n) {
+        powerOff(n, "power loss");
+    }
+
+    private void powerOff(String n, String why) {
+        SimHypervisor h = host(n);
+        if (!h.powered()) {
+            return;
+        }
+        log("fault: power off " + n + " (" + why + ")");
+        stopProcess(n);
+        h.powerOff();
+    }
+
+    /** The agent process dies (its VMs keep running); nothing restarts it until {@link #startAgent}. */
+    public void crashAgent(String n) {
+        if (!agents.containsKey(n)) {
+            return;
+        }
+        log("fault: agent on " + n + " crashed");
+        stopProcess(n);
+    }
+
+    private void stopProcess(String n) {
+        incarnation.merge(n, 1, Integer::sum);
+        sched.kill(n);
+        SimCoordinationService.Client c = clients.remove(n);
+        if (c != null) {
+            c.kill();
+        }
+        agents.remove(n);
+    }
+
+    /** Starts the node's agent (a supervisor retries every second while it cannot join). */
+    public void startAgent(String n) {
+        if (!host(n).powered() || agents.containsKey(n)) {
+            return;
+        }
+        int inc = incarnation.merge(n, 1, Integer::sum);
+        SimCoordinationService.Client c = zk.connect(n);
+        SimHypervisor h = host(n);
+        GroupRunner runner = new GroupRunner(spec, n, hypervisors, clock, h::kill);
+        clients.put(n, c);
+        try {
+            Agent a = new Agent(spec, n, c, runner, fencer, clock, this::log, sched.forNode(n));
+            agents.put(n, a);
+            a.start();
+        } catch (RuntimeException e) {
+            log(n + " agent: cannot start: " + e.getMessage() + "; retry in " + AGENT_RETRY.toSeconds() + " s");
+            agents.remove(n);
+            clients.remove(n);
+            sched.kill(n);
+            c.kill();
+            sched.at(clock.now().plus(AGENT_RETRY), "supervisor", () -> {
+                if (incarnation.getOrDefault(n, 0) == inc) {
+                    startAgent(n);
+                }
+            });
+        }
+    }
+
+    /** The node's process stops running (a long GC pause, SIGSTOP): its loops and its ZooKeeper client freeze. */
+    public void freeze(String n) {
+        log("fault: " + n + " paused");
+        sched.freeze(n);
+        zk.refresh();
+    }
+
+    public void thaw(String n) {
+        log("fault: " + n + " resumed");
+        sched.thaw(n);
+        zk.refresh();
+    }
+
+    public void partition(String n) {
+        log("fault: " + n + " cut off from zookeeper");
+        zk.partition(n);
+    }
+
+    public void heal(String n) {
+        if (zk.isPartitioned(n)) {
+            log("fault: " + n + " reaches zookeeper again");
+            zk.heal(n);
+        }
+    }
+
+    public void zkDown() {
+        if (zk.hasQuorum()) {
+            log("fault: zookeeper loses quorum");
+            zk.quorumLost();
+        }
+    }
+
+    public void zkUp() {
+        if (!zk.hasQuorum()) {
+            log("fault: zookeeper quorum restored");
+            zk.quorumRestored();
+        }
+    }
+
+    public void libvirtd(String n, boolean up) {
+        log("fault: libvirtd on " + n + (up ? " answers again" : " unreachable"));
+        host(n).libvirtd(up);
+    }
+
+    public void failNextStarts(String n, int k) {
+        log("fault: next " + k + " start(s) on " + n + " fail");
+        host(n).failNextStarts(k);
+    }
+
+    public void failNextFences(String n, int k) {
+        log("fault: next " + k + " fence(s) of " + n + " fail");
+        fencer.failNext(n, k);
+    }
+
+    public void clearFenceFailures() {
+        fencer.clearFailures();
+    }
+
+    /** The guest of {@code domain} crashes wherever it runs. */
+    public void crashGuest(String domain) {
+        for (SimHypervisor h : hosts.values()) {
+            if (h.crashGuest(domain)) {
+                log("fault: guest " + domain + " crashed on " + h.host());
+            }
+        }
+    }
+
+    /** An operator's request, through the store as the CLI submits it. */
+    public void operator(Input in) {
+        log("operator: " + in);
+        try {
+            operatorStore.submit(in);
+        } catch (RuntimeException e) {
+            log("operator: refused: " + e.getMessage());
+        }
+    }
+
+    // ------------------------------------------------------------------ the referee's view
+
+    public SimHypervisor host(String n) {
+        SimHypervisor h = hosts.get(n);
+        if (h == null) {
+            throw new IllegalArgumentException("no node " + n + " (nodes: " + hosts.keySet() + ")");
+        }
+        return h;
+    }
+
+    /** Hosts on which the domain runs (libvirt's truth, no agent involved). */
+    public List<String> runningOn(String domain) {
+        List<String> on = new ArrayList<>();
+        for (SimHypervisor h : hosts.values()) {
+            if (h.runs(domain)) {
+                on.add(h.host());
+            }
+        }
+        return on;
+    }
+
+    public List<String> domains() {
+        List<String> out = new ArrayList<>();
+        for (GroupSpec g : spec.groups().values()) {
+            for (ResourceSpec r : g.resources().values()) {
+                out.add(r.properties().get("domain"));
+            }
+        }
+        return out;
+    }
+
+    /** The coordinator's persisted state, or null before the first step. */
+    public ClusterState state() {
+        return zk.peek("state").map(Codec::state).orElse(null);
+    }
+
+    /** Events the driver has run (a measure of the simulation's work). */
+    public long eventsRun() {
+        return sched.events();
+    }
+
+    public long epoch() {
+        return zk.epoch();
+    }
+
+    public boolean agentRuns(String n) {
+        return agents.containsKey(n);
+    }
+
+    public ClusterSpec spec() {
+        return spec;
+    }
+
+    /** The timeline the coordinators wrote to the store (what {@code havm events} shows). */
+    public List<String> events() {
+        return operatorStore.events();
+    }
+
+    /** Every start and restore: "t=… host domain how". */
+    public List<String> starts() {
+        return starts;
+    }
+
+    /** When each node was powered off by a fence. */
+    public Map<String, List<String>> fenced() {
+        return fenced;
+    }
+
+    public List<String> log() {
+        return log;
+    }
+
+    public List<String> violations() {
+        return violations;
+    }
+
+    /**
+     * Liveness at rest (call after healing everything and a quiet period): every group wanted
+     * online and not FAILED is online where its VMs really run, unless no node can take it; every
+     * node with a running, connected agent is up.
+     */
+    public List<String> livenessProblems() {
+        List<String> out = new ArrayList<>();
+        ClusterState s = state();
+        if (s == null) {
+            out.add("no coordinator ever wrote a state");
+            return out;
+        }
+        for (ClusterState.Group g : s.groups().values()) {
+            if (!g.wantOnline() || g.phase() == GroupPhase.FAILED) {
+                continue;
+            }
+            if (g.phase() == GroupPhase.ONLINE) {
+                for (ResourceSpec r : spec.groups().get(g.name()).resources().values()) {
+                    List<String> on = runningOn(r.properties().get("domain"));
+                    if (!on.equals(List.of(g.node()))) {
+                        out.add(g.name() + " is online on " + g.node() + " but " + r.properties().get("domain")
+                                + " runs on " + on);
+                    }
+                }
+                continue;
+            }
+            if (g.phase() == GroupPhase.PENDING && Placement.choose(spec, s, g.name(), Set.of()).isEmpty()) {
+                continue; // no capacity: offline is right
+            }
+            out.add(g.name() + " is " + g.phase().word() + (g.node() == null ? "" : " on " + g.node())
+                    + " although the cluster is healthy");
+        }
+        for (String n : spec.nodeNames()) {
+            ClusterState.Node known = s.nodes().get(n);
+            if (agents.containsKey(n) && !zk.isPartitioned(n) && zk.hasQuorum()
+                    && (known == null || known.status() != NodeStatus.UP)) {
+                out.add(n + " runs a connected agent but the coordinator sees it "
+                        + (known == null ? "unknown" : known.status().word()));
+            }
+        }
+        return out;
+    }
+
+    /** Stops every agent and removes the simulated shared storage. */
+    @Override
+    public void close() {
+        for (String n : new ArrayList<>(agents.keySet())) {
+            sched.kill(n);
+        }
+        agents.clear();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // a leftover temporary directory is harmless
+        }
+    }
+}

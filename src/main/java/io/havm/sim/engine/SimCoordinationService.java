@@ -1,0 +1,597 @@
+package io.havm.sim.engine;
+
+import io.havm.engine.port.Coordination;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * An in-memory ZooKeeper ensemble as the engine sees it through {@link Coordination}, on the
+ * virtual clock, modelled on what {@code ZkCoordination} does with Curator:
+ *
+ * <ul>
+ *   <li>Sessions: a client cut off (partition, quorum loss, paused process, power loss) goes silent;
+ *       the server expires its session {@code sessionTimeout} after it was last heard, and only while
+ *       it has quorum (a restored quorum gives every silent session a fresh timeout). Expiry removes
+ *       the session's ephemeral member and its place in the election.</li>
+ *   <li>Connection states, delivered on the node's own event sequence: SUSPENDED 2/3 of the
+ *       session timeout after the cut (the client's read timeout), LOST a session timeout after
+ *       that; on reconnection RECONNECTED, preceded by LOST and a new session when the old one
+ *       expired. SUSPENDED and LOST revoke leadership first.</li>
+ *   <li>Election: candidates queue in arrival order (Curator's LeaderLatch); the first one leads
+ *       while connected, with an epoch strictly greater than any before; a reconnecting candidate
+ *       re-queues at the end (the latch resets). A first candidate that is cut off but whose
+ *       session lives blocks the election until it expires, as in ZooKeeper.</li>
+ *   <li>Store: versioned puts, epoch-fenced puts (a stale epoch gets a ConflictException), recursive
+ *       deletes, sorted children; watches fire on the watcher's event sequence.</li>
+ * </ul>
+ * A cut-off client's reads and writes fail with {@link Unavailable} (members() answers from its
+ * cache, as the real one does).
+ */
+public final class SimCoordinationService {
+    private final SimScheduler sched;
+    private final VirtualClock clock;
+    private final Duration sessionTimeout;
+    private final Duration readTimeout;
+    private final Consumer<String> log;
+    private final TreeMap<String, Value> store = new TreeMap<>();
+    private final TreeMap<String, Session> members = new TreeMap<>();
+    private final List<Candidate> candidates = new ArrayList<>();
+    private final List<Client> clients = new ArrayList<>();
+    private final TreeSet<String> partitioned = new TreeSet<>();
+    private boolean quorum = true;
+    private long epoch;
+    private long sessionIds;
+
+    /** The client cannot reach the service (connection loss): nothing was done. */
+    public static final class Unavailable extends RuntimeException {
+        Unavailable(String message) {
+            super(message);
+        }
+    }
+
+    private record Value(byte[] bytes, int version) {}
+
+    private final class Session {
+        final long id = ++sessionIds;
+        final Client client;
+        Instant silentSince;
+        boolean ended;
+
+        Session(Client client) {
+            this.client = client;
+        }
+    }
+
+    private final class Candidate {
+        final Client client;
+        final Session session;
+        final Coordination.Leadership listener;
+        boolean elected;
+        long electedEpoch;
+
+        Candidate(Client client, Coordination.Leadership listener) {
+            this.client = client;
+            this.session = client.session;
+            this.listener = listener;
+        }
+    }
+
+    public SimCoordinationService(SimScheduler sched, VirtualClock clock, Duration sessionTimeout, Consumer<String> log) {
+        this.sched = sched;
+        this.clock = clock;
+        this.sessionTimeout = sessionTimeout;
+        this.readTimeout = sessionTimeout.multipliedBy(2).dividedBy(3);
+        this.log = log;
+    }
+
+    // ------------------------------------------------------------------ faults
+
+    /** Cuts {@code node} off from the service (its other links stay). */
+    public void partition(String node) {
+        partitioned.add(node);
+        refresh();
+    }
+
+    public void heal(String node) {
+        partitioned.remove(node);
+        refresh();
+    }
+
+    /** The ensemble loses quorum: every client is cut off, no session expires. */
+    public void quorumLost() {
+        quorum = false;
+        refresh();
+    }
+
+    public void quorumRestored() {
+        if (quorum) {
+            return;
+        }
+        quorum = true;
+        // ZooKeeper's new leader gives every session a fresh timeout; the reachable ones are heard at once.
+        for (Session s : allSessions()) {
+            if (!s.ended) {
+                silent(s);
+            }
+        }
+        refresh();
+    }
+
+    public boolean hasQuorum() {
+        return quorum;
+    }
+
+    public boolean isPartitioned(String node) {
+        return partitioned.contains(node);
+    }
+
+    /** The current epoch, as the server holds it. */
+    public long epoch() {
+        return epoch;
+    }
+
+    /** The stored value of {@code key}, read directly (the referee's view). */
+    public Optional<byte[]> peek(String key) {
+        Value v = store.get(key);
+        return v == null ? Optional.empty() : Optional.of(v.bytes());
+    }
+
+    /** Live members, as the server sees them. */
+    public SortedSet<String> liveMembers() {
+        return Collections.unmodifiableSortedSet(new TreeSet<>(members.keySet()));
+    }
+
+    // ------------------------------------------------------------------ clients
+
+    /** A new client for {@code node} (its own session), connected if the node can reach the service. */
+    public Client connect(String node) {
+        Client c = new Client(node);
+        clients.add(c);
+        c.session = new Session(c);
+        c.connected = reachable(c);
+        if (c.connected) {
+            c.post(() -> c.deliver(Coordination.ConnectionState.CONNECTED));
+        } else {
+            c.cutAt(clock.now());
+        }
+        return c;
+    }
+
+    private boolean reachable(Client c) {
+        return c.alive && quorum && !partitioned.contains(c.node) && !sched.isFrozen(c.node);
+    }
+
+    /** Re-evaluates every client's link after a fault changed. */
+    void refresh() {
+        for (Client c : new ArrayList<>(clients)) {
+            boolean r = reachable(c);
+            if (r && !c.connected) {
+                c.reconnect();
+            } else if (!r && c.connected) {
+                c.cutAt(clock.now());
+            }
+        }
+        electLeader();
+    }
+
+    private List<Session> allSessions() {
+        List<Session> out = new ArrayList<>();
+        for (Session s : members.values()) {
+            if (!out.contains(s)) {
+                out.add(s);
+            }
+        }
+        for (Candidate c : candidates) {
+            if (!out.contains(c.session)) {
+                out.add(c.session);
+            }
+        }
+        return out;
+    }
+
+    private void silent(Session s) {
+        Instant since = clock.now();
+        s.silentSince = since;
+        sched.at(since.plus(sessionTimeout), "zk", () -> {
+            if (!s.ended && quorum && since.equals(s.silentSince)) {
+                expire(s, "expired");
+            }
+        });
+    }
+
+    private void expire(Session s, String why) {
+        s.ended = true;
+        boolean changed = members.values().removeIf(x -> x == s);
+        if (why != null) {
+            log.accept("zookeeper: session 0x" + Long.toHexString(s.id) + " of " + s.client.node + " " + why);
+        }
+        for (Candidate c : new ArrayList<>(candidates)) {
+            if (c.session == s) {
+                revoke(c);
+                candidates.remove(c);
+            }
+        }
+        if (changed) {
+            publishMembers();
+        }
+        electLeader();
+    }
+
+    private void publishMembers() {
+        for (Client c : clients) {
+            if (c.connected) {
+                c.publishMembers();
+            }
+        }
+    }
+
+    private void electLeader() {
+        Candidate first = candidates.isEmpty() ? null : candidates.get(0);
+        for (Candidate c : candidates) {
+            if (c != first) {
+                revoke(c);
+            }
+        }
+        if (first != null && !first.elected && first.client.connected && !first.client.cutOff) {
+            long e = ++epoch;
+            first.elected = true;
+            first.electedEpoch = e;
+            Candidate f = first;
+            first.client.post(() -> {
+                if (f.elected && f.electedEpoch == e && f.client.alive) {
+                    f.client.leaderDelivered = true;
+                    f.listener.elected(e);
+                }
+            });
+        }
+    }
+
+    private void revoke(Candidate c) {
+        if (!c.elected) {
+            return;
+        }
+        c.elected = false;
+        c.client.post(() -> {
+            if (c.client.leaderDelivered) {
+                c.client.leaderDelivered = false;
+                c.listener.revoked();
+            }
+        });
+    }
+
+    private void changed(String key) {
+        for (Client c : clients) {
+            if (!c.connected) {
+                continue;
+            }
+            for (Map.Entry<String, List<Runnable>> w : c.watches.entrySet()) {
+                if (key.equals(w.getKey()) || key.startsWith(w.getKey() + "/")) {
+                    w.getValue().forEach(r -> c.post(r));
+                }
+            }
+        }
+    }
+
+    /** One node's client: what its agent and coordinator hold as their {@link Coordination}. */
+    public final class Client implements Coordination {
+        final String node;
+        Session session;
+        boolean alive = true;
+        boolean connected;
+        /** SUSPENDED (or LOST) delivered and not yet reconnected: may not act. */
+        boolean cutOff;
+        boolean lostDelivered;
+        boolean leaderDelivered;
+        private long cutGeneration;
+        private Candidate candidate;
+        private Coordination.Leadership leadership;
+        private Coordination.ConnectionState delivered;
+        private final List<Consumer<Coordination.ConnectionState>> stateListeners = new ArrayList<>();
+        private final List<Consumer<SortedSet<String>>> memberListeners = new ArrayList<>();
+        private SortedSet<String> published;
+        final TreeMap<String, List<Runnable>> watches = new TreeMap<>();
+
+        Client(String node) {
+            this.node = node;
+        }
+
+        void post(Runnable r) {
+            sched.post(node, () -> {
+                if (alive) {
+                    r.run();
+                }
+            });
+        }
+
+        void deliver(Coordination.ConnectionState s) {
+            delivered = s;
+            for (Consumer<Coordination.ConnectionState> l : new ArrayList<>(stateListeners)) {
+                l.accept(s);
+            }
+        }
+
+        void cutAt(Instant at) {
+            connected = false;
+            long g = ++cutGeneration;
+            if (session != null && !session.ended) {
+                silent(session);
+            }
+            sched.at(at.plus(readTimeout), node, () -> {
+                if (alive && !connected && g == cutGeneration) {
+                    cutOff = true;
+                    deliver(Coordination.ConnectionState.SUSPENDED);
+                    revokeMine();
+                }
+            });
+            sched.at(at.plus(readTimeout).plus(sessionTimeout), node, () -> {
+                if (alive && !connected && g == cutGeneration) {
+                    lostDelivered = true;
+                    deliver(Coordination.ConnectionState.LOST);
+                    revokeMine();
+                }
+            });
+        }
+
+        private void revokeMine() {
+            if (candidate != null) {
+                revoke(candidate);
+            }
+        }
+
+        void reconnect() {
+            connected = true;
+            cutGeneration++;
+            boolean newSession = session.ended || lostDelivered;
+            if (newSession) {
+                if (!lostDelivered) {
+                    post(() -> deliver(Coordination.ConnectionState.LOST));
+                    if (candidate != null) {
+                        revoke(candidate);
+                    }
+                }
+                session = new Session(this);
+                lostDelivered = false;
+                cutOff = true; // until RECONNECTED is delivered
+                post(() -> {
+                    cutOff = false;
+                    deliver(Coordination.ConnectionState.RECONNECTED);
+                    electLeader();
+                });
+                requeue();
+            } else if (cutOff) {
+                session.silentSince = null;
+                post(() -> {
+                    cutOff = false;
+                    deliver(Coordination.ConnectionState.RECONNECTED);
+                    electLeader();
+                });
+                requeue();
+            } else {
+                session.silentSince = null; // a blip shorter than the read timeout: nobody noticed
+            }
+            if (!newSession) {
+                session.silentSince = null;
+            }
+            // The caches re-sync after a reconnection: watchers hear about it once.
+            publishMembers();
+            for (List<Runnable> rs : watches.values()) {
+                rs.forEach(this::post);
+            }
+        }
+
+        /** Curator's latch resets on reconnection: a new place at the end of the queue. */
+        private void requeue() {
+            if (candidate == null) {
+                return;
+            }
+            revoke(candidate);
+            candidates.remove(candidate);
+            candidate = new Candidate(this, leadership);
+            candidates.add(candidate);
+        }
+
+        void publishMembers() {
+            SortedSet<String> now = liveMembers();
+            if (now.equals(published)) {
+                return;
+            }
+            published = now;
+            for (Consumer<SortedSet<String>> l : memberListeners) {
+                post(() -> l.accept(now));
+            }
+        }
+
+        /** Power loss or crash: the process is gone, without a goodbye; its session goes silent. */
+        public void kill() {
+            if (!alive) {
+                return;
+            }
+            alive = false;
+            refresh();
+        }
+
+        private void require(String what) {
+            if (!alive) {
+                throw new Unavailable(node + ": coordination client is closed (" + what + ")");
+            }
+            if (!connected) {
+                throw new Unavailable(node + ": connection to zookeeper lost while " + what);
+            }
+        }
+
+        @Override
+        public void join(String n, byte[] info) {
+            require("joining as " + n);
+            Session owner = members.get(n);
+            if (owner != null && owner != session) {
+                throw new ConflictException("node " + n + " is already a member under another ZooKeeper session (0x"
+                        + Long.toHexString(owner.id) + ")");
+            }
+            if (owner == null) {
+                members.put(n, session);
+                SimCoordinationService.this.publishMembers();
+            }
+        }
+
+        @Override
+        public SortedSet<String> members() {
+            if (connected) {
+                return liveMembers();
+            }
+            return published == null ? Collections.emptySortedSet() : published;
+        }
+
+        @Override
+        public void watchMembers(Consumer<SortedSet<String>> listener) {
+            memberListeners.add(listener);
+            if (published != null) {
+                SortedSet<String> p = published;
+                post(() -> listener.accept(p));
+            } else if (connected) {
+                publishMembers();
+            }
+        }
+
+        @Override
+        public void elect(String n, Coordination.Leadership listener) {
+            if (candidate != null) {
+                throw new IllegalStateException("already taking part in the election as " + n);
+            }
+            leadership = listener;
+            candidate = new Candidate(this, listener);
+            candidates.add(candidate);
+            electLeader();
+        }
+
+        @Override
+        public long currentEpoch() {
+            require("reading the epoch");
+            return epoch;
+        }
+
+        @Override
+        public Optional<Versioned> get(String key) {
+            require("reading " + key);
+            Value v = store.get(key);
+            return v == null ? Optional.empty() : Optional.of(new Versioned(v.bytes().clone(), v.version()));
+        }
+
+        @Override
+        public List<String> children(String key) {
+            require("listing " + key);
+            TreeSet<String> out = new TreeSet<>();
+            String prefix = key.isEmpty() ? "" : key + "/";
+            for (String k : store.tailMap(prefix, true).keySet()) {
+                if (!k.startsWith(prefix)) {
+                    break;
+                }
+                String rest = k.substring(prefix.length());
+                int slash = rest.indexOf('/');
+                out.add(slash < 0 ? rest : rest.substring(0, slash));
+            }
+            out.remove("");
+            return List.copyOf(out);
+        }
+
+        @Override
+        public int put(String key, byte[] value, int expectedVersion) {
+            require("writing " + key);
+            Value cur = store.get(key);
+            if (expectedVersion == -1) {
+                if (cur != null) {
+                    throw new ConflictException("key " + key + " already exists (create expects it absent)");
+                }
+                store.put(key, new Value(value.clone(), 0));
+                changed(key);
+                return 0;
+            }
+            if (cur == null) {
+                throw new ConflictException("key " + key + " does not exist (expected version " + expectedVersion + ")");
+            }
+            if (cur.version() != expectedVersion) {
+                throw new ConflictException("key " + key + " is no longer at version " + expectedVersion);
+            }
+            store.put(key, new Value(value.clone(), cur.version() + 1));
+            changed(key);
+            return cur.version() + 1;
+        }
+
+        @Override
+        public void putFenced(String key, byte[] value, long e) {
+            require("writing " + key + " under epoch " + e);
+            if (e != epoch) {
+                throw new ConflictException("epoch " + e + " is no longer current (current epoch is " + epoch + ")");
+            }
+            Value cur = store.get(key);
+            store.put(key, new Value(value.clone(), cur == null ? 0 : cur.version() + 1));
+            changed(key);
+        }
+
+        @Override
+        public void delete(String key) {
+            require("deleting " + key);
+            boolean removed = store.remove(key) != null;
+            String prefix = key + "/";
+            while (true) {
+                String k = store.ceilingKey(prefix);
+                if (k == null || !k.startsWith(prefix)) {
+                    break;
+                }
+                store.remove(k);
+                removed = true;
+            }
+            if (removed) {
+                changed(key);
+            }
+        }
+
+        @Override
+        public void watchChildren(String key, Runnable onChange) {
+            require("watching " + key);
+            watches.computeIfAbsent(key, k -> new ArrayList<>()).add(onChange);
+        }
+
+        @Override
+        public void onConnectionState(Consumer<Coordination.ConnectionState> listener) {
+            stateListeners.add(listener);
+            if (delivered != null) {
+                Coordination.ConnectionState s = delivered;
+                post(() -> listener.accept(s));
+            }
+        }
+
+        /** Revokes leadership at once, leaves the election, ends the session: the member goes now. */
+        @Override
+        public void close() {
+            if (!alive) {
+                return;
+            }
+            if (candidate != null && candidate.elected) {
+                candidate.elected = false;
+                if (leaderDelivered) {
+                    leaderDelivered = false;
+                    candidate.listener.revoked();
+                }
+            }
+            alive = false;
+            connected = false;
+            if (candidate != null) {
+                candidates.remove(candidate);
+            }
+            if (session != null && !session.ended) {
+                expire(session, null);
+            }
+            clients.remove(this);
+            electLeader();
+        }
+    }
+}

@@ -17,18 +17,21 @@ import java.util.TreeMap;
  *        null before that
  * @param formedAt when the cluster formed: every configured node was up at once, or the startup
  *        grace ran out; null while forming. Groups that run nowhere are placed only once formed.
+ * @param failbackTo nodes an operator resumed with {@code --failback} whose groups are still coming
+ *        back (one live migration at a time per host, so over several steps)
  */
 public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Group> groups, Instant firstNodeUpAt,
-        Instant formedAt) {
+        Instant formedAt, java.util.SortedSet<String> failbackTo) {
 
     public ClusterState {
+        failbackTo = failbackTo == null ? new java.util.TreeSet<>() : new java.util.TreeSet<>(failbackTo);
         nodes = new TreeMap<>(nodes);
         groups = new TreeMap<>(groups);
     }
 
     /** A view for placement decisions, which do not depend on the cluster's formation. */
     public ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Group> groups) {
-        this(nodes, groups, null, null);
+        this(nodes, groups, null, null, null);
     }
 
     /** Whether groups that run nowhere may be placed (see {@link #formedAt()}). */

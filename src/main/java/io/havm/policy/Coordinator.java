@@ -76,7 +76,7 @@ public final class Coordinator {
         for (GroupSpec g : spec.groups().values()) {
             groups.put(g.name(), ClusterState.Group.offline(g.name(), g.autoStart()));
         }
-        return new ClusterState(new TreeMap<>(), groups, null, null);
+        return new ClusterState(new TreeMap<>(), groups, null, null, null);
     }
 
     /**
@@ -133,7 +133,8 @@ public final class Coordinator {
         }
         c.schedule();
         c.dropSuperseded();
-        return new Step(new ClusterState(c.nodes, c.groups, c.firstNodeUpAt, c.formedAt), c.commands, c.log);
+        return new Step(new ClusterState(c.nodes, c.groups, c.firstNodeUpAt, c.formedAt, c.failbackTo), c.commands,
+                c.log);
     }
 
     private void handle(Ctx c, Input input) {
@@ -193,6 +194,7 @@ public final class Coordinator {
         final List<String> log = new ArrayList<>();
         Instant firstNodeUpAt;
         Instant formedAt;
+        final java.util.TreeSet<String> failbackTo;
         /** A node joined, was lost or left in this step: worth saying what forming still waits for. */
         boolean membershipChanged;
         /** Commands of this step whose answer their group waits for, with the group. */
@@ -204,6 +206,7 @@ public final class Coordinator {
             this.now = now;
             this.firstNodeUpAt = s.firstNodeUpAt();
             this.formedAt = s.formedAt();
+            this.failbackTo = new java.util.TreeSet<>(s.failbackTo());
             if (firstNodeUpAt == null && formedAt == null && !nodes.isEmpty()) {
                 // State written before the startup grace existed: that cluster formed long ago.
                 firstNodeUpAt = now;
@@ -912,16 +915,26 @@ public final class Coordinator {
                 note(n + " refused: resume: node is " + (node == null ? "unknown" : node.status().word()));
                 return;
             }
-            setNode(node.paused(false, false, false), "operator resume");
+            setNode(node.paused(false, false, false), "operator resume" + (failback ? " with failback" : ""));
             if (failback) {
-                for (ClusterState.Group g : new ArrayList<>(groups.values())) {
-                    GroupSpec gs = spec.groups().get(g.name());
-                    if (g.phase() == GroupPhase.ONLINE && Placement.preference(gs, n)
-                            < Placement.preference(gs, g.node())) {
-                        tryMove(g, n, "failback to resumed " + n);
-                    }
+                // Kept until every group that prefers n is back: the per-host migration limit
+                // lets only some move in this step (schedule() moves the rest as slots free up).
+                failbackTo.add(n);
+            }
+        }
+
+        /** Groups online elsewhere that prefer {@code n} over where they run. */
+        List<ClusterState.Group> wantBackTo(String n) {
+            List<ClusterState.Group> out = new ArrayList<>();
+            for (ClusterState.Group g : groups.values()) {
+                GroupSpec gs = spec.groups().get(g.name());
+                if (g.phase() == GroupPhase.ONLINE && g.wantOnline() && !n.equals(g.node())
+                        && Placement.preference(gs, n) < Placement.preference(gs, g.node())) {
+                    out.add(g);
                 }
             }
+            out.sort((a, b) -> Placement.priorityOrder(spec).compare(a.name(), b.name()));
+            return out;
         }
 
         // ------------------------------------------------------------ scheduling
@@ -1077,7 +1090,39 @@ public final class Coordinator {
                     start(g, to.get(), "placed");
                 }
             }
-            // 4. Failback to a preferred owner that is usable again.
+            // 4. Failback to nodes resumed with --failback, as migration slots allow. A group whose
+            //    move there failed is not retried (no migration storm): it stays where it runs.
+            for (String n : new ArrayList<>(failbackTo)) {
+                ClusterState.Node node = nodes.get(n);
+                boolean movingThere = groups.values().stream()
+                        .anyMatch(g -> g.phase() == GroupPhase.MOVING && n.equals(g.node()));
+                List<ClusterState.Group> back = new ArrayList<>();
+                List<String> gaveUp = new ArrayList<>();
+                if (node != null && node.usable()) {
+                    for (ClusterState.Group g : wantBackTo(n)) {
+                        if (g.tried().contains(n)) {
+                            gaveUp.add(g.name());
+                        } else {
+                            back.add(g);
+                        }
+                    }
+                }
+                if (back.isEmpty() && !movingThere) {
+                    failbackTo.remove(n);
+                    note("- failback to " + n + ": done" + (node == null || !node.usable()
+                            ? " (" + n + " no longer takes groups)"
+                            : gaveUp.isEmpty() ? "" : " (left where they run after a failed move: "
+                                    + String.join(", ", gaveUp) + ")"));
+                    continue;
+                }
+                for (ClusterState.Group g : back) {
+                    if (Placement.candidates(spec, new ClusterState(nodes, groups), g.name(), Set.of(g.node()))
+                            .contains(n)) {
+                        tryMove(g, n, "failback to resumed " + n);
+                    }
+                }
+            }
+            // 5. Failback to a preferred owner that is usable again.
             for (ClusterState.Group g : new ArrayList<>(groups.values())) {
                 if (g.phase() != GroupPhase.ONLINE || !g.wantOnline()) {
                     continue;

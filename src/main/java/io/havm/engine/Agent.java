@@ -44,6 +44,8 @@ public final class Agent implements AutoCloseable {
     private final Consumer<String> log;
     private final CoordinatorLoop coordinator;
     private final Wakeup wakeup;
+    /** Domains the local libvirtd reported stopped or crashed: checked at once, not at the next interval. */
+    private final java.util.Set<String> stoppedDomains = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Map<String, Instant> nextCheck = new HashMap<>();
     private final Map<String, String> reported = new HashMap<>();
     private volatile Coordination.ConnectionState connection = Coordination.ConnectionState.CONNECTED;
@@ -76,6 +78,19 @@ public final class Agent implements AutoCloseable {
     public void start() {
         zk.onConnectionState(this::onConnection);
         zk.watchChildren("commands/" + node, wakeup::signal);
+        // The second source of LooksAlive: libvirt's own lifecycle events on this host. A QEMU that
+        // dies is seen within milliseconds instead of at the next poll (which stays as the fallback).
+        io.havm.engine.port.Hypervisor local = runner.local();
+        if (local != null) {
+            local.addListener(e -> {
+                if (e instanceof io.havm.engine.port.VmEvent.Lifecycle l
+                        && (l.type() == io.havm.engine.port.VmEvent.Type.STOPPED
+                                || l.type() == io.havm.engine.port.VmEvent.Type.CRASHED)) {
+                    stoppedDomains.add(l.domain());
+                    wakeup.signal();
+                }
+            });
+        }
         join();
         zk.elect(node, coordinator);
         Scheduler.Handle h = scheduler.start("havm-agent-" + node, false, this::loop, this::step);
@@ -265,7 +280,12 @@ public final class Agent implements AutoCloseable {
             for (ResourceSpec r : spec.groups().get(g.name()).resources().values()) {
                 Result res = null;
                 String key = g.name() + "/" + r.name();
-                if (due(key + "/looks", r.looksAliveInterval(), now)) {
+                String domain = r.type() == ResourceSpec.Type.VM ? r.properties().get("domain") : null;
+                boolean stopped = domain != null && stoppedDomains.remove(domain);
+                if (stopped) {
+                    nextCheck.put(key + "/looks", now.plus(r.looksAliveInterval()));
+                    res = runner.resource(g.name(), r.name()).looksAlive();
+                } else if (due(key + "/looks", r.looksAliveInterval(), now)) {
                     res = runner.resource(g.name(), r.name()).looksAlive();
                 }
                 if ((res == null || res.ok()) && due(key + "/is", r.isAliveInterval(), now)) {

@@ -33,17 +33,28 @@ public final class EngineFaultRunner {
 
     private EngineFaultRunner() {}
 
-    static ClusterSpec cluster(Random r, boolean fencing) {
-        String recovery = fencing && r.nextBoolean() ? "never" : "2s";
-        StringBuilder y = new StringBuilder("cluster:\n  name: chaos\n  migrationsPerHost: " + (1 + r.nextInt(2))
-                + "\n  timers: {sessionTimeout: 3s, zkTickTime: 500ms, selfFenceAfter: 0s, selfFenceDuration: 1s,"
-                + " safetyMargin: 500ms, recoveryWithoutFence: " + recovery + ", fenceRetry: 2s}\n  nodes:\n");
+    /**
+     * The {@code cluster:} section of a 3-node simulated cluster (host1..host3, 2 GiB each, 3 s
+     * sessions), with the lab fence agent on every node when {@code fencing}; groups follow.
+     */
+    public static String clusterYaml(String name, String extra, boolean fencing, String recoveryWithoutFence) {
+        StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n" + extra
+                + "  timers: {sessionTimeout: 3s, zkTickTime: 500ms, selfFenceAfter: 0s, selfFenceDuration: 1s,"
+                + " safetyMargin: 500ms, recoveryWithoutFence: " + recoveryWithoutFence + ", fenceRetry: 2s}\n"
+                + "  nodes:\n");
         for (int i = 1; i <= 3; i++) {
             y.append("    - {name: host").append(i).append(", uri: qemu+tcp://10.77.0.").append(10 + i)
                     .append("/system, memoryMiB: 2048")
                     .append(fencing ? ", fencing: {agent: fence_havm_lab, options: {plug: host" + i + "}}" : "")
                     .append("}\n");
         }
+        return y.toString();
+    }
+
+    static ClusterSpec cluster(Random r, boolean fencing) {
+        String recovery = fencing && r.nextBoolean() ? "never" : "2s";
+        StringBuilder y = new StringBuilder(clusterYaml("chaos", "  migrationsPerHost: " + (1 + r.nextInt(2)) + "\n",
+                fencing, recovery));
         String[] failbacks = {"never", "immediate"};
         y.append("groups:\n");
         y.append("  web: {preferredOwners: [host1], failback: ").append(failbacks[r.nextInt(2)])

@@ -16,15 +16,7 @@ import org.junit.jupiter.api.Test;
 class EngineSimTest {
 
     static ClusterSpec cluster(boolean fencing, String recovery) {
-        StringBuilder y = new StringBuilder("cluster:\n  name: engine\n"
-                + "  timers: {sessionTimeout: 3s, zkTickTime: 500ms, selfFenceAfter: 0s, selfFenceDuration: 1s,"
-                + " safetyMargin: 500ms, recoveryWithoutFence: " + recovery + ", fenceRetry: 2s}\n  nodes:\n");
-        for (int i = 1; i <= 3; i++) {
-            y.append("    - {name: host").append(i).append(", uri: qemu+tcp://10.77.0.").append(10 + i)
-                    .append("/system, memoryMiB: 2048")
-                    .append(fencing ? ", fencing: {agent: fence_havm_lab, options: {plug: host" + i + "}}" : "")
-                    .append("}\n");
-        }
+        StringBuilder y = new StringBuilder(EngineFaultRunner.clusterYaml("engine", "", fencing, recovery));
         y.append("groups:\n  web:\n    preferredOwners: [host1]\n    resources:\n"
                 + "      web-vm: {type: vm, memoryMiB: 256}\n");
         return ClusterConfigLoader.parse("engine.yaml", y.toString()).spec();

@@ -28,8 +28,6 @@ import java.util.concurrent.CountDownLatch;
 
 /** The cluster commands: agent, status, group, node, events. */
 final class ClusterCommands {
-    static final String LAB_ZOOKEEPER = "10.77.0.1:2181";
-
     private final PrintStream out;
 
     ClusterCommands(PrintStream out) {
@@ -55,7 +53,7 @@ final class ClusterCommands {
     }
 
     static ZkCoordination connect(ClusterSpec spec) {
-        String zk = spec.zookeeper().equals("embedded") ? LAB_ZOOKEEPER : spec.zookeeper();
+        String zk = io.havm.lab.LabCluster.zookeeper(spec);
         Duration session = spec.timers().sessionTimeout();
         return new ZkCoordination(zk, "/havm/" + spec.name(), session, session);
     }

@@ -76,7 +76,7 @@ final class Demo {
                 List<Lab.Host> hs = lab.up(3);
                 boolean ok = hs.size() >= 3 && hs.stream().allMatch(Lab.Host::up);
                 return new Outcome<>(hs, ok, String.join(" ", hs.stream().map(h -> h.name() + "=" + h.uri()).toList())
-                        + "; zookeeper 10.77.0.1:2181");
+                        + "; zookeeper " + LabCluster.LAB_ZOOKEEPER);
             });
             labStarted = true;
             for (Lab.Host h : lab.status()) {
@@ -106,7 +106,7 @@ final class Demo {
             step("start an agent inside each host (ci/lab agents start)", "-", () -> {
                 cluster.startAgents();
                 return new Outcome<>(null, cluster.members().size() == 3, "members " + cluster.members()
-                        + "; logs in /var/lib/havm-lab/agents/");
+                        + "; logs in " + LabCluster.AGENTS_DIR);
             });
             String first = step("the cluster places " + GROUP + " and brings it online (until guest userspace)", "-",
                     () -> {

@@ -32,6 +32,11 @@ public final class LabCluster implements AutoCloseable {
     public static final String FAST_TIMERS = "{sessionTimeout: 3s, zkTickTime: 250ms, selfFenceAfter: 0s,"
             + " selfFenceDuration: 1s, safetyMargin: 500ms, recoveryWithoutFence: never, fenceRetry: 2s}";
 
+    /** The lab's embedded ZooKeeper (ci/lab up starts it on the bridge). */
+    public static final String LAB_ZOOKEEPER = "10.77.0.1:2181";
+    /** Where ci/lab agents keeps each agent's pid and log. */
+    public static final Path AGENTS_DIR = Path.of("/var/lib/havm-lab/agents");
+
     private final Path home;
     private final Path config;
     private final ClusterSpec spec;
@@ -49,7 +54,7 @@ public final class LabCluster implements AutoCloseable {
 
     /** The lab's ZooKeeper for {@code zookeeper: embedded}, else the configured ensemble. */
     public static String zookeeper(ClusterSpec spec) {
-        return spec.zookeeper().equals("embedded") ? "10.77.0.1:2181" : spec.zookeeper();
+        return spec.zookeeper().equals("embedded") ? LAB_ZOOKEEPER : spec.zookeeper();
     }
 
     /**
@@ -114,7 +119,7 @@ public final class LabCluster implements AutoCloseable {
     /** An agent's log (what it printed so far). */
     public String agentLog(String host) {
         try {
-            return Files.readString(Path.of("/var/lib/havm-lab/agents", host + ".log"));
+            return Files.readString(AGENTS_DIR.resolve(host + ".log"));
         } catch (IOException e) {
             return "(no log for " + host + ": " + e.getMessage() + ")";
         }

@@ -50,7 +50,7 @@ class ClusterIT {
                 cluster.close();
                 // Agents append to their logs; the next drill starts with empty ones.
                 for (String h : lab.hosts.keySet()) {
-                    Files.deleteIfExists(Path.of("/var/lib/havm-lab/agents", h + ".log"));
+                    Files.deleteIfExists(LabCluster.AGENTS_DIR.resolve(h + ".log"));
                 }
             }
         } finally {

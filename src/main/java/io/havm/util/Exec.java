@@ -97,7 +97,7 @@ public final class Exec {
         } catch (IOException e) {
             return new Outcome(command, 127, false, "", "cannot run " + command.get(0) + ": " + e.getMessage());
         }
-        return new Outcome(command, code, watchdog.killedProcess(), out.toString(StandardCharsets.UTF_8),
+        return new Outcome(command, code, watchdog.fired(), out.toString(StandardCharsets.UTF_8),
                 err.toString(StandardCharsets.UTF_8));
     }
 
@@ -105,9 +105,14 @@ public final class Exec {
         return Path.of(System.getProperty("havm.home", System.getProperty("user.dir"))).toAbsolutePath();
     }
 
-    /** Kills the descendants first, then the process itself. */
+    /**
+     * Kills the descendants first, then the process itself. Whether it fired is recorded here, before
+     * any kill: a shell waiting on a child exits by itself once the child is killed (exit 137), and
+     * then commons-exec's own {@code killedProcess()} would wrongly report an ordinary failure.
+     */
     private static final class TreeWatchdog extends ExecuteWatchdog {
         private Process process;
+        private boolean fired;
 
         @SuppressWarnings("deprecation")
         TreeWatchdog(Duration timeout) {
@@ -122,10 +127,15 @@ public final class Exec {
 
         @Override
         public synchronized void timeoutOccured(org.apache.commons.exec.Watchdog w) {
-            if (process != null) {
+            if (process != null && process.isAlive()) {
+                fired = true;
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
             }
             super.timeoutOccured(w);
+        }
+
+        synchronized boolean fired() {
+            return fired || killedProcess();
         }
     }
 

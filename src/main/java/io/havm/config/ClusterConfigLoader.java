@@ -5,6 +5,7 @@ import io.havm.model.GroupSpec;
 import io.havm.model.InvalidInputException;
 import io.havm.model.OfflineAction;
 import io.havm.model.ResourceSpec;
+import io.havm.model.StorageSpec;
 import io.havm.policy.Dependencies;
 import io.havm.policy.Placement;
 import java.io.IOException;
@@ -39,33 +40,76 @@ public final class ClusterConfigLoader {
 
     private ClusterConfigLoader() {}
 
+    /**
+     * Loads {@code file} and its fragments: every {@code *.yaml} in the directory beside it named
+     * after it with {@code .d} ({@code cluster.yaml} → {@code cluster.d/}), in name order. A fragment
+     * may hold {@code storage.disks} and {@code groups} (what {@code havm guest-cluster create}
+     * writes); a name given twice across files is refused, naming both.
+     */
     public static Loaded load(Path file) {
+        List<Source> fragments = new ArrayList<>();
+        for (Path f : fragmentFiles(file)) {
+            fragments.add(read(f));
+        }
+        return parse(read(file), fragments);
+    }
+
+    /** The fragment files of {@code config}, sorted (none when the directory does not exist). */
+    public static List<Path> fragmentFiles(Path config) {
+        Path dir = fragmentDir(config);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (var s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".yaml") && Files.isRegularFile(p)).sorted()
+                    .toList();
+        } catch (IOException e) {
+            throw new InvalidInputException(dir.toString(), "cannot list: " + e.getMessage());
+        }
+    }
+
+    /** {@code cluster.yaml} → {@code cluster.d} beside it. */
+    public static Path fragmentDir(Path config) {
+        String n = config.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return config.toAbsolutePath().resolveSibling((dot > 0 ? n.substring(0, dot) : n) + ".d");
+    }
+
+    private static Source read(Path file) {
         try (Reader r = Files.newBufferedReader(file)) {
-            return parse(file.toString(), r);
+            return compose(file.toString(), r);
         } catch (IOException e) {
             throw new InvalidInputException(file.toString(), "cannot read: " + e.getMessage());
         }
     }
 
     public static Loaded parse(String file, String text) {
-        return parse(file, new StringReader(text));
+        return parse(compose(file, new StringReader(text)), List.of());
     }
 
-    static Loaded parse(String file, Reader reader) {
+    /** A parsed file: its node tree and the reader that names it in errors. */
+    private record Source(Yaml y, Node root) {}
+
+    private static Source compose(String file, Reader reader) {
         Yaml y = new Yaml(file);
-        Node root;
         try {
             LoaderOptions opts = new LoaderOptions();
             opts.setAllowDuplicateKeys(true); // we report duplicates ourselves, with the line
-            root = new org.yaml.snakeyaml.Yaml(opts).compose(reader);
+            return new Source(y, new org.yaml.snakeyaml.Yaml(opts).compose(reader));
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
             throw new InvalidInputException(file + ":" + line, "malformed YAML: " + e.getProblem());
         }
+    }
+
+    private static Loaded parse(Source main, List<Source> fragments) {
+        Yaml y = main.y();
+        String file = y.file;
+        Node root = main.root();
         if (root == null) {
             throw new InvalidInputException(file, "is empty: needs 'cluster' and 'groups'");
         }
-        Map<String, Node> top = y.mapping(root, "", Set.of("cluster", "groups"));
+        Map<String, Node> top = y.mapping(root, "", Set.of("cluster", "storage", "groups"));
         if (!top.containsKey("cluster")) {
             throw y.error(root, "cluster", "is required");
         }
@@ -91,18 +135,51 @@ public final class ClusterConfigLoader {
             throw y.error(c.get("nodes"), "cluster.nodes", "needs at least one node");
         }
         List<String> nodeNames = nodes.stream().map(ClusterSpec.NodeSpec::name).toList();
+        StorageParts storage = new StorageParts();
+        if (top.containsKey("storage")) {
+            storage.main(y, top.get("storage"));
+        }
+        Map<String, Node> fragmentGroups = new LinkedHashMap<>();
+        Map<String, Yaml> groupFile = new TreeMap<>();
+        for (Source f : fragments) {
+            if (f.root() == null) {
+                continue;
+            }
+            Map<String, Node> ft = f.y().mapping(f.root(), "", Set.of("storage", "groups"));
+            if (ft.containsKey("storage")) {
+                storage.fragment(f.y(), ft.get("storage"));
+            }
+            if (ft.containsKey("groups")) {
+                for (Map.Entry<String, Node> e : f.y().mapping(ft.get("groups"), "groups", null).entrySet()) {
+                    fragmentGroups.put(e.getKey(), e.getValue());
+                    Yaml before = groupFile.put(e.getKey(), f.y());
+                    if (before != null) {
+                        throw f.y().error(e.getValue(), "groups." + e.getKey(), "is also defined in " + before.file);
+                    }
+                }
+            }
+        }
+        StorageSpec st = storage.build();
         Map<String, GroupSpec> groups = new TreeMap<>();
         if (top.containsKey("groups")) {
             for (Map.Entry<String, Node> e : y.mapping(top.get("groups"), "groups", null).entrySet()) {
-                groups.put(e.getKey(), group(y, e.getKey(), e.getValue(), nodeNames));
+                if (groupFile.containsKey(e.getKey())) {
+                    throw y.error(e.getValue(), "groups." + e.getKey(), "is also defined in "
+                            + groupFile.get(e.getKey()).file);
+                }
+                groups.put(e.getKey(), group(y, e.getKey(), e.getValue(), nodeNames, st));
             }
         }
+        for (Map.Entry<String, Node> e : fragmentGroups.entrySet()) {
+            groups.put(e.getKey(), group(groupFile.get(e.getKey()), e.getKey(), e.getValue(), nodeNames, st));
+        }
+        DiskUse.check(groups, st, y, groupFile);
         List<String> clashes = timers.clashes();
         if (!clashes.isEmpty()) {
             throw new InvalidInputException(file, "timers race: " + String.join("; ", clashes));
         }
         ClusterSpec spec = new ClusterSpec(name, nodes, groups, timers, zk,
-                adm.equals("warn") ? ClusterSpec.Admission.WARN : ClusterSpec.Admission.REFUSE, migrations);
+                adm.equals("warn") ? ClusterSpec.Admission.WARN : ClusterSpec.Admission.REFUSE, migrations, st);
         List<String> warnings = new ArrayList<>();
         for (Map.Entry<String, List<String>> e : Placement.admission(spec).entrySet()) {
             warnings.add("N+1: losing " + e.getKey() + " leaves " + String.join(", ", e.getValue())
@@ -171,7 +248,7 @@ public final class ClusterConfigLoader {
         return new ClusterSpec.NodeSpec(name, uri, mem, fencing);
     }
 
-    private static GroupSpec group(Yaml y, String name, Node n, List<String> nodeNames) {
+    private static GroupSpec group(Yaml y, String name, Node n, List<String> nodeNames, StorageSpec st) {
         String f = "groups." + name;
         checkName(y, n, f, name);
         Map<String, Node> m = y.mapping(n, f, Set.of("resources", "possibleOwners", "preferredOwners", "failback",
@@ -230,8 +307,9 @@ public final class ClusterConfigLoader {
         }
         Map<String, ResourceSpec> resources = new LinkedHashMap<>();
         for (Map.Entry<String, Node> e : y.mapping(m.get("resources"), f + ".resources", null).entrySet()) {
-            resources.put(e.getKey(), resource(y, f + ".resources." + e.getKey(), e.getKey(), e.getValue()));
+            resources.put(e.getKey(), resource(y, f + ".resources." + e.getKey(), e.getKey(), e.getValue(), st));
         }
+        resources = DiskUse.wire(y, m.get("resources"), f, resources);
         for (ResourceSpec r : resources.values()) {
             for (String d : r.dependsOn()) {
                 if (!resources.containsKey(d)) {
@@ -250,15 +328,16 @@ public final class ClusterConfigLoader {
         return g;
     }
 
-    private static ResourceSpec resource(Yaml y, String f, String name, Node n) {
+    private static ResourceSpec resource(Yaml y, String f, String name, Node n, StorageSpec st) {
         checkName(y, n, f, name);
         Map<String, Node> m = y.mapping(n, f, Set.of("type", "dependsOn", "restart", "looksAlive", "isAlive",
-                "pendingTimeout", "memoryMiB", "offlineAction", "properties"));
+                "pendingTimeout", "memoryMiB", "offlineAction", "properties", "disk", "disks"));
         String t = y.text(m, "type", f + ".type", "vm");
         ResourceSpec.Type type = switch (t) {
             case "vm" -> ResourceSpec.Type.VM;
             case "script" -> ResourceSpec.Type.SCRIPT;
-            default -> throw y.error(m.get("type"), f + ".type", "'" + t + "' is not allowed (allowed: vm, script)");
+            case "disk" -> ResourceSpec.Type.DISK;
+            default -> throw y.error(m.get("type"), f + ".type", "'" + t + "' is not allowed (allowed: vm, script, disk)");
         };
         ResourceSpec.RestartPolicy restart = new ResourceSpec.RestartPolicy(1, Duration.ofMinutes(15), true);
         if (m.containsKey("restart")) {
@@ -287,9 +366,34 @@ public final class ClusterConfigLoader {
                 props.put(e.getKey(), y.scalar(e.getValue(), f + ".properties." + e.getKey()));
             }
         }
+        if (m.containsKey("disk")) {
+            if (type != ResourceSpec.Type.DISK) {
+                throw y.error(m.get("disk"), f + ".disk", "only a resource of type disk names a disk (VMs list theirs"
+                        + " under disks)");
+            }
+            String d = y.text(m, "disk", f + ".disk", null);
+            if (st.disk(d).isEmpty()) {
+                throw y.error(m.get("disk"), f + ".disk", "unknown disk '" + d + "' (storage.disks: "
+                        + (st.disks().isEmpty() ? "none" : String.join(", ", st.disks().keySet())) + ")");
+            }
+            props.put(DiskUse.DISK, d);
+        } else if (type == ResourceSpec.Type.DISK) {
+            throw y.error(n, f + ".disk", "is required: the name of a disk under storage.disks");
+        }
+        if (m.containsKey("disks")) {
+            if (type != ResourceSpec.Type.VM) {
+                throw y.error(m.get("disks"), f + ".disks", "only a VM lists disks");
+            }
+            List<String> ds = y.names(m, "disks", f + ".disks");
+            if (ds.isEmpty() || ds.size() > 20) {
+                throw y.error(m.get("disks"), f + ".disks", "between 1 and 20 disk resources are allowed, got "
+                        + ds.size());
+            }
+            props.put(DiskUse.DISKS, String.join(",", ds));
+        }
         long mem = y.integer(m, "memoryMiB", f + ".memoryMiB", type == ResourceSpec.Type.VM ? 512 : 0, 0, 1L << 30);
+        Duration pending = type == ResourceSpec.Type.DISK ? Duration.ofSeconds(30) : Duration.ofSeconds(180);
         return new ResourceSpec(name, type, y.names(m, "dependsOn", f + ".dependsOn"), restart, looks, is,
-                y.duration(m, "pendingTimeout", f + ".pendingTimeout", Duration.ofSeconds(180), false), mem, action,
-                props);
+                y.duration(m, "pendingTimeout", f + ".pendingTimeout", pending, false), mem, action, props);
     }
 }

@@ -15,9 +15,10 @@ import java.util.Optional;
  * @param zookeeper connect string ("h1:2181,h2:2181,h3:2181"), or "embedded"
  * @param admission what N+1 admission does when losing the largest host would strand HA groups
  * @param migrationsPerHost live-migration concurrency limit per host during drains
+ * @param storage pools and disks ({@link StorageSpec#none()} when the configuration has none)
  */
 public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
-        String zookeeper, Admission admission, int migrationsPerHost) {
+        String zookeeper, Admission admission, int migrationsPerHost, StorageSpec storage) {
 
     public ClusterSpec {
         nodes = List.copyOf(nodes);

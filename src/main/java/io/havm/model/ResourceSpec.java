@@ -22,6 +22,11 @@ public record ResourceSpec(String name, Type type, List<String> dependsOn, Resta
         Duration looksAliveInterval, Duration isAliveInterval, Duration pendingTimeout, long memoryMiB,
         OfflineAction offlineAction, Map<String, String> properties) {
 
+    /** Property of a disk resource: the disk's name under storage.disks. */
+    public static final String DISK = "disk";
+    /** Property of a VM resource: its disk resources, comma-separated, attached as vda, vdb, … in order. */
+    public static final String DISKS = "disks";
+
     public ResourceSpec {
         dependsOn = List.copyOf(dependsOn);
         properties = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(properties));
@@ -32,7 +37,12 @@ public record ResourceSpec(String name, Type type, List<String> dependsOn, Resta
         /** A libvirt domain. */
         VM,
         /** An external program (generic or OCF). */
-        SCRIPT
+        SCRIPT,
+        /**
+         * A disk of the cluster's storage (property {@code disk}): Online checks this node reaches
+         * it, LooksAlive/IsAlive that it stays reachable. VMs that list it depend on it.
+         */
+        DISK
     }
 
     /**
@@ -40,4 +50,10 @@ public record ResourceSpec(String name, Type type, List<String> dependsOn, Resta
      * group over if {@code affectsGroup}, else leave this resource failed and the group where it is.
      */
     public record RestartPolicy(int threshold, Duration period, boolean affectsGroup) {}
+
+    /** A VM's disk resources in vda, vdb, … order (empty: its definition's own disks). */
+    public List<String> disks() {
+        String d = properties.get(DISKS);
+        return d == null || d.isEmpty() ? List.of() : List.of(d.split(","));
+    }
 }

@@ -124,7 +124,7 @@ public final class EngineSim implements AutoCloseable {
             throw new UncheckedIOException("cannot write the simulated definitions under " + dir, e);
         }
         return new ClusterSpec(c.name(), c.nodes(), groups, c.timers(), c.zookeeper(), c.admission(),
-                c.migrationsPerHost());
+                c.migrationsPerHost(), c.storage());
     }
 
     // ------------------------------------------------------------------ log and referee

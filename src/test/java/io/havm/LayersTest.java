@@ -30,13 +30,15 @@ class LayersTest {
             Map.entry("sim", List.of("model", "policy", "config")),
             Map.entry("sim.engine", List.of("model", "policy", "config", "engine", "engine.port", "resource")),
             Map.entry("engine.port", List.of("model")),
-            Map.entry("engine", List.of("model", "engine.port", "resource", "policy")),
-            Map.entry("resource", List.of("model", "engine.port", "util")),
+            Map.entry("engine", List.of("model", "engine.port", "resource", "policy", "storage")),
+            Map.entry("resource", List.of("model", "engine.port", "util", "storage")),
+            Map.entry("storage", List.of("model", "util")),
             Map.entry("util", List.of()),
             Map.entry("libvirt", List.of("model", "engine.port", "util")),
             Map.entry("fencing", List.of("model", "engine.port", "util")),
             Map.entry("coordination", List.of("model", "engine.port", "util")),
-            Map.entry("lab", List.of("model", "engine", "engine.port", "util", "config", "coordination", "policy")));
+            Map.entry("lab", List.of("model", "engine", "engine.port", "util", "config", "coordination", "policy",
+                    "storage")));
 
     @Test
     void importsRespectTheLayers() throws IOException {

@@ -63,6 +63,20 @@ public final class LabCluster implements AutoCloseable {
      */
     public static Path writeConfig(Path file, Path home, String name, List<Lab.Host> hosts, String timers,
             String groups) {
+        return writeConfig(file, home, name, hosts, timers, "", groups);
+    }
+
+    /** The lab's shared directory pool and iSCSI target (ci/lab up serves both), as a storage section. */
+    public static String labStorage(Path sharedDir) {
+        return "storage:\n  leaseDir: " + sharedDir.resolve("lockd") + "\n  pools:\n"
+                + "    shared: {type: shared-dir, path: " + sharedDir.resolve("pool") + ", libvirtSeesShared: false}\n"
+                + "    lab: {type: iscsi, portal: '10.77.0.1:3260', target: 'iqn.2026-11.io.havm:lab',"
+                + " luns: [1, 2, 3, 4, 5, 6, 7, 8]}\n";
+    }
+
+    /** As above, with a {@code storage:} section (YAML lines at the top level) before the groups. */
+    public static Path writeConfig(Path file, Path home, String name, List<Lab.Host> hosts, String timers,
+            String storage, String groups) {
         StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: embedded\n  timers: "
                 + timers + "\n  nodes:\n");
         for (Lab.Host h : hosts) {
@@ -70,7 +84,7 @@ public final class LabCluster implements AutoCloseable {
                     .append("', memoryMiB: 2048, fencing: {agent: ").append(home.resolve("ci/fence_havm_lab"))
                     .append(", options: {plug: ").append(h.name()).append("}, timeout: 60s}}\n");
         }
-        y.append("groups:\n").append(groups);
+        y.append(storage).append("groups:\n").append(groups.isEmpty() ? "  {}\n" : groups);
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             return Files.writeString(file, y.toString());

@@ -9,11 +9,13 @@ import io.havm.model.GroupSpec;
 import io.havm.model.MoveMode;
 import io.havm.model.ResourceSpec;
 import io.havm.model.Result;
+import io.havm.model.StorageSpec;
 import io.havm.policy.Dependencies;
 import io.havm.resource.Resource;
 import io.havm.resource.ScriptResource;
 import io.havm.resource.VmProperties;
 import io.havm.resource.VmResource;
+import io.havm.storage.DomainDisks;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -91,7 +93,21 @@ public final class GroupRunner {
                 r.pendingTimeout(), r.pendingTimeout(), ScriptResource.DEFAULT_OCF_ROOT);
     }
 
-    static VmProperties vmProperties(ResourceSpec r) {
+    /**
+     * A VM resource's properties; its definition carries the configured disks when it lists disk
+     * resources (see {@link #vmProperties(GroupSpec, ResourceSpec)}). The group is the one holding
+     * this very resource.
+     */
+    VmProperties vmProperties(ResourceSpec r) {
+        return vmProperties(r.disks().isEmpty() ? null : groupOf(r), r);
+    }
+
+    /**
+     * A VM resource of group {@code g}: domain, definition (read from the {@code definition} file;
+     * when the VM lists disk resources, its disks are replaced by theirs, see {@link DomainDisks}),
+     * stateDir, offline action and timeouts.
+     */
+    VmProperties vmProperties(GroupSpec g, ResourceSpec r) {
         String domain = r.properties().getOrDefault("domain", r.name());
         String xml = null;
         String def = r.properties().get("definition");
@@ -101,10 +117,53 @@ public final class GroupRunner {
             } catch (IOException e) {
                 throw new UncheckedIOException("resource " + r.name() + ": cannot read definition " + def, e);
             }
+            if (!r.disks().isEmpty()) {
+                try {
+                    xml = DomainDisks.rewrite(xml, spec.storage(), disksOf(g, r));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("resource " + r.name() + ": definition " + def + ": "
+                            + e.getMessage(), e);
+                }
+            }
         }
         Path stateDir = Path.of(r.properties().getOrDefault("stateDir", "/var/lib/havm/save"));
         return VmProperties.defaults(domain, xml, stateDir).withOfflineAction(r.offlineAction())
                 .withTimeouts(r.pendingTimeout(), r.pendingTimeout());
+    }
+
+    /** The storage disks a VM of group {@code g} attaches, in vda, vdb, … order. */
+    private List<StorageSpec.Disk> disksOf(GroupSpec g, ResourceSpec vm) {
+        List<StorageSpec.Disk> out = new ArrayList<>();
+        for (String res : vm.disks()) {
+            ResourceSpec dr = g == null ? null : g.resources().get(res);
+            String name = dr == null ? null : dr.properties().get(ResourceSpec.DISK);
+            if (name == null) {
+                throw new IllegalArgumentException("resource " + vm.name() + ": '" + res
+                        + "' is not a disk resource of group " + (g == null ? "?" : g.name()));
+            }
+            StorageSpec st = spec.storage() == null ? StorageSpec.none() : spec.storage();
+            out.add(st.disk(name).orElseThrow(() -> new IllegalArgumentException("resource " + vm.name()
+                    + ": disk resource " + res + " names disk '" + name + "', not under storage.disks")));
+        }
+        return out;
+    }
+
+    /** The group holding this resource object (names are unique per group only). */
+    private GroupSpec groupOf(ResourceSpec r) {
+        GroupSpec equal = null;
+        for (GroupSpec g : spec.groups().values()) {
+            ResourceSpec mine = g.resources().get(r.name());
+            if (mine == r) {
+                return g;
+            }
+            if (equal == null && r.equals(mine)) {
+                equal = g;
+            }
+        }
+        if (equal == null) {
+            throw new IllegalArgumentException("resource " + r.name() + " is in no group of the configuration");
+        }
+        return equal;
     }
 
     public Result online(String group) {
@@ -164,19 +223,37 @@ public final class GroupRunner {
         return new Result.Ok(resource + " restarted");
     }
 
+    /**
+     * Live-migration options of a group: VIR_MIGRATE_UNSAFE when a resource says
+     * {@code unsafeSharedStorage: true}, or when a VM has a file disk on a shared-dir pool that
+     * libvirt does not recognise as shared (libvirt refuses to migrate such a disk without it;
+     * iSCSI network disks never need it).
+     */
+    MigrationOptions migrationOptions(GroupSpec g) {
+        boolean unsafe = Boolean.parseBoolean(g.resources().values().stream()
+                .map(r -> r.properties().get("unsafeSharedStorage")).filter(java.util.Objects::nonNull).findFirst()
+                .orElse("false"));
+        for (ResourceSpec r : g.resources().values()) {
+            // a file on a shared directory libvirt takes for local: libvirt refuses live migration without it
+            if (r.type() == ResourceSpec.Type.VM && !r.disks().isEmpty()
+                    && DomainDisks.needsUnsafeMigration(spec.storage(), disksOf(g, r))) {
+                unsafe = true;
+            }
+        }
+        return new MigrationOptions(unsafe, 0, 0);
+    }
+
     /** Scripts stop here, VMs move (live, quick or offline), scripts start on the target. */
     public Mover.Report move(String group, String to, MoveMode mode) {
         GroupSpec g = spec.groups().get(group);
         Hypervisor target = hypervisors.get(to);
-        MigrationOptions opts = new MigrationOptions(Boolean.parseBoolean(
-                g.resources().values().stream().map(r -> r.properties().get("unsafeSharedStorage"))
-                        .filter(java.util.Objects::nonNull).findFirst().orElse("false")), 0, 0);
+        MigrationOptions opts = migrationOptions(g);
         Mover mover = new Mover(clock, opts);
         Mover.Report last = null;
         for (String r : Dependencies.offlineOrder(g)) {
             ResourceSpec rs = g.resources().get(r);
             if (rs.type() == ResourceSpec.Type.VM) {
-                last = mover.move(mode, vmProperties(rs), local(), target, null);
+                last = mover.move(mode, vmProperties(g, rs), local(), target, null);
                 if (!last.ok()) {
                     return last;
                 }

@@ -108,7 +108,7 @@ public final class GroupRunner {
      * stateDir, offline action and timeouts.
      */
     VmProperties vmProperties(GroupSpec g, ResourceSpec r) {
-        String domain = r.properties().getOrDefault("domain", r.name());
+        String domain = domainOf(r);
         String xml = null;
         String def = r.properties().get("definition");
         if (def != null) {
@@ -265,6 +265,15 @@ public final class GroupRunner {
                 "no VM to move");
     }
 
+    /**
+     * A VM resource's domain name, from its properties alone: what "does it run here" and the
+     * self-fence need, without reading (or parsing) its definition, which a hung or broken shared
+     * file system must not be able to stop.
+     */
+    static String domainOf(ResourceSpec r) {
+        return r.properties().getOrDefault("domain", r.name());
+    }
+
     /** Groups with a VM active on this node (what the agent reports when it joins). */
     public TreeSet<String> running() {
         TreeSet<String> out = new TreeSet<>();
@@ -282,7 +291,7 @@ public final class GroupRunner {
                 continue;
             }
             try {
-                if (local().state(vmProperties(r).domain()).map(s -> s.active()).orElse(false)) {
+                if (local().state(domainOf(r)).map(s -> s.active()).orElse(false)) {
                     return true;
                 }
             } catch (HypervisorException e) {
@@ -311,8 +320,8 @@ public final class GroupRunner {
         List<String> killed = new ArrayList<>();
         for (GroupSpec g : spec.groups().values()) {
             for (ResourceSpec r : g.resources().values()) {
-                if (r.type() == ResourceSpec.Type.VM && killer.kill(vmProperties(r).domain())) {
-                    killed.add(vmProperties(r).domain());
+                if (r.type() == ResourceSpec.Type.VM && killer.kill(domainOf(r))) {
+                    killed.add(domainOf(r));
                 }
             }
         }
@@ -326,7 +335,7 @@ public final class GroupRunner {
                 if (r.type() != ResourceSpec.Type.VM) {
                     continue;
                 }
-                String d = vmProperties(r).domain();
+                String d = domainOf(r);
                 boolean killed = killer.kill(d);
                 try {
                     boolean active = local().state(d).map(s -> s.active()).orElse(false);

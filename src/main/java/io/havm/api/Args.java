@@ -12,6 +12,7 @@ import java.util.TreeSet;
 final class Args {
     final List<String> positional = new ArrayList<>();
     private final Map<String, String> options = new LinkedHashMap<>();
+    private final Map<String, List<String>> repeated = new LinkedHashMap<>();
 
     static Args parse(String command, List<String> argv, Set<String> valued, Set<String> flags, int positionals,
             String usage) {
@@ -24,6 +25,7 @@ final class Args {
                         throw new InvalidInputException(command, "option " + s + " needs a value (usage: " + usage + ")");
                     }
                     a.options.put(s, argv.get(++i));
+                    a.repeated.computeIfAbsent(s, k -> new ArrayList<>()).add(argv.get(i));
                 } else if (flags.contains(s)) {
                     a.options.put(s, "true");
                 } else {
@@ -45,6 +47,11 @@ final class Args {
 
     String get(String option) {
         return options.get(option);
+    }
+
+    /** Every value of an option given several times (e.g. --shared-disk a:1G --shared-disk b:2G), in order. */
+    List<String> all(String option) {
+        return List.copyOf(repeated.getOrDefault(option, List.of()));
     }
 
     String require(String command, String option, String usage) {

@@ -57,16 +57,30 @@ public final class Main {
               events --config F [--json]          the timeline of every transition
               group move G --to N [--mode M] --config F | group online|offline G --config F
               node drain|resume [--failback]|shutdown N --config F
+              guest-cluster create NAME --members N --shared-disk DNAME:SIZE [--shared-disk ...] [--pool P]
+                  [--os-pool P] [--memory MiB] [--os-size SIZE] [--domain-type auto|kvm|qemu] --config F
+                                                  N VMs NAME-1..N, one per node (hard anti-affinity class NAME),
+                                                  sharing raw shareable disks (files in a shared-dir pool or free
+                                                  LUNs of an iscsi pool), written as a fragment beside F
+                                                  (F = cluster.yaml: cluster.d/NAME.yaml)
+              guest-cluster remove NAME --config F  its fragment, definitions and volumes (LUNs keep their data);
+                                                  take its groups offline first
+              guest-cluster list --config F       guest clusters made by havm: members, shared disks
+                                                  (agents read the configuration when they start: restart them
+                                                  after a guest-cluster create or remove)
               help""";
 
     private final Path home;
     private final PrintStream out;
     private final PrintStream err;
+    /** What guest-cluster takes from outside (the test guest, LUN sizes); tests replace it. */
+    GuestClusterCommands.Env guestClusterEnv;
 
     Main(Path home, PrintStream out, PrintStream err) {
         this.home = home;
         this.out = out;
         this.err = err;
+        this.guestClusterEnv = GuestClusterCommands.Env.real(home);
     }
 
     public static void main(String[] argv) {
@@ -99,8 +113,10 @@ public final class Main {
                 case "events" -> new ClusterCommands(out).events(rest);
                 case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
                 case "sim" -> sim(rest);
+                case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
                 default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                        + "' (commands: demo, bench, lab, vm, resource, config, sim, agent, status, events, group, node, help)");
+                        + "' (commands: demo, bench, lab, vm, resource, config, sim, agent, status, events, group, node,"
+                        + " guest-cluster, help)");
             };
         } catch (InvalidInputException e) {
             err.println("havm: " + e.getMessage());

@@ -21,7 +21,7 @@ public final class Luns {
     public static final class Unreachable extends Exception {
         private final boolean timedOut;
 
-        Unreachable(String message, boolean timedOut) {
+        public Unreachable(String message, boolean timedOut) {
             super(message);
             this.timedOut = timedOut;
         }

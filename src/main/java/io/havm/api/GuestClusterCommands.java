@@ -598,6 +598,9 @@ final class GuestClusterCommands {
                 attached.add(s.given());
             }
             y.append("      vm:\n        type: vm\n        memoryMiB: ").append(p.memoryMiB()).append('\n');
+            // A member's saved memory would be stale once its partners wrote to the shared disks:
+            // it is shut down (turned off if it does not comply), never saved and restored.
+            y.append("        offlineAction: forced-shutdown\n");
             y.append("        disks: [").append(String.join(", ", attached)).append("]\n");
             y.append("        properties: {domain: ").append(m.group()).append(", definition: ")
                     .append(q(m.definition())).append(", stateDir: ").append(q(p.stateDir()));

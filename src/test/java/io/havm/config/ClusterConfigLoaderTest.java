@@ -90,7 +90,7 @@ class ClusterConfigLoaderTest {
                 groups:
                   web:
                     resources: {web-vm: {type: container}}
-                """).contains("groups.web.resources.web-vm.type: 'container' is not allowed (allowed: vm, script)"));
+                """).contains("groups.web.resources.web-vm.type: 'container' is not allowed (allowed: vm, script, disk)"));
         assertTrue(error(NODES + """
                 groups:
                   web:

@@ -185,7 +185,8 @@ class StorageConfigTest {
                 """);
         String m = assertThrows(InvalidInputException.class, () -> ClusterConfigLoader.load(main)).getMessage();
         assertEquals(frag + ":5: groups.zz.resources.d.disk: disk 'web-os' is not shareable and is already used by"
-                + " web/os (a disk belongs to one node at a time; mark it shareable: true, raw, for a guest cluster)", m);
+                + " web/os (a disk belongs to one node at a time; mark it shareable: true, raw, for a guest cluster)",
+                m);
     }
 
     @Test
@@ -228,6 +229,7 @@ class StorageConfigTest {
     void twoDisksOnOneVolumeAreRefused() {
         assertEquals("c.yaml:13: storage.disks.web-copy: volume 'web.qcow2' of pool 'shared' is already disk"
                 + " 'web-os'", error(replace(BASE, "    web-data: {pool: lab, lun: 5}\n",
-                        "    web-data: {pool: lab, lun: 5}\n    web-copy: {pool: shared, volume: web.qcow2, size: 1G}\n")));
+                        "    web-data: {pool: lab, lun: 5}\n"
+                                + "    web-copy: {pool: shared, volume: web.qcow2, size: 1G}\n")));
     }
 }

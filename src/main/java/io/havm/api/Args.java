@@ -10,6 +10,9 @@ import java.util.TreeSet;
 
 /** Command-line options of one command: known options only, values where needed, positionals counted. */
 final class Args {
+    /** {@code positionals} for a command that takes any number of arguments (e.g. disk names). */
+    static final int ANY = -1;
+
     final List<String> positional = new ArrayList<>();
     private final Map<String, String> options = new LinkedHashMap<>();
     private final Map<String, List<String>> repeated = new LinkedHashMap<>();
@@ -38,7 +41,7 @@ final class Args {
                 a.positional.add(s);
             }
         }
-        if (a.positional.size() != positionals) {
+        if (positionals != ANY && a.positional.size() != positionals) {
             throw new InvalidInputException(command, "expected " + positionals + " argument(s), got "
                     + a.positional.size() + " (usage: " + usage + ")");
         }

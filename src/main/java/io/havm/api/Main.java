@@ -50,6 +50,11 @@ public final class Main {
               resource ENTRY FILE --host H        run one entry point: open | online | looks-alive | is-alive
                                                   | offline | terminate | close
               config check FILE                   validate a cluster configuration (timers, owners, N+1)
+              storage check --config F [--node N] [--json]
+                                                  from this host as node N: every pool reachable, every disk of
+                                                  N's groups there (format, backing file, size; LUN capacity)
+              storage create --config F [DISK...] create the missing volumes (and LUN lease files) of the disks,
+                                                  all by default; LUNs must exist already (never created)
               sim DIR                             run a scenario (cluster.yaml + events.txt) in the simulator
               sim --seeds N [--first K]           seeded random faults; invariants checked at every step
               agent --config F --node N           run this node's agent (and coordinator when elected)
@@ -108,6 +113,7 @@ public final class Main {
                 case "vm" -> vm(rest);
                 case "resource" -> resource(rest);
                 case "config" -> config(rest);
+                case "storage" -> new StorageCommands(out).main(rest);
                 case "agent" -> new ClusterCommands(out).agent(rest);
                 case "status" -> new ClusterCommands(out).status(rest);
                 case "events" -> new ClusterCommands(out).events(rest);
@@ -115,8 +121,8 @@ public final class Main {
                 case "sim" -> sim(rest);
                 case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
                 default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                        + "' (commands: demo, bench, lab, vm, resource, config, sim, agent, status, events, group, node,"
-                        + " guest-cluster, help)");
+                        + "' (commands: demo, bench, lab, vm, resource, config, storage, sim, agent, status, events, group,"
+                        + " node, guest-cluster, help)");
             };
         } catch (InvalidInputException e) {
             err.println("havm: " + e.getMessage());

@@ -161,8 +161,10 @@ public final class ClusterConfigLoader {
         }
         StorageSpec st = storage.build();
         Map<String, GroupSpec> groups = new TreeMap<>();
+        Map<String, Node> groupNodes = new TreeMap<>(fragmentGroups);
         if (top.containsKey("groups")) {
             for (Map.Entry<String, Node> e : y.mapping(top.get("groups"), "groups", null).entrySet()) {
+                groupNodes.put(e.getKey(), e.getValue());
                 if (groupFile.containsKey(e.getKey())) {
                     throw y.error(e.getValue(), "groups." + e.getKey(), "is also defined in "
                             + groupFile.get(e.getKey()).file);
@@ -173,7 +175,7 @@ public final class ClusterConfigLoader {
         for (Map.Entry<String, Node> e : fragmentGroups.entrySet()) {
             groups.put(e.getKey(), group(groupFile.get(e.getKey()), e.getKey(), e.getValue(), nodeNames, st));
         }
-        DiskUse.check(groups, st, y, groupFile);
+        DiskUse.check(groups, st, y, groupFile, groupNodes);
         List<String> clashes = timers.clashes();
         if (!clashes.isEmpty()) {
             throw new InvalidInputException(file, "timers race: " + String.join("; ", clashes));

@@ -184,7 +184,8 @@ final class StorageParts {
             backing = absolute(y, m.get("backing"), f + ".backing", y.text(m, "backing", f + ".backing", null));
         }
         if (shareable && (format != StorageSpec.Format.RAW || backing != null)) {
-            throw y.error(m.containsKey("format") ? m.get("format") : m.get("backing"), f,
+            // Point at the field that makes it unsafe: the format when it is not raw, else the backing file.
+            throw y.error(format != StorageSpec.Format.RAW ? m.getOrDefault("format", n) : m.get("backing"), f,
                     "a shareable disk must be raw with no backing file: qcow2 and differencing disks are not safe"
                             + " for several writers (ensure it is not a differencing disk; use format: raw)");
         }

@@ -80,6 +80,13 @@ public final class GroupRunner {
         if (r.type() == ResourceSpec.Type.VM) {
             return new VmResource(vmProperties(r), hv, clock);
         }
+        if (r.type() == ResourceSpec.Type.DISK) {
+            // A disk resource checks this node reaches its disk; fully qualified to keep this change in create().
+            String d = r.properties().get(ResourceSpec.DISK);
+            io.havm.model.StorageSpec.Disk disk = spec.storage().disk(d).orElseThrow(() ->
+                    new IllegalArgumentException("resource " + r.name() + ": unknown disk '" + d + "'"));
+            return new io.havm.resource.DiskResource(node, spec.storage(), disk, r.pendingTimeout());
+        }
         Map<String, String> params = new TreeMap<>(r.properties());
         String agent = params.remove("agent");
         String script = params.remove("script");

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Creates the volumes of a configuration's disks: qcow2 (optionally over a backing file) and raw
@@ -57,19 +58,36 @@ public final class Volumes {
                 made.add(file);
             }
         }
-        if (pool instanceof StorageSpec.Iscsi && !disk.shareable() && storage.leaseDir() != null) {
-            Path lease = storage.leaseDir().resolve(disk.leaseKey());
-            if (!Files.exists(lease)) {
-                try {
-                    Files.createDirectories(storage.leaseDir());
-                    Files.createFile(lease);
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot create the lease file " + lease, e);
-                }
-                made.add(lease);
-            }
-        }
+        ensureLease(storage, disk).ifPresent(made::add);
         return made;
+    }
+
+    /** Whether {@code disk} gets an explicit lockd lease: a non-shareable LUN, with a lease directory. */
+    public static boolean needsLease(StorageSpec storage, StorageSpec.Disk disk) {
+        return storage.poolOf(disk) instanceof StorageSpec.Iscsi && !disk.shareable() && storage.leaseDir() != null;
+    }
+
+    /**
+     * Creates the lockd lease file of a non-shareable LUN when it is missing (the lease directory
+     * too); returns the file when it made one. Nothing for other disks.
+     */
+    public static Optional<Path> ensureLease(StorageSpec storage, StorageSpec.Disk disk) {
+        if (!needsLease(storage, disk)) {
+            return Optional.empty();
+        }
+        Path lease = storage.leaseDir().resolve(disk.leaseKey());
+        if (Files.exists(lease)) {
+            return Optional.empty();
+        }
+        try {
+            Files.createDirectories(storage.leaseDir());
+            Files.createFile(lease);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            return Optional.empty(); // another node made it at the same moment
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the lease file " + lease, e);
+        }
+        return Optional.of(lease);
     }
 
     /** Removes files {@link #create} made (undo of a half-done creation). */

@@ -38,7 +38,7 @@ class MainTest {
     @Test
     void unknownCommandAndOptionsAreRefusedWithTheAllowedOnes() {
         assertEquals(2, run("frobnicate"));
-        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, config, sim, agent, status, events, group, node, guest-cluster, help)"), err());
+        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, config, storage, sim, agent, status, events, group, node, guest-cluster, help)"), err());
         assertEquals(2, run("bench", "fast"));
         assertTrue(err().contains("havm bench: unknown benchmark 'fast' (benchmarks: failover)"), err());
         assertEquals(2, run("bench", "failover", "--runs", "0"));

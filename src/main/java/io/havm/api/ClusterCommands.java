@@ -76,11 +76,14 @@ final class ClusterCommands {
             }
         }
         ZkCoordination zk = connect(spec);
-        Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM),
-                new FenceAgentRunner(devices), Clock.SYSTEM, line -> {
-                    out.println(Instant.now() + " " + line);
-                    out.flush();
-                });
+        java.util.function.Consumer<String> log = line -> {
+            synchronized (out) {
+                out.println(Instant.now() + " " + line);
+                out.flush();
+            }
+        };
+        Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM).logTo(log),
+                new FenceAgentRunner(devices), Clock.SYSTEM, log);
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             agent.close();

@@ -44,6 +44,7 @@ public final class GroupRunner {
     private final Clock clock;
     private final Map<String, Resource> resources = new HashMap<>();
     private final QemuKiller killer;
+    private java.util.function.Consumer<String> log = line -> { };
 
     /**
      * Kills a domain's QEMU process on this host without libvirt; true if one was killed. On hosts
@@ -173,18 +174,33 @@ public final class GroupRunner {
         return equal;
     }
 
+    /**
+     * Where each resource's entry point and its result are reported ({@code host1 online web/data:
+     * ok}): the agent's log, so the order in which a group's resources came and went is on record.
+     */
+    public GroupRunner logTo(java.util.function.Consumer<String> sink) {
+        this.log = sink;
+        return this;
+    }
+
+    private Result step(String group, String r, String entry, Result res) {
+        log.accept(node + " " + entry + " " + group + "/" + r + ": " + res.word()
+                + (res.ok() ? "" : " (" + res.detail() + ")"));
+        return res;
+    }
+
     public Result online(String group) {
         List<String> started = new ArrayList<>();
         for (String r : Dependencies.onlineOrder(spec.groups().get(group))) {
-            Result res = resource(group, r).online();
+            Result res = step(group, r, "online", resource(group, r).online());
             if (res.ok() || res instanceof Result.AlreadyRunning) {
                 started.add(r);
                 continue;
             }
             for (int i = started.size() - 1; i >= 0; i--) {
-                resource(group, started.get(i)).terminate();
+                step(group, started.get(i), "terminate", resource(group, started.get(i)).terminate());
             }
-            resource(group, r).terminate();
+            step(group, r, "terminate", resource(group, r).terminate());
             return new Result.Failed(r + ": " + res.word() + ": " + res.detail());
         }
         return new Result.Ok(group + " online on " + node);
@@ -192,7 +208,7 @@ public final class GroupRunner {
 
     public Result offline(String group) {
         for (String r : Dependencies.offlineOrder(spec.groups().get(group))) {
-            Result res = resource(group, r).offline();
+            Result res = step(group, r, "offline", resource(group, r).offline());
             if (!res.ok()) {
                 return new Result.Failed(r + ": " + res.word() + ": " + res.detail());
             }
@@ -203,7 +219,7 @@ public final class GroupRunner {
     public Result terminate(String group) {
         List<String> problems = new ArrayList<>();
         for (String r : Dependencies.offlineOrder(spec.groups().get(group))) {
-            Result res = resource(group, r).terminate();
+            Result res = step(group, r, "terminate", resource(group, r).terminate());
             if (!res.ok()) {
                 problems.add(r + ": " + res.detail());
             }
@@ -219,10 +235,10 @@ public final class GroupRunner {
         java.util.Collections.reverse(down);
         down.add(resource);
         for (String r : down) {
-            resource(group, r).terminate();
+            step(group, r, "terminate", resource(group, r).terminate());
         }
         for (int i = down.size() - 1; i >= 0; i--) {
-            Result res = resource(group, down.get(i)).online();
+            Result res = step(group, down.get(i), "online", resource(group, down.get(i)).online());
             if (!res.ok() && !(res instanceof Result.AlreadyRunning)) {
                 return new Result.Failed(down.get(i) + ": " + res.detail());
             }

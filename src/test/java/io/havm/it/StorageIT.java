@@ -226,8 +226,9 @@ class StorageIT {
         // A second writer on the non-shareable LUN, started by hand on another host: refused by the lease.
         String other = first.equals("host1") ? "host2" : "host1";
         Path copy = dir.resolve("copy.xml");
+        // Only the LUN: the OS disk is a file, which QEMU's image lock alone would refuse.
         Files.writeString(copy, xml.replace("<name>" + d + "</name>", "<name>" + d + "-copy</name>")
-                .replaceAll("<uuid>[^<]*</uuid>", ""));
+                .replaceAll("<uuid>[^<]*</uuid>", "").replaceAll("(?s)<disk type='file'.*?</disk>", ""));
         domains.add(d + "-copy");
         Exec.Outcome second = Exec.run(Duration.ofSeconds(60), List.of("virsh", "-c", "qemu+tcp://10.77.0.1"
                 + other.substring(4) + "/system", "create", copy.toString()));

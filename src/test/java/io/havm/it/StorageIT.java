@@ -293,6 +293,7 @@ class StorageIT {
         guestClusters.add(gf);
         startCluster();
 
+        Map<String, List<String>> members = new java.util.LinkedHashMap<>();
         for (String gc : List.of(gi, gf)) {
             List<String> groups = cluster.spec().groups().keySet().stream().filter(g -> g.startsWith(gc + "-"))
                     .toList();
@@ -329,6 +330,31 @@ class StorageIT {
             cluster.submit(new Input.ResumeNode(drained, false));
             awaitOrLogs(drained + " resumed", Duration.ofSeconds(30), () -> cluster.state().map(s -> !s.nodes()
                     .get(drained).draining()).orElse(false));
+            members.put(gc, List.of(groups.get(0), groups.get(1), dom[0], dom[1], dev));
+        }
+
+        // Power loss of a member's host: it restarts on the one host its partner is not on, and both
+        // guest clusters stay apart on the two survivors; the shared data is still there.
+        allApart(members);
+        List<String> m = members.get(gi);
+        String lost = cluster.onlineOn(m.get(0)).orElseThrow();
+        String partner = cluster.onlineOn(m.get(1)).orElseThrow();
+        lab.lab.powerOff(lost);
+        awaitOrLogs(m.get(0) + " restarted away from " + lost, BOOT, () -> cluster.onlineOn(m.get(0))
+                .filter(n -> !n.equals(lost)).isPresent() && lab.activeOn(m.get(2)).size() == 1);
+        String now = cluster.onlineOn(m.get(0)).orElseThrow();
+        assertNotEquals(partner, now, m.get(0) + " restarted onto its partner's host");
+        assertEquals("FROM " + m.get(3), readSector(now, m.get(2), m.get(4)));
+        allApart(members);
+    }
+
+    /** Waits until every guest cluster's two members are online, each once, on different hosts. */
+    private void allApart(Map<String, List<String>> members) {
+        for (List<String> g : members.values()) {
+            awaitOrLogs(g.get(0) + " and " + g.get(1) + " online apart", BOOT, () -> cluster.onlineOn(g.get(0))
+                    .isPresent() && cluster.onlineOn(g.get(1)).isPresent()
+                    && !cluster.onlineOn(g.get(0)).equals(cluster.onlineOn(g.get(1)))
+                    && lab.activeOn(g.get(2)).size() == 1 && lab.activeOn(g.get(3)).size() == 1);
         }
     }
 

@@ -72,6 +72,10 @@ class StorageIT {
             for (String gc : guestClusters) {
                 havm("guest-cluster", "remove", gc, "--config", config.toString());
             }
+            for (String d : domains) {
+                Files.deleteIfExists(shared().resolve("pool").resolve(d + "-os.qcow2"));
+                Files.deleteIfExists(shared().resolve("lockd").resolve("havm-disk-" + d + "-data"));
+            }
         }
     }
 

@@ -11,6 +11,7 @@ import io.havm.model.ResourceSpec;
 import io.havm.model.Result;
 import io.havm.model.StorageSpec;
 import io.havm.policy.Dependencies;
+import io.havm.resource.DiskResource;
 import io.havm.resource.Resource;
 import io.havm.resource.ScriptResource;
 import io.havm.resource.VmProperties;
@@ -73,20 +74,19 @@ public final class GroupRunner {
 
     /** The resource object for this node (kept, so IsAlive remembers whether the guest ever answered). */
     Resource resource(String group, String name) {
-        return resources.computeIfAbsent(group + "/" + name, k -> create(spec.groups().get(group).resources().get(name),
-                local()));
+        GroupSpec g = spec.groups().get(group);
+        return resources.computeIfAbsent(group + "/" + name, k -> create(g, g.resources().get(name), local()));
     }
 
-    private Resource create(ResourceSpec r, Hypervisor hv) {
+    private Resource create(GroupSpec g, ResourceSpec r, Hypervisor hv) {
         if (r.type() == ResourceSpec.Type.VM) {
-            return new VmResource(vmProperties(r), hv, clock);
+            return new VmResource(vmProperties(g, r), hv, clock);
         }
         if (r.type() == ResourceSpec.Type.DISK) {
-            // A disk resource checks this node reaches its disk; fully qualified to keep this change in create().
             String d = r.properties().get(ResourceSpec.DISK);
-            io.havm.model.StorageSpec.Disk disk = spec.storage().disk(d).orElseThrow(() ->
+            StorageSpec.Disk disk = spec.storage().disk(d).orElseThrow(() ->
                     new IllegalArgumentException("resource " + r.name() + ": unknown disk '" + d + "'"));
-            return new io.havm.resource.DiskResource(node, spec.storage(), disk, r.pendingTimeout());
+            return new DiskResource(node, spec.storage(), disk, r.pendingTimeout());
         }
         Map<String, String> params = new TreeMap<>(r.properties());
         String agent = params.remove("agent");
@@ -99,15 +99,6 @@ public final class GroupRunner {
         }
         return new ScriptResource(r.name(), Path.of(script), ScriptResource.Dialect.GENERIC, params,
                 r.pendingTimeout(), r.pendingTimeout(), ScriptResource.DEFAULT_OCF_ROOT);
-    }
-
-    /**
-     * A VM resource's properties; its definition carries the configured disks when it lists disk
-     * resources (see {@link #vmProperties(GroupSpec, ResourceSpec)}). The group is the one holding
-     * this very resource.
-     */
-    VmProperties vmProperties(ResourceSpec r) {
-        return vmProperties(r.disks().isEmpty() ? null : groupOf(r), r);
     }
 
     /**
@@ -143,35 +134,16 @@ public final class GroupRunner {
     private List<StorageSpec.Disk> disksOf(GroupSpec g, ResourceSpec vm) {
         List<StorageSpec.Disk> out = new ArrayList<>();
         for (String res : vm.disks()) {
-            ResourceSpec dr = g == null ? null : g.resources().get(res);
+            ResourceSpec dr = g.resources().get(res);
             String name = dr == null ? null : dr.properties().get(ResourceSpec.DISK);
             if (name == null) {
                 throw new IllegalArgumentException("resource " + vm.name() + ": '" + res
-                        + "' is not a disk resource of group " + (g == null ? "?" : g.name()));
+                        + "' is not a disk resource of group " + g.name());
             }
-            StorageSpec st = spec.storage() == null ? StorageSpec.none() : spec.storage();
-            out.add(st.disk(name).orElseThrow(() -> new IllegalArgumentException("resource " + vm.name()
+            out.add(spec.storage().disk(name).orElseThrow(() -> new IllegalArgumentException("resource " + vm.name()
                     + ": disk resource " + res + " names disk '" + name + "', not under storage.disks")));
         }
         return out;
-    }
-
-    /** The group holding this resource object (names are unique per group only). */
-    private GroupSpec groupOf(ResourceSpec r) {
-        GroupSpec equal = null;
-        for (GroupSpec g : spec.groups().values()) {
-            ResourceSpec mine = g.resources().get(r.name());
-            if (mine == r) {
-                return g;
-            }
-            if (equal == null && r.equals(mine)) {
-                equal = g;
-            }
-        }
-        if (equal == null) {
-            throw new IllegalArgumentException("resource " + r.name() + " is in no group of the configuration");
-        }
-        return equal;
     }
 
     /**

@@ -158,13 +158,13 @@ class GroupRunnerDisksTest {
     }
 
     @Test
-    void aResourceAloneFindsItsOwnGroupAmongGroupsWithTheSameResourceNames() throws Exception {
+    void eachVmGetsItsOwnGroupsDisksAmongGroupsWithTheSameResourceNames() throws Exception {
         // web and db both have resources "vm" and "data"; each VM gets its own group's disk
-        String db = runner.vmProperties(spec.groups().get("db").resources().get("vm")).definitionXml();
+        String db = runner.vmProperties(spec.groups().get("db"), spec.groups().get("db").resources().get("vm")).definitionXml();
         List<Element> disks = disks(parse(db));
         assertEquals(1, disks.size(), db);
         assertEquals("iqn.2026-11.io.havm:lab/6", first(disks.get(0), "source").getAttribute("name"));
-        String web = runner.vmProperties(spec.groups().get("web").resources().get("vm")).definitionXml();
+        String web = runner.vmProperties(spec.groups().get("web"), spec.groups().get("web").resources().get("vm")).definitionXml();
         assertEquals(2, disks(parse(web)).size(), web);
     }
 
@@ -181,7 +181,7 @@ class GroupRunnerDisksTest {
 
     @Test
     void aVmWithoutDiskResourcesKeepsItsDefinitionAsWritten() throws Exception {
-        VmProperties p = runner.vmProperties(spec.groups().get("plain").resources().get("vm"));
+        VmProperties p = runner.vmProperties(spec.groups().get("plain"), spec.groups().get("plain").resources().get("vm"));
         assertEquals(Files.readString(dir.resolve("plain.xml")), p.definitionXml());
     }
 

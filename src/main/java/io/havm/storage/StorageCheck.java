@@ -1,13 +1,10 @@
 package io.havm.storage;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
 import io.havm.model.ResourceSpec;
 import io.havm.model.StorageSpec;
 import io.havm.util.Exec;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,7 +32,6 @@ public final class StorageCheck {
     /** Budget of {@link #checkAll(String, ClusterSpec, Collection)}: a healthy check takes milliseconds. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern TARGET = Pattern.compile("^Target:(\\S+)", Pattern.MULTILINE);
 
     private StorageCheck() {}
@@ -190,29 +186,20 @@ public final class StorageCheck {
             out.add(problem(node, disk, subject + " is a " + s.type() + ", not a volume", false));
             return out;
         }
-        Exec.Outcome o = Bounded.exec(b.left(), List.of("qemu-img", "info", "-U", "--output=json", file.toString()));
-        if (o.timedOut()) {
-            out.add(problem(node, disk, subject + ": qemu-img info: " + b.noAnswer(), true));
-            return out;
-        }
-        if (!o.ok()) {
-            out.add(problem(node, disk, subject + ": qemu-img info: " + text(o), false));
-            return out;
-        }
-        JsonNode info;
+        ImageInfo info;
         try {
-            info = JSON.readTree(o.out());
-        } catch (IOException e) {
-            out.add(problem(node, disk, subject + ": qemu-img info said something that is not JSON: "
-                    + e.getMessage(), false));
+            info = ImageInfo.read(file, b.left());
+        } catch (ImageInfo.Unreadable e) {
+            out.add(problem(node, disk, subject + ": qemu-img info: " + (e.timedOut() ? b.noAnswer() : e.getMessage()),
+                    e.timedOut()));
             return out;
         }
-        String format = info.path("format").asText("");
+        String format = info.format();
         if (!format.equals(disk.format().word)) {
             out.add(problem(node, disk, subject + " is " + (format.isEmpty() ? "of unknown format" : format)
                     + ", expected " + disk.format().word, false));
         }
-        String backing = info.path("full-backing-filename").asText(info.path("backing-filename").asText(""));
+        String backing = info.backing();
         if (!backing.isEmpty()) {
             if (disk.shareable()) {
                 out.add(problem(node, disk, subject + " has a backing file (" + backing
@@ -229,7 +216,7 @@ public final class StorageCheck {
                 }
             }
         }
-        long size = info.path("virtual-size").asLong(-1);
+        long size = info.virtualSize();
         if (disk.sizeBytes() > 0 && size >= 0 && size < disk.sizeBytes()) {
             out.add(problem(node, disk, subject + " is " + StorageSpec.formatSize(size) + ", disk needs at least "
                     + StorageSpec.formatSize(disk.sizeBytes()), false));

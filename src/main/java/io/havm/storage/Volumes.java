@@ -103,13 +103,10 @@ public final class Volumes {
 
     /** The format qemu-img reports for a backing file (raw or qcow2). */
     static String backingFormat(Path file) {
-        Exec.Outcome o = Exec.run(Duration.ofSeconds(30), List.of("qemu-img", "info", "-U", "--output=json",
-                file.toString())).orThrow();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"format\"\\s*:\\s*\"([a-z0-9]+)\"")
-                .matcher(o.out());
-        if (!m.find()) {
-            throw new IllegalStateException("qemu-img info " + file + ": no format in " + o.out());
+        try {
+            return ImageInfo.read(file, Duration.ofSeconds(30)).format();
+        } catch (ImageInfo.Unreadable e) {
+            throw new IllegalStateException("qemu-img info " + file + ": " + e.getMessage(), e);
         }
-        return m.group(1);
     }
 }

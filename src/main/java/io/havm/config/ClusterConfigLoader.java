@@ -378,7 +378,7 @@ public final class ClusterConfigLoader {
                 throw y.error(m.get("disk"), f + ".disk", "unknown disk '" + d + "' (storage.disks: "
                         + (st.disks().isEmpty() ? "none" : String.join(", ", st.disks().keySet())) + ")");
             }
-            props.put(DiskUse.DISK, d);
+            props.put(ResourceSpec.DISK, d);
         } else if (type == ResourceSpec.Type.DISK) {
             throw y.error(n, f + ".disk", "is required: the name of a disk under storage.disks");
         }
@@ -391,7 +391,7 @@ public final class ClusterConfigLoader {
                 throw y.error(m.get("disks"), f + ".disks", "between 1 and 20 disk resources are allowed, got "
                         + ds.size());
             }
-            props.put(DiskUse.DISKS, String.join(",", ds));
+            props.put(ResourceSpec.DISKS, String.join(",", ds));
         }
         long mem = y.integer(m, "memoryMiB", f + ".memoryMiB", type == ResourceSpec.Type.VM ? 512 : 0, 0, 1L << 30);
         Duration pending = type == ResourceSpec.Type.DISK ? Duration.ofSeconds(30) : Duration.ofSeconds(180);

@@ -19,9 +19,6 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  * disk that is not shareable belongs to one resource of one group (so to one node at a time).
  */
 final class DiskUse {
-    static final String DISK = ResourceSpec.DISK;
-    static final String DISKS = ResourceSpec.DISKS;
-
     private DiskUse() {}
 
     /** Checks each VM's disk list against the group and adds the VM's dependencies on them. */
@@ -29,7 +26,7 @@ final class DiskUse {
         Map<String, ResourceSpec> out = new LinkedHashMap<>();
         Map<String, String> attachedTo = new TreeMap<>();
         for (ResourceSpec r : resources.values()) {
-            String list = r.properties().get(DISKS);
+            String list = r.properties().get(ResourceSpec.DISKS);
             if (r.type() != ResourceSpec.Type.VM || list == null) {
                 out.put(r.name(), r);
                 continue;
@@ -37,7 +34,7 @@ final class DiskUse {
             List<String> deps = new ArrayList<>(r.dependsOn());
             for (String d : Arrays.asList(list.split(","))) {
                 ResourceSpec dr = resources.get(d);
-                Node disksField = field(at, r.name(), DISKS);
+                Node disksField = field(at, r.name(), ResourceSpec.DISKS);
                 if (dr == null || dr.type() != ResourceSpec.Type.DISK) {
                     throw y.error(disksField, f + ".resources." + r.name() + ".disks", "'" + d
                             + "' is not a disk resource of this group (disk resources: " + String.join(", ",
@@ -88,7 +85,7 @@ final class DiskUse {
         Map<String, String> owner = new TreeMap<>();
         for (GroupSpec g : groups.values()) {
             for (ResourceSpec r : g.resources().values()) {
-                String d = r.properties().get(DISK);
+                String d = r.properties().get(ResourceSpec.DISK);
                 if (r.type() != ResourceSpec.Type.DISK || d == null) {
                     continue;
                 }
@@ -96,7 +93,7 @@ final class DiskUse {
                 String before = owner.put(d, here);
                 if (before != null && !st.disks().get(d).shareable()) {
                     Yaml y = groupFile.getOrDefault(g.name(), main);
-                    throw y.error(field(groupNodes.get(g.name()), "resources", r.name(), DISK), "groups." + g.name() + ".resources." + r.name() + ".disk", "disk '" + d
+                    throw y.error(field(groupNodes.get(g.name()), "resources", r.name(), ResourceSpec.DISK), "groups." + g.name() + ".resources." + r.name() + ".disk", "disk '" + d
                             + "' is not shareable and is already used by " + before
                             + " (a disk belongs to one node at a time; mark it shareable: true, raw, for a guest"
                             + " cluster)");

@@ -22,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,14 +44,7 @@ class ClusterIT {
     @AfterEach
     void cleanUp() throws IOException {
         try {
-            if (cluster != null) {
-                cluster.stopAgents();
-                cluster.close();
-                // Agents append to their logs; the next drill starts with empty ones.
-                for (String h : lab.hosts.keySet()) {
-                    Files.deleteIfExists(LabCluster.AGENTS_DIR.resolve(h + ".log"));
-                }
-            }
+            Drills.stop(cluster, lab);
         } finally {
             lab.restoreAllHosts();
             vms.forEach(v -> lab.remove(v.name()));
@@ -86,12 +78,7 @@ class ClusterIT {
     // ------------------------------------------------------------------ waiting, with the agents' logs on failure
 
     private void awaitOrLogs(String alias, Duration atMost, Callable<Boolean> condition) {
-        try {
-            await(alias).atMost(atMost).pollInterval(Duration.ofMillis(200)).until(condition);
-        } catch (ConditionTimeoutException e) {
-            throw new AssertionError(alias + " did not happen within " + atMost.toSeconds() + " s; groups "
-                    + cluster.summary() + "\n" + cluster.agentLogs(), e);
-        }
+        Drills.awaitOrLogs(cluster, alias, atMost, condition);
     }
 
     /** Waits until the group is online on one node (and only there, by libvirt) and its guest booted. */

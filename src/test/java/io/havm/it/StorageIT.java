@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
-import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,13 +54,7 @@ class StorageIT {
     @AfterEach
     void cleanUp() throws IOException {
         try {
-            if (cluster != null) {
-                cluster.stopAgents();
-                cluster.close();
-                for (String h : lab.hosts.keySet()) {
-                    Files.deleteIfExists(LabCluster.AGENTS_DIR.resolve(h + ".log"));
-                }
-            }
+            Drills.stop(cluster, lab);
         } finally {
             lab.restoreAllHosts();
             domains.forEach(lab::remove);
@@ -140,13 +133,7 @@ class StorageIT {
     // ------------------------------------------------------------------ waiting, with the agents' logs on failure
 
     private void awaitOrLogs(String alias, Duration atMost, Callable<Boolean> condition) {
-        try {
-            await(alias).atMost(atMost).pollInterval(Duration.ofMillis(250)).until(condition);
-        } catch (ConditionTimeoutException e) {
-            throw new AssertionError(alias + " did not happen within " + atMost.toSeconds() + " s; groups "
-                    + cluster.summary() + "\nevents:\n" + String.join("\n", cluster.events()) + "\n"
-                    + cluster.agentLogs(), e);
-        }
+        Drills.awaitOrLogs(cluster, alias, atMost, condition);
     }
 
     /** Waits until the group is online on one node, its domain active there only, and returns the node. */

@@ -145,45 +145,46 @@ class StorageIT {
 
     // ------------------------------------------------------------------ the guest's own reads and writes
 
-    /** Runs {@code script} with /bin/sh inside the guest (qemu-guest-agent guest-exec); its stdout. */
-    private String inGuest(String host, String domain, String script) {
-        AtomicReference<String> out = new AtomicReference<>();
-        await(domain + ": guest agent runs '" + script + "'").atMost(BOOT).pollInterval(Duration.ofMillis(500))
+    /**
+     * Runs {@code script} with /bin/sh inside the guest (qemu-guest-agent guest-exec), once, and
+     * returns its stdout; a non-zero exit fails the test with the script's stderr.
+     */
+    private String inGuest(String host, String domain, String script) throws Exception {
+        String req = JSON.writeValueAsString(Map.of("execute", "guest-exec", "arguments", Map.of("path", "/bin/sh",
+                "arg", List.of("-c", script), "capture-output", true)));
+        AtomicReference<Long> pid = new AtomicReference<>();
+        // The guest agent may not answer yet (the guest is booting): wait until it accepts the command.
+        await(domain + ": guest agent accepts '" + script + "'").atMost(BOOT).pollInterval(Duration.ofMillis(500))
                 .ignoreExceptions().until(() -> {
-                    String req = JSON.writeValueAsString(Map.of("execute", "guest-exec", "arguments", Map.of("path",
-                            "/bin/sh", "arg", List.of("-c", script), "capture-output", true)));
-                    long pid = JSON.readTree(lab.hv(host).agentCommand(domain, req, Duration.ofSeconds(5)))
-                            .path("return").path("pid").asLong();
-                    Instant deadline = Instant.now().plusSeconds(20);
-                    while (Instant.now().isBefore(deadline)) {
-                        JsonNode st = JSON.readTree(lab.hv(host).agentCommand(domain, "{\"execute\":\"guest-exec-status\","
-                                + "\"arguments\":{\"pid\":" + pid + "}}", Duration.ofSeconds(5))).path("return");
-                        if (st.path("exited").asBoolean()) {
-                            String o = new String(Base64.getDecoder().decode(st.path("out-data").asText("")),
-                                    StandardCharsets.UTF_8);
-                            if (st.path("exitcode").asInt(-1) != 0) {
-                                throw new AssertionError(domain + ": '" + script + "' exited "
-                                        + st.path("exitcode").asInt() + ": " + o + new String(Base64.getDecoder()
-                                                .decode(st.path("err-data").asText("")), StandardCharsets.UTF_8));
-                            }
-                            out.set(o);
-                            return true;
-                        }
-                        Thread.onSpinWait();
-                    }
-                    return false;
+                    pid.set(JSON.readTree(lab.hv(host).agentCommand(domain, req, Duration.ofSeconds(5)))
+                            .path("return").path("pid").asLong());
+                    return true;
                 });
-        return out.get();
+        String status = "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":" + pid.get() + "}}";
+        AtomicReference<JsonNode> done = new AtomicReference<>();
+        await(domain + ": '" + script + "' exits").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100))
+                .until(() -> {
+                    done.set(JSON.readTree(lab.hv(host).agentCommand(domain, status, Duration.ofSeconds(5)))
+                            .path("return"));
+                    return done.get().path("exited").asBoolean();
+                });
+        JsonNode st = done.get();
+        String out = new String(Base64.getDecoder().decode(st.path("out-data").asText("")), StandardCharsets.UTF_8);
+        if (st.path("exitcode").asInt(-1) != 0) {
+            throw new AssertionError(domain + ": '" + script + "' exited " + st.path("exitcode").asInt() + ": " + out
+                    + new String(Base64.getDecoder().decode(st.path("err-data").asText("")), StandardCharsets.UTF_8));
+        }
+        return out;
     }
 
     /** Writes {@code token} into sector 1 of {@code dev} from inside the guest, bypassing its page cache. */
-    private void writeSector(String host, String domain, String dev, String token) {
+    private void writeSector(String host, String domain, String dev, String token) throws Exception {
         inGuest(host, domain, "printf '%s\\n' '" + token + "' | dd of=/dev/" + dev
                 + " bs=512 count=1 seek=1 conv=sync,notrunc oflag=direct 2>/dev/null && sync");
     }
 
     /** Reads the first line of sector 1 of {@code dev} from inside the guest, bypassing its page cache. */
-    private String readSector(String host, String domain, String dev) {
+    private String readSector(String host, String domain, String dev) throws Exception {
         return inGuest(host, domain, "dd if=/dev/" + dev + " bs=512 count=1 skip=1 iflag=direct 2>/dev/null"
                 + " | head -c 200 | tr '\\000' '\\n' | head -n 1").strip();
     }

@@ -238,26 +238,77 @@ public final class GroupRunner {
         return new MigrationOptions(unsafe, 0, 0);
     }
 
-    /** Scripts stop here, VMs move (live, quick or offline), scripts start on the target. */
+    /**
+     * The source's half of a move, top-down: the group's VMs move (live, quick or offline) and its
+     * other resources (scripts, disks) stop here, each in its turn, so what a VM needs stops only
+     * after the VM has left. The coordinator then has the target bring the rest online there. A
+     * resource that will not stop is terminated; one that cannot be terminated either fails the
+     * move, since it would then run on both nodes. A failed move is undone here, last step first:
+     * what was stopped comes online again, and VMs that already left come back (or, if they cannot,
+     * are destroyed on the target rather than run twice).
+     */
     public Mover.Report move(String group, String to, MoveMode mode) {
         GroupSpec g = spec.groups().get(group);
         Hypervisor target = hypervisors.get(to);
-        MigrationOptions opts = migrationOptions(g);
-        Mover mover = new Mover(clock, opts);
+        Mover mover = new Mover(clock, migrationOptions(g));
+        List<java.util.function.Supplier<String>> undo = new ArrayList<>();
         Mover.Report last = null;
         for (String r : Dependencies.offlineOrder(g)) {
             ResourceSpec rs = g.resources().get(r);
+            String failure;
             if (rs.type() == ResourceSpec.Type.VM) {
-                last = mover.move(mode, vmProperties(g, rs), local(), target, null);
-                if (!last.ok()) {
-                    return last;
+                VmProperties vm = vmProperties(g, rs);
+                last = mover.move(mode, vm, local(), target, null);
+                if (last.ok()) {
+                    undo.add(() -> comeBack(mover, mode, vm, target));
+                    continue;
                 }
+                failure = last.detail();
             } else {
-                resource(group, r).offline();
+                Result res = step(group, r, "offline", resource(group, r).offline());
+                if (!res.ok()) {
+                    res = step(group, r, "terminate", resource(group, r).terminate());
+                }
+                if (res.ok()) {
+                    undo.add(() -> backOnline(group, r));
+                    continue;
+                }
+                failure = r + " could not be stopped on " + node + ": " + res.detail();
             }
+            StringBuilder detail = new StringBuilder(failure);
+            for (int i = undo.size() - 1; i >= 0; i--) {
+                detail.append("; ").append(undo.get(i).get());
+            }
+            return last != null && !last.ok()
+                    ? new Mover.Report(last.mode(), last.domain(), last.from(), last.to(), false, last.took(),
+                            detail.toString())
+                    : new Mover.Report(mode, group, node, to, false, java.time.Duration.ZERO, detail.toString());
         }
         return last != null ? last : new Mover.Report(mode, group, node, to, true, java.time.Duration.ZERO,
                 "no VM to move");
+    }
+
+    /** Undoes a VM's part of a failed move: back here, or off on the target if it cannot come. */
+    private String comeBack(Mover mover, MoveMode mode, VmProperties vm, Hypervisor target) {
+        Mover.Report r = mover.move(mode, vm, target, local(), null);
+        if (r.ok()) {
+            return vm.domain() + " moved back to " + node;
+        }
+        try {
+            target.destroy(vm.domain());
+            return vm.domain() + " could not move back (" + r.detail() + "): destroyed on " + target.host()
+                    + " so that it does not run twice";
+        } catch (HypervisorException e) {
+            return vm.domain() + " could not move back (" + r.detail() + ") nor be destroyed on " + target.host()
+                    + ": " + e.getMessage();
+        }
+    }
+
+    /** Undoes a resource's part of a failed move: online here again. */
+    private String backOnline(String group, String r) {
+        Result res = step(group, r, "online", resource(group, r).online());
+        return res.ok() || res instanceof Result.AlreadyRunning ? r + " online again on " + node
+                : r + " could not come online again on " + node + ": " + res.detail();
     }
 
     /**

@@ -836,14 +836,26 @@ public final class Coordinator {
                         + describe(g) + ") waits for attempt " + g.attempt());
                 return;
             }
-            if (ok) {
+            if (ok && hasMoreThanVms(name)) {
+                // The source took the group's other resources (scripts, disks) offline before its VMs
+                // left; Online on the target brings them up there (a VM there answers AlreadyRunning).
+                await(g.to(GroupPhase.STARTING, to), "moved; the rest of the group comes online on " + to,
+                        a -> new Command.Online(name, to, a));
+            } else if (ok) {
                 set(g.to(GroupPhase.ONLINE, to), "moved");
             } else {
                 // Not retried to that node (failback, drain) until the cluster changes: no migration storm.
+                // (The source has brought back online what it took offline for the move.)
                 Set<String> tried = new TreeSet<>(g.tried());
                 tried.add(to);
                 set(g.to(GroupPhase.ONLINE, from).withTried(tried), "move failed, still on " + from + ": " + detail);
             }
+        }
+
+        /** A move stops the group's scripts and disks on the source; only its VMs migrate. */
+        private boolean hasMoreThanVms(String name) {
+            return spec.groups().get(name).resources().values().stream()
+                    .anyMatch(r -> r.type() != ResourceSpec.Type.VM);
         }
 
         // ------------------------------------------------------------ operators

@@ -1,16 +1,25 @@
 package io.havm.api;
 
 import io.havm.config.ClusterConfigLoader;
+import io.havm.coordination.CoordinationException;
+import io.havm.coordination.ZkCoordination;
+import io.havm.engine.ClusterStore;
+import io.havm.engine.port.DomainState;
+import io.havm.engine.port.Hypervisor;
+import io.havm.engine.port.HypervisorException;
 import io.havm.lab.GuestImage;
 import io.havm.lab.Lab;
 import io.havm.libvirt.AccelProbe;
 import io.havm.libvirt.DomainSpec;
+import io.havm.libvirt.LibvirtHypervisor;
 import io.havm.model.ClusterSpec;
 import io.havm.model.DomainType;
 import io.havm.model.GroupSpec;
 import io.havm.model.InvalidInputException;
 import io.havm.model.ResourceSpec;
 import io.havm.model.StorageSpec;
+import io.havm.policy.ClusterState;
+import io.havm.policy.GroupPhase;
 import io.havm.storage.LunPicker;
 import io.havm.storage.Volumes;
 import java.io.IOException;
@@ -28,8 +37,10 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -64,7 +75,8 @@ final class GuestClusterCommands {
     static final String CREATE_USAGE = "havm guest-cluster create NAME --members N --shared-disk DNAME:SIZE"
             + " [--shared-disk ...] [--pool P] [--os-pool P] [--memory MiB] [--os-size SIZE]"
             + " [--domain-type auto|kvm|qemu] --config F";
-    static final String REMOVE_USAGE = "havm guest-cluster remove NAME --config F";
+    static final String REMOVE_USAGE = "havm guest-cluster remove NAME [--cluster-stopped] [--host-off HOST ...]"
+            + " --config F";
     static final String LIST_USAGE = "havm guest-cluster list --config F";
 
     /**
@@ -74,10 +86,24 @@ final class GuestClusterCommands {
      * @param capacity an iSCSI LUN's size
      * @param step called before each step that changes something, with what it is about to do
      *        (tests fail a step here to check the rollback)
+     * @param clusterState the cluster's state as its coordinator wrote it in ZooKeeper (empty: none
+     *        yet); throws {@link CoordinationException} when ZooKeeper cannot be reached
+     * @param hosts every node's hypervisor (remove asks each whether a member runs there); closed after
      */
-    record Env(Supplier<GuestImage> guest, LunPicker.Capacity capacity, Consumer<String> step) {
+    record Env(Supplier<GuestImage> guest, LunPicker.Capacity capacity, Consumer<String> step,
+            Function<ClusterSpec, Optional<ClusterState>> clusterState, Function<ClusterSpec, Map<String, Hypervisor>> hosts) {
         static Env real(Path home) {
-            return new Env(() -> GuestImage.ensure(home), LunPicker.fromHere(Duration.ofSeconds(10)), s -> {});
+            return new Env(() -> GuestImage.ensure(home), LunPicker.fromHere(Duration.ofSeconds(10)), s -> {},
+                    spec -> {
+                        try (ZkCoordination zk = ClusterCommands.connect(spec)) {
+                            return new ClusterStore(zk, "cli", io.havm.engine.port.Clock.SYSTEM).state();
+                        }
+                    },
+                    spec -> {
+                        Map<String, Hypervisor> hs = new LinkedHashMap<>();
+                        spec.nodes().forEach(n -> hs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri())));
+                        return hs;
+                    });
         }
     }
 
@@ -616,10 +642,11 @@ final class GuestClusterCommands {
 
     /** A fragment made by create, read back. */
     record Made(String name, Path fragment, List<Path> created, List<String> groups, Map<String, Map<?, ?>> disks,
-            List<Path> states) {}
+            List<Path> states, List<String> domains) {}
 
     private int remove(List<String> args) {
-        Args a = Args.parse("havm guest-cluster remove", args, Set.of("--config"), Set.of(), 1, REMOVE_USAGE);
+        Args a = Args.parse("havm guest-cluster remove", args, Set.of("--config", "--host-off"),
+                Set.of("--cluster-stopped"), 1, REMOVE_USAGE);
         Path config = configFile(a, "havm guest-cluster remove", REMOVE_USAGE);
         String name = a.positional.get(0);
         Path fragment = ClusterConfigLoader.fragmentDir(config).resolve(name + ".yaml");
@@ -635,16 +662,29 @@ final class GuestClusterCommands {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot move " + fragment + " aside", e);
         }
+        ClusterSpec rest;
         try {
-            ClusterConfigLoader.load(config);
+            rest = ClusterConfigLoader.load(config).spec();
         } catch (InvalidInputException e) {
-            try {
-                Files.move(aside, fragment, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException io) {
-                throw new UncheckedIOException("cannot put " + fragment + " back from " + aside, io);
-            }
+            putBack(aside, fragment);
             throw new InvalidInputException(name, "the configuration would not load without it, so it stays: "
                     + e.getMessage());
+        }
+        Set<String> off = new LinkedHashSet<>(a.all("--host-off"));
+        for (String h : off) {
+            if (rest.node(h).isEmpty()) {
+                putBack(aside, fragment);
+                throw new InvalidInputException("--host-off", "unknown node '" + h + "' (nodes: " + String.join(", ",
+                        rest.nodes().stream().map(ClusterSpec.NodeSpec::name).toList()) + ")");
+            }
+        }
+        // Its volumes are about to be deleted: nothing of it may run, or be wanted online, anywhere.
+        List<String> inUse = stillInUse(rest, m, config, a.flag("--cluster-stopped"), off);
+        if (!inUse.isEmpty()) {
+            putBack(aside, fragment);
+            err.println("havm guest-cluster remove: " + name + ": not removed, nothing changed:");
+            inUse.forEach(w -> err.println("  " + w));
+            return 1;
         }
         Set<String> volumes = new java.util.HashSet<>();
         m.disks().values().forEach(d -> {
@@ -695,6 +735,64 @@ final class GuestClusterCommands {
         return 0;
     }
 
+    private static void putBack(Path aside, Path fragment) {
+        try {
+            Files.move(aside, fragment, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException io) {
+            throw new UncheckedIOException("cannot put " + fragment + " back from " + aside, io);
+        }
+    }
+
+    /**
+     * Why a guest cluster's members may still run or be started, one line each (empty: neither).
+     * The coordinator must want each member offline and have it offline, unless the operator says
+     * the whole cluster is stopped; and every node's libvirt must say no member runs there, unless
+     * the operator says that node is powered off.
+     */
+    private List<String> stillInUse(ClusterSpec spec, Made m, Path config, boolean clusterStopped, Set<String> off) {
+        List<String> why = new ArrayList<>();
+        if (!clusterStopped) {
+            try {
+                Optional<ClusterState> state = env.clusterState().apply(spec);
+                for (String g : m.groups()) {
+                    ClusterState.Group st = state.map(x -> x.groups().get(g)).orElse(null);
+                    if (st != null && (st.phase() != GroupPhase.OFFLINE || st.wantOnline())) {
+                        why.add(g + " is " + st.phase().word() + (st.node() == null ? "" : " on " + st.node())
+                                + " in the cluster: take it offline first (havm group offline " + g + " --config "
+                                + config + ")");
+                    }
+                }
+            } catch (CoordinationException e) {
+                why.add("cannot read the cluster's state (" + e.getMessage() + "), so its members may still be"
+                        + " wanted online: take them offline while the cluster runs, or, if every agent is stopped,"
+                        + " pass --cluster-stopped");
+            }
+        }
+        Map<String, Hypervisor> hosts = env.hosts().apply(spec);
+        try {
+            for (ClusterSpec.NodeSpec n : spec.nodes()) {
+                if (off.contains(n.name())) {
+                    continue;
+                }
+                Hypervisor h = hosts.get(n.name());
+                try {
+                    for (String d : m.domains()) {
+                        if (h.state(d).map(DomainState::active).orElse(false)) {
+                            why.add(d + " runs on " + n.name() + " (libvirt says " + h.state(d).orElseThrow() + ")");
+                        }
+                    }
+                } catch (HypervisorException e) {
+                    why.add(n.name() + ": cannot ask libvirt whether " + String.join(", ", m.domains())
+                            + " run there (" + e.getMessage() + "); if " + n.name() + " is powered off, pass"
+                            + " --host-off " + n.name());
+                }
+            }
+        } finally {
+            hosts.values().forEach(Hypervisor::close);
+        }
+        return why;
+    }
+
     static boolean isMade(Path fragment, String name) {
         try (var r = Files.newBufferedReader(fragment)) {
             String first = r.readLine();
@@ -730,15 +828,22 @@ final class GuestClusterCommands {
         Map<String, Map<?, ?>> ds = new LinkedHashMap<>();
         disks.forEach((k, v) -> ds.put(k.toString(), map(v)));
         List<Path> states = new ArrayList<>();
+        List<String> domains = new ArrayList<>();
         for (Object g : groups.values()) {
-            for (Object r : map(map(g).get("resources")).values()) {
-                Map<?, ?> props = map(map(r).get("properties"));
-                if (props.get("domain") != null && props.get("stateDir") != null) {
-                    states.add(Path.of(props.get("stateDir").toString()).resolve(props.get("domain") + ".sav"));
+            for (Map.Entry<?, ?> r : map(map(g).get("resources")).entrySet()) {
+                if (!"vm".equals(map(r.getValue()).get("type"))) {
+                    continue;
+                }
+                Map<?, ?> props = map(map(r.getValue()).get("properties"));
+                Object domain = props.get("domain") != null ? props.get("domain") : r.getKey();
+                domains.add(domain.toString());
+                if (props.get("stateDir") != null) {
+                    states.add(Path.of(props.get("stateDir").toString()).resolve(domain + ".sav"));
                 }
             }
         }
-        return new Made(name, fragment, created, groups.keySet().stream().map(Object::toString).toList(), ds, states);
+        return new Made(name, fragment, created, groups.keySet().stream().map(Object::toString).toList(), ds, states,
+                domains);
     }
 
     private static Map<?, ?> map(Object o) {

@@ -68,8 +68,11 @@ public final class Main {
                                                   sharing raw shareable disks (files in a shared-dir pool or free
                                                   LUNs of an iscsi pool), written as a fragment beside F
                                                   (F = cluster.yaml: cluster.d/NAME.yaml)
-              guest-cluster remove NAME --config F  its fragment, definitions and volumes (LUNs keep their data);
-                                                  take its groups offline first
+              guest-cluster remove NAME [--cluster-stopped] [--host-off HOST ...] --config F
+                                                  its fragment, definitions and volumes (LUNs keep their data);
+                                                  refused while the cluster wants a member online or libvirt
+                                                  shows one running; --cluster-stopped: no agent runs (ZooKeeper
+                                                  is not asked); --host-off: that node is powered off
               guest-cluster list --config F       guest clusters made by havm: members, shared disks
                                                   (agents read the configuration when they start: restart them
                                                   after a guest-cluster create or remove)

@@ -7,11 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.havm.config.ClusterConfigLoader;
+import io.havm.coordination.CoordinationException;
+import io.havm.engine.FakeHypervisor;
+import io.havm.engine.port.Hypervisor;
 import io.havm.lab.GuestImage;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
 import io.havm.model.ResourceSpec;
 import io.havm.model.StorageSpec;
+import io.havm.policy.ClusterState;
+import io.havm.policy.GroupPhase;
 import io.havm.storage.Luns;
 import io.havm.util.Exec;
 import java.io.ByteArrayOutputStream;
@@ -24,6 +29,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,6 +55,11 @@ class GuestClusterCommandsTest {
     /** Fails the step whose description starts with this (null: none). */
     String failAt;
     final Map<Integer, Long> lunSizes = new TreeMap<>();
+    /** What remove finds: the coordinator's state (null: none yet), ZooKeeper down, each node's libvirt. */
+    ClusterState clusterState;
+    boolean zkDown;
+    final Map<String, Hypervisor> hosts = new TreeMap<>(Map.of("n1", new FakeHypervisor("n1"),
+            "n2", new FakeHypervisor("n2"), "n3", new FakeHypervisor("n3")));
 
     private static final String NODES = "cluster:\n  name: t\n  nodes:\n"
             + "    - {name: n1, uri: 'test:///default', memoryMiB: 1024}\n"
@@ -88,7 +100,12 @@ class GuestClusterCommandsTest {
             if (failAt != null && step.startsWith(failAt)) {
                 throw new IllegalStateException("injected failure at " + step);
             }
-        });
+        }, spec -> {
+            if (zkDown) {
+                throw new CoordinationException("no connection to ZooKeeper at 127.0.0.1:2181 within 3000 ms");
+            }
+            return Optional.ofNullable(clusterState);
+        }, spec -> new TreeMap<>(hosts));
         return m.run(List.of(args));
     }
 
@@ -215,6 +232,61 @@ class GuestClusterCommandsTest {
 
         // the same name can be used again
         assertEquals(0, create("gc", "--members", "2", "--shared-disk", "quorum:1M"), err());
+    }
+
+    private static ClusterState.Group group(String name, GroupPhase phase, String node, boolean wantOnline) {
+        return new ClusterState.Group(name, phase, node, null, null, wantOnline, List.of(), Map.of(), Set.of(),
+                Set.of(), null, null, 0, 0, null);
+    }
+
+    private static ClusterState state(ClusterState.Group... groups) {
+        TreeMap<String, ClusterState.Group> gs = new TreeMap<>();
+        for (ClusterState.Group g : groups) {
+            gs.put(g.name(), g);
+        }
+        return new ClusterState(new TreeMap<>(), gs);
+    }
+
+    @Test
+    void removeIsRefusedWhileAMemberRunsOrIsWantedOnlineAndThenChangesNothing() throws Exception {
+        assertEquals(0, create("gc", "--members", "2", "--shared-disk", "quorum:1M"), err());
+        Map<String, Long> before = snapshot();
+        String rm = "guest-cluster remove gc --config " + cfg;
+
+        clusterState = state(group("gc-1", GroupPhase.ONLINE, "n2", true), group("gc-2", GroupPhase.PENDING, null, true));
+        assertEquals(1, run(rm.split(" ")));
+        assertTrue(err().contains("gc: not removed, nothing changed:"), err());
+        assertTrue(err().contains("gc-1 is online on n2 in the cluster: take it offline first (havm group offline gc-1"
+                + " --config " + cfg + ")"), err());
+        assertTrue(err().contains("gc-2 is pending in the cluster: take it offline first"), err());
+        assertEquals(before, snapshot());
+
+        // The cluster wants both offline, but libvirt shows a member running on n3, and n2 does not answer.
+        clusterState = state(group("gc-1", GroupPhase.OFFLINE, null, false), group("gc-2", GroupPhase.OFFLINE, null,
+                false));
+        ((FakeHypervisor) hosts.get("n3")).put("gc-2", true);
+        ((FakeHypervisor) hosts.get("n2")).unreachable = true;
+        assertEquals(1, run(rm.split(" ")));
+        assertTrue(err().contains("gc-2 runs on n3 (libvirt says "), err());
+        assertTrue(err().contains("n2: cannot ask libvirt whether gc-1, gc-2 run there ("), err());
+        assertTrue(err().contains("if n2 is powered off, pass --host-off n2"), err());
+        assertFalse(err().contains("in the cluster"), err());
+        assertEquals(before, snapshot());
+
+        ((FakeHypervisor) hosts.get("n3")).put("gc-2", false);
+        assertEquals(2, run((rm + " --host-off n9").split(" ")));
+        assertTrue(err().contains("--host-off: unknown node 'n9' (nodes: n1, n2, n3)"), err());
+        assertEquals(before, snapshot());
+
+        // ZooKeeper down: the cluster's wishes are unknown, unless the operator says it is stopped.
+        zkDown = true;
+        assertEquals(1, run((rm + " --host-off n2").split(" ")));
+        assertTrue(err().contains("cannot read the cluster's state (no connection to ZooKeeper"), err());
+        assertTrue(err().contains("if every agent is stopped, pass --cluster-stopped"), err());
+        assertEquals(before, snapshot());
+
+        assertEquals(0, run((rm + " --host-off n2 --cluster-stopped").split(" ")), err());
+        assertTrue(ClusterConfigLoader.load(cfg).spec().groups().isEmpty());
     }
 
     @Test

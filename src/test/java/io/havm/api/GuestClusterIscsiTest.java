@@ -63,7 +63,9 @@ class GuestClusterIscsiTest {
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         Path kernel = Files.writeString(dir.resolve("vmlinuz"), "k");
         m.guestClusterEnv = new GuestClusterCommands.Env(() -> new GuestImage(dir, kernel, kernel),
-                LunPicker.fromHere(Duration.ofSeconds(10)), s -> {});
+                LunPicker.fromHere(Duration.ofSeconds(10)), s -> {}, spec -> java.util.Optional.empty(),
+                spec -> new java.util.TreeMap<>(java.util.Map.of("n1", new io.havm.engine.FakeHypervisor("n1"),
+                        "n2", new io.havm.engine.FakeHypervisor("n2"))));
 
         assertEquals(0, m.run(List.of("guest-cluster", "create", "gc", "--members", "2", "--pool", "lab",
                 "--shared-disk", "data:512M", "--shared-disk", "witness:64M", "--domain-type", "qemu", "--config",

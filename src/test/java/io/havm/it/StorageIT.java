@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.havm.config.ClusterConfigLoader;
 import io.havm.lab.LabCluster;
 import io.havm.libvirt.DomainSpec;
 import io.havm.model.GroupSpec;
@@ -62,13 +63,19 @@ class StorageIT {
                 Exec.run(Duration.ofSeconds(30), List.of(lab.home.resolve("ci/lab").toString(), "iscsi", "add-lun",
                         Integer.toString(lun)));
             }
+            List<String> notRemoved = new ArrayList<>();
             for (String gc : guestClusters) {
-                havm("guest-cluster", "remove", gc, "--config", config.toString());
+                // The agents are stopped and the members removed above.
+                Exec.Outcome rm = havm("guest-cluster", "remove", gc, "--cluster-stopped", "--config", config.toString());
+                if (rm.code() != 0) {
+                    notRemoved.add(gc + ": " + rm.out() + rm.err());
+                }
             }
             for (String d : domains) {
                 Files.deleteIfExists(shared().resolve("pool").resolve(d + "-os.qcow2"));
                 Files.deleteIfExists(shared().resolve("lockd").resolve("havm-disk-" + d + "-data"));
             }
+            assertEquals(List.of(), notRemoved, "guest clusters left behind");
         }
     }
 
@@ -338,6 +345,23 @@ class StorageIT {
         assertNotEquals(partner, now, m.get(0) + " restarted onto its partner's host");
         assertEquals("FROM " + m.get(3), readSector(now, m.get(2), m.get(4)));
         allApart(members);
+
+        // Removing a guest cluster whose members run is refused, and changes nothing: the cluster
+        // wants them online, libvirt shows them running, and the powered-off host cannot be asked.
+        List<String> f = members.get(gf);
+        Path fragment = ClusterConfigLoader.fragmentDir(config).resolve(gf + ".yaml");
+        String before = Files.readString(fragment);
+        Exec.Outcome busy = havm("guest-cluster", "remove", gf, "--config", config.toString());
+        assertEquals(1, busy.code(), busy.out() + busy.err());
+        for (String g : List.of(f.get(0), f.get(1))) {
+            String on = cluster.onlineOn(g).orElseThrow();
+            assertTrue(busy.err().contains(g + " is online on " + on + " in the cluster: take it offline first"),
+                    busy.err());
+        }
+        assertTrue(busy.err().contains(f.get(2) + " runs on " + cluster.onlineOn(f.get(0)).orElseThrow()), busy.err());
+        assertTrue(busy.err().contains("if " + lost + " is powered off, pass --host-off " + lost), busy.err());
+        assertEquals(before, Files.readString(fragment));
+        assertEquals("FROM " + f.get(3), readSector(cluster.onlineOn(f.get(0)).orElseThrow(), f.get(2), f.get(4)));
     }
 
     /** Waits until every guest cluster's two members are online, each once, on different hosts. */

@@ -777,8 +777,9 @@ final class GuestClusterCommands {
                 Hypervisor h = hosts.get(n.name());
                 try {
                     for (String d : m.domains()) {
-                        if (h.state(d).map(DomainState::active).orElse(false)) {
-                            why.add(d + " runs on " + n.name() + " (libvirt says " + h.state(d).orElseThrow() + ")");
+                        Optional<DomainState> st = h.state(d);
+                        if (st.map(DomainState::active).orElse(false)) {
+                            why.add(d + " runs on " + n.name() + " (libvirt says " + st.get() + ")");
                         }
                     }
                 } catch (HypervisorException e) {

@@ -115,6 +115,12 @@ class StorageIT {
         return def;
     }
 
+    /** The storage.disks lines {@link #vmWithDataDisk} needs: a 16M qcow2 OS disk on the shared dir, a lab LUN. */
+    private static String osAndLun(String domain, int lun) {
+        return "    " + domain + "-os: {pool: shared, volume: " + domain + "-os.qcow2, format: qcow2, size: 16M}\n"
+                + "    " + domain + "-data: {pool: lab, lun: " + lun + "}\n";
+    }
+
     /** A group with an OS disk and a data disk resource and the VM that attaches both (vda, vdb). */
     private String vmWithDataDisk(String group, String domain, Path definition, String preferred) {
         return "  " + group + ":\n    preferredOwners: [" + preferred + "]\n    resources:\n"
@@ -207,8 +213,7 @@ class StorageIT {
     void iscsiDataDiskFollowsLiveMigrationAndPowerLoss() throws Exception {
         String d = "st-web";
         Path def = definition(d);
-        config("st", "    " + d + "-os: {pool: shared, volume: " + d + "-os.qcow2, format: qcow2, size: 16M}\n"
-                + "    " + d + "-data: {pool: lab, lun: 5}\n", vmWithDataDisk("web", d, def, "host1"));
+        config("st", osAndLun(d, 5), vmWithDataDisk("web", d, def, "host1"));
         Exec.Outcome made = havm("storage", "create", "--config", config.toString());
         assertEquals(0, made.code(), made.out() + made.err());
         assertTrue(Files.isRegularFile(shared().resolve("pool").resolve(d + "-os.qcow2")), made.out());
@@ -400,8 +405,7 @@ class StorageIT {
     void removedLunFailsTheDiskResource() throws Exception {
         String d = "st-lun";
         Path def = definition(d);
-        config("lun", "    " + d + "-os: {pool: shared, volume: " + d + "-os.qcow2, format: qcow2, size: 16M}\n"
-                + "    " + d + "-data: {pool: lab, lun: 7}\n", vmWithDataDisk("app", d, def, "host1"));
+        config("lun", osAndLun(d, 7), vmWithDataDisk("app", d, def, "host1"));
         assertEquals(0, havm("storage", "create", "--config", config.toString()).code());
         startCluster();
         online("app", d);

@@ -1,0 +1,74 @@
+package io.havm.engine.port;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The second channel beside the coordination service: small blocks on storage every node reaches
+ * (a file per slot on a shared-dir pool, or sectors of a small iSCSI LUN), read and written with
+ * a bounded time and without the page cache.
+ *
+ * <p>Why it exists: ZooKeeper alone cannot tell "ZooKeeper is down for everyone" (nobody can
+ * recover anything, so keep every VM running) from "I am the one cut off" (the others will recover
+ * my VMs, so stop them first). A cut-off agent reads here whether a coordinator elsewhere still
+ * reaches ZooKeeper (vSphere's datastore heartbeating, sbd's shared disk); a coordinator writes a
+ * fence request ("poison pill") into a node's message slot as a fence method for clusters without
+ * a power fence agent.
+ *
+ * <p>Every slot has exactly one writer: a node's {@link Beat} only that node writes; a node's
+ * {@link FenceRequest} only coordinators write (fenced by their epoch: a higher epoch wins). So no
+ * write ever races another writer of the same block.
+ */
+public interface Heartbeats {
+
+    /**
+     * What a node says of itself, written every heartbeat interval.
+     *
+     * @param node the writer
+     * @param incarnation the agent process's start time in ms: seq restarts when it changes
+     * @param seq increases with every beat of this incarnation
+     * @param at the writer's clock when it wrote the beat
+     * @param cutOffSince null while the agent holds its ZooKeeper session and is not suspended;
+     *        else since when it is cut off (its own clock)
+     * @param coordinatorEpoch the epoch this node coordinates with, 0 when it is not the coordinator
+     * @param coordinatorZkOkAt when the coordinator's last ZooKeeper round trip that succeeded
+     *        started (its own clock): proof that ZooKeeper worked for it then; null when not coordinator
+     * @param selfFenced the agent has stopped every HA group on its node and proved it
+     * @param fenceAck the id of the last fence request it obeyed (0: none)
+     */
+    record Beat(String node, long incarnation, long seq, Instant at, Instant cutOffSince, long coordinatorEpoch,
+            Instant coordinatorZkOkAt, boolean selfFenced, long fenceAck) {}
+
+    /**
+     * A coordinator's order to a node: stop every HA group now and say so ({@link Beat#fenceAck}).
+     *
+     * @param id unique per request (a coordinator's epoch and a counter)
+     * @param epoch the requesting coordinator's epoch
+     * @param by the node the coordinator runs on
+     * @param at the coordinator's clock when it asked
+     */
+    record FenceRequest(long id, long epoch, String by, Instant at) {}
+
+    /** The storage did not answer in time, or answered with an error: no proof either way. */
+    final class Unavailable extends Exception {
+        public Unavailable(String message) {
+            super(message);
+        }
+    }
+
+    /** Writes this node's beat (bounded). */
+    void beat(Beat b) throws Unavailable;
+
+    /** Every node's last beat, by node; a slot never written or unreadable is absent (bounded). */
+    Map<String, Beat> beats() throws Unavailable;
+
+    /** Writes a fence request into {@code node}'s message slot (bounded). */
+    void requestFence(String node, FenceRequest r) throws Unavailable;
+
+    /** The fence request in {@code node}'s message slot, if any (bounded). */
+    Optional<FenceRequest> fenceRequest(String node) throws Unavailable;
+
+    /** Where the heartbeats live, for messages. */
+    String describe();
+}

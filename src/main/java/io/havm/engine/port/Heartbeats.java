@@ -34,11 +34,17 @@ public interface Heartbeats {
      * @param coordinatorEpoch the epoch this node coordinates with, 0 when it is not the coordinator
      * @param coordinatorZkOkAt when the coordinator's last ZooKeeper round trip that succeeded
      *        started (its own clock): proof that ZooKeeper worked for it then; null when not coordinator
+     * @param coordinatorActsOn when coordinator: the nodes it has declared lost and whose groups it
+     *        will recover (a cut-off node that reads its own name here stops its HA groups); else empty
      * @param selfFenced the agent has stopped every HA group on its node and proved it
      * @param fenceAck the id of the last fence request it obeyed (0: none)
      */
     record Beat(String node, long incarnation, long seq, Instant at, Instant cutOffSince, long coordinatorEpoch,
-            Instant coordinatorZkOkAt, boolean selfFenced, long fenceAck) {}
+            Instant coordinatorZkOkAt, java.util.List<String> coordinatorActsOn, boolean selfFenced, long fenceAck) {
+        public Beat {
+            coordinatorActsOn = coordinatorActsOn == null ? java.util.List.of() : java.util.List.copyOf(coordinatorActsOn);
+        }
+    }
 
     /**
      * A coordinator's order to a node: stop every HA group now and say so ({@link Beat#fenceAck}).

@@ -32,7 +32,7 @@ class LayersTest {
             Map.entry("engine.port", List.of("model")),
             Map.entry("engine", List.of("model", "engine.port", "resource", "policy", "storage")),
             Map.entry("resource", List.of("model", "engine.port", "util", "storage")),
-            Map.entry("storage", List.of("model", "util")),
+            Map.entry("storage", List.of("model", "util", "engine.port")),
             Map.entry("util", List.of()),
             Map.entry("libvirt", List.of("model", "engine.port", "util")),
             Map.entry("fencing", List.of("model", "engine.port", "util")),

@@ -114,7 +114,7 @@ public final class ClusterConfigLoader {
             throw y.error(root, "cluster", "is required");
         }
         Map<String, Node> c = y.mapping(top.get("cluster"), "cluster", Set.of("name", "zookeeper", "admission",
-                "migrationsPerHost", "timers", "nodes"));
+                "migrationsPerHost", "timers", "nodes", "heartbeat", "watchdog"));
         String name = y.text(c, "name", "cluster.name", "havm");
         checkName(y, c.get("name"), "cluster.name", name);
         String zk = y.text(c, "zookeeper", "cluster.zookeeper", "embedded");
@@ -176,12 +176,15 @@ public final class ClusterConfigLoader {
             groups.put(e.getKey(), group(groupFile.get(e.getKey()), e.getKey(), e.getValue(), nodeNames, st));
         }
         DiskUse.check(groups, st, y, groupFile, groupNodes);
-        List<String> clashes = timers.clashes();
+        ClusterSpec.Heartbeat heartbeat = heartbeat(y, c.get("heartbeat"), st, groups);
+        ClusterSpec.WatchdogSpec watchdog = watchdog(y, c.get("watchdog"));
+        ClusterSpec spec = new ClusterSpec(name, nodes, groups, timers, zk,
+                adm.equals("warn") ? ClusterSpec.Admission.WARN : ClusterSpec.Admission.REFUSE, migrations, st,
+                heartbeat, watchdog);
+        List<String> clashes = spec.clashes();
         if (!clashes.isEmpty()) {
             throw new InvalidInputException(file, "timers race: " + String.join("; ", clashes));
         }
-        ClusterSpec spec = new ClusterSpec(name, nodes, groups, timers, zk,
-                adm.equals("warn") ? ClusterSpec.Admission.WARN : ClusterSpec.Admission.REFUSE, migrations, st);
         List<String> warnings = new ArrayList<>();
         for (Map.Entry<String, List<String>> e : Placement.admission(spec).entrySet()) {
             warnings.add("N+1: losing " + e.getKey() + " leaves " + String.join(", ", e.getValue())
@@ -191,6 +194,7 @@ public final class ClusterConfigLoader {
             throw new InvalidInputException(file, "admission refused (cluster.admission: refuse): "
                     + String.join("; ", warnings));
         }
+        warnings.addAll(spec.cautions());
         return new Loaded(spec, warnings);
     }
 
@@ -217,6 +221,76 @@ public final class ClusterConfigLoader {
                 y.duration(t, "startupGrace", p + "startupGrace", Duration.ofSeconds(20), false));
     }
 
+    /** cluster.heartbeat: {dir: PATH} or {pool: ISCSI-POOL, lun: N}, plus interval, timeout, clockSkew. */
+    private static ClusterSpec.Heartbeat heartbeat(Yaml y, Node n, StorageSpec st, Map<String, GroupSpec> groups) {
+        if (n == null) {
+            return null;
+        }
+        String f = "cluster.heartbeat";
+        Map<String, Node> m = y.mapping(n, f, Set.of("dir", "pool", "lun", "interval", "timeout", "clockSkew"));
+        String dir = m.containsKey("dir") ? y.text(m, "dir", f + ".dir", null) : null;
+        String pool = m.containsKey("pool") ? y.text(m, "pool", f + ".pool", null) : null;
+        if ((dir == null) == (pool == null)) {
+            throw y.error(n, f, "needs exactly one of 'dir' (a directory on shared storage every node mounts) or"
+                    + " 'pool' with 'lun' (an iscsi pool's LUN)");
+        }
+        int lun = 0;
+        if (dir != null) {
+            if (!dir.startsWith("/")) {
+                throw y.error(m.get("dir"), f + ".dir", "'" + dir + "' is not an absolute path");
+            }
+            if (m.containsKey("lun")) {
+                throw y.error(m.get("lun"), f + ".lun", "goes with 'pool', not with 'dir'");
+            }
+        } else {
+            StorageSpec.Pool p = st.pool(pool).orElseThrow(() -> y.error(m.get("pool"), f + ".pool", "'" + pool
+                    + "' is not a pool of storage.pools (pools: " + String.join(", ", st.pools().keySet()) + ")"));
+            if (!(p instanceof StorageSpec.Iscsi iscsi)) {
+                throw y.error(m.get("pool"), f + ".pool", "'" + pool + "' is a " + p.type()
+                        + " pool; a pool for heartbeats must be iscsi (for a shared directory use 'dir')");
+            }
+            if (!m.containsKey("lun")) {
+                throw y.error(n, f + ".lun", "is required with 'pool' (allowed: " + iscsi.luns() + ")");
+            }
+            lun = (int) y.integer(m, "lun", f + ".lun", 0, 0, 16383);
+            if (!iscsi.luns().contains(lun)) {
+                throw y.error(m.get("lun"), f + ".lun", "LUN " + lun + " is not one of pool " + pool + "'s LUNs "
+                        + iscsi.luns());
+            }
+            for (StorageSpec.Disk d : st.disks().values()) {
+                if (pool.equals(d.pool()) && d.lun() != null && d.lun() == lun) {
+                    throw y.error(m.get("lun"), f + ".lun", "LUN " + lun + " is disk " + d.name()
+                            + "'s: heartbeats need a LUN of their own");
+                }
+            }
+        }
+        Duration interval = y.duration(m, "interval", f + ".interval", Duration.ofMillis(500), false);
+        if (interval.compareTo(Duration.ofMillis(100)) < 0) {
+            throw y.error(m.get("interval"), f + ".interval", "must be at least 100ms");
+        }
+        return new ClusterSpec.Heartbeat(dir, pool, lun, interval,
+                y.duration(m, "timeout", f + ".timeout", Duration.ofSeconds(2), false),
+                y.duration(m, "clockSkew", f + ".clockSkew", Duration.ofMillis(500), false));
+    }
+
+    /** cluster.watchdog: {device: /dev/watchdog, timeout: 10s}; '{node}' in device is the node's name. */
+    private static ClusterSpec.WatchdogSpec watchdog(Yaml y, Node n) {
+        if (n == null) {
+            return null;
+        }
+        String f = "cluster.watchdog";
+        Map<String, Node> m = y.mapping(n, f, Set.of("device", "timeout"));
+        String device = y.text(m, "device", f + ".device", "/dev/watchdog");
+        if (!device.startsWith("/")) {
+            throw y.error(m.get("device"), f + ".device", "'" + device + "' is not an absolute path (e.g. /dev/watchdog)");
+        }
+        Duration timeout = y.duration(m, "timeout", f + ".timeout", Duration.ofSeconds(10), false);
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0 || timeout.compareTo(Duration.ofSeconds(600)) > 0) {
+            throw y.error(m.get("timeout"), f + ".timeout", "must be between 1s and 600s (Linux watchdogs count whole seconds)");
+        }
+        return new ClusterSpec.WatchdogSpec(device, timeout);
+    }
+
     private static ClusterSpec.NodeSpec node(Yaml y, Node n, List<ClusterSpec.NodeSpec> before) {
         Map<String, Node> m = y.mapping(n, "cluster.nodes[]", Set.of("name", "uri", "memoryMiB", "fencing"));
         String name = y.required(m, "name", "cluster.nodes[].name", n);
@@ -234,9 +308,11 @@ public final class ClusterConfigLoader {
         if (m.containsKey("fencing")) {
             Map<String, Node> fm = y.mapping(m.get("fencing"), f + ".fencing", Set.of("agent", "options", "timeout"));
             String agent = y.required(fm, "agent", f + ".fencing.agent", m.get("fencing"));
-            if (!agent.matches("fence_[A-Za-z0-9_]+") && !agent.startsWith("/")) {
+            if (!agent.matches("fence_[A-Za-z0-9_]+") && !agent.startsWith("/")
+                    && !agent.equals(ClusterSpec.Fencing.STORAGE)) {
                 throw y.error(fm.get("agent"), f + ".fencing.agent", "'" + agent
-                        + "' is not a fence agent (fence_<name>, e.g. fence_ipmilan, or an absolute path)");
+                        + "' is not a fence agent (fence_<name>, e.g. fence_ipmilan, an absolute path, or 'storage':"
+                        + " a fence request on the heartbeat storage)");
             }
             Map<String, String> options = new TreeMap<>();
             if (fm.containsKey("options")) {

@@ -222,10 +222,19 @@ public final class ZkCoordination implements Coordination {
 
     @Override
     public void join(String node, byte[] info) {
+        join(node, info, false);
+    }
+
+    @Override
+    public void rejoin(String node, byte[] info) {
+        join(node, info, true);
+    }
+
+    private void join(String node, byte[] info, boolean replaceOurs) {
         String path = MEMBERS + "/" + validName("node name", node);
         byte[] data = Objects.requireNonNull(info, "info");
         call("join as " + node, () -> {
-            for (int attempt = 0; attempt < 2; attempt++) {
+            for (int attempt = 0; attempt < 3; attempt++) {
                 try {
                     client.create().withMode(CreateMode.EPHEMERAL).forPath(path, data);
                     return null;
@@ -240,6 +249,21 @@ public final class ZkCoordination implements Coordination {
                         return null;
                     }
                     String owner = "0x" + Long.toHexString(stat.getEphemeralOwner());
+                    if (replaceOurs && pastSessions.contains(stat.getEphemeralOwner())) {
+                        // Ours, from a session the server has not expired yet (a restarted server
+                        // restores old sessions and expires them later). One transaction swaps it
+                        // for one of this session: the node never vanishes from the members, so
+                        // nobody takes that old session's end for this node's loss.
+                        try {
+                            client.transaction().forOperations(
+                                    client.transactionOp().delete().withVersion(stat.getVersion()).forPath(path),
+                                    client.transactionOp().create().withMode(CreateMode.EPHEMERAL).forPath(path, data));
+                            return null;
+                        } catch (KeeperException.NoNodeException | KeeperException.BadVersionException
+                                | KeeperException.NodeExistsException e2) {
+                            continue; // it expired or changed in between: look again
+                        }
+                    }
                     if (pastSessions.contains(stat.getEphemeralOwner())) {
                         // Not replaced on purpose: the survivors must see every session loss as a
                         // gap in membership, or they would never recover the VMs we self-fenced.

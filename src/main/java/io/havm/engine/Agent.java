@@ -3,7 +3,9 @@ package io.havm.engine;
 import io.havm.engine.port.Clock;
 import io.havm.engine.port.Coordination;
 import io.havm.engine.port.Fencer;
+import io.havm.engine.port.Heartbeats;
 import io.havm.engine.port.Scheduler;
+import io.havm.engine.port.Watchdog;
 import io.havm.model.ClusterSpec;
 import io.havm.model.ResourceSpec;
 import io.havm.model.Result;
@@ -23,13 +25,23 @@ import java.util.function.Consumer;
  * and IsAlive on the resources it is assigned, reports back through the store, and takes part in
  * the coordinator election.
  *
- * <p>Losing coordination is handled conservatively (DESIGN habit 7): while SUSPENDED it executes
- * nothing; once suspended for selfFenceAfter it turns off every HA VM on the node (the survivors
- * will recover them after its session expires and it is fenced or its self-fence deadline passes);
- * after LOST it rejoins with a new session, reporting what runs (nothing, after the self-fence).
+ * <p>Losing coordination is an input, handled with judgement, not panic (DESIGN habit 7). While
+ * cut off (SUSPENDED, or LOST until it has joined again) it takes no new decisions and executes
+ * nothing — and stops nothing that runs, unless someone else may act on its groups. Its
+ * {@link Guard} decides that on the second channel (heartbeats on shared storage): a coordinator
+ * elsewhere that still reaches ZooKeeper has declared this node lost, or storage cannot be read
+ * either (no proof either way), or a coordinator wrote a fence request for it. A ZooKeeper outage
+ * for everyone shows no coordinator acting anywhere, so nothing is stopped, and after it the agent
+ * joins again under its new session without ever leaving the members (see
+ * {@link Coordination#rejoin}). Without a second channel it can only guess: when the survivors
+ * may recover without a fence ({@code recoveryWithoutFence}) it stops its groups after
+ * {@code selfFenceAfter}; when every recovery waits for a power fence it keeps them.
+ *
+ * <p>A Terminate is never assumed: the answer says whether the group was proven off here
+ * ({@link GroupRunner#terminateProven}), and the coordinator fences the node when it was not.
  *
  * <p>Threads go through a {@link Scheduler}: real ones on hosts; in the simulator one driver steps
- * the same loop ({@link #step}), watchdog and fences at virtual times.
+ * the same loop ({@link #step}), the guard and fences at virtual times.
  */
 public final class Agent implements AutoCloseable {
     /** Monitoring cadence and fallback poll; new commands wake the loop at once. */
@@ -49,12 +61,20 @@ public final class Agent implements AutoCloseable {
     private final Map<String, Instant> nextCheck = new HashMap<>();
     private final Map<String, String> reported = new HashMap<>();
     private volatile Coordination.ConnectionState connection = Coordination.ConnectionState.CONNECTED;
-    private volatile Instant suspendedAt;
+    /** Since when this node is cut off from coordination (null: it is not). */
+    private volatile Instant cutOffSince;
+    /** The last cut-off period that ended: [0] since, [1] back. */
+    private volatile Instant[] lastOutage;
     private volatile boolean selfFenced;
     private volatile boolean needsRejoin;
     private volatile boolean stop;
     private final Scheduler scheduler;
     private Scheduler.Handle loop;
+    /** Groups the coordinator last had on (or moving through) this node: whose scripts a self-fence stops. */
+    private volatile java.util.Set<String> lastKnownHere = java.util.Set.of();
+    private Heartbeats heartbeats;
+    private Watchdog watchdog = Watchdog.NONE;
+    private Guard guard;
 
     public Agent(ClusterSpec spec, String node, Coordination zk, GroupRunner runner, Fencer fencer, Clock clock,
             Consumer<String> log) {
@@ -75,7 +95,19 @@ public final class Agent implements AutoCloseable {
         this.wakeup = new Wakeup(clock);
     }
 
+    /**
+     * The second channel and the watchdog (before {@link #start}): heartbeats on shared storage
+     * (null: none configured) and the host's watchdog.
+     */
+    public Agent secondChannel(Heartbeats hb, Watchdog wd) {
+        this.heartbeats = hb;
+        this.watchdog = wd;
+        return this;
+    }
+
     public void start() {
+        guard = new Guard(spec, node, heartbeats, watchdog, clock, log, this, coordinator);
+        coordinator.guard(guard);
         zk.onConnectionState(this::onConnection);
         zk.watchChildren("commands/" + node, wakeup::signal);
         // The second source of LooksAlive: libvirt's own lifecycle events on this host. A QEMU that
@@ -91,38 +123,98 @@ public final class Agent implements AutoCloseable {
                 }
             });
         }
-        join();
+        join(false);
         zk.elect(node, coordinator);
+        guard.start(scheduler);
         Scheduler.Handle h = scheduler.start("havm-agent-" + node, false, this::loop, this::step);
         loop = h;
         wakeup.alsoNotify(h::wake);
     }
 
-    private void join() {
+    private void join(boolean again) {
         store.setRunning(node, runner.running());
-        zk.join(node, new byte[0]);
-        log.accept(node + " agent: joined (running: " + runner.running() + ")");
+        if (again && !selfFenced) {
+            // Still running what it ran: never leave the members, or the coordinator would take the
+            // old session's expiry for this node's loss.
+            zk.rejoin(node, new byte[0]);
+        } else {
+            zk.join(node, new byte[0]);
+        }
+        log.accept(node + " agent: joined" + (again ? " again" : "") + " (running: " + runner.running() + ")");
     }
 
     private void onConnection(Coordination.ConnectionState s) {
         connection = s;
         switch (s) {
             case SUSPENDED -> {
-                Instant at = clock.now();
-                suspendedAt = at;
-                log.accept(node + " agent: zookeeper suspended: stop acting");
-                startSelfFenceWatchdog(at, spec.timers().selfFenceAfter());
+                if (cutOffSince == null) {
+                    cutOffSince = clock.now();
+                }
+                log.accept(node + " agent: zookeeper suspended: no new decisions; what runs keeps running"
+                        + " unless storage shows someone else may act on it");
+                guard.wake();
             }
             case LOST -> {
                 needsRejoin = true;
-                log.accept(node + " agent: zookeeper session lost");
-                startSelfFenceWatchdog(null, Duration.ZERO);
+                if (cutOffSince == null) {
+                    cutOffSince = clock.now();
+                }
+                log.accept(node + " agent: zookeeper session lost: will join again with a new session");
+                guard.wake();
             }
             case RECONNECTED, CONNECTED -> {
-                suspendedAt = null;
+                if (!needsRejoin) {
+                    back();
+                }
             }
             default -> { }
         }
+    }
+
+    /** The cut-off period is over: connected, and a member again. */
+    private void back() {
+        Instant since = cutOffSince;
+        if (since != null) {
+            Instant now = clock.now();
+            lastOutage = new Instant[] {since, now};
+            cutOffSince = null;
+            log.accept(node + " agent: zookeeper back after " + Duration.between(since, now).toMillis() + " ms"
+                    + (selfFenced ? "" : "; nothing was stopped here"));
+        }
+    }
+
+    /** Since when this node is cut off from coordination; null when it is not. */
+    Instant cutOffSince() {
+        return cutOffSince;
+    }
+
+    /** The last cut-off period that ended ([since, back]); null if none. */
+    Instant[] lastOutage() {
+        return lastOutage;
+    }
+
+    boolean selfFenced() {
+        return selfFenced;
+    }
+
+    boolean stopped() {
+        return stop;
+    }
+
+    /**
+     * Stops every HA group on this node (the guard decided someone else may act on them, or a
+     * coordinator asked); true when all is proven off. Idempotent while nothing new is started.
+     */
+    synchronized boolean selfFence(String why) {
+        if (selfFenced) {
+            return true;
+        }
+        GroupRunner.SelfFence done = runner.stopEverything(lastKnownHere);
+        log.accept(node + " agent: self-fence (" + why + "): " + done.describe());
+        if (done.proven()) {
+            selfFenced = true;
+        }
+        return done.proven();
     }
 
     private void loop() {
@@ -144,8 +236,7 @@ public final class Agent implements AutoCloseable {
 
     /** One pass of the loop; returns the wait before the next. */
     private Duration pass() {
-        if (suspendedAt != null || needsRejoin) {
-            maybeSelfFence();
+        if (cutOffSince != null || needsRejoin) {
             if (needsRejoin && connection != Coordination.ConnectionState.SUSPENDED
                     && connection != Coordination.ConnectionState.LOST) {
                 rejoin();
@@ -173,51 +264,21 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /**
-     * Self-fencing runs on its own thread and touches only the local hypervisor: the agent's main
-     * loop may be blocked in a coordination call while the connection is down, and the survivors'
-     * clock is running.
-     */
-    private void startSelfFenceWatchdog(Instant suspendedSince, Duration after) {
-        scheduler.after("havm-self-fence-" + node, after, () -> {
-            boolean stillCutOff = suspendedSince == null || suspendedSince.equals(suspendedAt);
-            if (stillCutOff) {
-                maybeSelfFence();
-            }
-        });
-    }
-
-    private synchronized void maybeSelfFence() {
-        Instant since = suspendedAt;
-        boolean due = needsRejoin || since != null && !clock.now().isBefore(since.plus(spec.timers().selfFenceAfter()));
-        if (due && !selfFenced) {
-            // Kill first (no libvirt involved), say so, then let libvirt clean up whatever is left.
-            List<String> killed = runner.killAll();
-            selfFenced = true;
-            if (!killed.isEmpty()) {
-                log.accept(node + " agent: self-fenced: turned off " + String.join(", ", killed));
-            }
-            List<String> off = runner.turnOffAll();
-            off.removeAll(killed);
-            if (killed.isEmpty() || !off.isEmpty()) {
-                log.accept(node + " agent: self-fenced: turned off " + (off.isEmpty() ? "nothing" : String.join(", ", off)));
-            }
-        }
-    }
-
     private void rejoin() {
         try {
-            join();
+            join(true);
             needsRejoin = false;
             selfFenced = false;
+            back();
         } catch (Coordination.ConflictException e) {
-            // Our previous session's member node is still there until the server expires it.
+            // After a self-fence: our previous session's member stays until the server expires it,
+            // so the survivors see the loss and recover what was stopped here.
         }
     }
 
     private void executeCommands() {
         for (ClusterStore.Keyed<Command> k : store.commands(node)) {
-            if (suspendedAt != null) {
+            if (cutOffSince != null) {
                 return;
             }
             if (Command.superseded(k.value(), store.state().orElse(null))) {
@@ -246,8 +307,8 @@ public final class Agent implements AutoCloseable {
             Result r = runner.offline(o.group());
             return new Input.Offlined(o.group(), node, r.ok(), r.detail(), o.attempt());
         } else if (c instanceof Command.Terminate t) {
-            runner.terminate(t.group());
-            return new Input.Terminated(t.group(), node, t.attempt());
+            Result r = runner.terminateProven(t.group());
+            return new Input.Terminated(t.group(), node, r.ok(), r.detail(), t.attempt());
         } else if (c instanceof Command.Restart r) {
             Result res = runner.restart(r.group(), r.resource());
             return new Input.Restarted(r.group(), r.resource(), node, res.ok(), r.attempt());
@@ -257,6 +318,7 @@ public final class Agent implements AutoCloseable {
         } else if (c instanceof Command.ShutdownNode) {
             log.accept(node + " agent: drained; leaving the cluster");
             stop = true;
+            guard.disarm(); // a clean leave: nothing runs here any more
             return new Input.NodeLeft(node);
         }
         return null;
@@ -268,6 +330,13 @@ public final class Agent implements AutoCloseable {
         if (state == null) {
             return;
         }
+        java.util.Set<String> here = new java.util.TreeSet<>();
+        for (ClusterState.Group g : state.groups().values()) {
+            if (g.phase().mayRun() && (node.equals(g.node()) || node.equals(g.from()))) {
+                here.add(g.name());
+            }
+        }
+        lastKnownHere = here;
         Instant now = clock.now();
         for (ClusterState.Group g : state.groups().values()) {
             if (g.phase() != GroupPhase.ONLINE || !node.equals(g.node())) {
@@ -314,6 +383,9 @@ public final class Agent implements AutoCloseable {
         stop = true;
         if (loop != null) {
             loop.cancel();
+        }
+        if (guard != null) {
+            guard.close();
         }
         coordinator.revoked();
         zk.close();

@@ -3,6 +3,7 @@ package io.havm.engine;
 import io.havm.engine.port.Clock;
 import io.havm.engine.port.Coordination;
 import io.havm.engine.port.Fencer;
+import io.havm.engine.port.Heartbeats;
 import io.havm.engine.port.Scheduler;
 import io.havm.model.ClusterSpec;
 import io.havm.policy.ClusterState;
@@ -29,6 +30,18 @@ import org.slf4j.LoggerFactory;
  * coordinator that takes over after a crash between those writes re-reads the persisted state and
  * the inputs still there.
  *
+ * <p>Membership is judged by what is true now, never by the end of an old session: its own node
+ * is a member while it coordinates (it holds a live session to be elected at all); a node absent
+ * from the members whose storage heartbeat still advances, and that is connected again or was cut
+ * off by the same outage this coordinator lived through (a restarted ZooKeeper expires the
+ * sessions it restored while their clients already hold new ones), is given one session timeout
+ * to join again before it is declared lost; a fence is re-judged just before it runs, and not run
+ * for a node that is a member again (unless it was evicted for not answering while a member).
+ *
+ * <p>While in office it says so on the second channel ({@link #claim}): its epoch, when its last
+ * ZooKeeper round trip began, and the nodes it acts on. A cut-off node stops its groups only
+ * when it reads there that a coordinator that reaches ZooKeeper has declared it lost.
+ *
  * <p>Its thread and the fence threads go through a {@link Scheduler}: real threads on hosts, a
  * deterministic driver stepping the same {@link Term#step} in the simulator.
  */
@@ -50,6 +63,18 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     private final Scheduler scheduler;
     private volatile Scheduler.Handle thread;
     private volatile long epoch;
+    private volatile Guard guard;
+    /** While in office: the epoch, when its last good ZooKeeper round trip began, the nodes it acts on. */
+    private volatile Claim claim;
+    /** The end of the last outage of this node already written to the event log. */
+    private volatile Instant outageReported;
+    private long fenceRequests;
+
+    /** What the coordinator says of itself on the second channel (see {@link Guard}). */
+    public record Claim(long epoch, Instant zkOkAt, List<String> actsOn) {}
+
+    /** How long after its last good ZooKeeper round trip a claim still stands. */
+    private static final Duration CLAIM_FRESH = POLL.multipliedBy(3);
 
     public CoordinatorLoop(ClusterSpec spec, String node, Coordination zk, Fencer fencer, Clock clock,
             Consumer<String> log) {
@@ -87,8 +112,23 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         wakeup.alsoNotify(t::wake);
     }
 
+    /** The agent's guard: heartbeats read on this node, and the agent's outages. */
+    void guard(Guard g) {
+        this.guard = g;
+    }
+
+    /** The claim to write in this node's beat, or null when it is not a coordinator that reaches ZooKeeper now. */
+    Claim claim(Instant now) {
+        Claim c = claim;
+        if (c == null || thread == null || c.epoch() != epoch || now.isAfter(c.zkOkAt().plus(CLAIM_FRESH))) {
+            return null;
+        }
+        return c;
+    }
+
     @Override
     public synchronized void revoked() {
+        claim = null;
         Scheduler.Handle t = thread;
         thread = null;
         if (t != null) {
@@ -126,10 +166,16 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         private Instant lastTick = Instant.MIN;
         /** The term's first step tells the policy it took office (Input.Elected). */
         private boolean first = true;
+        /** Absent nodes given time to join again, since when. */
+        private final java.util.Map<String, Instant> holding = new java.util.TreeMap<>();
 
         Term(long e) {
             this.e = e;
             this.state = store.state().orElse(policy.initial());
+        }
+
+        private boolean holds(String n, Instant now) {
+            return holdsAbsent(holding, n, now);
         }
 
         /** For a driver that waits itself: errors handled as the thread handles them; null when the term is over. */
@@ -148,25 +194,36 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         /** One step; returns the wait before the next, or null when superseded. */
         Duration step() {
             try {
+                Instant began = clock.now();
                 List<Input> batch = new ArrayList<>();
                 if (first) {
                     batch.add(new Input.Elected()); // its predecessor's fences in flight died with it
                 }
-                SortedSet<String> members = zk.members();
+                reportOutage(e);
+                java.util.TreeSet<String> members = new java.util.TreeSet<>(zk.members());
+                members.add(node); // it coordinates, so it holds a live session: never its own loss
                 for (ClusterSpec.NodeSpec n : spec.nodes()) {
                     ClusterState.Node known = state.nodes().get(n.name());
                     boolean member = members.contains(n.name());
                     // A node fenced for not answering is still a member until its session ends: that
                     // session is not a rejoin, and its end is news the policy waits for.
                     boolean up = known != null && (known.status() == NodeStatus.UP || known.unresponsive());
+                    if (member) {
+                        holding.remove(n.name());
+                    }
                     if (member && !up) {
                         batch.add(new Input.NodeUp(n.name(), store.running(n.name())));
                     } else if (!member && up) {
+                        if (!known.unresponsive() && holds(n.name(), began)) {
+                            continue;
+                        }
                         batch.add(new Input.NodeLost(n.name()));
                     }
                 }
                 List<ClusterStore.Keyed<Input>> stored = store.inputs();
                 stored.forEach(k -> batch.add(k.value()));
+                // That read was a ZooKeeper round trip that began at 'began' and succeeded.
+                claim = new Claim(e, began, actsOn(state));
                 Instant now = clock.now();
                 if (!now.isBefore(lastTick.plus(TICK))) {
                     batch.add(new Input.Tick());
@@ -182,13 +239,15 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     store.putState(step.state(), e);
                 }
                 state = step.state();
+                claim = new Claim(e, began, actsOn(state));
                 for (String line : step.log()) {
                     log.accept(line);
                     store.event(String.format("%s %s", now, line), e);
                 }
                 for (Command c : step.commands()) {
                     if (c instanceof Command.Fence f) {
-                        fence(f.node());
+                        ClusterState.Node fn = state.nodes().get(f.node());
+                        fence(f.node(), e, fn != null && fn.unresponsive());
                     } else {
                         store.send(Command.agentOf(c), c, e);
                     }
@@ -204,6 +263,78 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         }
     }
 
+    /**
+     * Whether absent node {@code n} is given time to join again: storage shows its beat advancing,
+     * it has not stopped its groups, and it is connected again or was cut off by the outage this
+     * coordinator's own node lived through. At most one session timeout; says so once.
+     */
+    private boolean holdsAbsent(java.util.Map<String, Instant> holding, String n, Instant now) {
+        Guard g = guard;
+        ClusterSpec.Heartbeat h = spec.heartbeat();
+        if (g == null || h == null) {
+            return false;
+        }
+        Heartbeats.Beat b = g.alive(n, h.evidenceDelay()).orElse(null);
+        if (b == null || b.selfFenced()) {
+            return false;
+        }
+        boolean shared;
+        if (b.cutOffSince() == null) {
+            shared = true; // connected again: it is joining under its new session
+        } else {
+            Instant[] mine = g.ownOutage();
+            shared = mine != null && !b.cutOffSince().isBefore(mine[0].minus(spec.timers().sessionTimeout()))
+                    && !b.cutOffSince().isAfter(mine[1]);
+        }
+        if (!shared) {
+            return false;
+        }
+        Instant since = holding.get(n);
+        if (since == null) {
+            holding.put(n, now);
+            log.accept(node + " coordinator: " + n + " is not a member but its storage heartbeat advances ("
+                    + (b.cutOffSince() == null ? "connected again" : "cut off since " + b.cutOffSince()
+                    + ", in the outage this node saw too") + "): waiting up to "
+                    + spec.timers().sessionTimeout().toMillis() + " ms for it to join again");
+            return true;
+        }
+        if (now.isBefore(since.plus(spec.timers().sessionTimeout()))) {
+            return true;
+        }
+        log.accept(node + " coordinator: " + n + " did not join again within " + spec.timers().sessionTimeout().toMillis()
+                + " ms: it is lost");
+        return false;
+    }
+
+    /** Nodes the state has declared lost (and not yet seen back): a cut-off node reading its name here stops. */
+    private static List<String> actsOn(ClusterState s) {
+        List<String> out = new ArrayList<>();
+        for (ClusterState.Node n : s.nodes().values()) {
+            if (n.status() == NodeStatus.LOST || n.status() == NodeStatus.FENCED) {
+                out.add(n.name());
+            }
+        }
+        return out;
+    }
+
+    /** Writes this node's last outage to the event log once, when a term begins after it. */
+    private void reportOutage(long e) {
+        Guard g = guard;
+        Instant[] o = g == null ? null : g.endedOutage();
+        if (o == null || o[1].equals(outageReported)) {
+            return;
+        }
+        outageReported = o[1];
+        String line = node + " coordination: zookeeper unreachable from " + o[0] + " to " + o[1] + " ("
+                + Duration.between(o[0], o[1]).toMillis() + " ms); " + node + " is coordinator again (epoch " + e + ")";
+        log.accept(line);
+        try {
+            store.event(String.format("%s %s", clock.now(), line), e);
+        } catch (RuntimeException ex) {
+            LOG.warn("{}: cannot record the outage: {}", node, ex.toString());
+        }
+    }
+
     /** Until the next policy tick is due, at most POLL. */
     private static Duration timeToTick(Instant lastTick, Instant now) {
         if (lastTick.equals(Instant.MIN)) {
@@ -213,12 +344,48 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         return left.isNegative() ? Duration.ZERO : left.compareTo(POLL) < 0 ? left : POLL;
     }
 
-    private void fence(String n) {
+    /**
+     * Fences {@code n} on its own thread. Re-judged first: a node lost with its session that is a
+     * member again is not fenced (its agent answers commands again; the policy terminates there
+     * what must not run). A node evicted while a member ({@code evicted}) is fenced regardless.
+     */
+    private void fence(String n, long e, boolean evicted) {
+        ClusterSpec.NodeSpec ns = spec.node(n).orElse(null);
+        if (ns != null && ns.fencing() != null && ns.fencing().storage()) {
+            Guard g = guard;
+            StorageFence sf = new StorageFence(spec, n, node, e, ++fenceRequests, g == null ? null : g.heartbeats(),
+                    clock, zk::members, log);
+            scheduler.start("havm-storage-fence-" + n, true, () -> {
+                Duration d;
+                while ((d = sf.step()) != null) {
+                    try {
+                        clock.pause(d);
+                    } catch (InterruptedException ex) {
+                        return;
+                    }
+                }
+                fenced(n, sf.result());
+            }, () -> {
+                Duration d = sf.step();
+                if (d == null) {
+                    fenced(n, sf.result());
+                }
+                return d;
+            });
+            return;
+        }
         scheduler.after("havm-fence-" + n, Duration.ZERO, () -> {
-            Fencer.Result r = fencer.fence(n, Fencer.Action.OFF);
-            log.accept(n + " fencer: " + r.outcome().name().toLowerCase() + " (" + r.detail() + ")");
-            store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));
-            wakeup.signal();
+            if (!evicted && zk.members().contains(n)) {
+                fenced(n, new Fencer.Result(Fencer.Outcome.FAILED, "not run: " + n + " is a member again"));
+                return;
+            }
+            fenced(n, fencer.fence(n, Fencer.Action.OFF));
         });
+    }
+
+    private void fenced(String n, Fencer.Result r) {
+        log.accept(n + " fencer: " + r.outcome().name().toLowerCase() + " (" + r.detail() + ")");
+        store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));
+        wakeup.signal();
     }
 }

@@ -53,10 +53,32 @@ public final class GroupRunner {
      */
     public interface QemuKiller {
         boolean kill(String domain);
+
+        /**
+         * Whether a QEMU libvirt recorded for the domain still lives here (no libvirt involved): the
+         * proof a Terminate needs when libvirtd does not answer. The default suits killers of
+         * tests whose fake libvirt always answers, where it is never asked.
+         */
+        default boolean alive(String domain) {
+            return false;
+        }
     }
 
+    /** The host's killer: by the pid libvirt recorded. */
+    private static final QemuKiller BY_PID = new QemuKiller() {
+        @Override
+        public boolean kill(String domain) {
+            return killQemu(domain);
+        }
+
+        @Override
+        public boolean alive(String domain) {
+            return recordedQemu(domain).isPresent();
+        }
+    };
+
     public GroupRunner(ClusterSpec spec, String node, Map<String, Hypervisor> hypervisors, Clock clock) {
-        this(spec, node, hypervisors, clock, GroupRunner::killQemu);
+        this(spec, node, hypervisors, clock, BY_PID);
     }
 
     public GroupRunner(ClusterSpec spec, String node, Map<String, Hypervisor> hypervisors, Clock clock,
@@ -198,6 +220,150 @@ public final class GroupRunner {
         }
         return problems.isEmpty() ? new Result.Ok(group + " terminated on " + node)
                 : new Result.Failed(String.join("; ", problems));
+    }
+
+    /**
+     * A Terminate is never assumed. After {@link #terminate}: if it failed, escalate — SIGKILL the
+     * QEMU libvirt recorded for each VM, terminate the scripts again — then say whether the group
+     * is proven off on this node ({@link #proveOff}). Ok only with that proof.
+     */
+    public Result terminateProven(String group) {
+        Result first = terminate(group);
+        if (first.ok()) {
+            Result proof = proveOff(group);
+            if (proof.ok()) {
+                return first;
+            }
+        }
+        List<String> done = new ArrayList<>();
+        GroupSpec g = spec.groups().get(group);
+        for (String r : Dependencies.offlineOrder(g)) {
+            ResourceSpec rs = g.resources().get(r);
+            if (rs.type() == ResourceSpec.Type.VM) {
+                if (killer.kill(domainOf(rs))) {
+                    done.add("killed the QEMU of " + domainOf(rs) + " by its pid");
+                }
+            } else if (rs.type() == ResourceSpec.Type.SCRIPT) {
+                step(group, r, "terminate", resource(group, r).terminate());
+            }
+        }
+        Result proof = proveOff(group);
+        String why = (first.ok() ? "" : first.detail() + "; ") + (done.isEmpty() ? "" : String.join(", ", done) + "; ");
+        log.accept(node + " terminate " + group + ": escalated: " + why + proof.word() + ": " + proof.detail());
+        return proof.ok() ? new Result.Ok(why + proof.detail()) : new Result.Failed(why + proof.detail());
+    }
+
+    /**
+     * Whether group {@code group} is proven off on this node: each VM's domain is off per libvirt,
+     * or — libvirtd not answering — no QEMU libvirt recorded for it is alive; each script's
+     * monitor says it is stopped. Disks hold no process.
+     */
+    public Result proveOff(String group) {
+        return proveOff(group, true);
+    }
+
+    private Result proveOff(String group, boolean scripts) {
+        GroupSpec g = spec.groups().get(group);
+        List<String> running = new ArrayList<>();
+        List<String> how = new ArrayList<>();
+        for (ResourceSpec r : g.resources().values()) {
+            switch (r.type()) {
+                case VM -> {
+                    String d = domainOf(r);
+                    try {
+                        if (local().state(d).map(st -> st.active()).orElse(false)) {
+                            running.add(d + " is still active per libvirt");
+                        }
+                    } catch (HypervisorException e) {
+                        if (killer.alive(d)) {
+                            running.add(d + ": libvirtd does not answer (" + e.getMessage()
+                                    + ") and the QEMU it recorded still lives");
+                        } else {
+                            how.add(d + ": libvirtd does not answer, and no QEMU it recorded lives");
+                        }
+                    }
+                }
+                case SCRIPT -> {
+                    if (!scripts) {
+                        continue;
+                    }
+                    Result m = resource(group, r.name()).looksAlive();
+                    if (m.ok() || m instanceof Result.Timeout || m instanceof Result.RetryLater) {
+                        running.add(r.name() + ": its monitor says " + m.word() + (m.detail().isEmpty() ? ""
+                                : " (" + m.detail() + ")"));
+                    }
+                }
+                default -> { }
+            }
+        }
+        if (!running.isEmpty()) {
+            return new Result.Failed("not proven off on " + node + ": " + String.join("; ", running));
+        }
+        return new Result.Ok("proven off on " + node + (how.isEmpty() ? "" : " (" + String.join("; ", how) + ")"));
+    }
+
+    /**
+     * Self-fence: stop every HA group this node may run — every configured VM's QEMU killed by pid
+     * (no libvirt needed), then libvirt's destroy for what is left, and the scripts of the groups
+     * in {@code scriptGroups} (those last known on this node) by their forced stop. True when
+     * everything is proven off.
+     */
+    public SelfFence stopEverything(java.util.Collection<String> scriptGroups) {
+        List<String> killed = killAll();
+        List<String> off = turnOffAll();
+        off.removeAll(killed);
+        List<String> scripts = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (String group : new TreeSet<>(scriptGroups)) {
+            GroupSpec g = spec.groups().get(group);
+            if (g == null) {
+                continue;
+            }
+            for (String r : Dependencies.offlineOrder(g)) {
+                if (g.resources().get(r).type() == ResourceSpec.Type.SCRIPT) {
+                    Result res = step(group, r, "terminate", resource(group, r).terminate());
+                    if (res.ok()) {
+                        scripts.add(group + "/" + r);
+                    } else {
+                        problems.add(group + "/" + r + ": " + res.detail());
+                    }
+                }
+            }
+        }
+        for (GroupSpec g : spec.groups().values()) {
+            Result p = proveOff(g.name(), false);
+            if (!p.ok()) {
+                problems.add(p.detail());
+            }
+        }
+        return new SelfFence(killed, off, scripts, problems);
+    }
+
+    /** What a self-fence did: VMs killed by pid, turned off by libvirt, scripts stopped, and what is not proven off. */
+    public record SelfFence(List<String> killed, List<String> turnedOff, List<String> scripts, List<String> problems) {
+        public boolean proven() {
+            return problems.isEmpty();
+        }
+
+        public String describe() {
+            List<String> parts = new ArrayList<>();
+            if (!killed.isEmpty()) {
+                parts.add("killed " + String.join(", ", killed));
+            }
+            if (!turnedOff.isEmpty()) {
+                parts.add("turned off " + String.join(", ", turnedOff));
+            }
+            if (!scripts.isEmpty()) {
+                parts.add("stopped " + String.join(", ", scripts));
+            }
+            if (parts.isEmpty()) {
+                parts.add("nothing ran");
+            }
+            if (!problems.isEmpty()) {
+                parts.add("NOT PROVEN: " + String.join("; ", problems));
+            }
+            return String.join("; ", parts);
+        }
     }
 
     /** Restart one resource in place: its dependents go down first and come back after it. */
@@ -404,16 +570,32 @@ public final class GroupRunner {
 
     /** SIGKILL the domain's QEMU if libvirt recorded a live one here; true if it was killed. */
     private static boolean killQemu(String domain) {
+        java.util.Optional<ProcessHandle> p = recordedQemu(domain);
+        if (p.isEmpty() || !p.get().destroyForcibly()) {
+            return false; // libvirt's destroy still turns it off, only slower
+        }
+        try {
+            p.get().onExit().get(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            // still exiting (a kernel holding it in I/O): proveOff asks again
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return true;
+    }
+
+    /** The live QEMU process libvirt recorded for {@code domain} on this host, if any. */
+    private static java.util.Optional<ProcessHandle> recordedQemu(String domain) {
         Path pidFile = QEMU_PID_DIR.resolve(domain + ".pid");
         try {
             if (!Files.isRegularFile(pidFile)) {
-                return false;
+                return java.util.Optional.empty();
             }
             long pid = Long.parseLong(Files.readString(pidFile).strip());
-            return ProcessHandle.of(pid).filter(p -> p.info().command().map(c -> c.contains("qemu")).orElse(false))
-                    .map(ProcessHandle::destroyForcibly).orElse(false);
+            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+                    .filter(p -> p.info().command().map(c -> c.contains("qemu")).orElse(false));
         } catch (IOException | NumberFormatException e) {
-            return false; // libvirt's destroy below still turns it off, only slower
+            return java.util.Optional.empty();
         }
     }
 }

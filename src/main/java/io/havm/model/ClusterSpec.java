@@ -16,9 +16,70 @@ import java.util.Optional;
  * @param admission what N+1 admission does when losing the largest host would strand HA groups
  * @param migrationsPerHost live-migration concurrency limit per host during drains
  * @param storage pools and disks ({@link StorageSpec#none()} when the configuration has none)
+ * @param heartbeat the second channel on shared storage; null when none is configured
+ * @param watchdog the hosts' watchdog; null when none is configured
  */
 public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
-        String zookeeper, Admission admission, int migrationsPerHost, StorageSpec storage) {
+        String zookeeper, Admission admission, int migrationsPerHost, StorageSpec storage, Heartbeat heartbeat,
+        WatchdogSpec watchdog) {
+
+    /** A configuration without a second channel or a watchdog (as before they existed). */
+    public ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
+            String zookeeper, Admission admission, int migrationsPerHost, StorageSpec storage) {
+        this(name, nodes, groups, timers, zookeeper, admission, migrationsPerHost, storage, null, null);
+    }
+
+    /** The same cluster with other groups. */
+    public ClusterSpec withGroups(Map<String, GroupSpec> g) {
+        return new ClusterSpec(name, nodes, g, timers, zookeeper, admission, migrationsPerHost, storage, heartbeat,
+                watchdog);
+    }
+
+    /** The same cluster with another second channel and watchdog (the simulator and tests). */
+    public ClusterSpec withSecondChannel(Heartbeat h, WatchdogSpec w) {
+        return new ClusterSpec(name, nodes, groups, timers, zookeeper, admission, migrationsPerHost, storage, h, w);
+    }
+
+    /**
+     * Heartbeats on storage every node reaches: the second channel beside ZooKeeper (see
+     * {@code io.havm.engine.port.Heartbeats}).
+     *
+     * @param dir a directory on a shared-dir pool (one file per slot), or null
+     * @param pool an iscsi pool whose LUN {@code lun} holds the slots, or null
+     * @param lun the LUN within {@code pool}
+     * @param interval how often every agent writes its beat and reads the others'
+     * @param timeout the bound on one storage I/O; a cut-off agent that cannot read storage this
+     *        long has no proof either way and stops its HA groups
+     * @param clockSkew how far apart the hosts' clocks may be (NTP); beats compare times across hosts
+     */
+    public record Heartbeat(String dir, String pool, int lun, Duration interval, Duration timeout,
+            Duration clockSkew) {
+        public String describe() {
+            return dir != null ? "dir " + dir : "pool " + pool + " LUN " + lun;
+        }
+
+        /**
+         * The longest a cut-off node takes to read that a coordinator acts on it, after the
+         * coordinator decided so: it writes its beat within one interval, the node reads within the
+         * next, and either I/O may take up to the timeout.
+         */
+        public Duration evidenceDelay() {
+            return interval.multipliedBy(2).plus(timeout.multipliedBy(2));
+        }
+    }
+
+    /**
+     * The hosts' watchdog.
+     *
+     * @param device the device ({@code /dev/watchdog}); {@code {node}} in it is the node's name
+     *        (the lab's per-host watchdog FIFOs)
+     * @param timeout the host is reset this long after the agent's last pet
+     */
+    public record WatchdogSpec(String device, Duration timeout) {
+        public String deviceFor(String node) {
+            return device.replace("{node}", node);
+        }
+    }
 
     public ClusterSpec {
         nodes = List.copyOf(nodes);
@@ -36,11 +97,34 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
     /** One host. */
     public record NodeSpec(String name, String uri, long memoryMiB, Fencing fencing) {}
 
-    /** How a node is fenced: a fence agent and its options (passwords included, never logged). */
+    /**
+     * How a node is fenced: a fence agent and its options (passwords included, never logged), or
+     * {@value #STORAGE}: a fence request written into the node's slot of the heartbeat storage
+     * (the node stops its HA groups and acknowledges; silence past its watchdog's deadline counts).
+     */
     public record Fencing(String agent, Map<String, String> options, Duration timeout) {
+        public static final String STORAGE = "storage";
+
         public Fencing {
             options = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(options));
         }
+
+        /** Fenced through the heartbeat storage, not a power fence agent. */
+        public boolean storage() {
+            return STORAGE.equals(agent);
+        }
+    }
+
+    /** Every way the timers, the second channel and the watchdog race, in words that name the numbers. */
+    public List<String> clashes() {
+        List<String> out = new java.util.ArrayList<>(timers.clashes(heartbeat != null));
+        out.addAll(SafetyBudget.clashes(this));
+        return out;
+    }
+
+    /** What is safe but worth an operator's attention (no refusal). */
+    public List<String> cautions() {
+        return SafetyBudget.cautions(this);
     }
 
     /** What to do when N+1 admission fails. */
@@ -89,8 +173,17 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
             return readTimeout().plus(selfFenceAfter).plus(selfFenceDuration);
         }
 
-        /** Every way these numbers race, in words that name them; empty when they are consistent. */
+        /** Every way these numbers race (no second channel), in words that name them. */
         public List<String> clashes() {
+            return clashes(false);
+        }
+
+        /**
+         * Every way these numbers race, in words that name them; empty when they are consistent.
+         * With a second channel, the recovery deadline is checked against it instead (see
+         * {@link SafetyBudget}).
+         */
+        public List<String> clashes(boolean secondChannel) {
             List<String> out = new java.util.ArrayList<>();
             Duration min = zkTickTime.multipliedBy(2);
             Duration max = zkTickTime.multipliedBy(20);
@@ -104,7 +197,7 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
                         + ms(sessionTimeout) + " - readTimeout " + ms(readTimeout()) + " = "
                         + ms(sessionTimeout.minus(readTimeout())) + ": the session expires before the node self-fences");
             }
-            if (recoveryWithoutFence != null) {
+            if (recoveryWithoutFence != null && !secondChannel) {
                 Duration survivorsRecoverAt = sessionTimeout.plus(recoveryWithoutFence);
                 Duration isolatedDone = isolatedNodeDoneBy().plus(safetyMargin);
                 if (survivorsRecoverAt.compareTo(isolatedDone) < 0) {
@@ -119,7 +212,7 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
             return out;
         }
 
-        private static String ms(Duration d) {
+        static String ms(Duration d) {
             return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
         }
     }

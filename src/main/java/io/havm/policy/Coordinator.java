@@ -154,7 +154,7 @@ public final class Coordinator {
             c.offlined(in.group(), in.node(), in.ok(), in.detail(), in.attempt());
         } else if (input instanceof Input.Terminated in) {
             c.heard(in.node());
-            c.terminated(in.group(), in.node(), in.attempt());
+            c.terminated(in.group(), in.node(), in.ok(), in.detail(), in.attempt());
         } else if (input instanceof Input.Restarted in) {
             c.heard(in.node());
             c.restarted(in.group(), in.resource(), in.node(), in.ok(), in.attempt());
@@ -744,13 +744,18 @@ public final class Coordinator {
             }
         }
 
-        void terminated(String name, String n, long attempt) {
+        void terminated(String name, String n, boolean ok, String detail, long attempt) {
             ClusterState.Group g = groups.get(name);
             if (g == null || g.phase() != GroupPhase.FAILING || !n.equals(g.node())) {
                 note(n + " terminate answer for " + name + " (stray copy or stale): nothing to do");
                 return;
             }
             if (stale(g, GroupPhase.FAILING, n, "terminate answer for " + name, attempt)) {
+                return;
+            }
+            if (!ok) {
+                // Never assumed: the node could not prove the group off, so it may still run there.
+                unresponsive(g, "terminate of " + name + " on " + n + " not proven (" + detail + ")");
                 return;
             }
             if (g.from() != null) {

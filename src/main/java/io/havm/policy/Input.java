@@ -24,8 +24,12 @@ public sealed interface Input {
     /** An agent answered an Offline. */
     record Offlined(String group, String node, boolean ok, String detail, long attempt) implements Input {}
 
-    /** An agent answered a Terminate. */
-    record Terminated(String group, String node, long attempt) implements Input {}
+    /**
+     * An agent answered a Terminate: {@code ok} only when it proved the group off on its node
+     * (libvirt says the domain is off, or the QEMU libvirt recorded is dead; scripts stopped).
+     * Otherwise the group may still run there, and the node is fenced before it starts elsewhere.
+     */
+    record Terminated(String group, String node, boolean ok, String detail, long attempt) implements Input {}
 
     /** An agent answered a Restart. */
     record Restarted(String group, String resource, String node, boolean ok, long attempt) implements Input {}

@@ -412,7 +412,7 @@ public final class SimCluster {
                 }
                 n.running.remove(t.group());
                 agent(node, "terminate " + t.group());
-                report(n, new Input.Terminated(t.group(), node, t.attempt()));
+                report(n, new Input.Terminated(t.group(), node, true, "terminated", t.attempt()));
             });
         } else if (c instanceof Command.Restart r) {
             restartLog.computeIfAbsent(r.group() + "/" + r.resource(), k -> new ArrayList<>()).add(now);
@@ -709,7 +709,7 @@ public final class SimCluster {
             } else if (c instanceof Command.Offline o) {
                 report(n, new Input.Offlined(g, o.node(), true, "stopped by self-fence", o.attempt()));
             } else if (c instanceof Command.Terminate t) {
-                report(n, new Input.Terminated(g, t.node(), t.attempt()));
+                report(n, new Input.Terminated(g, t.node(), true, "terminated", t.attempt()));
             } else if (c instanceof Command.Restart r) {
                 report(n, new Input.Restarted(g, r.resource(), r.node(), false, r.attempt()));
             } else if (c instanceof Command.Move m) {

@@ -18,7 +18,7 @@ class CodecTest {
         List<Input> inputs = List.of(new Input.NodeUp("host1", Set.of("web", "db")), new Input.NodeLost("host2"),
                 new Input.Fenced("host2", true, "off"), new Input.Moved("web", "host1", "host3", false, "x", 7),
                 new Input.Tick(), new Input.MoveGroup("web", "host2", MoveMode.QUICK), new Input.ResumeNode("h", true),
-                new Input.Elected(), new Input.Terminated("web", "host1", 9));
+                new Input.Elected(), new Input.Terminated("web", "host1", false, "not proven", 9));
         for (Input in : inputs) {
             assertEquals(in, Codec.input(Codec.input(in)));
         }

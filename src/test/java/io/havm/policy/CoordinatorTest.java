@@ -174,7 +174,7 @@ class CoordinatorTest {
         s = r.step(14, new Input.Onlined("web", "host1", true, "started", 1));
         assertEquals(List.of(), s.commands());
         assertEquals(GroupPhase.FAILING, r.group("web").phase());
-        s = r.step(14.3, new Input.Terminated("web", "host1", 2));
+        s = r.step(14.3, new Input.Terminated("web", "host1", true, "terminated", 2));
         assertEquals(List.of(new Command.Online("web", "host2", 3)), s.commands());
         assertEquals(1, r.group("web").failovers().size(), "counted like a failed Online");
     }
@@ -186,7 +186,7 @@ class CoordinatorTest {
                 """));
         r.step(0, new Input.NodeUp("host1", Set.of()));
         r.step(13, new Input.Tick()); // online 1 timed out: terminate 2
-        r.step(13.3, new Input.Terminated("web", "host1", 2)); // nowhere else to go: pending, retried in 60 s
+        r.step(13.3, new Input.Terminated("web", "host1", true, "terminated", 2)); // nowhere else to go: pending, retried in 60 s
         assertEquals(GroupPhase.PENDING, r.group("web").phase());
         Coordinator.Step s = r.step(73.3, new Input.Tick());
         assertEquals(List.of(new Command.Online("web", "host1", 3)), s.commands());
@@ -243,9 +243,9 @@ class CoordinatorTest {
         s = r.step(101, new Input.Offlined("web", "host1", true, "stopped", 2));
         assertEquals(List.of(new Command.Terminate("web", "host1", 4)), s.commands());
         assertTrue(s.log().contains("host1 node: up/unresponsive -> up (answers again)"), s.log().toString());
-        r.step(101.3, new Input.Terminated("web", "host1", 3)); // the old one: not what it waits for
+        r.step(101.3, new Input.Terminated("web", "host1", true, "terminated", 3)); // the old one: not what it waits for
         assertEquals(GroupPhase.FAILING, r.group("web").phase());
-        r.step(101.6, new Input.Terminated("web", "host1", 4));
+        r.step(101.6, new Input.Terminated("web", "host1", true, "terminated", 4));
         assertEquals(GroupPhase.OFFLINE, r.group("web").phase());
     }
 
@@ -259,7 +259,7 @@ class CoordinatorTest {
         assertEquals("host2", r.group("web").from(), "then on the target");
         r.step(25, new Input.Moved("web", "host1", "host2", true, "done", 2)); // late: ignored
         assertEquals(GroupPhase.FAILING, r.group("web").phase());
-        s = r.step(25.3, new Input.Terminated("web", "host1", 3));
+        s = r.step(25.3, new Input.Terminated("web", "host1", true, "terminated", 3));
         assertEquals(List.of(new Command.Terminate("web", "host2", 4)), s.commands());
     }
 

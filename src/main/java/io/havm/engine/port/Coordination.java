@@ -10,8 +10,9 @@ import java.util.function.Consumer;
  * epoch, and a versioned store. ZooKeeper via Curator on real hosts; a simulated one (with
  * injectable session loss and partitions) in the simulator.
  *
- * <p>Losing coordination is an input, handled conservatively by the engine: SUSPENDED means stop
- * acting; LOST means self-fence HA VMs before the survivors' timer fires. Every write a leader
+ * <p>Losing coordination is an input, handled with judgement by the engine: SUSPENDED and LOST
+ * mean take no new decisions; whether to stop what runs is decided on the second channel
+ * ({@link Heartbeats}), never on the connection state alone. Every write a leader
  * makes carries its epoch ({@link #putFenced}); writes with a stale epoch are refused.
  */
 public interface Coordination extends AutoCloseable {
@@ -24,7 +25,7 @@ public interface Coordination extends AutoCloseable {
         SUSPENDED,
         /** Connection back within the session: resume. */
         RECONNECTED,
-        /** Session expired: ephemeral membership is gone; HA VMs here must be self-fenced. */
+        /** Session expired: this client's membership is gone (or will be, when the server notices). */
         LOST
     }
 
@@ -49,6 +50,15 @@ public interface Coordination extends AutoCloseable {
 
     /** Registers {@code node} as a live member (ephemeral: gone when the session expires). */
     void join(String node, byte[] info);
+
+    /**
+     * Joins again after this client's session was lost, while its node kept running what it ran:
+     * like {@link #join}, but a member entry left by one of this client's own earlier sessions is
+     * replaced in one step, so the node never vanishes from the members in between (a restarted
+     * ZooKeeper restores old sessions and expires them after their timeout, when the node already
+     * holds a new one). An entry of another client is still refused.
+     */
+    void rejoin(String node, byte[] info);
 
     /** Live members, sorted. */
     SortedSet<String> members();

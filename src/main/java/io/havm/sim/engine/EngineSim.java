@@ -67,6 +67,18 @@ public final class EngineSim implements AutoCloseable {
     private final List<String> violations = new ArrayList<>();
     private final List<String> starts = new ArrayList<>();
     private final TreeMap<String, List<String>> fenced = new TreeMap<>();
+    /** The heartbeat storage every node reaches (when the configuration has cluster.heartbeat). */
+    private final SimHeartbeats storage = new SimHeartbeats();
+    private final TreeMap<String, SimWatchdog> watchdogs = new TreeMap<>();
+    /**
+     * While only the coordination service is at fault (no other fault injected since): where each
+     * domain ran when it began, and how many starts and fences there were. Nothing may change.
+     */
+    private TreeMap<String, List<String>> outageRan;
+    private int outageStarts;
+    private int outageFences;
+    private String outageWhat;
+    private Instant outageChecksUntil;
 
     public EngineSim(ClusterSpec configured) {
         try {
@@ -123,8 +135,7 @@ public final class EngineSim implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the simulated definitions under " + dir, e);
         }
-        return new ClusterSpec(c.name(), c.nodes(), groups, c.timers(), c.zookeeper(), c.admission(),
-                c.migrationsPerHost(), c.storage());
+        return c.withGroups(groups);
     }
 
     // ------------------------------------------------------------------ log and referee
@@ -160,6 +171,54 @@ public final class EngineSim implements AutoCloseable {
                 violation(d + " runs on " + on + " at once");
             }
         }
+        if (outageRan != null) {
+            if (outageChecksUntil != null && clock.now().isAfter(outageChecksUntil)) {
+                outageRan = null;
+                return;
+            }
+            for (Map.Entry<String, List<String>> e : outageRan.entrySet()) {
+                if (!runningOn(e.getKey()).equals(e.getValue())) {
+                    violation(e.getKey() + " ran on " + e.getValue() + " when " + outageWhat + " began and now runs on "
+                            + runningOn(e.getKey()) + ": stopped or started because of a coordination outage alone");
+                }
+            }
+            if (starts.size() != outageStarts) {
+                violation("a VM was started during " + outageWhat + " alone: " + starts.get(starts.size() - 1));
+            }
+            int f = fenced.values().stream().mapToInt(List::size).sum();
+            if (f != outageFences) {
+                violation("a node was fenced because of " + outageWhat + " alone: " + fenced);
+            }
+        }
+    }
+
+    /** From now on nothing may stop, start or fence until {@link #outageOver} plus settling, or another fault. */
+    private void outageBegins(String what) {
+        if (outageRan != null) {
+            return;
+        }
+        outageWhat = what;
+        outageRan = new TreeMap<>();
+        for (String d : domains()) {
+            outageRan.put(d, runningOn(d));
+        }
+        outageStarts = starts.size();
+        outageFences = fenced.values().stream().mapToInt(List::size).sum();
+        outageChecksUntil = null;
+    }
+
+    /** Coordination is back: the invariant holds while the cluster settles (two session timeouts and a heartbeat round). */
+    private void outageOver() {
+        if (outageRan != null && outageChecksUntil == null) {
+            Duration settle = spec.timers().sessionTimeout().multipliedBy(3)
+                    .plus(spec.heartbeat() == null ? Duration.ZERO : spec.heartbeat().evidenceDelay());
+            outageChecksUntil = clock.now().plus(settle);
+        }
+    }
+
+    /** Another fault: a stop, start or fence may now be the right answer to it. */
+    private void otherFault() {
+        outageRan = null;
     }
 
     // ------------------------------------------------------------------ driving
@@ -208,6 +267,7 @@ public final class EngineSim implements AutoCloseable {
     }
 
     public void powerOff(String n) {
+        otherFault();
         powerOff(n, "power loss");
     }
 
@@ -218,11 +278,16 @@ public final class EngineSim implements AutoCloseable {
         }
         log("fault: power off " + n + " (" + why + ")");
         stopProcess(n);
+        SimWatchdog w = watchdogs.remove(n);
+        if (w != null) {
+            w.off();
+        }
         h.powerOff();
     }
 
     /** The agent process dies (its VMs keep running); nothing restarts it until {@link #startAgent}. */
     public void crashAgent(String n) {
+        otherFault();
         if (!agents.containsKey(n)) {
             return;
         }
@@ -248,10 +313,28 @@ public final class EngineSim implements AutoCloseable {
         int inc = incarnation.merge(n, 1, Integer::sum);
         SimCoordinationService.Client c = zk.connect(n);
         SimHypervisor h = host(n);
-        GroupRunner runner = new GroupRunner(spec, n, hypervisors, clock, h::kill);
+        GroupRunner runner = new GroupRunner(spec, n, hypervisors, clock, new GroupRunner.QemuKiller() {
+            @Override
+            public boolean kill(String domain) {
+                return h.kill(domain);
+            }
+
+            @Override
+            public boolean alive(String domain) {
+                return h.runs(domain);
+            }
+        });
         clients.put(n, c);
         try {
             Agent a = new Agent(spec, n, c, runner, fencer, clock, this::log, sched.forNode(n));
+            if (spec.heartbeat() != null || spec.watchdog() != null) {
+                SimWatchdog w = null;
+                if (spec.watchdog() != null) {
+                    w = watchdogs.computeIfAbsent(n, k -> new SimWatchdog(k, sched, clock,
+                            why -> powerOff(k, why)));
+                }
+                a.secondChannel(spec.heartbeat() == null ? null : storage.view(n), w);
+            }
             agents.put(n, a);
             a.start();
         } catch (RuntimeException e) {
@@ -270,6 +353,7 @@ public final class EngineSim implements AutoCloseable {
 
     /** The node's process stops running (a long GC pause, SIGSTOP): its loops and its ZooKeeper client freeze. */
     public void freeze(String n) {
+        otherFault();
         log("fault: " + n + " paused");
         sched.freeze(n);
         zk.refresh();
@@ -282,20 +366,24 @@ public final class EngineSim implements AutoCloseable {
     }
 
     public void partition(String n) {
+        otherFault();
         log("fault: " + n + " cut off from zookeeper");
         zk.partition(n);
     }
 
     public void heal(String n) {
+        storageRestore(n);
         if (zk.isPartitioned(n)) {
             log("fault: " + n + " reaches zookeeper again");
             zk.heal(n);
         }
     }
 
+    /** ZooKeeper stalls for everyone (quorum lost, a paused leader): clients notice at their read timeout. */
     public void zkDown() {
         if (zk.hasQuorum()) {
             log("fault: zookeeper loses quorum");
+            outageBegins("a zookeeper outage");
             zk.quorumLost();
         }
     }
@@ -304,15 +392,65 @@ public final class EngineSim implements AutoCloseable {
         if (!zk.hasQuorum()) {
             log("fault: zookeeper quorum restored");
             zk.quorumRestored();
+            outageOver();
         }
     }
 
+    /** The ZooKeeper server process dies: connections are refused, every client is suspended at once. */
+    public void zkCrash() {
+        if (zk.hasQuorum()) {
+            log("fault: zookeeper crashed");
+            outageBegins("a zookeeper outage");
+            zk.crash();
+        }
+    }
+
+    /**
+     * ZooKeeper starts again on its data: it restores the sessions it had and expires them after
+     * their timeout, while clients that declared them lost already hold new ones (measured, LAB.md).
+     */
+    public void zkRestart() {
+        if (!zk.hasQuorum()) {
+            log("fault: zookeeper restarted with its data");
+            zk.quorumRestored();
+            outageOver();
+        }
+    }
+
+    /** The node's network is cut: ZooKeeper and the heartbeat storage behind the same network. */
+    public void isolate(String n) {
+        otherFault();
+        log("fault: " + n + " isolated (zookeeper and heartbeat storage)");
+        storage.cut(n);
+        zk.partition(n);
+    }
+
+    /** The node can no longer reach the heartbeat storage (ZooKeeper stays). */
+    public void storageCut(String n) {
+        log("fault: " + n + " cannot reach the heartbeat storage");
+        storage.cut(n);
+    }
+
+    public void storageRestore(String n) {
+        if (storage.isCut(n)) {
+            log("fault: " + n + " reaches the heartbeat storage again");
+            storage.restore(n);
+        }
+    }
+
+    /** The referee's view of the heartbeat storage. */
+    public SimHeartbeats heartbeatStorage() {
+        return storage;
+    }
+
     public void libvirtd(String n, boolean up) {
+        otherFault();
         log("fault: libvirtd on " + n + (up ? " answers again" : " unreachable"));
         host(n).libvirtd(up);
     }
 
     public void failNextStarts(String n, int k) {
+        otherFault();
         log("fault: next " + k + " start(s) on " + n + " fail");
         host(n).failNextStarts(k);
     }
@@ -328,6 +466,7 @@ public final class EngineSim implements AutoCloseable {
 
     /** The guest of {@code domain} crashes wherever it runs. */
     public void crashGuest(String domain) {
+        otherFault();
         for (SimHypervisor h : hosts.values()) {
             if (h.crashGuest(domain)) {
                 log("fault: guest " + domain + " crashed on " + h.host());

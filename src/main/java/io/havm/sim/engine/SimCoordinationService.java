@@ -112,6 +112,21 @@ public final class SimCoordinationService {
         refresh();
     }
 
+    /**
+     * The server process dies: connections are refused, so every client notices at once
+     * (SUSPENDED now, LOST a session timeout later, as Curator reports it); no session expires
+     * while it is down.
+     */
+    public void crash() {
+        quorum = false;
+        for (Client c : new ArrayList<>(clients)) {
+            if (c.connected) {
+                c.cutAt(clock.now().minus(readTimeout));
+            }
+        }
+        refresh();
+    }
+
     public void quorumRestored() {
         if (quorum) {
             return;
@@ -440,6 +455,18 @@ public final class SimCoordinationService {
                 members.put(n, session);
                 SimCoordinationService.this.publishMembers();
             }
+        }
+
+        @Override
+        public void rejoin(String n, byte[] info) {
+            require("joining again as " + n);
+            Session owner = members.get(n);
+            if (owner != null && owner != session && owner.client == this) {
+                members.put(n, session); // one step: the member never vanishes
+                SimCoordinationService.this.publishMembers();
+                return;
+            }
+            join(n, info);
         }
 
         @Override

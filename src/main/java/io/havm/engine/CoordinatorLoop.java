@@ -220,6 +220,15 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                         batch.add(new Input.NodeLost(n.name()));
                     }
                 }
+                Guard g = guard;
+                if (g != null && spec.heartbeat() != null) {
+                    for (ClusterState.Node n : state.nodes().values()) {
+                        if (n.status() == NodeStatus.LOST && n.announcedAt() == null && n.lostAt() != null
+                                && g.announced(e, n.name(), n.lostAt())) {
+                            batch.add(new Input.Announced(n.name()));
+                        }
+                    }
+                }
                 List<ClusterStore.Keyed<Input>> stored = store.inputs();
                 stored.forEach(k -> batch.add(k.value()));
                 // That read was a ZooKeeper round trip that began at 'began' and succeeded.
@@ -274,7 +283,8 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         if (g == null || h == null) {
             return false;
         }
-        Heartbeats.Beat b = g.alive(n, h.evidenceDelay()).orElse(null);
+        // Advanced within two intervals and one I/O bound: it beats now (a dead host stops at once).
+        Heartbeats.Beat b = g.alive(n, h.interval().multipliedBy(2).plus(h.timeout())).orElse(null);
         if (b == null || b.selfFenced()) {
             return false;
         }
@@ -385,7 +395,13 @@ public final class CoordinatorLoop implements Coordination.Leadership {
 
     private void fenced(String n, Fencer.Result r) {
         log.accept(n + " fencer: " + r.outcome().name().toLowerCase() + " (" + r.detail() + ")");
-        store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));
+        try {
+            store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));
+        } catch (RuntimeException e) {
+            // Cut off meanwhile: this term is over, and the next coordinator fences again
+            // (Input.Elected: a fence in flight when a coordinator stops is never assumed done).
+            log.accept(n + " fencer: answer not delivered (" + e.getMessage() + ")");
+        }
         wakeup.signal();
     }
 }

@@ -68,6 +68,9 @@ public final class Guard {
     /** Each node's last beat, and when (this host's clock) its seq was last seen to advance. */
     private final Map<String, Heartbeats.Beat> beats = new TreeMap<>();
     private final Map<String, Instant> advancedAt = new TreeMap<>();
+    /** The last coordinator claim this node got onto the storage, and when. */
+    private volatile CoordinatorLoop.Claim claimWritten;
+    private volatile Instant claimWrittenAt;
 
     Guard(ClusterSpec spec, String node, Heartbeats hb, Watchdog watchdog, Clock clock, Consumer<String> log,
             Agent agent, CoordinatorLoop coordinator) {
@@ -151,7 +154,12 @@ public final class Guard {
         boolean storageOk = false;
         if (hb != null) {
             try {
-                hb.beat(beat(now, cut));
+                Heartbeats.Beat mine = beat(now, cut);
+                hb.beat(mine);
+                if (mine.coordinatorEpoch() > 0) {
+                    claimWritten = coordinator.claim(now);
+                    claimWrittenAt = clock.now();
+                }
                 Map<String, Heartbeats.Beat> read = hb.beats();
                 request = hb.fenceRequest(node);
                 Instant after = clock.now();
@@ -275,6 +283,16 @@ public final class Guard {
             return Optional.empty();
         }
         return Optional.ofNullable(beats.get(n));
+    }
+
+    /**
+     * Whether this node's storage beat has said, since {@code since}, that coordinator epoch
+     * {@code epoch} acts on {@code n}: from then a cut-off {@code n} that reads storage stops.
+     */
+    boolean announced(long epoch, String n, Instant since) {
+        CoordinatorLoop.Claim c = claimWritten;
+        Instant at = claimWrittenAt;
+        return c != null && at != null && c.epoch() == epoch && c.actsOn().contains(n) && !at.isBefore(since);
     }
 
     /** The latest beats read (for the storage fencer on this node). */

@@ -104,9 +104,10 @@ public final class SafetyBudget {
                     + " cannot tell a ZooKeeper outage from its own isolation, so it stops its HA groups after"
                     + " selfFenceAfter either way (a ZooKeeper outage stops every HA VM); add cluster.heartbeat");
         }
-        if (c.watchdog() == null && !allPower && t.recoveryWithoutFence() != null) {
-            out.add("no cluster.watchdog while a node has no power fence agent and timers.recoveryWithoutFence is set:"
-                    + " a host whose agent hangs would still run its VMs when the survivors recover them");
+        if (c.watchdog() == null && t.recoveryWithoutFence() != null) {
+            out.add("no cluster.watchdog while timers.recoveryWithoutFence is set: when a host's agent hangs or dies"
+                    + (allPower ? " and its power fence fails" : "") + ", the survivors recover its VMs after the"
+                    + " deadline while they may still run there; add cluster.watchdog");
         }
         return out;
     }

@@ -53,12 +53,17 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
      *        agent to make sure). LOST or FENCED: the coordinator fences it although it is still a
      *        member; the self-fence deadline starts only when that session ends, because only a
      *        node cut off from ZooKeeper fences itself.
+     * @param announcedAt when the coordinator's declaration that this node is lost reached the
+     *        heartbeat storage, where the node reads it and stops (null: not yet). With a second
+     *        channel the self-fence deadline runs from then: a node that cannot learn it is lost
+     *        has no reason to stop.
      */
     public record Node(String name, NodeStatus status, boolean paused, boolean draining, boolean shutdownAfterDrain,
-            Instant lostAt, int fenceAttempts, Instant nextFenceAt, boolean fenceInFlight, boolean unresponsive) {
+            Instant lostAt, int fenceAttempts, Instant nextFenceAt, boolean fenceInFlight, boolean unresponsive,
+            Instant announcedAt) {
 
         public static Node up(String name) {
-            return new Node(name, NodeStatus.UP, false, false, false, null, 0, null, false, false);
+            return new Node(name, NodeStatus.UP, false, false, false, null, 0, null, false, false, null);
         }
 
         public boolean usable() {
@@ -67,42 +72,48 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
 
         Node with(NodeStatus s) {
             return new Node(name, s, paused, draining, shutdownAfterDrain, lostAt, fenceAttempts, nextFenceAt,
-                    fenceInFlight, unresponsive);
+                    fenceInFlight, unresponsive, announcedAt);
         }
 
         /** Its session expired: the self-fence deadline runs from {@code at}. */
         Node lost(Instant at) {
-            return new Node(name, NodeStatus.LOST, paused, false, false, at, 0, at, false, false);
+            return new Node(name, NodeStatus.LOST, paused, false, false, at, 0, at, false, false, null);
         }
 
         /** Declared lost by the coordinator while its session lives on (see {@link #unresponsive()}). */
         Node evicted(Instant at) {
-            return new Node(name, NodeStatus.LOST, paused, false, false, at, 0, at, false, true);
+            return new Node(name, NodeStatus.LOST, paused, false, false, at, 0, at, false, true, null);
         }
 
         Node unresponsive(boolean u) {
             return new Node(name, status, paused, draining, shutdownAfterDrain, lostAt, fenceAttempts, nextFenceAt,
-                    fenceInFlight, u);
+                    fenceInFlight, u, announcedAt);
         }
 
         /** The session of an evicted node ended: from now on it is an ordinary lost (or fenced) node. */
         Node sessionEnded(Instant at) {
             return new Node(name, status, paused, draining, shutdownAfterDrain,
-                    status == NodeStatus.LOST ? at : lostAt, fenceAttempts, nextFenceAt, fenceInFlight, false);
+                    status == NodeStatus.LOST ? at : lostAt, fenceAttempts, nextFenceAt, fenceInFlight, false, null);
         }
 
         Node fencing(boolean inFlight, int attempts, Instant next) {
             return new Node(name, status, paused, draining, shutdownAfterDrain, lostAt, attempts, next, inFlight,
-                    unresponsive);
+                    unresponsive, announcedAt);
         }
 
         Node paused(boolean p, boolean draining, boolean shutdown) {
             return new Node(name, status, p, draining, shutdown, lostAt, fenceAttempts, nextFenceAt, fenceInFlight,
-                    unresponsive);
+                    unresponsive, announcedAt);
+        }
+
+        /** Its loss is on the heartbeat storage from {@code at}. */
+        Node announced(Instant at) {
+            return new Node(name, status, paused, draining, shutdownAfterDrain, lostAt, fenceAttempts, nextFenceAt,
+                    fenceInFlight, unresponsive, at);
         }
 
         Node cameBack() {
-            return new Node(name, NodeStatus.UP, paused, draining, shutdownAfterDrain, null, 0, null, false, false);
+            return new Node(name, NodeStatus.UP, paused, draining, shutdownAfterDrain, null, 0, null, false, false, null);
         }
     }
 

@@ -144,6 +144,8 @@ public final class Coordinator {
             c.nodeLost(in.node());
         } else if (input instanceof Input.NodeLeft in) {
             c.nodeLeft(in.node());
+        } else if (input instanceof Input.Announced in) {
+            c.announced(in.node());
         } else if (input instanceof Input.Fenced in) {
             c.fenced(in.node(), in.off(), in.detail());
         } else if (input instanceof Input.Onlined in) {
@@ -540,6 +542,15 @@ public final class Coordinator {
             }
         }
 
+        void announced(String n) {
+            ClusterState.Node node = nodes.get(n);
+            if (node != null && node.status() == NodeStatus.LOST && node.announcedAt() == null) {
+                nodes.put(n, node.announced(now));
+                note(n + " node: its loss is on the heartbeat storage"
+                        + (spec.timers().recoveryWithoutFence() == null ? "" : "; its self-fence deadline runs from now"));
+            }
+        }
+
         void tick() {
             for (ClusterState.Node n : new ArrayList<>(nodes.values())) {
                 if (n.status() != NodeStatus.LOST) {
@@ -547,10 +558,15 @@ public final class Coordinator {
                 }
                 Duration wait = spec.timers().recoveryWithoutFence();
                 // A node evicted while still a member is not cut off, so it does not fence itself:
-                // its deadline starts only when its session ends.
-                if (wait != null && !n.unresponsive() && !now.isBefore(n.lostAt().plus(wait))) {
+                // its deadline starts only when its session ends. With a second channel a cut-off
+                // node stops when it reads that it is lost: the deadline runs from when that was
+                // written (or never, while the coordinator cannot write it).
+                Instant from = spec.heartbeat() == null ? n.lostAt() : n.announcedAt();
+                if (wait != null && !n.unresponsive() && from != null && !now.isBefore(from.plus(wait))) {
                     setNode(n.with(NodeStatus.FENCED).fencing(false, n.fenceAttempts(), null),
-                            "self-fence deadline passed (" + wait.toMillis() + " ms after session expiry)");
+                            "self-fence deadline passed (" + wait.toMillis() + " ms after "
+                                    + (spec.heartbeat() == null ? "session expiry" : "its loss reached the heartbeat storage")
+                                    + ")");
                     recoverFrom(n.name());
                     continue;
                 }

@@ -15,6 +15,12 @@ public sealed interface Input {
     /** A node left cleanly (after a drain). */
     record NodeLeft(String node) implements Input {}
 
+    /**
+     * The coordinator's declaration that {@code node} is lost is now on the heartbeat storage, where
+     * the node, if it still runs and reads it, stops its groups (engines with a second channel).
+     */
+    record Announced(String node) implements Input {}
+
     /** The fence agent answered. */
     record Fenced(String node, boolean off, String detail) implements Input {}
 

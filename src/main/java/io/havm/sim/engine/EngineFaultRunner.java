@@ -51,10 +51,19 @@ public final class EngineFaultRunner {
         return y.toString();
     }
 
-    static ClusterSpec cluster(Random r, boolean fencing) {
-        String recovery = fencing && r.nextBoolean() ? "never" : "2s";
-        StringBuilder y = new StringBuilder(clusterYaml("chaos", "  migrationsPerHost: " + (1 + r.nextInt(2)) + "\n",
-                fencing, recovery));
+    /** The second channel and watchdog most chaos clusters run with (what production should). */
+    static final String SECOND_CHANNEL = "  heartbeat: {dir: /srv/havm/heartbeat, interval: 500ms, timeout: 1s}\n"
+            + "  watchdog: {device: /dev/watchdog, timeout: 6s}\n";
+
+    static ClusterSpec cluster(Random r, boolean fencing, boolean secondChannel, boolean storageFencing) {
+        String recovery = fencing && r.nextBoolean() ? "never" : secondChannel ? "5s" : "2s";
+        String extra = "  migrationsPerHost: " + (1 + r.nextInt(2)) + "\n" + (secondChannel ? SECOND_CHANNEL : "");
+        String base = clusterYaml("chaos", extra, fencing, recovery);
+        if (storageFencing) {
+            base = base.replaceAll("fencing: \\{agent: fence_havm_lab, options: \\{plug: host\\d\\}\\}",
+                    "fencing: {agent: storage}");
+        }
+        StringBuilder y = new StringBuilder(base);
         String[] failbacks = {"never", "immediate"};
         y.append("groups:\n");
         y.append("  web: {preferredOwners: [host1], failback: ").append(failbacks[r.nextInt(2)])
@@ -71,7 +80,9 @@ public final class EngineFaultRunner {
     public static Outcome run(long seed) {
         Random r = new Random(seed);
         boolean fencing = r.nextInt(4) != 0;
-        ClusterSpec spec = cluster(r, fencing);
+        boolean secondChannel = r.nextInt(4) != 0;
+        boolean storageFencing = fencing && secondChannel && r.nextInt(3) == 0;
+        ClusterSpec spec = cluster(r, fencing, secondChannel, storageFencing);
         try (EngineSim sim = new EngineSim(spec)) {
             sim.boot();
             List<String> nodes = spec.nodeNames();
@@ -79,15 +90,20 @@ public final class EngineFaultRunner {
             double t = 5;
             while (t < CHAOS.toSeconds() && sim.violations().isEmpty()) {
                 sim.runTo(t);
-                chaos(sim, r, fencing, nodes, groups);
+                // A crashed or paused agent is safe only if its host is stopped before its VMs are
+                // recovered: a watchdog, or recovery that always waits for a power fence.
+                boolean hungSafe = spec.watchdog() != null || fencing && spec.timers().recoveryWithoutFence() == null;
+                chaos(sim, r, hungSafe, nodes, groups);
                 t += 0.5 + r.nextDouble() * 6;
             }
             if (sim.violations().isEmpty()) {
                 sim.runTo(CHAOS.toSeconds());
                 sim.zkUp();
+                sim.zkRestart();
                 sim.clearFenceFailures();
                 for (String n : nodes) {
                     sim.heal(n);
+                    sim.thaw(n);
                     sim.host(n).failNextStarts(0);
                     if (sim.host(n).powered()) {
                         sim.host(n).libvirtd(true);
@@ -112,11 +128,43 @@ public final class EngineFaultRunner {
         }
     }
 
-    private static void chaos(EngineSim sim, Random r, boolean fencing, List<String> nodes, List<String> groups) {
+    /**
+     * One random fault. {@code hungSafe}: a host whose agent hangs is stopped before its VMs are
+     * recovered (a power fence agent or a watchdog); only then are agent crashes and pauses injected.
+     */
+    private static void chaos(EngineSim sim, Random r, boolean hungSafe, List<String> nodes, List<String> groups) {
         String n = nodes.get(r.nextInt(nodes.size()));
         String g = groups.get(r.nextInt(groups.size()));
         long powered = nodes.stream().filter(x -> sim.host(x).powered()).count();
-        switch (r.nextInt(16)) {
+        boolean fencing = hungSafe;
+        int k = r.nextInt(21);
+        if (k >= 16) {
+            switch (k) {
+                case 16 -> sim.zkCrash();
+                case 17 -> sim.zkRestart();
+                case 18 -> {
+                    if (powered > 2) {
+                        sim.isolate(n);
+                    }
+                }
+                case 19 -> {
+                    if (r.nextBoolean()) {
+                        sim.storageCut(n);
+                    } else {
+                        sim.storageRestore(n);
+                    }
+                }
+                default -> {
+                    if (hungSafe && r.nextBoolean()) {
+                        sim.freeze(n);
+                    } else {
+                        sim.thaw(n);
+                    }
+                }
+            }
+            return;
+        }
+        switch (k) {
             case 0 -> {
                 if (powered > 2) {
                     sim.powerOff(n);

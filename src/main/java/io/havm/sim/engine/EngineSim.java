@@ -197,6 +197,27 @@ public final class EngineSim implements AutoCloseable {
         if (outageRan != null) {
             return;
         }
+        if (spec.heartbeat() == null && spec.timers().recoveryWithoutFence() != null) {
+            // Without a second channel such a cluster stops its VMs in an outage by design (config
+            // check says so): the survivors may recover without a fence, so a cut-off node must stop.
+            return;
+        }
+        for (String n : spec.nodeNames()) {
+            if (zk.isPartitioned(n) || storage.isCut(n) || sched.isFrozen(n)) {
+                return; // another fault is in effect: what follows may be its doing
+            }
+        }
+        ClusterState s = state();
+        if (s != null && s.nodes().values().stream().anyMatch(n -> n.status() == io.havm.policy.NodeStatus.LOST
+                || n.unresponsive())) {
+            return; // a fence may be in flight: its outcome is not the outage's doing
+        }
+        if (s != null && s.groups().values().stream().anyMatch(g -> switch (g.phase()) {
+            case ONLINE, OFFLINE, FAILED, PENDING -> false;
+            default -> true;
+        })) {
+            return; // work in flight may finish during the outage: that is not the outage's doing
+        }
         outageWhat = what;
         outageRan = new TreeMap<>();
         for (String d : domains()) {
@@ -257,6 +278,7 @@ public final class EngineSim implements AutoCloseable {
     }
 
     public void powerOn(String n) {
+        otherFault();
         SimHypervisor h = host(n);
         if (h.powered()) {
             return;
@@ -307,6 +329,7 @@ public final class EngineSim implements AutoCloseable {
 
     /** Starts the node's agent (a supervisor retries every second while it cannot join). */
     public void startAgent(String n) {
+        otherFault();
         if (!host(n).powered() || agents.containsKey(n)) {
             return;
         }
@@ -360,6 +383,9 @@ public final class EngineSim implements AutoCloseable {
     }
 
     public void thaw(String n) {
+        if (!sched.isFrozen(n)) {
+            return;
+        }
         log("fault: " + n + " resumed");
         sched.thaw(n);
         zk.refresh();
@@ -372,6 +398,7 @@ public final class EngineSim implements AutoCloseable {
     }
 
     public void heal(String n) {
+        otherFault();
         storageRestore(n);
         if (zk.isPartitioned(n)) {
             log("fault: " + n + " reaches zookeeper again");
@@ -427,6 +454,7 @@ public final class EngineSim implements AutoCloseable {
 
     /** The node can no longer reach the heartbeat storage (ZooKeeper stays). */
     public void storageCut(String n) {
+        otherFault();
         log("fault: " + n + " cannot reach the heartbeat storage");
         storage.cut(n);
     }
@@ -456,6 +484,7 @@ public final class EngineSim implements AutoCloseable {
     }
 
     public void failNextFences(String n, int k) {
+        otherFault();
         log("fault: next " + k + " fence(s) of " + n + " fail");
         fencer.failNext(n, k);
     }
@@ -476,6 +505,7 @@ public final class EngineSim implements AutoCloseable {
 
     /** An operator's request, through the store as the CLI submits it. */
     public void operator(Input in) {
+        otherFault();
         log("operator: " + in);
         try {
             operatorStore.submit(in);

@@ -71,7 +71,7 @@ final class ClusterCommands {
         }
         Map<String, FenceDevice> devices = new TreeMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
-            if (n.fencing() != null) {
+            if (n.fencing() != null && !n.fencing().storage()) {
                 devices.put(n.name(), new FenceDevice(n.fencing().agent(), n.fencing().options(), n.fencing().timeout()));
             }
         }
@@ -84,6 +84,7 @@ final class ClusterCommands {
         };
         Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM).logTo(log),
                 new FenceAgentRunner(devices), Clock.SYSTEM, log);
+        agent.secondChannel(heartbeats(spec), watchdog(spec, node, log));
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             agent.close();
@@ -93,6 +94,55 @@ final class ClusterCommands {
         agent.start();
         done.await();
         return 0;
+    }
+
+    /** The heartbeat driver of {@code cluster.heartbeat}, or null when none is configured. */
+    static io.havm.engine.port.Heartbeats heartbeats(ClusterSpec spec) {
+        ClusterSpec.Heartbeat h = spec.heartbeat();
+        if (h == null) {
+            return null;
+        }
+        if (h.dir() != null) {
+            return new io.havm.storage.DirHeartbeats(java.nio.file.Path.of(h.dir()), spec.nodeNames(), h.timeout());
+        }
+        io.havm.model.StorageSpec.Iscsi pool = (io.havm.model.StorageSpec.Iscsi) spec.storage().pool(h.pool()).orElseThrow();
+        return new io.havm.storage.LunHeartbeats(pool, h.lun(), spec.nodeNames(), h.timeout());
+    }
+
+    /**
+     * The host's watchdog ({@code cluster.watchdog}); none when not configured. A device that
+     * cannot be opened is reported by the agent's guard when it arms it (the agent still runs: its
+     * VMs would be no safer without it).
+     */
+    static io.havm.engine.port.Watchdog watchdog(ClusterSpec spec, String node, java.util.function.Consumer<String> log) {
+        ClusterSpec.WatchdogSpec w = spec.watchdog();
+        if (w == null) {
+            return io.havm.engine.port.Watchdog.NONE;
+        }
+        String device = w.deviceFor(node);
+        try {
+            return io.havm.fencing.Watchdogs.open(device);
+        } catch (java.io.IOException e) {
+            return new io.havm.engine.port.Watchdog() {
+                @Override
+                public void arm(Duration timeout) throws java.io.IOException {
+                    throw new java.io.IOException("cannot open watchdog " + device + ": " + e.getMessage(), e);
+                }
+
+                @Override
+                public void pet() throws java.io.IOException {
+                    throw new java.io.IOException("watchdog " + device + " is not open");
+                }
+
+                @Override
+                public void disarm() {}
+
+                @Override
+                public String describe() {
+                    return device + " (not open)";
+                }
+            };
+        }
     }
 
     int status(List<String> args) {

@@ -332,16 +332,30 @@ public final class Main {
                         + "; if its agent stops answering while it stays a member, they wait until it answers again");
                 continue;
             }
+            if (n.fencing().storage()) {
+                continue; // a fence request on the heartbeat storage: SafetyBudget checked its numbers
+            }
             // The agent's own metadata says which options it takes: a typo fails here, not during a failover.
             var device = new io.havm.fencing.FenceDevice(n.fencing().agent(), n.fencing().options(),
                     n.fencing().timeout());
             io.havm.fencing.FenceAgentRunner.validate(a.positional.get(0) + ": cluster.nodes." + n.name() + ".fencing",
                     device);
         }
-        out.printf("ok: cluster %s: %d nodes, %d groups; detection %d ms, an isolated node is done self-fencing "
-                + "by %d ms; startup grace %d ms%n", spec.name(), spec.nodes().size(), spec.groups().size(),
-                spec.timers().sessionTimeout().toMillis(), spec.timers().isolatedNodeDoneBy().toMillis(),
-                spec.timers().startupGrace().toMillis());
+        if (spec.heartbeat() == null) {
+            out.printf("ok: cluster %s: %d nodes, %d groups; detection %d ms, an isolated node is done self-fencing "
+                    + "by %d ms; startup grace %d ms; no second channel%n", spec.name(), spec.nodes().size(),
+                    spec.groups().size(), spec.timers().sessionTimeout().toMillis(),
+                    spec.timers().isolatedNodeDoneBy().toMillis(), spec.timers().startupGrace().toMillis());
+        } else {
+            var h = spec.heartbeat();
+            out.printf("ok: cluster %s: %d nodes, %d groups; detection %d ms; second channel: heartbeats on %s every"
+                    + " %d ms (I/O bound %d ms): a cut-off node reads that it is lost within %d ms; watchdog %s;"
+                    + " startup grace %d ms%n", spec.name(), spec.nodes().size(), spec.groups().size(),
+                    spec.timers().sessionTimeout().toMillis(), h.describe(), h.interval().toMillis(),
+                    h.timeout().toMillis(), h.evidenceDelay().toMillis(),
+                    spec.watchdog() == null ? "none" : spec.watchdog().device() + " " + spec.watchdog().timeout().toMillis()
+                            + " ms", spec.timers().startupGrace().toMillis());
+        }
         return 0;
     }
 

@@ -322,8 +322,12 @@ public final class Guard {
     void disarm() {
         if (armed) {
             armed = false;
-            watchdog.disarm();
-            log.accept(node + " guard: watchdog disarmed (clean stop)");
+            try {
+                watchdog.disarm();
+                log.accept(node + " guard: watchdog disarmed (clean stop)");
+            } catch (RuntimeException e) {
+                log.accept(node + " guard: cannot disarm the watchdog (" + e.getMessage() + "): the host may be reset");
+            }
         }
     }
 

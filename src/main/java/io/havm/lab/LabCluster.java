@@ -32,6 +32,23 @@ public final class LabCluster implements AutoCloseable {
     public static final String FAST_TIMERS = "{sessionTimeout: 3s, zkTickTime: 250ms, selfFenceAfter: 0s,"
             + " selfFenceDuration: 1s, safetyMargin: 500ms, recoveryWithoutFence: never, fenceRetry: 2s}";
 
+    /**
+     * The second channel and watchdog of every lab cluster: heartbeats on the lab's shared directory
+     * (reached by every host as its storage network, so isolating a host's cluster network leaves
+     * it: an isolated host reads that it is lost, or its fence request), and the lab watchdog that
+     * ci/lab runs for each host (a FIFO; it powers the host off when its agent stops petting).
+     */
+    public static final String SECOND_CHANNEL = "  heartbeat: {dir: /var/lib/havm-lab/shared/heartbeat, interval: 500ms,"
+            + " timeout: 1s}\n  watchdog: {device: /var/lib/havm-lab/watchdog/{node}, timeout: 5s}\n";
+
+    /** How a lab cluster's nodes are fenced. */
+    public enum Fencing {
+        /** The lab's fence agent (ci/fence_havm_lab): powers the host off through the lab's BMC. */
+        POWER,
+        /** Fence requests on the heartbeat storage, and the watchdog (no power fence agent). */
+        STORAGE
+    }
+
     /** The lab's embedded ZooKeeper (ci/lab up starts it on the bridge). */
     public static final String LAB_ZOOKEEPER = "10.77.0.1:2181";
     /** Where ci/lab agents keeps each agent's pid and log. */
@@ -77,12 +94,30 @@ public final class LabCluster implements AutoCloseable {
     /** As above, with a {@code storage:} section (YAML lines at the top level) before the groups. */
     public static Path writeConfig(Path file, Path home, String name, List<Lab.Host> hosts, String timers,
             String storage, String groups) {
-        StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: embedded\n  timers: "
-                + timers + "\n  nodes:\n");
+        return writeConfig(file, home, name, hosts, timers, storage, groups, Fencing.POWER, "embedded");
+    }
+
+    /**
+     * As above, fenced as {@code fencing} says, with ZooKeeper at {@code zookeeper} ("embedded":
+     * the lab's single server; or an ensemble's connect string).
+     */
+    public static Path writeConfig(Path file, Path home, String name, List<Lab.Host> hosts, String timers,
+            String storage, String groups, Fencing fencing, String zookeeper) {
+        try {
+            Files.createDirectories(Path.of("/var/lib/havm-lab/shared/heartbeat"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make the lab's heartbeat directory (is the lab up?)", e);
+        }
+        StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: '" + zookeeper + "'\n"
+                + SECOND_CHANNEL + "  timers: " + timers + "\n  nodes:\n");
         for (Lab.Host h : hosts) {
-            y.append("    - {name: ").append(h.name()).append(", uri: '").append(h.uri())
-                    .append("', memoryMiB: 2048, fencing: {agent: ").append(home.resolve("ci/fence_havm_lab"))
-                    .append(", options: {plug: ").append(h.name()).append("}, timeout: 60s}}\n");
+            y.append("    - {name: ").append(h.name()).append(", uri: '").append(h.uri()).append("', memoryMiB: 2048, ");
+            if (fencing == Fencing.POWER) {
+                y.append("fencing: {agent: ").append(home.resolve("ci/fence_havm_lab"))
+                        .append(", options: {plug: ").append(h.name()).append("}, timeout: 60s}}\n");
+            } else {
+                y.append("fencing: {agent: storage}}\n");
+            }
         }
         y.append(storage).append("groups:\n").append(groups.isEmpty() ? "  {}\n" : groups);
         try {

@@ -52,12 +52,12 @@ final class Bench {
     }
 
     int main(List<String> args) throws InterruptedException {
-        String usage = "havm bench failover [--runs N] [--json FILE]";
+        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]";
         if (args.isEmpty() || !args.get(0).equals("failover")) {
             throw new InvalidInputException("havm bench", (args.isEmpty() ? "a benchmark is required"
                     : "unknown benchmark '" + args.get(0) + "'") + " (benchmarks: failover); usage: " + usage);
         }
-        Args a = Args.parse("havm bench failover", args.subList(1, args.size()), Set.of("--runs", "--json"), Set.of(),
+        Args a = Args.parse("havm bench failover", args.subList(1, args.size()), Set.of("--runs", "--isolation-runs", "--json"), Set.of(),
                 0, usage);
         int runs = 5;
         if (a.get("--runs") != null) {
@@ -68,7 +68,78 @@ final class Bench {
             runs = Integer.parseInt(v);
         }
         Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
+        int isolationRuns = 2;
+        if (a.get("--isolation-runs") != null) {
+            String v = a.get("--isolation-runs");
+            if (!v.matches("\\d{1,2}")) {
+                throw new InvalidInputException("--isolation-runs", "'" + v + "' is not a number of runs (allowed: 0..99)");
+            }
+            isolationRuns = Integer.parseInt(v);
+        }
+        isolations = isolationRuns;
         return failover(runs, json);
+    }
+
+    private int isolations;
+
+    /** One isolation run: the owner's network cut, storage fencing only (no power fence agent). */
+    record Isolation(int run, String from, String to, double detectionS, double fenceS, double cutToRunningS) {}
+
+    /**
+     * Isolation with storage fencing only, side by side with the power-loss runs: the owner's
+     * cluster network is cut (its storage network stays), it reads that it is lost on the heartbeat
+     * storage, stops its VM and acknowledges the fence request; then the VM starts on a survivor.
+     */
+    private List<Isolation> isolation(Lab lab, LabVm vm, int runs, int boots0) throws InterruptedException {
+        List<Isolation> out2 = new ArrayList<>();
+        if (runs == 0) {
+            return out2;
+        }
+        Path cfg = LabCluster.writeConfig(Path.of("/var/lib/havm-lab/bench/cluster-storage.yaml"), home,
+                "benchsf" + ProcessHandle.current().pid(), lab.status(), LabCluster.FAST_TIMERS, "",
+                LabCluster.vmGroup("web", VM, vm.definition(), lab.sharedDir().resolve("save"), List.of("host1"),
+                        "    failover: {threshold: 1000, period: 1h}\n", ""), LabCluster.Fencing.STORAGE, "embedded");
+        try (LabCluster cluster = LabCluster.of(home, cfg)) {
+            cluster.startAgents();
+            out.printf("%nisolation, storage fencing only (no power fence agent): %d runs%n", runs);
+            out.printf("%-4s %-6s %-6s %10s %7s %13s%n", "run", "from", "to", "detection", "fence", "cut->running");
+            int boots = boots0;
+            for (int i = 1; i <= runs; i++) {
+                String owner = awaitSteady(cluster, vm, boots);
+                List<Hypervisor> survivors = hosts.entrySet().stream().filter(e -> !e.getKey().equals(owner))
+                        .map(Map.Entry::getValue).toList();
+                java.util.concurrent.CompletableFuture<String> running = java.util.concurrent.CompletableFuture
+                        .supplyAsync(() -> firstRunning(survivors));
+                long t0 = System.nanoTime();
+                Instant cut = Instant.now();
+                lab.isolate(owner);
+                String to;
+                try {
+                    to = running.get(BUDGET.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    to = null;
+                }
+                if (to == null) {
+                    out.println("isolation run " + i + ": " + VM + " did not run on a survivor within " + BUDGET.toSeconds()
+                            + " s\n" + cluster.agentLogs());
+                    lab.heal(owner);
+                    return null;
+                }
+                double total = (runningAt - t0) / 1e9;
+                List<String> ev = awaitEvent(cluster, owner + " node: lost -> fenced", cut);
+                Instant lost = LabCluster.eventTime(ev, owner + " node: up -> lost", cut).orElseThrow();
+                Instant fenced = LabCluster.eventTime(ev, owner + " node: lost -> fenced", cut).orElseThrow();
+                Isolation r = new Isolation(i, owner, to, Duration.between(cut, lost).toMillis() / 1000.0,
+                        Duration.between(lost, fenced).toMillis() / 1000.0, total);
+                out2.add(r);
+                out.printf("%-4d %-6s %-6s %9.2fs %6.2fs %12.2fs%n", i, owner, to, r.detectionS(), r.fenceS(),
+                        r.cutToRunningS());
+                boots++;
+                lab.heal(owner); // its agent, alive all along, joins again by itself
+                connect(lab);
+            }
+        }
+        return out2;
     }
 
     private int failover(int runs, Path json) throws InterruptedException {
@@ -170,12 +241,28 @@ final class Bench {
                 connect(lab);
                 cluster.startAgents(owner);
             }
+            cluster.stopAgents();
+            cluster.close();
+            cluster = null;
+            List<Isolation> iso = isolation(lab, vm, isolations, boots);
+            if (iso == null) {
+                return 1;
+            }
             List<Run> plain = results.stream().filter(r -> !r.coordinatorLost()).toList();
             List<Run> coord = results.stream().filter(Run::coordinatorLost).toList();
             Run median = median(plain);
             printMedian("median, host lost", median);
             if (!coord.isEmpty()) {
                 printMedian("median, coordinator lost", median(coord));
+            }
+            if (!iso.isEmpty()) {
+                double[] v = iso.stream().mapToDouble(Isolation::cutToRunningS).sorted().toArray();
+                double m = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+                double session = 2 * io.havm.config.ClusterConfigLoader.load(Path.of(
+                        "/var/lib/havm-lab/bench/cluster.yaml")).spec().timers().sessionTimeout().toMillis() / 1000.0;
+                out.printf("side by side: host power loss (power fence) plug->running median %.2f s; isolation (storage"
+                        + " fencing only) cut->running median %.2f s; aim <= 2 x session timeout = %.1f s: %s%n",
+                        median.plugToRunningS(), m, session, m <= session ? "met" : "NOT met");
             }
             out.printf("target (a host lost): plug->running <= %.1f s: %s (median %.2f s); overhead beyond detection"
                     + " + raw start <= %.1f s: %s (median %.2f s)%n", TARGET_TOTAL.toMillis() / 1000.0,
@@ -189,6 +276,7 @@ final class Bench {
                 if (!coord.isEmpty()) {
                     doc.put("medianCoordinatorLost", median(coord));
                 }
+                doc.put("isolationStorageFencing", iso);
                 doc.put("targets", Map.of("plugToRunningS", TARGET_TOTAL.toMillis() / 1000.0, "overheadS",
                         TARGET_OVERHEAD.toMillis() / 1000.0));
                 try {

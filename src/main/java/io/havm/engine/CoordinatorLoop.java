@@ -363,8 +363,9 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         ClusterSpec.NodeSpec ns = spec.node(n).orElse(null);
         if (ns != null && ns.fencing() != null && ns.fencing().storage()) {
             Guard g = guard;
+            Heartbeats.Beat last = g == null ? null : g.beats().get(n);
             StorageFence sf = new StorageFence(spec, n, node, e, ++fenceRequests, g == null ? null : g.heartbeats(),
-                    clock, zk::members, log);
+                    clock, zk::members, log, last == null ? 0 : last.incarnation());
             scheduler.start("havm-storage-fence-" + n, true, () -> {
                 Duration d;
                 while ((d = sf.step()) != null) {

@@ -58,6 +58,8 @@ public final class Guard {
     private final Duration interval;
     private long seq;
     private long fenceAck;
+    /** The previous incarnation's acknowledgement has been read (first successful storage read). */
+    private boolean resumed;
     private Instant lastStorageOk;
     private String storageProblem;
     private boolean armed;
@@ -154,6 +156,16 @@ public final class Guard {
         boolean storageOk = false;
         if (hb != null) {
             try {
+                if (!resumed) {
+                    // Carry over what the previous agent process on this node acknowledged: a fence
+                    // request it already obeyed must not stop this one's VMs again (an upgrade, a
+                    // restart). One it did not acknowledge is obeyed: safer than two copies.
+                    Heartbeats.Beat before = hb.beats().get(node);
+                    if (before != null && before.fenceAck() != 0) {
+                        fenceAck = before.fenceAck();
+                    }
+                    resumed = true;
+                }
                 Heartbeats.Beat mine = beat(now, cut);
                 hb.beat(mine);
                 if (mine.coordinatorEpoch() > 0) {
@@ -184,7 +196,11 @@ public final class Guard {
             }
         }
         String mustStop = null;
-        if (request.isPresent() && request.get().id() != fenceAck) {
+        if (request.isPresent() && request.get().id() != fenceAck && request.get().incarnation() != 0
+                && request.get().incarnation() != incarnation) {
+            decided("fence request " + request.get().id() + " was for this node's previous agent process (started at "
+                    + Instant.ofEpochMilli(request.get().incarnation()) + "), not this one: not obeyed");
+        } else if (request.isPresent() && request.get().id() != fenceAck) {
             Heartbeats.FenceRequest r = request.get();
             mustStop = "fence request " + r.id() + " from the coordinator on " + r.by() + " (epoch " + r.epoch() + ")";
             if (agent.selfFence(mustStop)) {

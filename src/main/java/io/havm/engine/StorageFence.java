@@ -37,6 +37,8 @@ final class StorageFence {
     private final Supplier<Set<String>> members;
     private final Consumer<String> log;
     private final Instant started;
+    /** The target's agent process as last seen on storage (0: unknown, any). */
+    private final long incarnation;
     private Instant writtenAt;
     private Heartbeats.Beat lastSeen;
     private Instant lastAdvance;
@@ -44,7 +46,7 @@ final class StorageFence {
     private Fencer.Result result;
 
     StorageFence(ClusterSpec spec, String target, String by, long epoch, long counter, Heartbeats hb, Clock clock,
-            Supplier<? extends Set<String>> members, Consumer<String> log) {
+            Supplier<? extends Set<String>> members, Consumer<String> log, long incarnation) {
         this.spec = spec;
         this.target = target;
         this.by = by;
@@ -55,6 +57,7 @@ final class StorageFence {
         this.members = () -> Set.copyOf(members.get());
         this.log = log;
         this.started = clock.now();
+        this.incarnation = incarnation;
     }
 
     /** One poll; the wait before the next, or null when {@link #result} is known. */
@@ -71,7 +74,7 @@ final class StorageFence {
         Instant now = clock.now();
         try {
             if (writtenAt == null) {
-                hb.requestFence(target, new Heartbeats.FenceRequest(id, epoch, by, now));
+                hb.requestFence(target, new Heartbeats.FenceRequest(id, epoch, by, now, incarnation));
                 writtenAt = clock.now();
                 log.accept(target + " fencer: fence request " + id + " written on " + hb.describe()
                         + "; waiting for its acknowledgement (silence counts after " + wait.toMillis() + " ms)");

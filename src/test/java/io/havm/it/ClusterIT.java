@@ -172,7 +172,7 @@ class ClusterIT {
     }
 
     @Test
-    void anIsolatedHostSelfFencesAndTheSurvivorsRestartItsVmWithoutEverRunningTwoCopies() throws Exception {
+    void anIsolatedHostIsFencedAndTheSurvivorsRestartItsVmWithoutEverRunningTwoCopies() throws Exception {
         RealLab.TestVm v = vm("it-iso");
         cluster("iso", group(v, "web", List.of("host1"), "", ""));
         String owner = online("web", v, 1);
@@ -189,9 +189,9 @@ class ClusterIT {
         assertTrue(v.log().ticksContinuous(1), "boot 2's ticks: " + v.log().ticksPerBoot().get(1) + "\n"
                 + cluster.agentLogs());
         assertEquals(List.of(1, 2), v.log().bootCounts());
-        String log = cluster.agentLog(owner);
-        assertTrue(log.contains(owner + " agent: self-fenced: turned off " + v.name()), log);
-        assertEquals("off", lab.lab.host(owner).state(), "the survivors fenced the isolated host as well");
+        // The isolated host reads on the heartbeat storage that it is lost and stops its VM, unless the
+        // power fence is quicker: either way the serial log above shows one copy at a time.
+        assertEquals("off", lab.lab.host(owner).state(), "the survivors fenced the isolated host");
     }
 
     @Test

@@ -24,6 +24,14 @@ final class Drills {
         }
     }
 
+    /**
+     * Holds an injected fault for {@code d} (a ZooKeeper outage of 20 s lasts 20 s): the length of
+     * the fault itself, not a wait for a condition, which drills poll for with a deadline.
+     */
+    static void keepFaultFor(Duration d) throws InterruptedException {
+        Thread.sleep(d.toMillis());
+    }
+
     /** Stops the cluster's agents and disconnects; their logs go, so the next drill starts with empty ones. */
     static void stop(LabCluster cluster, RealLab lab) throws IOException {
         if (cluster == null) {

@@ -53,8 +53,11 @@ public interface Heartbeats {
      * @param epoch the requesting coordinator's epoch
      * @param by the node the coordinator runs on
      * @param at the coordinator's clock when it asked
+     * @param incarnation the agent process the request is for ({@link Beat#incarnation} as the
+     *        coordinator last read it), 0 for whichever runs: an agent started after the request
+     *        does not obey one meant for its predecessor (it joins and reports what runs instead)
      */
-    record FenceRequest(long id, long epoch, String by, Instant at) {}
+    record FenceRequest(long id, long epoch, String by, Instant at, long incarnation) {}
 
     /** The storage did not answer in time, or answered with an error: no proof either way. */
     final class Unavailable extends Exception {

@@ -157,6 +157,28 @@ class CoordinationOutageSimTest {
     }
 
     @Test
+    void aRestartedAgentDoesNotObeyAFenceRequestItsPredecessorAlreadyAcknowledged() {
+        try (EngineSim sim = new EngineSim(cluster("storage", "never", true, true)).boot()) {
+            sim.runTo(8);
+            sim.partition("host1");
+            sim.runTo(30); // host1 obeyed and acknowledged a fence request; web runs elsewhere
+            sim.heal("host1");
+            sim.runTo(40);
+            sim.operator(new io.havm.policy.Input.MoveGroup("db", "host1", io.havm.model.MoveMode.LIVE));
+            sim.runTo(50);
+            assertEquals(List.of("host1"), sim.runningOn("db-vm"), why(sim));
+            sim.crashAgent("host1");
+            sim.runTo(50.5);
+            sim.startAgent("host1"); // an upgrade, a supervisor restart: the old request is still in its slot
+            sim.runTo(70);
+            assertEquals(List.of(), sim.violations(), why(sim));
+            assertEquals(List.of("host1"), sim.runningOn("db-vm"), why(sim));
+            long selfFences = sim.log().stream().filter(l -> l.contains("host1 agent: self-fence (fence request")).count();
+            assertEquals(1, selfFences, why(sim));
+        }
+    }
+
+    @Test
     void anOwnerIsolatedFromZooKeeperAndStorageStopsOnItsOwnAndSilenceCountsAfterTheWatchdog() {
         try (EngineSim sim = new EngineSim(cluster("storage", "never", true, true)).boot()) {
             sim.runTo(8);

@@ -171,6 +171,11 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** Connected and a member (not cut off, not waiting to join again). */
+    boolean member() {
+        return cutOffSince == null && !needsRejoin;
+    }
+
     /** The cut-off period is over: connected, and a member again. */
     private void back() {
         Instant since = cutOffSince;
@@ -268,8 +273,8 @@ public final class Agent implements AutoCloseable {
         try {
             join(true);
             needsRejoin = false;
-            selfFenced = false;
             back();
+            selfFenced = false;
         } catch (Coordination.ConflictException e) {
             // After a self-fence: our previous session's member stays until the server expires it,
             // so the survivors see the loss and recover what was stopped here.
@@ -353,9 +358,9 @@ public final class Agent implements AutoCloseable {
                 boolean stopped = domain != null && stoppedDomains.remove(domain);
                 if (stopped) {
                     nextCheck.put(key + "/looks", now.plus(r.looksAliveInterval()));
-                    res = runner.resource(g.name(), r.name()).looksAlive();
+                    res = runner.looksAlive(g.name(), r.name());
                 } else if (due(key + "/looks", r.looksAliveInterval(), now)) {
-                    res = runner.resource(g.name(), r.name()).looksAlive();
+                    res = runner.looksAlive(g.name(), r.name());
                 }
                 if ((res == null || res.ok()) && due(key + "/is", r.isAliveInterval(), now)) {
                     res = runner.resource(g.name(), r.name()).isAlive();

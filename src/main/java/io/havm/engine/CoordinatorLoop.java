@@ -365,7 +365,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
             Guard g = guard;
             Heartbeats.Beat last = g == null ? null : g.beats().get(n);
             StorageFence sf = new StorageFence(spec, n, node, e, ++fenceRequests, g == null ? null : g.heartbeats(),
-                    clock, zk::members, log, last == null ? 0 : last.incarnation());
+                    clock, zk::members, log, last == null ? 0 : last.incarnation(), evicted);
             scheduler.start("havm-storage-fence-" + n, true, () -> {
                 Duration d;
                 while ((d = sf.step()) != null) {

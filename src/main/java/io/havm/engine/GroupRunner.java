@@ -223,6 +223,21 @@ public final class GroupRunner {
     }
 
     /**
+     * LooksAlive of one resource. For a VM whose libvirtd does not answer, libvirt's "try later" is
+     * not the last word: when the QEMU libvirt recorded is gone, the guest is down, and waiting for
+     * libvirtd to return would leave the group online with its VM running nowhere.
+     */
+    public Result looksAlive(String group, String name) {
+        Result r = resource(group, name).looksAlive();
+        ResourceSpec rs = spec.groups().get(group).resources().get(name);
+        if (r instanceof Result.RetryLater && rs.type() == ResourceSpec.Type.VM && !killer.alive(domainOf(rs))) {
+            return new Result.Failed("libvirtd does not answer (" + r.detail() + ") and the QEMU it recorded for "
+                    + domainOf(rs) + " is gone");
+        }
+        return r;
+    }
+
+    /**
      * A Terminate is never assumed. After {@link #terminate}: if it failed, escalate — SIGKILL the
      * QEMU libvirt recorded for each VM, terminate the scripts again — then say whether the group
      * is proven off on this node ({@link #proveOff}). Ok only with that proof.

@@ -200,6 +200,10 @@ public final class Guard {
                 && request.get().incarnation() != incarnation) {
             decided("fence request " + request.get().id() + " was for this node's previous agent process (started at "
                     + Instant.ofEpochMilli(request.get().incarnation()) + "), not this one: not obeyed");
+        } else if (request.isPresent() && request.get().id() != fenceAck && !request.get().evicted()
+                && agent.member()) {
+            decided("fence request " + request.get().id() + " (epoch " + request.get().epoch()
+                    + ") is stale: this node is a member again; the coordinator terminates here what must not run");
         } else if (request.isPresent() && request.get().id() != fenceAck) {
             Heartbeats.FenceRequest r = request.get();
             mustStop = "fence request " + r.id() + " from the coordinator on " + r.by() + " (epoch " + r.epoch() + ")";

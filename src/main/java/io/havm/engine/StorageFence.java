@@ -39,6 +39,7 @@ final class StorageFence {
     private final Instant started;
     /** The target's agent process as last seen on storage (0: unknown, any). */
     private final long incarnation;
+    private final boolean evicted;
     private Instant writtenAt;
     private Heartbeats.Beat lastSeen;
     private Instant lastAdvance;
@@ -46,7 +47,7 @@ final class StorageFence {
     private Fencer.Result result;
 
     StorageFence(ClusterSpec spec, String target, String by, long epoch, long counter, Heartbeats hb, Clock clock,
-            Supplier<? extends Set<String>> members, Consumer<String> log, long incarnation) {
+            Supplier<? extends Set<String>> members, Consumer<String> log, long incarnation, boolean evicted) {
         this.spec = spec;
         this.target = target;
         this.by = by;
@@ -58,6 +59,7 @@ final class StorageFence {
         this.log = log;
         this.started = clock.now();
         this.incarnation = incarnation;
+        this.evicted = evicted;
     }
 
     /** One poll; the wait before the next, or null when {@link #result} is known. */
@@ -74,7 +76,7 @@ final class StorageFence {
         Instant now = clock.now();
         try {
             if (writtenAt == null) {
-                hb.requestFence(target, new Heartbeats.FenceRequest(id, epoch, by, now, incarnation));
+                hb.requestFence(target, new Heartbeats.FenceRequest(id, epoch, by, now, incarnation, evicted));
                 writtenAt = clock.now();
                 log.accept(target + " fencer: fence request " + id + " written on " + hb.describe()
                         + "; waiting for its acknowledgement (silence counts after " + wait.toMillis() + " ms)");

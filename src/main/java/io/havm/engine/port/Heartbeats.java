@@ -56,8 +56,12 @@ public interface Heartbeats {
      * @param incarnation the agent process the request is for ({@link Beat#incarnation} as the
      *        coordinator last read it), 0 for whichever runs: an agent started after the request
      *        does not obey one meant for its predecessor (it joins and reports what runs instead)
+     * @param evicted the node was declared lost while still a ZooKeeper member (its agent did not
+     *        answer, or could not prove a group off): obeyed even while connected. Otherwise the
+     *        node was lost with its session, and a node that is a member again does not obey it
+     *        (the coordinator sees it back and terminates there what must not run)
      */
-    record FenceRequest(long id, long epoch, String by, Instant at, long incarnation) {}
+    record FenceRequest(long id, long epoch, String by, Instant at, long incarnation, boolean evicted) {}
 
     /** The storage did not answer in time, or answered with an error: no proof either way. */
     final class Unavailable extends Exception {

@@ -349,6 +349,7 @@ public final class EngineSim implements AutoCloseable {
         });
         clients.put(n, c);
         try {
+            runner.logTo(this::log);
             Agent a = new Agent(spec, n, c, runner, fencer, clock, this::log, sched.forNode(n));
             if (spec.heartbeat() != null || spec.watchdog() != null) {
                 SimWatchdog w = null;

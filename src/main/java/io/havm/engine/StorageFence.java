@@ -76,6 +76,9 @@ final class StorageFence {
         Instant now = clock.now();
         try {
             if (writtenAt == null) {
+                // The target's beat before the request is the baseline: only a beat written after
+                // it shows that its agent still runs (and so reads the request).
+                lastSeen = hb.beats().get(target);
                 hb.requestFence(target, new Heartbeats.FenceRequest(id, epoch, by, now, incarnation, evicted));
                 writtenAt = clock.now();
                 log.accept(target + " fencer: fence request " + id + " written on " + hb.describe()
@@ -88,10 +91,12 @@ final class StorageFence {
                         + ": it stopped every HA group");
                 return null;
             }
-            if (b != null && (lastSeen == null || b.seq() != lastSeen.seq() || b.incarnation() != lastSeen.incarnation())) {
-                lastAdvance = clock.now();
+            if (b != null && !b.equals(lastSeen)) {
+                lastAdvance = clock.now(); // a beat the target wrote since the request
             }
-            lastSeen = b;
+            if (b != null) {
+                lastSeen = b;
+            }
             problem = null;
         } catch (Heartbeats.Unavailable e) {
             problem = e.getMessage();
@@ -105,7 +110,7 @@ final class StorageFence {
             return interval;
         }
         if (!now.isBefore(writtenAt.plus(wait))) {
-            boolean beating = lastAdvance != null && lastAdvance.isAfter(writtenAt);
+            boolean beating = lastAdvance != null;
             boolean member = members.get().contains(target);
             if (!beating && !member) {
                 result = new Fencer.Result(Fencer.Outcome.OFF, "no acknowledgement " + wait.toMillis()

@@ -39,7 +39,7 @@ public final class LabCluster implements AutoCloseable {
      * ci/lab runs for each host (a FIFO; it powers the host off when its agent stops petting).
      */
     public static final String SECOND_CHANNEL = "  heartbeat: {dir: /var/lib/havm-lab/shared/heartbeat, interval: 500ms,"
-            + " timeout: 1s}\n  watchdog: {device: /var/lib/havm-lab/watchdog/{node}, timeout: 10s}\n";
+            + " timeout: 1s}\n  watchdog: {device: '/var/lib/havm-lab/watchdog/{node}', timeout: 10s}\n";
 
     /** How a lab cluster's nodes are fenced. */
     public enum Fencing {

@@ -53,17 +53,13 @@ class ClusterIT {
     // ------------------------------------------------------------------ set-up
 
     private RealLab.TestVm vm(String name) throws IOException {
-        RealLab.TestVm v = lab.newVm(name);
+        RealLab.TestVm v = Drills.vmWithDefinition(lab, name);
         vms.add(v);
-        Path def = lab.lab.sharedDir().resolve("defs").resolve(v.name() + ".xml");
-        Files.createDirectories(def.getParent());
-        Files.writeString(def, v.props().definitionXml());
         return v;
     }
 
     private String group(RealLab.TestVm v, String group, List<String> preferred, String groupExtra, String vmExtra) {
-        return LabCluster.vmGroup(group, v.name(), lab.lab.sharedDir().resolve("defs").resolve(v.name() + ".xml"),
-                lab.lab.sharedDir().resolve("save"), preferred, groupExtra, vmExtra);
+        return Drills.group(lab, v, group, preferred, groupExtra, vmExtra);
     }
 
     /** Writes the configuration, starts every agent and connects. */
@@ -94,24 +90,8 @@ class ClusterIT {
         return cluster.onlineOn(group).orElseThrow();
     }
 
-    /**
-     * A generic-script resource {@code app} on top of the group's VM (append to {@link #group}): it
-     * runs where a file named after the host (the lab host's hostname) exists in {@code marks}.
-     */
     private static String appOn(Path marks) throws IOException {
-        Path script = marks.resolve("app.sh");
-        Files.writeString(script, """
-                #!/bin/sh
-                h=$(hostname)
-                case "$1" in
-                  online) touch "$HAVM_MARKS/$h" ;;
-                  offline|terminate) rm -f "$HAVM_MARKS/$h" ;;
-                  looks-alive|is-alive) test -f "$HAVM_MARKS/$h" ;;
-                esac
-                """);
-        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        return "      app:\n        type: script\n        dependsOn: [vm]\n        properties: {script: " + script
-                + ", marks: " + marks + "}\n";
+        return Drills.appOn(marks, "");
     }
 
     /** The hosts {@link #appOn}'s app runs on, sorted. */

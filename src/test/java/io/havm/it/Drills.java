@@ -25,6 +25,47 @@ final class Drills {
     }
 
     /**
+     * A generic-script resource {@code app} on top of the group's VM (append to a group's YAML): it
+     * runs where a file named after the host (the lab host's hostname) exists in {@code marks}.
+     * {@code extra}: more YAML lines of the resource (8 spaces in).
+     */
+    static String appOn(java.nio.file.Path marks, String extra) throws IOException {
+        java.nio.file.Path script = marks.resolve("app.sh");
+        Files.writeString(script, """
+                #!/bin/sh
+                h=$(hostname)
+                case "$1" in
+                  online) touch "$HAVM_MARKS/$h" ;;
+                  offline|terminate) rm -f "$HAVM_MARKS/$h" ;;
+                  looks-alive|is-alive) test -f "$HAVM_MARKS/$h" ;;
+                esac
+                """);
+        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        return "      app:\n        type: script\n        dependsOn: [vm]\n" + extra + "        properties: {script: "
+                + script + ", marks: " + marks + "}\n";
+    }
+
+    /** A test VM whose domain XML is also written where cluster.yaml's {@code definition} points. */
+    static RealLab.TestVm vmWithDefinition(RealLab lab, String name) throws IOException {
+        RealLab.TestVm v = lab.newVm(name);
+        java.nio.file.Path def = definition(lab, v);
+        Files.createDirectories(def.getParent());
+        Files.writeString(def, v.props().definitionXml());
+        return v;
+    }
+
+    /** The YAML of an HA group holding {@code v} (see {@link LabCluster#vmGroup}). */
+    static String group(RealLab lab, RealLab.TestVm v, String group, java.util.List<String> preferred,
+            String groupExtra, String vmExtra) {
+        return LabCluster.vmGroup(group, v.name(), definition(lab, v), lab.lab.sharedDir().resolve("save"), preferred,
+                groupExtra, vmExtra);
+    }
+
+    private static java.nio.file.Path definition(RealLab lab, RealLab.TestVm v) {
+        return lab.lab.sharedDir().resolve("defs").resolve(v.name() + ".xml");
+    }
+
+    /**
      * Holds an injected fault for {@code d} (a ZooKeeper outage of 20 s lasts 20 s): the length of
      * the fault itself, not a wait for a condition, which drills poll for with a deadline.
      */

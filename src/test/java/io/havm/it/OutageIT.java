@@ -72,17 +72,13 @@ class OutageIT {
     // ------------------------------------------------------------------ set-up
 
     private RealLab.TestVm vm(String name) throws IOException {
-        RealLab.TestVm v = lab.newVm(name);
+        RealLab.TestVm v = Drills.vmWithDefinition(lab, name);
         vms.add(v);
-        Path def = lab.lab.sharedDir().resolve("defs").resolve(v.name() + ".xml");
-        Files.createDirectories(def.getParent());
-        Files.writeString(def, v.props().definitionXml());
         return v;
     }
 
     private String group(RealLab.TestVm v, String group, String preferred) {
-        return LabCluster.vmGroup(group, v.name(), lab.lab.sharedDir().resolve("defs").resolve(v.name() + ".xml"),
-                lab.lab.sharedDir().resolve("save"), List.of(preferred), "", "");
+        return Drills.group(lab, v, group, List.of(preferred), "", "");
     }
 
     private void cluster(String name, String groups, LabCluster.Fencing fencing, String zk) {
@@ -287,20 +283,7 @@ class OutageIT {
     void aTerminateWithTheOwnersLibvirtdStoppedKillsTheVmByPidBeforeItStartsElsewhere() throws Exception {
         RealLab.TestVm v = vm("it-out-term");
         Path marks = Files.createDirectories(dir.resolve("marks"));
-        Path script = marks.resolve("app.sh");
-        Files.writeString(script, """
-                #!/bin/sh
-                h=$(hostname)
-                case "$1" in
-                  online) touch "$HAVM_MARKS/$h" ;;
-                  offline|terminate) rm -f "$HAVM_MARKS/$h" ;;
-                  looks-alive|is-alive) test -f "$HAVM_MARKS/$h" ;;
-                esac
-                """);
-        Files.setPosixFilePermissions(script, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        String app = "      app:\n        type: script\n        dependsOn: [vm]\n        looksAlive: 1s\n"
-                + "        restart: {threshold: 0, period: 60s}\n"
-                + "        properties: {script: " + script + ", marks: " + marks + "}\n";
+        String app = Drills.appOn(marks, "        looksAlive: 1s\n        restart: {threshold: 0, period: 60s}\n");
         cluster("term", group(v, "web", "host1") + app, LabCluster.Fencing.POWER, "embedded");
         String owner = online("web", v, 1);
         referee = new Referee(lab, List.of(v.name()));

@@ -196,7 +196,10 @@ public final class Guard {
             }
         }
         String mustStop = null;
-        if (request.isPresent() && request.get().id() != fenceAck && request.get().incarnation() != 0
+        if (request.isPresent() && request.get().cluster() != null && !request.get().cluster().equals(spec.name())) {
+            decided("fence request " + request.get().id() + " is cluster " + request.get().cluster() + "'s, not "
+                    + spec.name() + "'s: not obeyed (give every cluster a heartbeat location of its own)");
+        } else if (request.isPresent() && request.get().id() != fenceAck && request.get().incarnation() != 0
                 && request.get().incarnation() != incarnation) {
             decided("fence request " + request.get().id() + " was for this node's previous agent process (started at "
                     + Instant.ofEpochMilli(request.get().incarnation()) + "), not this one: not obeyed");

@@ -52,7 +52,9 @@ final class StorageFence {
         this.target = target;
         this.by = by;
         this.epoch = epoch;
-        this.id = epoch * 1_000_000L + counter;
+        // Unique across every coordinator that ever wrote to this storage, whatever its epoch (a new
+        // cluster starts again at epoch 1): the time in ms, then the epoch and a counter.
+        this.id = (clock.now().toEpochMilli() << 20) | ((epoch & 0xff) << 12) | (counter & 0xfff);
         this.hb = hb;
         this.clock = clock;
         this.members = () -> Set.copyOf(members.get());
@@ -79,7 +81,7 @@ final class StorageFence {
                 // The target's beat before the request is the baseline: only a beat written after
                 // it shows that its agent still runs (and so reads the request).
                 lastSeen = hb.beats().get(target);
-                hb.requestFence(target, new Heartbeats.FenceRequest(id, epoch, by, now, incarnation, evicted));
+                hb.requestFence(target, new Heartbeats.FenceRequest(id, epoch, by, now, incarnation, evicted, spec.name()));
                 writtenAt = clock.now();
                 log.accept(target + " fencer: fence request " + id + " written on " + hb.describe()
                         + "; waiting for its acknowledgement (silence counts after " + wait.toMillis() + " ms)");

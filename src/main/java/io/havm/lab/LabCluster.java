@@ -38,8 +38,13 @@ public final class LabCluster implements AutoCloseable {
      * it: an isolated host reads that it is lost, or its fence request), and the lab watchdog that
      * ci/lab runs for each host (a FIFO; it powers the host off when its agent stops petting).
      */
-    public static final String SECOND_CHANNEL = "  heartbeat: {dir: /var/lib/havm-lab/shared/heartbeat, interval: 500ms,"
-            + " timeout: 1s}\n  watchdog: {device: '/var/lib/havm-lab/watchdog/{node}', timeout: 10s}\n";
+    public static String secondChannel(String cluster) {
+        return "  heartbeat: {dir: " + HEARTBEATS.resolve(cluster) + ", interval: 500ms, timeout: 1s}\n"
+                + "  watchdog: {device: '/var/lib/havm-lab/watchdog/{node}', timeout: 10s}\n";
+    }
+
+    /** Where lab clusters keep their heartbeats: a directory of its own per cluster. */
+    public static final Path HEARTBEATS = Path.of("/var/lib/havm-lab/shared/heartbeat");
 
     /** How a lab cluster's nodes are fenced. */
     public enum Fencing {
@@ -104,12 +109,12 @@ public final class LabCluster implements AutoCloseable {
     public static Path writeConfig(Path file, Path home, String name, List<Lab.Host> hosts, String timers,
             String storage, String groups, Fencing fencing, String zookeeper) {
         try {
-            Files.createDirectories(Path.of("/var/lib/havm-lab/shared/heartbeat"));
+            Files.createDirectories(HEARTBEATS.resolve(name));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make the lab's heartbeat directory (is the lab up?)", e);
         }
         StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: '" + zookeeper + "'\n"
-                + SECOND_CHANNEL + "  timers: " + timers + "\n  nodes:\n");
+                + secondChannel(name) + "  timers: " + timers + "\n  nodes:\n");
         for (Lab.Host h : hosts) {
             y.append("    - {name: ").append(h.name()).append(", uri: '").append(h.uri()).append("', memoryMiB: 2048, ");
             if (fencing == Fencing.POWER) {

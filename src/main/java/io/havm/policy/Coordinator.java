@@ -794,7 +794,7 @@ public final class Coordinator {
                 g = g.to(GroupPhase.FAILING, n);
             }
             if (!g.wantOnline()) {
-                set(g.to(GroupPhase.OFFLINE, null), "terminated; wanted offline");
+                set(g.to(GroupPhase.OFFLINE, null), "terminated on " + n + "; wanted offline");
                 return;
             }
             Set<String> tried = new TreeSet<>(g.tried());

@@ -113,8 +113,8 @@ class StorageFenceTest {
         assertEquals(Fencer.Outcome.OFF, r.outcome(), r.detail());
         assertTrue(r.detail().contains("no heartbeat since"), r.detail());
         assertTrue(Duration.between(t0, clock.now()).compareTo(Duration.ofMillis(6500)) >= 0);
-        assertEquals(2_000_001, s.request.id());
         assertEquals(1, s.request.incarnation());
+        assertEquals("havm", s.request.cluster());
     }
 
     @Test
@@ -137,6 +137,23 @@ class StorageFenceTest {
     }
 
     @Test
+    void anAcknowledgementLeftOnTheStorageByAnEarlierClusterNeverAnswersANewRequest() {
+        // The lab once ran cluster after cluster on one heartbeat directory: each new coordinator
+        // started at epoch 1, its first request got the same id as the last cluster's, and the
+        // acknowledgement the node's previous agent had left fenced a node that was merely paused.
+        ManualClock clock = new ManualClock();
+        Storage s = new Storage(clock);
+        StorageFence first = fence(s, clock, Set.of("host2"), new ArrayList<>());
+        first.step();
+        long old = s.request.id();
+        s.beats.put("host1", new Heartbeats.Beat("host1", 1, 99, clock.now(), null, 0, null, List.of(), true, old));
+        clock.pause(Duration.ofMinutes(5));
+        Fencer.Result r = run(fence(s, clock, Set.of("host2"), new ArrayList<>()), clock);
+        assertTrue(s.request.id() != old, "a new id");
+        assertTrue(!r.detail().startsWith("acknowledged"), r.detail());
+    }
+
+    @Test
     void anAcknowledgementFencesAtOnce() {
         ManualClock clock = new ManualClock();
         Storage s = new Storage(clock);
@@ -145,7 +162,7 @@ class StorageFenceTest {
         Instant t0 = clock.now();
         Fencer.Result r = run(fence(s, clock, Set.of("host2"), new ArrayList<>()), clock);
         assertEquals(Fencer.Outcome.OFF, r.outcome(), r.detail());
-        assertTrue(r.detail().startsWith("acknowledged fence request 2000001"), r.detail());
+        assertTrue(r.detail().startsWith("acknowledged fence request " + s.request.id()), r.detail());
         assertTrue(Duration.between(t0, clock.now()).compareTo(Duration.ofSeconds(1)) < 0);
     }
 }

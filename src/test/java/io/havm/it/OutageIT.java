@@ -196,7 +196,7 @@ class OutageIT {
     }
 
     @Test
-    void anEnsembleLosingItsLeaderChangesNothing() throws Exception {
+    void anEnsembleLosingItsLeaderOrAFollowerChangesNothing() throws Exception {
         ensemble = true;
         LabZooKeeper.ensembleUp();
         Map<String, String> placed = twoGroups("zke", LabCluster.Fencing.POWER, LabZooKeeper.ENSEMBLE);
@@ -214,6 +214,15 @@ class OutageIT {
         LabZooKeeper.ensembleStart(leader);
         System.out.printf("OutageIT: ensemble leader zk%d killed, zk%d leads: nothing stopped, started or fenced%n",
                 leader, next[0]);
+        // Any single server: now a follower.
+        int follower = java.util.stream.IntStream.rangeClosed(1, 3).filter(i -> i != next[0]).findFirst().orElseThrow();
+        referee = new Referee(lab, vms.stream().map(RealLab.TestVm::name).toList());
+        Instant t1 = Instant.now();
+        LabZooKeeper.ensembleKill(follower);
+        Drills.keepFaultFor(SETTLE);
+        assertNothingHappened(placed, t1);
+        LabZooKeeper.ensembleStart(follower);
+        System.out.printf("OutageIT: ensemble follower zk%d killed: nothing stopped, started or fenced%n", follower);
     }
 
     // ------------------------------------------------------------------ real failures, never two copies

@@ -76,7 +76,7 @@ class DirHeartbeatsTest {
         assertEquals(beat("host2", 8), host1.beats().get("host2"), "the newest block, not a cached one");
 
         assertEquals(Optional.empty(), host2.fenceRequest("host2"));
-        FenceRequest r = new FenceRequest(5_000_001, 5, "host1", AT, 0, false);
+        FenceRequest r = new FenceRequest(5_000_001, 5, "host1", AT, 0, false, "c");
         host1.requestFence("host2", r);
         assertEquals(Optional.of(r), host2.fenceRequest("host2"));
         assertEquals(Optional.empty(), host2.fenceRequest("host3"));
@@ -112,7 +112,7 @@ class DirHeartbeatsTest {
         Files.write(f, new byte[100]); // a short file
         assertEquals(Map.of("host1", beat("host1", 1)), host1.beats());
 
-        Files.write(dir.resolve("host3.fence"), HeartbeatBlocks.encodeFence("host2", new FenceRequest(1, 1, "h", AT, 0, false)));
+        Files.write(dir.resolve("host3.fence"), HeartbeatBlocks.encodeFence("host2", new FenceRequest(1, 1, "h", AT, 0, false, "c")));
         assertEquals(Optional.empty(), host1.fenceRequest("host3"), "host2's request in host3's slot");
 
         Files.write(f, new byte[0]); // created, never written
@@ -199,10 +199,10 @@ class DirHeartbeatsTest {
             assertEquals(HeartbeatBlocks.BLOCK, block.length);
             assertEquals(Optional.of(b), HeartbeatBlocks.decodeBeat("host1", "slot", ByteBuffer.wrap(block)));
         }
-        FenceRequest r = new FenceRequest(9_000_001, 9, "host3", AT, 0, false);
+        FenceRequest r = new FenceRequest(9_000_001, 9, "host3", AT, 0, false, "c");
         assertEquals(Optional.of(r), HeartbeatBlocks.decodeFence("host2", "slot",
                 ByteBuffer.wrap(HeartbeatBlocks.encodeFence("host2", r))));
-        FenceRequest nulls = new FenceRequest(1, 1, null, null, 0, false);
+        FenceRequest nulls = new FenceRequest(1, 1, null, null, 0, false, "c");
         assertEquals(Optional.of(nulls), HeartbeatBlocks.decodeFence("host2", "slot",
                 ByteBuffer.wrap(HeartbeatBlocks.encodeFence("host2", nulls))));
 

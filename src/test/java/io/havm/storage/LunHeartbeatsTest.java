@@ -80,7 +80,7 @@ class LunHeartbeatsTest {
             }
 
             assertEquals(Optional.empty(), host2.fenceRequest("host2"));
-            FenceRequest r = new FenceRequest(3_000_002, 3, "host1", AT, 0, false);
+            FenceRequest r = new FenceRequest(3_000_002, 3, "host1", AT, 0, false, "c");
             host1.requestFence("host2", r);
             assertEquals(Optional.of(r), host2.fenceRequest("host2"));
             assertEquals(Optional.empty(), host2.fenceRequest("host1"));
@@ -110,7 +110,7 @@ class LunHeartbeatsTest {
             // hosts that disagree on the node order: the blocks name their node, none is misread
             try (LunHeartbeats reordered = new LunHeartbeats(POOL, 2, List.of("host3", "host2", "host1"), T)) {
                 assertEquals(Map.of(), reordered.beats());
-                host1.requestFence("host3", new FenceRequest(1, 1, "host1", AT, 0, false));
+                host1.requestFence("host3", new FenceRequest(1, 1, "host1", AT, 0, false, "c"));
                 assertEquals(Optional.empty(), reordered.fenceRequest("host1"));
             }
         }
@@ -126,7 +126,7 @@ class LunHeartbeatsTest {
             try {
                 for (var call : List.<Call>of(() -> host1.beats(), () -> host1.beat(beat("host1", 2)),
                         () -> host2.fenceRequest("host2"), () -> host2.requestFence("host1", new FenceRequest(1, 1,
-                                "host2", AT, 0, false)))) {
+                                "host2", AT, 0, false, "c")))) {
                     long t0 = System.nanoTime();
                     Unavailable e = assertThrows(Unavailable.class, call::run);
                     long ms = (System.nanoTime() - t0) / 1_000_000;

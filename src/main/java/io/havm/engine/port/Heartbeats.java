@@ -49,7 +49,9 @@ public interface Heartbeats {
     /**
      * A coordinator's order to a node: stop every HA group now and say so ({@link Beat#fenceAck}).
      *
-     * @param id unique per request (a coordinator's epoch and a counter)
+     * @param id unique per request, across coordinators, epochs and clusters that ever wrote to this
+     *        storage (the coordinator's clock in ms, its epoch and a counter): an acknowledgement
+     *        left by an earlier request can never answer a new one
      * @param epoch the requesting coordinator's epoch
      * @param by the node the coordinator runs on
      * @param at the coordinator's clock when it asked
@@ -60,8 +62,11 @@ public interface Heartbeats {
      *        answer, or could not prove a group off): obeyed even while connected. Otherwise the
      *        node was lost with its session, and a node that is a member again does not obey it
      *        (the coordinator sees it back and terminates there what must not run)
+     * @param cluster the requesting cluster's name: a node obeys only its own cluster's requests
+     *        (null: any)
      */
-    record FenceRequest(long id, long epoch, String by, Instant at, long incarnation, boolean evicted) {}
+    record FenceRequest(long id, long epoch, String by, Instant at, long incarnation, boolean evicted,
+            String cluster) {}
 
     /** The storage did not answer in time, or answered with an error: no proof either way. */
     final class Unavailable extends Exception {

@@ -144,8 +144,23 @@ public final class EngineSim implements AutoCloseable {
         return String.format(Locale.ROOT, "t=%.3f", Duration.between(T0, clock.now()).toMillis() / 1000.0);
     }
 
+    private static final java.util.regex.Pattern TERMINATED =
+            java.util.regex.Pattern.compile(" group (\\S+): .*\\((?:.*; )?terminated on (\\S+?)[;)]");
+
     private void log(String line) {
         log.add(time() + " " + line);
+        // The referee's second invariant: a Terminate counts as done only when it is: the group's
+        // VMs run nowhere on that node when the coordinator acts on the answer.
+        java.util.regex.Matcher m = TERMINATED.matcher(line);
+        if (m.find() && spec.groups().containsKey(m.group(1)) && hosts.containsKey(m.group(2))) {
+            for (ResourceSpec r : spec.groups().get(m.group(1)).resources().values()) {
+                String d = r.properties().get("domain");
+                if (d != null && host(m.group(2)).runs(d)) {
+                    violation("a Terminate of " + m.group(1) + " counted as done while " + d + " still runs on "
+                            + m.group(2) + ": " + line);
+                }
+            }
+        }
     }
 
     private void starting(String host, String domain, String how) {

@@ -180,6 +180,21 @@ class CoordinatorTest {
     }
 
     @Test
+    void aTerminateThatWasNotProvenFencesTheNodeBeforeTheGroupStartsElsewhere() {
+        Run r = new Run(spec(2, true, """
+                  web: {preferredOwners: [host1], resources: {web-vm: {type: vm, memoryMiB: 256, pendingTimeout: 10s}}}
+                """));
+        r.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of()));
+        r.step(13, new Input.Tick()); // online 1 timed out: terminate 2 on host1
+        Coordinator.Step s = r.step(14, new Input.Terminated("web", "host1", false,
+                "web-vm: libvirtd does not answer and the QEMU it recorded still lives", 2));
+        assertEquals(List.of(new Command.Fence("host1")), s.commands(), "fenced, not started on host2");
+        assertEquals(GroupPhase.AWAITING_FENCE, r.group("web").phase());
+        s = r.step(15, new Input.Fenced("host1", true, "off"));
+        assertEquals(List.of(new Command.Online("web", "host2", 3)), s.commands());
+    }
+
+    @Test
     void anAnswerForAnotherAttemptOnTheSameNodeIsIgnored() {
         Run r = new Run(spec(1, true, """
                   web: {resources: {web-vm: {type: vm, memoryMiB: 256, pendingTimeout: 10s}}}

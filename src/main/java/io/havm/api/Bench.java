@@ -2,8 +2,8 @@ package io.havm.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
 import io.havm.lab.ConsoleLog;
 import io.havm.lab.GuestImage;
 import io.havm.lab.Lab;

@@ -1,12 +1,13 @@
 package io.havm.api;
 
+import io.havm.resource.NodeResources;
 import io.havm.config.ClusterConfigLoader;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.Agent;
 import io.havm.engine.ClusterStore;
 import io.havm.engine.GroupRunner;
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.Hypervisor;
+import io.havm.port.Clock;
+import io.havm.port.Hypervisor;
 import io.havm.fencing.FenceAgentRunner;
 import io.havm.fencing.FenceDevice;
 import io.havm.libvirt.LibvirtHypervisor;
@@ -82,7 +83,8 @@ final class ClusterCommands {
                 out.flush();
             }
         };
-        Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM).logTo(log),
+        Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM,
+                NodeResources.onHost(spec, node, hvs.get(node), Clock.SYSTEM)).logTo(log),
                 new FenceAgentRunner(devices), Clock.SYSTEM, log);
         agent.secondChannel(heartbeats(spec), watchdog(spec, node, log));
         CountDownLatch done = new CountDownLatch(1);
@@ -97,7 +99,7 @@ final class ClusterCommands {
     }
 
     /** The heartbeat driver of {@code cluster.heartbeat}, or null when none is configured. */
-    static io.havm.engine.port.Heartbeats heartbeats(ClusterSpec spec) {
+    static io.havm.port.Heartbeats heartbeats(ClusterSpec spec) {
         ClusterSpec.Heartbeat h = spec.heartbeat();
         if (h == null) {
             return null;
@@ -114,16 +116,16 @@ final class ClusterCommands {
      * cannot be opened is reported by the agent's guard when it arms it (the agent still runs: its
      * VMs would be no safer without it).
      */
-    static io.havm.engine.port.Watchdog watchdog(ClusterSpec spec, String node, java.util.function.Consumer<String> log) {
+    static io.havm.port.Watchdog watchdog(ClusterSpec spec, String node, java.util.function.Consumer<String> log) {
         ClusterSpec.WatchdogSpec w = spec.watchdog();
         if (w == null) {
-            return io.havm.engine.port.Watchdog.NONE;
+            return io.havm.port.Watchdog.NONE;
         }
         String device = w.deviceFor(node);
         try {
             return io.havm.fencing.Watchdogs.open(device);
         } catch (java.io.IOException e) {
-            return new io.havm.engine.port.Watchdog() {
+            return new io.havm.port.Watchdog() {
                 @Override
                 public void arm(Duration timeout) throws java.io.IOException {
                     throw new java.io.IOException("cannot open watchdog " + device + ": " + e.getMessage(), e);

@@ -4,9 +4,9 @@ import io.havm.config.ClusterConfigLoader;
 import io.havm.coordination.CoordinationException;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
 import io.havm.lab.GuestImage;
 import io.havm.lab.Lab;
 import io.havm.libvirt.AccelProbe;
@@ -96,7 +96,7 @@ final class GuestClusterCommands {
             return new Env(() -> GuestImage.ensure(home), LunPicker.fromHere(Duration.ofSeconds(10)), s -> {},
                     spec -> {
                         try (ZkCoordination zk = ClusterCommands.connect(spec)) {
-                            return new ClusterStore(zk, "cli", io.havm.engine.port.Clock.SYSTEM).state();
+                            return new ClusterStore(zk, "cli", io.havm.port.Clock.SYSTEM).state();
                         }
                     },
                     spec -> {

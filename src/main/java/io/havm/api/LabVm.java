@@ -1,7 +1,7 @@
 package io.havm.api;
 
 import io.havm.engine.Whereabouts;
-import io.havm.engine.port.Hypervisor;
+import io.havm.port.Hypervisor;
 import io.havm.lab.GuestImage;
 import io.havm.lab.Lab;
 import io.havm.libvirt.DomainSpec;

@@ -1,13 +1,15 @@
 package io.havm.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.havm.port.Scheduler;
+import io.havm.resource.NodeResources;
 import io.havm.engine.FenceConfirmation;
 import io.havm.engine.Mover;
 import io.havm.engine.Whereabouts;
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
+import io.havm.port.Clock;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
 import io.havm.lab.Lab;
 import io.havm.libvirt.LibvirtHypervisor;
 import io.havm.model.InvalidInputException;
@@ -222,7 +224,8 @@ public final class Main {
             String name = f.spec().name();
             Hypervisor from = hosts.get(runningOn(hosts, name).orElseThrow(() ->
                     new InvalidInputException("havm vm move", name + " is not running on any host")));
-            Mover.Report r = new Mover(Clock.SYSTEM, f.migration()).move(mode, f.withDefinition(home), from, to,
+            Mover.Report r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM),
+                    Scheduler.threads(Clock.SYSTEM)).move(mode, f.withDefinition(home), from, to,
                     p -> out.printf("  %s: %.0f%% of %d MiB, %d ms%n", mode.word, p.percent(), p.dataTotal() >> 20,
                             p.elapsedMs()));
             out.printf("%s: %s move %s %s -> %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", mode.word, name,
@@ -246,7 +249,7 @@ public final class Main {
         FenceConfirmation fence = new FenceConfirmation(dead, "lab status: " + dead + " off", Instant.now());
         return onHosts(hosts -> {
             Hypervisor to = host(hosts, a.require("havm vm recover", "--to", usage));
-            Mover.Report r = new Mover(Clock.SYSTEM, f.migration()).recover(f.withDefinition(home), dead,
+            Mover.Report r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM)).recover(f.withDefinition(home), dead,
                     hosts.get(dead), to, fence);
             out.printf("%s: recover %s on %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", f.spec().name(), to.host(),
                     r.took().toMillis() / 1000.0, r.detail());

@@ -1,5 +1,6 @@
 package io.havm.api;
 
+import io.havm.port.Storage;
 import io.havm.config.ClusterConfigLoader;
 import io.havm.model.ClusterSpec;
 import io.havm.model.InvalidInputException;
@@ -71,7 +72,7 @@ final class StorageCommands {
         List<String> groups = StorageCheck.groupsOwnableBy(spec, node);
         List<String> pools = new ArrayList<>(spec.storage().pools().keySet());
         List<String> disks = StorageCheck.disksOf(spec, groups).stream().map(StorageSpec.Disk::name).toList();
-        List<StorageCheck.Problem> problems = StorageCheck.checkAll(node, spec, groups);
+        List<Storage.Problem> problems = StorageCheck.checkAll(node, spec, groups);
         if (a.flag("--json")) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("node", node);
@@ -79,7 +80,7 @@ final class StorageCommands {
             doc.put("pools", pools);
             doc.put("disks", disks);
             List<Map<String, Object>> ps = new ArrayList<>();
-            for (StorageCheck.Problem p : problems) {
+            for (Storage.Problem p : problems) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("pool", p.pool());
                 m.put("disk", p.disk());
@@ -124,7 +125,7 @@ final class StorageCommands {
             return 0;
         }
         String here = "here";
-        List<StorageCheck.Problem> problems = new ArrayList<>();
+        List<Storage.Problem> problems = new ArrayList<>();
         for (String p : disks.stream().map(StorageSpec.Disk::pool).distinct().toList()) {
             problems.addAll(StorageCheck.checkPool(here, st.pools().get(p), StorageCheck.DEFAULT_TIMEOUT));
         }
@@ -135,7 +136,7 @@ final class StorageCommands {
                     try {
                         lunSizes.put(d.name(), Luns.capacityBytes(is, d.lun(), StorageCheck.DEFAULT_TIMEOUT));
                     } catch (Luns.Unreachable e) {
-                        problems.add(new StorageCheck.Problem(here, d.pool(), d.name(), "disk " + d.name() + ": "
+                        problems.add(new Storage.Problem(here, d.pool(), d.name(), "disk " + d.name() + ": "
                                 + e.getMessage() + " (havm never creates a LUN: the storage administrator does)",
                                 e.timedOut()));
                     }
@@ -145,7 +146,7 @@ final class StorageCommands {
         for (StorageSpec.Disk d : disks) {
             Long size = lunSizes.get(d.name());
             if (size != null && d.sizeBytes() > 0 && size < d.sizeBytes()) {
-                problems.add(new StorageCheck.Problem(here, d.pool(), d.name(), StorageCheck.label(d) + ": LUN "
+                problems.add(new Storage.Problem(here, d.pool(), d.name(), StorageCheck.label(d) + ": LUN "
                         + d.lun() + " is " + StorageSpec.formatSize(size) + ", disk needs at least "
                         + StorageSpec.formatSize(d.sizeBytes()), false));
             }
@@ -186,7 +187,7 @@ final class StorageCommands {
             return 1;
         }
         // Volumes that were there already: are they what the configuration says?
-        List<StorageCheck.Problem> after = new ArrayList<>();
+        List<Storage.Problem> after = new ArrayList<>();
         for (StorageSpec.Disk d : disks) {
             after.addAll(StorageCheck.checkDisk(here, st, d, StorageCheck.DEFAULT_TIMEOUT));
         }

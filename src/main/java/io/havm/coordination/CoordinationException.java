@@ -3,7 +3,7 @@ package io.havm.coordination;
 /**
  * ZooKeeper could not do what was asked: unreachable within the retry budget, session expired
  * mid-call, or an unexpected server error. Not a conflict (that is
- * {@link io.havm.engine.port.Coordination.ConflictException}): the caller cannot know whether a
+ * {@link io.havm.port.Coordination.ConflictException}): the caller cannot know whether a
  * write landed, so it must re-read before acting, and it must not act on the cluster's behalf
  * while the connection state is SUSPENDED or LOST.
  */

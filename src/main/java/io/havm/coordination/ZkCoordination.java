@@ -1,6 +1,6 @@
 package io.havm.coordination;
 
-import io.havm.engine.port.Coordination;
+import io.havm.port.Coordination;
 import io.havm.model.InvalidInputException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

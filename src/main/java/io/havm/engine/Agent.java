@@ -1,11 +1,11 @@
 package io.havm.engine;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.Coordination;
-import io.havm.engine.port.Fencer;
-import io.havm.engine.port.Heartbeats;
-import io.havm.engine.port.Scheduler;
-import io.havm.engine.port.Watchdog;
+import io.havm.port.Clock;
+import io.havm.port.Coordination;
+import io.havm.port.Fencer;
+import io.havm.port.Heartbeats;
+import io.havm.port.Scheduler;
+import io.havm.port.Watchdog;
 import io.havm.model.ClusterSpec;
 import io.havm.model.ResourceSpec;
 import io.havm.model.Result;
@@ -112,12 +112,12 @@ public final class Agent implements AutoCloseable {
         zk.watchChildren("commands/" + node, wakeup::signal);
         // The second source of LooksAlive: libvirt's own lifecycle events on this host. A QEMU that
         // dies is seen within milliseconds instead of at the next poll (which stays as the fallback).
-        io.havm.engine.port.Hypervisor local = runner.local();
+        io.havm.port.Hypervisor local = runner.local();
         if (local != null) {
             local.addListener(e -> {
-                if (e instanceof io.havm.engine.port.VmEvent.Lifecycle l
-                        && (l.type() == io.havm.engine.port.VmEvent.Type.STOPPED
-                                || l.type() == io.havm.engine.port.VmEvent.Type.CRASHED)) {
+                if (e instanceof io.havm.port.VmEvent.Lifecycle l
+                        && (l.type() == io.havm.port.VmEvent.Type.STOPPED
+                                || l.type() == io.havm.port.VmEvent.Type.CRASHED)) {
                     stoppedDomains.add(l.domain());
                     wakeup.signal();
                 }

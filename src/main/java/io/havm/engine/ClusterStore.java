@@ -1,7 +1,7 @@
 package io.havm.engine;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.Coordination;
+import io.havm.port.Clock;
+import io.havm.port.Coordination;
 import io.havm.policy.ClusterState;
 import io.havm.policy.Command;
 import io.havm.policy.Input;

@@ -1,10 +1,10 @@
 package io.havm.engine;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.Coordination;
-import io.havm.engine.port.Fencer;
-import io.havm.engine.port.Heartbeats;
-import io.havm.engine.port.Scheduler;
+import io.havm.port.Clock;
+import io.havm.port.Coordination;
+import io.havm.port.Fencer;
+import io.havm.port.Heartbeats;
+import io.havm.port.Scheduler;
 import io.havm.model.ClusterSpec;
 import io.havm.policy.ClusterState;
 import io.havm.policy.Command;

@@ -1,42 +1,28 @@
 package io.havm.engine;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
-import io.havm.engine.port.MigrationOptions;
+import io.havm.port.Clock;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
+import io.havm.port.Resource;
+import io.havm.port.Resources;
+import io.havm.port.VmProperties;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
 import io.havm.model.MoveMode;
 import io.havm.model.ResourceSpec;
 import io.havm.model.Result;
-import io.havm.model.StorageSpec;
 import io.havm.policy.Dependencies;
-import io.havm.resource.DiskResource;
-import io.havm.resource.Resource;
-import io.havm.resource.ScriptResource;
-import io.havm.resource.VmProperties;
-import io.havm.resource.VmResource;
-import io.havm.storage.DomainDisks;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
  * Runs a group's resources on this node through their entry points, in dependency order:
  * online bottom-up, offline and terminate top-down. A failed Online terminates what it had
- * started, so a failed attempt leaves nothing running.
- *
- * <p>Resource properties: a VM has {@code domain} (default: the resource name), {@code definition}
- * (a domain XML file on shared storage) and {@code stateDir} (save files; default
- * /var/lib/havm/save); a script has {@code agent} (ocf:provider:type) or {@code script} (a path),
- * its other properties become its parameters.
+ * started, so a failed attempt leaves nothing running. Resources come from the {@link Resources}
+ * factory it is given (the same classes on hosts and in the simulator).
  */
 public final class GroupRunner {
     private final ClusterSpec spec;
@@ -44,50 +30,16 @@ public final class GroupRunner {
     private final Map<String, Hypervisor> hypervisors;
     private final Clock clock;
     private final Map<String, Resource> resources = new HashMap<>();
-    private final QemuKiller killer;
+    private final Resources factory;
     private java.util.function.Consumer<String> log = line -> { };
 
-    /**
-     * Kills a domain's QEMU process on this host without libvirt; true if one was killed. On hosts
-     * by the pid libvirt recorded; the simulator kills its simulated domain.
-     */
-    public interface QemuKiller {
-        boolean kill(String domain);
-
-        /**
-         * Whether a QEMU libvirt recorded for the domain still lives here (no libvirt involved): the
-         * proof a Terminate needs when libvirtd does not answer. The default suits killers of
-         * tests whose fake libvirt always answers, where it is never asked.
-         */
-        default boolean alive(String domain) {
-            return false;
-        }
-    }
-
-    /** The host's killer: by the pid libvirt recorded. */
-    private static final QemuKiller BY_PID = new QemuKiller() {
-        @Override
-        public boolean kill(String domain) {
-            return killQemu(domain);
-        }
-
-        @Override
-        public boolean alive(String domain) {
-            return recordedQemu(domain).isPresent();
-        }
-    };
-
-    public GroupRunner(ClusterSpec spec, String node, Map<String, Hypervisor> hypervisors, Clock clock) {
-        this(spec, node, hypervisors, clock, BY_PID);
-    }
-
     public GroupRunner(ClusterSpec spec, String node, Map<String, Hypervisor> hypervisors, Clock clock,
-            QemuKiller killer) {
+            Resources factory) {
         this.spec = spec;
         this.node = node;
         this.hypervisors = hypervisors;
         this.clock = clock;
-        this.killer = killer;
+        this.factory = factory;
     }
 
     Hypervisor local() {
@@ -97,75 +49,11 @@ public final class GroupRunner {
     /** The resource object for this node (kept, so IsAlive remembers whether the guest ever answered). */
     Resource resource(String group, String name) {
         GroupSpec g = spec.groups().get(group);
-        return resources.computeIfAbsent(group + "/" + name, k -> create(g, g.resources().get(name), local()));
+        return resources.computeIfAbsent(group + "/" + name, k -> factory.create(g, g.resources().get(name)));
     }
 
-    private Resource create(GroupSpec g, ResourceSpec r, Hypervisor hv) {
-        if (r.type() == ResourceSpec.Type.VM) {
-            return new VmResource(vmProperties(g, r), hv, clock);
-        }
-        if (r.type() == ResourceSpec.Type.DISK) {
-            String d = r.properties().get(ResourceSpec.DISK);
-            StorageSpec.Disk disk = spec.storage().disk(d).orElseThrow(() ->
-                    new IllegalArgumentException("resource " + r.name() + ": unknown disk '" + d + "'"));
-            return new DiskResource(node, spec.storage(), disk, r.pendingTimeout());
-        }
-        Map<String, String> params = new TreeMap<>(r.properties());
-        String agent = params.remove("agent");
-        String script = params.remove("script");
-        if (agent != null) {
-            return ScriptResource.ocf(r.name(), agent, params, r.pendingTimeout());
-        }
-        if (script == null) {
-            throw new IllegalArgumentException("resource " + r.name() + ": a script needs property agent or script");
-        }
-        return new ScriptResource(r.name(), Path.of(script), ScriptResource.Dialect.GENERIC, params,
-                r.pendingTimeout(), r.pendingTimeout(), ScriptResource.DEFAULT_OCF_ROOT);
-    }
-
-    /**
-     * A VM resource of group {@code g}: domain, definition (read from the {@code definition} file;
-     * when the VM lists disk resources, its disks are replaced by theirs, see {@link DomainDisks}),
-     * stateDir, offline action and timeouts.
-     */
     VmProperties vmProperties(GroupSpec g, ResourceSpec r) {
-        String domain = domainOf(r);
-        String xml = null;
-        String def = r.properties().get("definition");
-        if (def != null) {
-            try {
-                xml = Files.readString(Path.of(def));
-            } catch (IOException e) {
-                throw new UncheckedIOException("resource " + r.name() + ": cannot read definition " + def, e);
-            }
-            if (!r.disks().isEmpty()) {
-                try {
-                    xml = DomainDisks.rewrite(xml, spec.storage(), disksOf(g, r));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("resource " + r.name() + ": definition " + def + ": "
-                            + e.getMessage(), e);
-                }
-            }
-        }
-        Path stateDir = Path.of(r.properties().getOrDefault("stateDir", "/var/lib/havm/save"));
-        return VmProperties.defaults(domain, xml, stateDir).withOfflineAction(r.offlineAction())
-                .withTimeouts(r.pendingTimeout(), r.pendingTimeout());
-    }
-
-    /** The storage disks a VM of group {@code g} attaches, in vda, vdb, … order. */
-    private List<StorageSpec.Disk> disksOf(GroupSpec g, ResourceSpec vm) {
-        List<StorageSpec.Disk> out = new ArrayList<>();
-        for (String res : vm.disks()) {
-            ResourceSpec dr = g.resources().get(res);
-            String name = dr == null ? null : dr.properties().get(ResourceSpec.DISK);
-            if (name == null) {
-                throw new IllegalArgumentException("resource " + vm.name() + ": '" + res
-                        + "' is not a disk resource of group " + g.name());
-            }
-            out.add(spec.storage().disk(name).orElseThrow(() -> new IllegalArgumentException("resource " + vm.name()
-                    + ": disk resource " + res + " names disk '" + name + "', not under storage.disks")));
-        }
-        return out;
+        return factory.vm(g, r);
     }
 
     /**
@@ -230,7 +118,7 @@ public final class GroupRunner {
     public Result looksAlive(String group, String name) {
         Result r = resource(group, name).looksAlive();
         ResourceSpec rs = spec.groups().get(group).resources().get(name);
-        if (r instanceof Result.RetryLater && rs.type() == ResourceSpec.Type.VM && !killer.alive(domainOf(rs))) {
+        if (r instanceof Result.RetryLater && rs.type() == ResourceSpec.Type.VM && !factory.processes().qemuAlive(domainOf(rs))) {
             return new Result.Failed("libvirtd does not answer (" + r.detail() + ") and the QEMU it recorded for "
                     + domainOf(rs) + " is gone");
         }
@@ -255,7 +143,7 @@ public final class GroupRunner {
         for (String r : Dependencies.offlineOrder(g)) {
             ResourceSpec rs = g.resources().get(r);
             if (rs.type() == ResourceSpec.Type.VM) {
-                if (killer.kill(domainOf(rs))) {
+                if (factory.processes().killQemu(domainOf(rs))) {
                     done.add("killed the QEMU of " + domainOf(rs) + " by its pid");
                 }
             } else if (rs.type() == ResourceSpec.Type.SCRIPT) {
@@ -290,7 +178,7 @@ public final class GroupRunner {
                             running.add(d + " is still active per libvirt");
                         }
                     } catch (HypervisorException e) {
-                        if (killer.alive(d)) {
+                        if (factory.processes().qemuAlive(d)) {
                             running.add(d + ": libvirtd does not answer (" + e.getMessage()
                                     + ") and the QEMU it recorded still lives");
                         } else {
@@ -400,26 +288,6 @@ public final class GroupRunner {
     }
 
     /**
-     * Live-migration options of a group: VIR_MIGRATE_UNSAFE when a resource says
-     * {@code unsafeSharedStorage: true}, or when a VM has a file disk on a shared-dir pool that
-     * libvirt does not recognise as shared (libvirt refuses to migrate such a disk without it;
-     * iSCSI network disks never need it).
-     */
-    MigrationOptions migrationOptions(GroupSpec g) {
-        boolean unsafe = Boolean.parseBoolean(g.resources().values().stream()
-                .map(r -> r.properties().get("unsafeSharedStorage")).filter(java.util.Objects::nonNull).findFirst()
-                .orElse("false"));
-        for (ResourceSpec r : g.resources().values()) {
-            // a file on a shared directory libvirt takes for local: libvirt refuses live migration without it
-            if (r.type() == ResourceSpec.Type.VM && !r.disks().isEmpty()
-                    && DomainDisks.needsUnsafeMigration(spec.storage(), disksOf(g, r))) {
-                unsafe = true;
-            }
-        }
-        return new MigrationOptions(unsafe, 0, 0);
-    }
-
-    /**
      * The source's half of a move, top-down: the group's VMs move (live, quick or offline) and its
      * other resources (scripts, disks) stop here, each in its turn, so what a VM needs stops only
      * after the VM has left. The coordinator then has the target bring the rest online there. A
@@ -431,7 +299,7 @@ public final class GroupRunner {
     public Mover.Report move(String group, String to, MoveMode mode) {
         GroupSpec g = spec.groups().get(group);
         Hypervisor target = hypervisors.get(to);
-        Mover mover = new Mover(clock, migrationOptions(g));
+        Mover mover = new Mover(clock, factory.migrationOptions(g), factory);
         List<java.util.function.Supplier<String>> undo = new ArrayList<>();
         Mover.Report last = null;
         for (String r : Dependencies.offlineOrder(g)) {
@@ -524,7 +392,7 @@ public final class GroupRunner {
             } catch (HypervisorException e) {
                 // libvirtd does not answer: never report "stopped" without proof; the QEMU libvirt
                 // recorded is (a rejoining node's report decides whether the group starts elsewhere).
-                if (killer.alive(domainOf(r))) {
+                if (factory.processes().qemuAlive(domainOf(r))) {
                     return true;
                 }
             }
@@ -532,17 +400,6 @@ public final class GroupRunner {
         return false;
     }
 
-    /** Where libvirt's QEMU driver records each running domain's QEMU pid on this host. */
-    static final Path QEMU_PID_DIR = Path.of("/run/libvirt/qemu");
-
-    /**
-     * Self-fence: turn every HA VM on this node off at once. Returns what was turned off.
-     *
-     * <p>Why SIGKILL first: libvirt's destroy asks QEMU to stop (SIGTERM) and waits; a TCG guest
-     * took 1.4-1.6 s here, longer than a self-fence budget allows, while the survivors' clock
-     * runs. Killing QEMU by the pid libvirt recorded stops the guest at once; libvirt's destroy
-     * then cleans up (and is what works when the pid file cannot be read).
-     */
     /**
      * The first, libvirt-free half of a self-fence: SIGKILL the QEMU of every HA domain running here.
      * A cut-off host may not even reach its own libvirtd in time; this needs only the pid files.
@@ -551,7 +408,7 @@ public final class GroupRunner {
         List<String> killed = new ArrayList<>();
         for (GroupSpec g : spec.groups().values()) {
             for (ResourceSpec r : g.resources().values()) {
-                if (r.type() == ResourceSpec.Type.VM && killer.kill(domainOf(r))) {
+                if (r.type() == ResourceSpec.Type.VM && factory.processes().killQemu(domainOf(r))) {
                     killed.add(domainOf(r));
                 }
             }
@@ -567,7 +424,7 @@ public final class GroupRunner {
                     continue;
                 }
                 String d = domainOf(r);
-                boolean killed = killer.kill(d);
+                boolean killed = factory.processes().killQemu(d);
                 try {
                     boolean active = local().state(d).map(s -> s.active()).orElse(false);
                     if (active) {
@@ -585,36 +442,5 @@ public final class GroupRunner {
             }
         }
         return off;
-    }
-
-    /** SIGKILL the domain's QEMU if libvirt recorded a live one here; true if it was killed. */
-    private static boolean killQemu(String domain) {
-        java.util.Optional<ProcessHandle> p = recordedQemu(domain);
-        if (p.isEmpty() || !p.get().destroyForcibly()) {
-            return false; // libvirt's destroy still turns it off, only slower
-        }
-        try {
-            p.get().onExit().get(2, java.util.concurrent.TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-            // still exiting (a kernel holding it in I/O): proveOff asks again
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return true;
-    }
-
-    /** The live QEMU process libvirt recorded for {@code domain} on this host, if any. */
-    private static java.util.Optional<ProcessHandle> recordedQemu(String domain) {
-        Path pidFile = QEMU_PID_DIR.resolve(domain + ".pid");
-        try {
-            if (!Files.isRegularFile(pidFile)) {
-                return java.util.Optional.empty();
-            }
-            long pid = Long.parseLong(Files.readString(pidFile).strip());
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
-                    .filter(p -> p.info().command().map(c -> c.contains("qemu")).orElse(false));
-        } catch (IOException | NumberFormatException e) {
-            return java.util.Optional.empty();
-        }
     }
 }

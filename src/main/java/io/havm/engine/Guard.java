@@ -1,9 +1,9 @@
 package io.havm.engine;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.Heartbeats;
-import io.havm.engine.port.Scheduler;
-import io.havm.engine.port.Watchdog;
+import io.havm.port.Clock;
+import io.havm.port.Heartbeats;
+import io.havm.port.Scheduler;
+import io.havm.port.Watchdog;
 import io.havm.model.ClusterSpec;
 import java.io.IOException;
 import java.time.Duration;

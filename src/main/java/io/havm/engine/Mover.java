@@ -1,17 +1,17 @@
 package io.havm.engine;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
-import io.havm.engine.port.MigrationOptions;
-import io.havm.engine.port.MigrationProgress;
+import io.havm.port.Clock;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
+import io.havm.port.MigrationOptions;
+import io.havm.port.MigrationProgress;
 import io.havm.model.MoveMode;
 import io.havm.model.Result;
-import io.havm.resource.VmProperties;
-import io.havm.resource.VmResource;
+import io.havm.port.Resources;
+import io.havm.port.Scheduler;
+import io.havm.port.VmProperties;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -34,14 +34,25 @@ public final class Mover {
 
     private final Clock clock;
     private final MigrationOptions migration;
+    private final Resources resources;
+    /** Runs the progress watcher of a live migration; null: no progress reported. */
+    private final Scheduler scheduler;
 
     /** What a move did. */
     public record Report(MoveMode mode, String domain, String from, String to, boolean ok, Duration took,
             String detail) {}
 
-    public Mover(Clock clock, MigrationOptions migration) {
+    /** A mover that reports no progress (the engine's). */
+    public Mover(Clock clock, MigrationOptions migration, Resources resources) {
+        this(clock, migration, resources, null);
+    }
+
+    /** A mover that reports a live migration's progress through a watcher run on {@code scheduler}. */
+    public Mover(Clock clock, MigrationOptions migration, Resources resources, Scheduler scheduler) {
         this.clock = clock;
         this.migration = migration;
+        this.resources = resources;
+        this.scheduler = scheduler;
     }
 
     public Report move(MoveMode mode, VmProperties vm, Hypervisor from, Hypervisor to,
@@ -61,7 +72,8 @@ public final class Mover {
         if (refused != null) {
             return refused;
         }
-        Thread watcher = progress == null ? null : startProgressWatcher(from, d, progress);
+        Scheduler.Handle watcher = progress == null || scheduler == null ? null
+                : startProgressWatcher(from, d, progress);
         try {
             from.migrateLive(d, to, migration);
         } catch (HypervisorException e) {
@@ -69,7 +81,7 @@ public final class Mover {
                     + "; VM " + where(from, to, d));
         } finally {
             if (watcher != null) {
-                watcher.interrupt();
+                watcher.cancel();
             }
         }
         Optional<DomainState> there = to.state(d);
@@ -79,22 +91,33 @@ public final class Mover {
                 : "after migration: " + where(from, to, d));
     }
 
-    private Thread startProgressWatcher(Hypervisor from, String d, Consumer<MigrationProgress> progress) {
-        Thread t = new Thread(() -> {
+    private Scheduler.Handle startProgressWatcher(Hypervisor from, String d, Consumer<MigrationProgress> progress) {
+        boolean[] over = {false};
+        Scheduler.Loop step = () -> {
+            if (over[0]) {
+                return null;
+            }
+            try {
+                from.jobProgress(d).ifPresent(progress);
+            } catch (HypervisorException e) {
+                over[0] = true; // the domain left the source: the migration is over
+                return null;
+            }
+            return Duration.ofMillis(250);
+        };
+        return scheduler.start("migration-progress-" + d, true, () -> {
             while (!Thread.currentThread().isInterrupted()) {
+                Duration next = step.step();
+                if (next == null) {
+                    return;
+                }
                 try {
-                    from.jobProgress(d).ifPresent(progress);
-                    clock.pause(Duration.ofMillis(250));
+                    clock.pause(next);
                 } catch (InterruptedException e) {
                     return;
-                } catch (HypervisorException e) {
-                    return; // the domain left the source: the migration is over
                 }
             }
-        }, "migration-progress-" + d);
-        t.setDaemon(true);
-        t.start();
-        return t;
+        }, step);
     }
 
     /**
@@ -111,7 +134,7 @@ public final class Mover {
         String xml;
         try {
             xml = from.xml(d, true);
-            Files.createDirectories(vm.stateDir());
+            resources.storage().createDirectories(vm.stateDir());
             from.save(d, vm.stateFile());
         } catch (HypervisorException | IOException e) {
             return report(MoveMode.QUICK, vm, from, to, false, t0, "save on " + from.host() + " failed: "
@@ -159,7 +182,7 @@ public final class Mover {
         } catch (HypervisorException e) {
             return report(MoveMode.OFFLINE, vm, from, to, false, t0, e.getMessage());
         }
-        Result off = new VmResource(vm, from, clock).offline();
+        Result off = resources.vmOn(vm, from).offline();
         if (!off.ok()) {
             return report(MoveMode.OFFLINE, vm, from, to, false, t0, "offline on " + from.host() + ": "
                     + off.word() + ": " + off.detail() + "; VM left on " + from.host());
@@ -171,7 +194,7 @@ public final class Mover {
                     + e.getMessage() + "; VM is offline, still defined on " + from.host());
         }
         String forgot = forget(from, d);
-        Result on = new VmResource(vm, to, clock).online();
+        Result on = resources.vmOn(vm, to).online();
         return report(MoveMode.OFFLINE, vm, from, to, on.ok(), t0, off.detail() + "; " + on.word() + ": "
                 + on.detail() + forgot);
     }
@@ -196,7 +219,7 @@ public final class Mover {
                 LOG.debug("{} does not answer, as fenced: {}", deadHost, expected.getMessage());
             }
         }
-        Result on = new VmResource(vm, survivor, clock).online();
+        Result on = resources.vmOn(vm, survivor).online();
         return new Report(null, vm.domain(), deadHost, survivor.host(), on.ok(), Duration.between(t0, clock.now()),
                 on.word() + ": " + on.detail() + " (fenced: " + fence.method() + ")");
     }
@@ -235,7 +258,7 @@ public final class Mover {
 
     private String deleteState(VmProperties vm) {
         try {
-            Files.deleteIfExists(vm.stateFile());
+            resources.storage().deleteIfExists(vm.stateFile());
             return "";
         } catch (IOException e) {
             return "; WARNING: could not delete " + vm.stateFile() + ": " + e.getMessage();

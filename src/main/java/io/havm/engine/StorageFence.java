@@ -1,8 +1,8 @@
 package io.havm.engine;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.Fencer;
-import io.havm.engine.port.Heartbeats;
+import io.havm.port.Clock;
+import io.havm.port.Fencer;
+import io.havm.port.Heartbeats;
 import io.havm.model.ClusterSpec;
 import java.time.Duration;
 import java.time.Instant;

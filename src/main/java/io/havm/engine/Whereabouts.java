@@ -1,8 +1,8 @@
 package io.havm.engine;
 
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.havm.fencing;
 
-import io.havm.engine.port.Fencer;
+import io.havm.port.Fencer;
 import io.havm.model.InvalidInputException;
 import io.havm.util.Exec;
 import java.time.Duration;

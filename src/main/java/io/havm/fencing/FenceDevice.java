@@ -1,6 +1,6 @@
 package io.havm.fencing;
 
-import io.havm.engine.port.Fencer.Action;
+import io.havm.port.Fencer.Action;
 import io.havm.model.InvalidInputException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,7 +3,7 @@ package io.havm.lab;
 import io.havm.config.ClusterConfigLoader;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
-import io.havm.engine.port.Clock;
+import io.havm.port.Clock;
 import io.havm.model.ClusterSpec;
 import io.havm.policy.ClusterState;
 import io.havm.policy.GroupPhase;

@@ -1,6 +1,6 @@
 package io.havm.libvirt;
 
-import io.havm.engine.port.Clock;
+import io.havm.port.Clock;
 import io.havm.util.Exec;
 import io.havm.model.DomainType;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.PointerType;
 import com.sun.jna.ptr.IntByReference;
-import io.havm.engine.port.DomainState;
+import io.havm.port.DomainState;
 import java.lang.reflect.Field;
 import org.libvirt.Domain;
 

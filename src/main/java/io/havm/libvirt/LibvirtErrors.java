@@ -1,7 +1,7 @@
 package io.havm.libvirt;
 
-import io.havm.engine.port.HypervisorException;
-import io.havm.engine.port.HypervisorException.Kind;
+import io.havm.port.HypervisorException;
+import io.havm.port.HypervisorException.Kind;
 import java.util.Locale;
 import org.libvirt.Error;
 import org.libvirt.LibvirtException;

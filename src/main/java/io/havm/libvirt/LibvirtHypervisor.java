@@ -1,13 +1,13 @@
 package io.havm.libvirt;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
-import io.havm.engine.port.HypervisorException.Kind;
-import io.havm.engine.port.MigrationOptions;
-import io.havm.engine.port.MigrationProgress;
-import io.havm.engine.port.VmEvent;
+import io.havm.port.Clock;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
+import io.havm.port.HypervisorException.Kind;
+import io.havm.port.MigrationOptions;
+import io.havm.port.MigrationProgress;
+import io.havm.port.VmEvent;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;

@@ -42,7 +42,7 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
 
     /**
      * Heartbeats on storage every node reaches: the second channel beside ZooKeeper (see
-     * {@code io.havm.engine.port.Heartbeats}).
+     * {@code io.havm.port.Heartbeats}).
      *
      * @param dir a directory on a shared-dir pool (one file per slot), or null
      * @param pool an iscsi pool whose LUN {@code lun} holds the slots, or null

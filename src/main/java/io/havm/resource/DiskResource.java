@@ -2,12 +2,10 @@ package io.havm.resource;
 
 import io.havm.model.Result;
 import io.havm.model.StorageSpec;
-import io.havm.storage.Bounded;
-import io.havm.storage.Luns;
+import io.havm.port.Resource;
+import io.havm.port.Storage;
 import io.havm.storage.StorageCheck;
-import io.havm.util.Exec;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -37,6 +35,7 @@ public final class DiskResource implements Resource {
     /** LooksAlive's budget at most: it runs every few seconds. */
     static final Duration LOOKS_ALIVE = Duration.ofSeconds(5);
 
+    private final Storage port;
     private final String node;
     private final StorageSpec storage;
     private final StorageSpec.Disk disk;
@@ -47,7 +46,8 @@ public final class DiskResource implements Resource {
      * @param node this node's name (for messages)
      * @param timeout budget of Online and IsAlive (the resource's pendingTimeout)
      */
-    public DiskResource(String node, StorageSpec storage, StorageSpec.Disk disk, Duration timeout) {
+    public DiskResource(Storage port, String node, StorageSpec storage, StorageSpec.Disk disk, Duration timeout) {
+        this.port = port;
         this.node = node;
         this.storage = storage;
         this.disk = disk;
@@ -83,10 +83,7 @@ public final class DiskResource implements Resource {
 
     @Override
     public Result online() {
-        List<StorageCheck.Problem> problems = new ArrayList<>(StorageCheck.checkDisk(node, storage, disk, timeout));
-        if (problems.isEmpty()) {
-            problems.addAll(StorageCheck.ensureLease(node, storage, disk, timeout));
-        }
+        List<Storage.Problem> problems = port.checkDisk(node, storage, disk, timeout);
         if (problems.isEmpty()) {
             return new Result.Ok(who() + ": " + target() + " reachable");
         }
@@ -98,56 +95,43 @@ public final class DiskResource implements Resource {
         Duration budget = timeout.compareTo(LOOKS_ALIVE) < 0 ? timeout : LOOKS_ALIVE;
         if (pool instanceof StorageSpec.SharedDir sd) {
             String file = disk.file(sd).toString();
-            Exec.Outcome o = Bounded.exec(budget, List.of("stat", "-L", "-c", "%F", file));
-            if (o.timedOut()) {
-                return new Result.Timeout(who() + ": volume " + file + ": no answer within " + budget.toMillis()
-                        + " ms (is the shared file system hung?)", budget);
-            }
-            if (!o.ok()) {
-                String why = o.err().strip();
-                if (why.endsWith("No such file or directory")) {
-                    return new Result.Failed(who() + ": volume " + file + " no longer exists");
-                }
-                return new Result.Failed(who() + ": volume " + file + ": "
-                        + (why.isEmpty() ? "exit " + o.code() : why));
-            }
-            return new Result.Ok(who() + ": volume " + file + " present");
+            Storage.Probe p = port.volume(disk.file(sd), budget);
+            return switch (p.status()) {
+                case OK -> new Result.Ok(who() + ": volume " + file + " present");
+                case MISSING -> new Result.Failed(who() + ": volume " + file + " no longer exists");
+                case TIMED_OUT -> new Result.Timeout(who() + ": volume " + file + ": " + p.detail(), budget);
+                case FAILED -> new Result.Failed(who() + ": volume " + file + ": " + p.detail());
+            };
         }
         StorageSpec.Iscsi is = (StorageSpec.Iscsi) pool;
-        try {
-            long size = Luns.capacityBytes(is, disk.lun(), budget);
+        Storage.Probe p = port.lunCapacity(is, disk.lun(), budget);
+        if (p.ok()) {
+            long size = p.bytes();
             if (disk.sizeBytes() > 0 && size < disk.sizeBytes()) {
                 return new Result.Failed(who() + ": LUN " + disk.lun() + " is now " + StorageSpec.formatSize(size)
                         + ", disk needs at least " + StorageSpec.formatSize(disk.sizeBytes()));
             }
             return new Result.Ok(who() + ": LUN " + disk.lun() + " answers, " + StorageSpec.formatSize(size));
-        } catch (Luns.Unreachable e) {
-            if (e.timedOut()) {
-                return new Result.Timeout(node + ": disk " + disk.name() + ": " + e.getMessage(), budget);
-            }
-            // libiscsi's reason for a dead portal is vague ("Can not reconnect right now"); discovery says more.
-            List<StorageCheck.Problem> pp = StorageCheck.checkPool(node, pool, budget);
-            String why = node + ": disk " + disk.name() + ": " + e.getMessage();
-            return new Result.Failed(pp.isEmpty() ? why : why + "; " + pp.get(0).detail());
         }
+        if (p.status() == Storage.Status.TIMED_OUT) {
+            return new Result.Timeout(node + ": disk " + disk.name() + ": " + p.detail(), budget);
+        }
+        // libiscsi's reason for a dead portal is vague ("Can not reconnect right now"); discovery says more.
+        List<Storage.Problem> pp = port.checkPool(node, pool, budget);
+        String why = node + ": disk " + disk.name() + ": " + p.detail();
+        return new Result.Failed(pp.isEmpty() ? why : why + "; " + pp.get(0).detail());
     }
 
     @Override
     public Result isAlive() {
         String t = target();
-        Exec.Outcome o = Bounded.exec(timeout, List.of("qemu-io", "-r", "-U", "-f", disk.format().word, "-c",
-                "read 0 4k", t));
-        if (o.timedOut()) {
-            return new Result.Timeout(who() + ": reading the first 4 KiB of " + t + ": no answer within "
-                    + timeout.toMillis() + " ms", timeout);
-        }
-        // qemu-io exits 1 on a failed read too, but check the report itself: it is what counts.
-        if (o.code() == 0 && o.out().contains("read 4096/4096 bytes")) {
-            return new Result.Ok(who() + ": read the first 4 KiB of " + t);
-        }
-        String text = (o.err().isBlank() ? o.out() : o.err() + " " + o.out()).strip().replaceAll("\\s+", " ");
-        return new Result.Failed(who() + ": cannot read " + t + ": " + (text.isEmpty() ? "qemu-io exit " + o.code()
-                : text));
+        Storage.Probe p = port.readFirstBlock(t, disk.format().word, timeout);
+        return switch (p.status()) {
+            case OK -> new Result.Ok(who() + ": read the first 4 KiB of " + t);
+            case TIMED_OUT -> new Result.Timeout(who() + ": reading the first 4 KiB of " + t + ": " + p.detail(),
+                    timeout);
+            default -> new Result.Failed(who() + ": cannot read " + t + ": " + p.detail());
+        };
     }
 
     @Override
@@ -165,9 +149,9 @@ public final class DiskResource implements Resource {
         return new Result.Ok(who());
     }
 
-    private static Result failure(List<StorageCheck.Problem> problems, Duration budget) {
-        String text = String.join("; ", problems.stream().map(StorageCheck.Problem::message).toList());
-        if (problems.stream().anyMatch(StorageCheck.Problem::timedOut)) {
+    private static Result failure(List<Storage.Problem> problems, Duration budget) {
+        String text = String.join("; ", problems.stream().map(Storage.Problem::message).toList());
+        if (problems.stream().anyMatch(Storage.Problem::timedOut)) {
             return new Result.Timeout(text, budget);
         }
         return new Result.Failed(text);

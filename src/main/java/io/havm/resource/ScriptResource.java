@@ -2,8 +2,8 @@ package io.havm.resource;
 
 import io.havm.model.InvalidInputException;
 import io.havm.model.Result;
-import io.havm.util.Exec;
-import java.nio.file.Files;
+import io.havm.port.Processes;
+import io.havm.port.Resource;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -38,6 +38,7 @@ public final class ScriptResource implements Resource {
 
     public static final Path DEFAULT_OCF_ROOT = Path.of("/usr/lib/ocf");
 
+    private final Processes processes;
     private final String name;
     private final Path executable;
     private final Dialect dialect;
@@ -46,12 +47,12 @@ public final class ScriptResource implements Resource {
     private final Duration terminateTimeout;
     private final Path ocfRoot;
 
-    public ScriptResource(String name, Path executable, Dialect dialect, Map<String, String> params,
-            Duration timeout, Duration terminateTimeout, Path ocfRoot) {
+    public ScriptResource(Processes processes, String name, Path executable, Dialect dialect,
+            Map<String, String> params, Duration timeout, Duration terminateTimeout, Path ocfRoot) {
         if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")) {
             throw new InvalidInputException("name", "'" + name + "' is not a valid resource name");
         }
-        if (!Files.isRegularFile(executable) || !Files.isExecutable(executable)) {
+        if (!processes.executable(executable)) {
             throw new InvalidInputException("script", executable + " is not an executable file");
         }
         for (String k : params.keySet()) {
@@ -59,6 +60,7 @@ public final class ScriptResource implements Resource {
                 throw new InvalidInputException("params." + k, "parameter names are letters, digits and '_'");
             }
         }
+        this.processes = processes;
         this.name = name;
         this.executable = executable;
         this.dialect = dialect;
@@ -72,17 +74,18 @@ public final class ScriptResource implements Resource {
      * An OCF agent named like Pacemaker does: {@code ocf:<provider>:<type>}, found under
      * {@code <ocfRoot>/resource.d/<provider>/<type>}.
      */
-    public static ScriptResource ocf(String name, String agent, Map<String, String> params, Duration timeout) {
+    public static ScriptResource ocf(Processes processes, String name, String agent, Map<String, String> params,
+            Duration timeout) {
         String[] parts = agent.split(":");
         if (parts.length != 3 || !parts[0].equals("ocf") || parts[1].isEmpty() || parts[2].isEmpty()) {
             throw new InvalidInputException("agent", "'" + agent + "' is not of the form ocf:<provider>:<type>");
         }
         Path exe = DEFAULT_OCF_ROOT.resolve("resource.d").resolve(parts[1]).resolve(parts[2]);
-        if (!Files.isExecutable(exe)) {
+        if (!processes.executable(exe)) {
             throw new InvalidInputException("agent", "'" + agent + "': " + exe
                     + " not found (is Debian's resource-agents package installed? ci/install-deps)");
         }
-        return new ScriptResource(name, exe, Dialect.OCF, params, timeout, Duration.ofSeconds(20), DEFAULT_OCF_ROOT);
+        return new ScriptResource(processes, name, exe, Dialect.OCF, params, timeout, Duration.ofSeconds(20), DEFAULT_OCF_ROOT);
     }
 
     @Override
@@ -172,7 +175,7 @@ public final class ScriptResource implements Resource {
     private record Outcome(int code, boolean timedOut, String output) {}
 
     private Outcome run(String action, Duration budget, String checkLevel) {
-        Map<String, String> env = new HashMap<>(System.getenv());
+        Map<String, String> env = new HashMap<>();
         if (dialect == Dialect.OCF) {
             env.put("OCF_ROOT", ocfRoot.toString());
             env.put("OCF_FUNCTIONS_DIR", ocfRoot.resolve("lib/heartbeat").toString());
@@ -189,7 +192,7 @@ public final class ScriptResource implements Resource {
             env.put("HAVM_RESOURCE", name);
             params.forEach((k, v) -> env.put("HAVM_" + k.toUpperCase(), v));
         }
-        Exec.Outcome o = Exec.run(budget, null, env, List.of(executable.toString(), action));
+        Processes.Outcome o = processes.run(List.of(executable.toString(), action), env, budget);
         return new Outcome(o.code(), o.timedOut(), o.out() + o.err());
     }
 

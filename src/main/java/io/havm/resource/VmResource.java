@@ -1,14 +1,17 @@
 package io.havm.resource;
 
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
+import io.havm.port.Clock;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
+import io.havm.port.Resource;
+import io.havm.port.Storage;
+import io.havm.port.VmProperties;
+import io.havm.storage.HostStorage;
 import io.havm.model.AgentFailureAction;
 import io.havm.model.Result;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -36,12 +39,19 @@ public final class VmResource implements Resource {
     private final VmProperties p;
     private final Hypervisor hv;
     private final Clock clock;
+    private final Storage storage;
 
     private boolean foundRunningAtOnline;
     private boolean agentEverAnswered;
     private boolean agentFailed;
 
+    /** On a host: save files through java.nio. */
     public VmResource(VmProperties properties, Hypervisor hypervisor, Clock clock) {
+        this(properties, hypervisor, clock, HostStorage.INSTANCE);
+    }
+
+    public VmResource(VmProperties properties, Hypervisor hypervisor, Clock clock, Storage storage) {
+        this.storage = storage;
         this.p = properties;
         this.hv = hypervisor;
         this.clock = clock;
@@ -89,7 +99,7 @@ public final class VmResource implements Resource {
             }
             String how;
             try {
-                if (Files.exists(p.stateFile())) {
+                if (storage.exists(p.stateFile())) {
                     hv.restore(p.stateFile());
                     deleteStateFile();
                     how = "restored from " + p.stateFile();
@@ -248,7 +258,7 @@ public final class VmResource implements Resource {
 
     private void saveState() {
         try {
-            Files.createDirectories(p.stateDir());
+            storage.createDirectories(p.stateDir());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create state directory " + p.stateDir(), e);
         }
@@ -257,7 +267,7 @@ public final class VmResource implements Resource {
 
     private void deleteStateFile() {
         try {
-            Files.deleteIfExists(p.stateFile());
+            storage.deleteIfExists(p.stateFile());
         } catch (IOException e) {
             // A stale save file would bring back old memory state at the next Online: refuse to go on silently.
             throw new UncheckedIOException("restored " + p.domain() + " but cannot delete " + p.stateFile(), e);

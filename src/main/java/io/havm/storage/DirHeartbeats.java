@@ -1,7 +1,7 @@
 package io.havm.storage;
 
 import com.sun.nio.file.ExtendedOpenOption;
-import io.havm.engine.port.Heartbeats;
+import io.havm.port.Heartbeats;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

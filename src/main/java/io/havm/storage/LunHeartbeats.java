@@ -1,6 +1,6 @@
 package io.havm.storage;
 
-import io.havm.engine.port.Heartbeats;
+import io.havm.port.Heartbeats;
 import io.havm.model.StorageSpec;
 import java.io.IOException;
 import java.io.InputStream;

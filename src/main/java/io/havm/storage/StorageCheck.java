@@ -1,5 +1,6 @@
 package io.havm.storage;
 
+import io.havm.port.Storage.Problem;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
 import io.havm.model.ResourceSpec;
@@ -36,26 +37,6 @@ public final class StorageCheck {
 
     private StorageCheck() {}
 
-    /**
-     * One thing wrong, seen from {@code node}.
-     *
-     * @param pool the pool concerned, or null (the lease directory)
-     * @param disk the disk concerned, or null (a pool problem)
-     * @param detail what is wrong, starting with the pool or disk it is about
-     * @param timedOut the storage did not answer within the budget (a hung mount or portal), as
-     *        opposed to answering "missing" or "wrong"
-     */
-    public record Problem(String node, String pool, String disk, String detail, boolean timedOut) {
-        /** {@code host2: disk web-data (pool lab): LUN 5 is 64M, disk needs at least 1G}. */
-        public String message() {
-            return node + ": " + detail;
-        }
-
-        @Override
-        public String toString() {
-            return message();
-        }
-    }
 
     /** A time budget shared by the steps of one check. */
     private static final class Budget {

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.havm.config.ClusterConfigLoader;
 import io.havm.coordination.CoordinationException;
 import io.havm.engine.FakeHypervisor;
-import io.havm.engine.port.Hypervisor;
+import io.havm.port.Hypervisor;
 import io.havm.lab.GuestImage;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;

@@ -1,7 +1,7 @@
 package io.havm.coordination;
 
-import io.havm.engine.port.Coordination.ConnectionState;
-import io.havm.engine.port.Coordination.Leadership;
+import io.havm.port.Coordination.ConnectionState;
+import io.havm.port.Coordination.Leadership;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;

@@ -9,9 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.coordination.EmbeddedZooKeeper.Settings;
-import io.havm.engine.port.Coordination.ConflictException;
-import io.havm.engine.port.Coordination.ConnectionState;
-import io.havm.engine.port.Coordination.Versioned;
+import io.havm.port.Coordination.ConflictException;
+import io.havm.port.Coordination.ConnectionState;
+import io.havm.port.Coordination.Versioned;
 import io.havm.model.InvalidInputException;
 import java.nio.file.Path;
 import java.time.Duration;

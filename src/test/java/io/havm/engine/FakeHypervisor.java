@@ -1,12 +1,12 @@
 package io.havm.engine;
 
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
-import io.havm.engine.port.HypervisorException.Kind;
-import io.havm.engine.port.MigrationOptions;
-import io.havm.engine.port.MigrationProgress;
-import io.havm.engine.port.VmEvent;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
+import io.havm.port.HypervisorException.Kind;
+import io.havm.port.MigrationOptions;
+import io.havm.port.MigrationProgress;
+import io.havm.port.VmEvent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -35,7 +35,8 @@ class GroupRunnerDiskTest {
                     resources:
                       os: {type: disk, disk: web-os, pendingTimeout: 10s}
                 """.replace("POOL", dir.toString())).spec();
-        GroupRunner runner = new GroupRunner(spec, "host1", Map.of(), new ManualClock());
+        GroupRunner runner = new GroupRunner(spec, "host1", Map.of(), new ManualClock(),
+                TestPorts.resources(spec, "host1", null, new ManualClock()));
         assertInstanceOf(DiskResource.class, runner.resource("web", "os"));
         assertEquals(new Result.Failed("os: failed: host1: disk web-os (pool shared): volume "
                 + dir.resolve("web-os.qcow2") + " does not exist (havm storage create makes it)"),

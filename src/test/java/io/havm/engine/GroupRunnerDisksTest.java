@@ -1,17 +1,18 @@
 package io.havm.engine;
 
+import io.havm.resource.NodeResources;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.config.ClusterConfigLoader;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.MigrationOptions;
+import io.havm.port.Hypervisor;
+import io.havm.port.MigrationOptions;
 import io.havm.model.ClusterSpec;
 import io.havm.model.MoveMode;
 import io.havm.model.Result;
-import io.havm.resource.VmProperties;
+import io.havm.port.VmProperties;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +36,7 @@ class GroupRunnerDisksTest {
     Recording h1;
     Recording h2;
     GroupRunner runner;
+    NodeResources resources;
 
     /** A fake hypervisor that keeps the XML it was given and the options of live migrations. */
     static final class Recording extends FakeHypervisor {
@@ -122,7 +124,8 @@ class GroupRunnerDisksTest {
         h1 = new Recording("host1");
         h2 = new Recording("host2");
         Map<String, Hypervisor> hvs = Map.of("host1", h1, "host2", h2);
-        runner = new GroupRunner(spec, "host1", hvs, new ManualClock(), d -> false);
+        resources = TestPorts.resources(spec, "host1", h1, new ManualClock());
+        runner = new GroupRunner(spec, "host1", hvs, new ManualClock(), resources);
     }
 
     static Document parse(String xml) throws Exception {
@@ -187,15 +190,15 @@ class GroupRunnerDisksTest {
 
     @Test
     void liveMigrationIsUnsafeOnlyForFilesOnAPoolLibvirtTakesForLocal() {
-        assertTrue(runner.migrationOptions(spec.groups().get("web")).unsafeSharedStorage(),
+        assertTrue(resources.migrationOptions(spec.groups().get("web")).unsafeSharedStorage(),
                 "web.qcow2 lives on a shared-dir pool libvirt does not see as shared");
-        assertFalse(runner.migrationOptions(spec.groups().get("db")).unsafeSharedStorage(),
+        assertFalse(resources.migrationOptions(spec.groups().get("db")).unsafeSharedStorage(),
                 "iSCSI network disks never need it");
-        assertFalse(runner.migrationOptions(spec.groups().get("files")).unsafeSharedStorage(),
+        assertFalse(resources.migrationOptions(spec.groups().get("files")).unsafeSharedStorage(),
                 "libvirt sees the nfs pool as shared");
-        assertTrue(runner.migrationOptions(spec.groups().get("legacy")).unsafeSharedStorage(),
+        assertTrue(resources.migrationOptions(spec.groups().get("legacy")).unsafeSharedStorage(),
                 "the unsafeSharedStorage property still counts");
-        assertFalse(runner.migrationOptions(spec.groups().get("plain")).unsafeSharedStorage());
+        assertFalse(resources.migrationOptions(spec.groups().get("plain")).unsafeSharedStorage());
     }
 
     @Test

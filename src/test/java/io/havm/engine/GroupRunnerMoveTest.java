@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.config.ClusterConfigLoader;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
-import io.havm.engine.port.MigrationOptions;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
+import io.havm.port.MigrationOptions;
 import io.havm.model.ClusterSpec;
 import io.havm.model.MoveMode;
 import java.nio.file.Files;
@@ -88,7 +88,8 @@ class GroupRunnerMoveTest {
         Files.setPosixFilePermissions(stuck, PosixFilePermissions.fromString("rwxr-xr-x"));
         h1 = new Failing("host1", failMigrationFromH1);
         h2 = new Failing("host2", failMigrationFromH2);
-        runner = new GroupRunner(spec, "host1", Map.of("host1", h1, "host2", h2), new ManualClock(), d -> false)
+        runner = new GroupRunner(spec, "host1", Map.of("host1", h1, "host2", h2), new ManualClock(),
+                TestPorts.resources(spec, "host1", h1, new ManualClock()))
                 .logTo(steps::add);
     }
 

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.MigrationOptions;
+import io.havm.port.MigrationOptions;
 import io.havm.model.MoveMode;
-import io.havm.resource.VmProperties;
+import io.havm.port.VmProperties;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -28,7 +28,8 @@ class MoverTest {
         a = new FakeHypervisor("host1");
         b = new FakeHypervisor("host2");
         vm = VmProperties.defaults("web", "<domain><name>web</name></domain>", state);
-        mover = new Mover(new ManualClock(), MigrationOptions.defaults());
+        mover = new Mover(new ManualClock(), MigrationOptions.defaults(),
+                TestPorts.resources(null, "host1", a, new ManualClock()));
         a.put("web", true);
     }
 
@@ -62,8 +63,8 @@ class MoverTest {
         FakeHypervisor broken = new FakeHypervisor("host2") {
             @Override
             public void restore(Path file) {
-                throw new io.havm.engine.port.HypervisorException(
-                        io.havm.engine.port.HypervisorException.Kind.OTHER, "host2", "restore failed");
+                throw new io.havm.port.HypervisorException(
+                        io.havm.port.HypervisorException.Kind.OTHER, "host2", "restore failed");
             }
         };
         Mover.Report r = mover.quick(vm, a, broken);

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.config.ClusterConfigLoader;
-import io.havm.engine.port.Fencer;
-import io.havm.engine.port.Heartbeats;
+import io.havm.port.Fencer;
+import io.havm.port.Heartbeats;
 import io.havm.model.ClusterSpec;
 import java.time.Duration;
 import java.time.Instant;

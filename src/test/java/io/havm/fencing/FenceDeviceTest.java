@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.Fencer.Action;
+import io.havm.port.Fencer.Action;
 import io.havm.model.InvalidInputException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,9 +4,9 @@ import static io.havm.fencing.StubAgents.script;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.Fencer.Action;
-import io.havm.engine.port.Fencer.Outcome;
-import io.havm.engine.port.Fencer.Result;
+import io.havm.port.Fencer.Action;
+import io.havm.port.Fencer.Outcome;
+import io.havm.port.Fencer.Result;
 import io.havm.model.InvalidInputException;
 import io.havm.util.Exec;
 import java.io.StringReader;

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.Fencer.Action;
-import io.havm.engine.port.Fencer.Outcome;
-import io.havm.engine.port.Fencer.Result;
+import io.havm.port.Fencer.Action;
+import io.havm.port.Fencer.Outcome;
+import io.havm.port.Fencer.Result;
 import io.havm.model.InvalidInputException;
 import java.net.InetAddress;
 import java.net.ServerSocket;

@@ -3,7 +3,7 @@ package io.havm.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.Fencer;
+import io.havm.port.Fencer;
 import io.havm.fencing.FenceAgentRunner;
 import io.havm.fencing.FenceDevice;
 import io.havm.lab.Lab;

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
-import io.havm.engine.port.HypervisorException.Kind;
-import io.havm.engine.port.VmEvent;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
+import io.havm.port.HypervisorException.Kind;
+import io.havm.port.VmEvent;
 import io.havm.libvirt.LibvirtHypervisor;
 import java.time.Duration;
 import java.util.List;

@@ -1,14 +1,16 @@
 package io.havm.it;
 
+import io.havm.port.Scheduler;
+import io.havm.resource.NodeResources;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.engine.FenceConfirmation;
 import io.havm.engine.Mover;
-import io.havm.engine.port.Clock;
-import io.havm.engine.port.MigrationOptions;
-import io.havm.engine.port.MigrationProgress;
+import io.havm.port.Clock;
+import io.havm.port.MigrationOptions;
+import io.havm.port.MigrationProgress;
 import io.havm.model.MoveMode;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,7 +23,8 @@ import org.junit.jupiter.api.Test;
 class MoveIT {
     final RealLab lab = RealLab.get();
     // The lab's shared directory is one local path libvirt cannot recognise as shared (LAB.md).
-    final Mover mover = new Mover(Clock.SYSTEM, new MigrationOptions(true, 0, 0));
+    final Mover mover = new Mover(Clock.SYSTEM, new MigrationOptions(true, 0, 0),
+            NodeResources.vmsOnHost(Clock.SYSTEM), Scheduler.threads(Clock.SYSTEM));
     RealLab.TestVm vm;
 
     @AfterEach
@@ -71,7 +74,8 @@ class MoveIT {
         assertTrue(lab.resource(vm, "host2").online().ok());
         lab.awaitBooted(vm, 1);
         // 1 MiB/s makes the copy of 128 MiB take long enough to watch and abort it.
-        Mover slow = new Mover(Clock.SYSTEM, new MigrationOptions(true, 1, 0));
+        Mover slow = new Mover(Clock.SYSTEM, new MigrationOptions(true, 1, 0),
+                NodeResources.vmsOnHost(Clock.SYSTEM), Scheduler.threads(Clock.SYSTEM));
         List<MigrationProgress> seen = new ArrayList<>();
         List<Mover.Report> result = new CopyOnWriteArrayList<>();
         Thread t = new Thread(() -> result.add(slow.live(vm.props(), lab.hv("host2"), lab.hv("host3"), p -> {

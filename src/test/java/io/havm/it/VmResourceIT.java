@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.HypervisorException;
+import io.havm.port.DomainState;
+import io.havm.port.HypervisorException;
 import io.havm.model.OfflineAction;
 import io.havm.model.Result;
-import io.havm.resource.VmProperties;
+import io.havm.port.VmProperties;
 import io.havm.resource.VmResource;
-import io.havm.engine.port.Clock;
+import io.havm.port.Clock;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.havm.libvirt;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.havm.engine.port.HypervisorException.Kind;
+import io.havm.port.HypervisorException.Kind;
 import org.junit.jupiter.api.Test;
 import org.libvirt.Error.ErrorNumber;
 

@@ -1,5 +1,6 @@
 package io.havm.resource;
 
+import io.havm.storage.HostStorage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,7 +41,7 @@ class DiskResourceTest {
         StorageSpec.Disk d = disk("web.qcow2", StorageSpec.Format.QCOW2, 64L << 20);
         StorageSpec st = storage(d);
         Volumes.create(st, d);
-        DiskResource r = new DiskResource("host1", st, d, T);
+        DiskResource r = new DiskResource(HostStorage.INSTANCE, "host1", st, d, T);
         assertEquals("web-os", r.name());
         assertInstanceOf(Result.Ok.class, r.open());
         assertEquals(new Result.Ok("host1: disk web-os (pool shared): " + dir.resolve("web.qcow2") + " reachable"),
@@ -59,7 +60,7 @@ class DiskResourceTest {
         StorageSpec.Disk d = disk("web.qcow2", StorageSpec.Format.QCOW2, 64L << 20);
         assertEquals(new Result.Failed("host2: disk web-os (pool shared): volume " + dir.resolve("web.qcow2")
                 + " does not exist (havm storage create makes it)"),
-                new DiskResource("host2", storage(d), d, T).online());
+                new DiskResource(HostStorage.INSTANCE, "host2", storage(d), d, T).online());
     }
 
     @Test
@@ -68,7 +69,7 @@ class DiskResourceTest {
         Exec.run(T, List.of("qemu-img", "create", "-q", "-f", "raw", dir.resolve("web.qcow2").toString(), "64M"))
                 .orThrow();
         assertEquals(new Result.Failed("host1: disk web-os (pool shared): volume " + dir.resolve("web.qcow2")
-                + " is raw, expected qcow2"), new DiskResource("host1", storage(d), d, T).online());
+                + " is raw, expected qcow2"), new DiskResource(HostStorage.INSTANCE, "host1", storage(d), d, T).online());
     }
 
     @Test
@@ -78,7 +79,7 @@ class DiskResourceTest {
         StorageSpec st = new StorageSpec(null, Map.of("shared", new StorageSpec.SharedDir("shared", gone, false)),
                 Map.of(d.name(), d));
         assertEquals(new Result.Failed("host3: pool shared: " + gone + " is not a directory (is the shared file"
-                + " system mounted?)"), new DiskResource("host3", st, d, T).online());
+                + " system mounted?)"), new DiskResource(HostStorage.INSTANCE, "host3", st, d, T).online());
     }
 
     @Test
@@ -86,7 +87,7 @@ class DiskResourceTest {
         StorageSpec.Disk d = disk("web.raw", StorageSpec.Format.RAW, 1L << 20);
         StorageSpec st = storage(d);
         Volumes.create(st, d);
-        DiskResource r = new DiskResource("host1", st, d, T);
+        DiskResource r = new DiskResource(HostStorage.INSTANCE, "host1", st, d, T);
         assertInstanceOf(Result.Ok.class, r.online());
 
         Files.delete(dir.resolve("web.raw"));
@@ -108,7 +109,7 @@ class DiskResourceTest {
                 base, false);
         StorageSpec st = storage(d);
         Volumes.create(st, d);
-        DiskResource r = new DiskResource("host1", st, d, T);
+        DiskResource r = new DiskResource(HostStorage.INSTANCE, "host1", st, d, T);
         assertInstanceOf(Result.Ok.class, r.isAlive());
         Files.delete(base);
         Result is = r.isAlive();
@@ -122,10 +123,10 @@ class DiskResourceTest {
         StorageSpec.Disk d = disk("web.raw", StorageSpec.Format.RAW, 0);
         Exec.run(T, List.of("mkfifo", dir.resolve("web.raw").toString())).orThrow();
         Duration budget = Duration.ofMillis(500);
-        Result is = new DiskResource("host1", storage(d), d, budget).isAlive();
+        Result is = new DiskResource(HostStorage.INSTANCE, "host1", storage(d), d, budget).isAlive();
         assertEquals(new Result.Timeout("host1: disk web-os (pool shared): reading the first 4 KiB of "
                 + dir.resolve("web.raw") + ": no answer within 500 ms", budget), is);
         assertEquals(new Result.Failed("host1: disk web-os (pool shared): volume " + dir.resolve("web.raw")
-                + " is a fifo, not a volume"), new DiskResource("host1", storage(d), d, budget).online());
+                + " is a fifo, not a volume"), new DiskResource(HostStorage.INSTANCE, "host1", storage(d), d, budget).online());
     }
 }

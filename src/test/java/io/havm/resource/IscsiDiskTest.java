@@ -1,5 +1,7 @@
 package io.havm.resource;
 
+import io.havm.storage.HostStorage;
+import io.havm.port.Storage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -72,7 +74,7 @@ class IscsiDiskTest {
                 "iqn.2026-11.io.havm:other", List.of());
         assertEquals(List.of("host2: pool lab (iscsi 127.0.0.1:" + PrivateTgtd.PORT + " iqn.2026-11.io.havm:other):"
                 + " the portal does not offer target iqn.2026-11.io.havm:other (offered: " + PrivateTgtd.IQN + ")"),
-                StorageCheck.checkPool("host2", wrong, T).stream().map(StorageCheck.Problem::message).toList());
+                StorageCheck.checkPool("host2", wrong, T).stream().map(Storage.Problem::message).toList());
     }
 
     @Test
@@ -82,7 +84,7 @@ class IscsiDiskTest {
             closed = s.getLocalPort();
         }
         StorageSpec.Iscsi pool = new StorageSpec.Iscsi("lab", "127.0.0.1", closed, PrivateTgtd.IQN, List.of());
-        List<StorageCheck.Problem> ps = StorageCheck.checkPool("host2", pool, T);
+        List<Storage.Problem> ps = StorageCheck.checkPool("host2", pool, T);
         assertEquals(1, ps.size(), ps.toString());
         assertTrue(ps.get(0).message().startsWith("host2: pool lab (iscsi 127.0.0.1:" + closed + " " + PrivateTgtd.IQN
                 + "): discovery failed: "), ps.get(0).message());
@@ -93,7 +95,7 @@ class IscsiDiskTest {
     void onlineChecksTheLunAndMakesItsLeaseFile() throws IOException {
         Path leases = Files.createDirectories(dir.resolve("lockd-online"));
         StorageSpec.Disk d = lun("web-data", 1, 64L << 20);
-        DiskResource r = new DiskResource("host1", storage(leases, PrivateTgtd.pool("lab"), d), d, T);
+        DiskResource r = new DiskResource(HostStorage.INSTANCE, "host1", storage(leases, PrivateTgtd.pool("lab"), d), d, T);
         Result online = r.online();
         assertInstanceOf(Result.Ok.class, online, online.detail());
         assertTrue(online.detail().startsWith("host1: disk web-data (pool lab): iscsi://127.0.0.1:" + PrivateTgtd.PORT
@@ -108,7 +110,7 @@ class IscsiDiskTest {
     void aShareableLunHasNoLease() throws IOException {
         Path leases = Files.createDirectories(dir.resolve("lockd-shareable"));
         StorageSpec.Disk d = new StorageSpec.Disk("quorum", "lab", null, 1, StorageSpec.Format.RAW, 0, null, true);
-        Result online = new DiskResource("host1", storage(leases, PrivateTgtd.pool("lab"), d), d, T).online();
+        Result online = new DiskResource(HostStorage.INSTANCE, "host1", storage(leases, PrivateTgtd.pool("lab"), d), d, T).online();
         assertInstanceOf(Result.Ok.class, online, online.detail());
         try (var s = Files.list(leases)) {
             assertEquals(List.of(), s.toList());
@@ -120,8 +122,8 @@ class IscsiDiskTest {
         StorageSpec.Disk d = lun("web-data", 1, 1L << 30);
         StorageSpec st = storage(null, PrivateTgtd.pool("lab"), d);
         assertEquals(List.of("host2: disk web-data (pool lab): LUN 1 is 64M, disk needs at least 1G"),
-                StorageCheck.checkDisk("host2", st, d, T).stream().map(StorageCheck.Problem::message).toList());
-        Result online = new DiskResource("host2", st, d, T).online();
+                StorageCheck.checkDisk("host2", st, d, T).stream().map(Storage.Problem::message).toList());
+        Result online = new DiskResource(HostStorage.INSTANCE, "host2", st, d, T).online();
         assertEquals(new Result.Failed("host2: disk web-data (pool lab): LUN 1 is 64M, disk needs at least 1G"),
                 online);
     }
@@ -129,7 +131,7 @@ class IscsiDiskTest {
     @Test
     void aLunTheTargetDoesNotHaveFailsOnlineWithLibiscsisReason() {
         StorageSpec.Disk d = lun("web-data", 7, 0);
-        Result online = new DiskResource("host2", storage(null, PrivateTgtd.pool("lab"), d), d, T).online();
+        Result online = new DiskResource(HostStorage.INSTANCE, "host2", storage(null, PrivateTgtd.pool("lab"), d), d, T).online();
         assertInstanceOf(Result.Failed.class, online, online.detail());
         assertTrue(online.detail().startsWith("host2: disk web-data: " + where(7) + ": "), online.detail());
         assertTrue(online.detail().contains("LOGICAL_UNIT_NOT_SUPPORTED"), online.detail());
@@ -139,7 +141,7 @@ class IscsiDiskTest {
     void aLunDeletedUnderARunningDiskFailsBothHealthChecks() throws IOException {
         tgtd.addLun(3, 16L << 20);
         StorageSpec.Disk d = lun("web-logs", 3, 16L << 20);
-        DiskResource r = new DiskResource("host1", storage(null, PrivateTgtd.pool("lab"), d), d, T);
+        DiskResource r = new DiskResource(HostStorage.INSTANCE, "host1", storage(null, PrivateTgtd.pool("lab"), d), d, T);
         assertInstanceOf(Result.Ok.class, r.online(), "LUN 3 is there");
         assertInstanceOf(Result.Ok.class, r.looksAlive());
         assertInstanceOf(Result.Ok.class, r.isAlive());

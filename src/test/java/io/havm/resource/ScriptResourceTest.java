@@ -1,5 +1,6 @@
 package io.havm.resource;
 
+import io.havm.util.HostProcesses;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -24,7 +25,7 @@ class ScriptResourceTest {
     @Test
     void ocfDummyRunsUnchanged() {
         Path stateFile = dir.resolve("dummy.state");
-        ScriptResource r = ScriptResource.ocf("dummy1", "ocf:heartbeat:Dummy",
+        ScriptResource r = ScriptResource.ocf(HostProcesses.INSTANCE, "dummy1", "ocf:heartbeat:Dummy",
                 Map.of("state", stateFile.toString()), Duration.ofSeconds(20));
         assertTrue(r.open().ok(), r.open().detail());
         Result before = r.looksAlive();
@@ -49,7 +50,7 @@ class ScriptResourceTest {
         Files.writeString(agent, "#!/bin/sh\necho \"$1 level=${OCF_CHECK_LEVEL:-none} color=$OCF_RESKEY_color\" >> "
                 + dir.resolve("calls") + "\n[ \"$1\" = monitor ] && [ \"$OCF_CHECK_LEVEL\" = 20 ] && exit 7\nexit 0\n");
         Files.setPosixFilePermissions(agent, PosixFilePermissions.fromString("rwxr-xr-x"));
-        ScriptResource r = new ScriptResource("p", agent, ScriptResource.Dialect.OCF, Map.of("color", "blue"),
+        ScriptResource r = new ScriptResource(HostProcesses.INSTANCE, "p", agent, ScriptResource.Dialect.OCF, Map.of("color", "blue"),
                 Duration.ofSeconds(10), Duration.ofSeconds(5), root);
         assertTrue(r.looksAlive().ok());
         assertInstanceOf(Result.Failed.class, r.isAlive());
@@ -64,7 +65,7 @@ class ScriptResourceTest {
         Files.writeString(s, "#!/bin/sh\ncase \"$1\" in online) exit 0;; looks-alive) exit 1;; offline) sleep 30;; "
                 + "*) exit 0;; esac\n");
         Files.setPosixFilePermissions(s, PosixFilePermissions.fromString("rwxr-xr-x"));
-        ScriptResource r = new ScriptResource("svc", s, ScriptResource.Dialect.GENERIC, Map.of(),
+        ScriptResource r = new ScriptResource(HostProcesses.INSTANCE, "svc", s, ScriptResource.Dialect.GENERIC, Map.of(),
                 Duration.ofSeconds(1), Duration.ofSeconds(1), ScriptResource.DEFAULT_OCF_ROOT);
         assertTrue(r.online().ok());
         Result la = r.looksAlive();
@@ -78,10 +79,10 @@ class ScriptResourceTest {
     @Test
     void badAgentNamesAreRefusedPrecisely() {
         InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> ScriptResource.ocf("x", "heartbeat:Dummy", Map.of(), Duration.ofSeconds(1)));
+                () -> ScriptResource.ocf(HostProcesses.INSTANCE, "x", "heartbeat:Dummy", Map.of(), Duration.ofSeconds(1)));
         assertTrue(e.getMessage().contains("ocf:<provider>:<type>"), e.getMessage());
         e = assertThrows(InvalidInputException.class,
-                () -> ScriptResource.ocf("x", "ocf:heartbeat:NoSuchAgent", Map.of(), Duration.ofSeconds(1)));
+                () -> ScriptResource.ocf(HostProcesses.INSTANCE, "x", "ocf:heartbeat:NoSuchAgent", Map.of(), Duration.ofSeconds(1)));
         assertTrue(e.getMessage().contains("/usr/lib/ocf/resource.d/heartbeat/NoSuchAgent not found"), e.getMessage());
     }
 }

@@ -1,5 +1,6 @@
 package io.havm.resource;
 
+import io.havm.port.VmProperties;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -7,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.engine.FakeHypervisor;
 import io.havm.engine.ManualClock;
-import io.havm.engine.port.HypervisorException;
+import io.havm.port.HypervisorException;
 import io.havm.model.AgentFailureAction;
 import io.havm.model.OfflineAction;
 import io.havm.model.Result;

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.Heartbeats;
-import io.havm.engine.port.Heartbeats.Beat;
-import io.havm.engine.port.Heartbeats.FenceRequest;
-import io.havm.engine.port.Heartbeats.Unavailable;
+import io.havm.port.Heartbeats;
+import io.havm.port.Heartbeats.Beat;
+import io.havm.port.Heartbeats.FenceRequest;
+import io.havm.port.Heartbeats.Unavailable;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.havm.engine.port.Heartbeats.Beat;
-import io.havm.engine.port.Heartbeats.FenceRequest;
-import io.havm.engine.port.Heartbeats.Unavailable;
+import io.havm.port.Heartbeats.Beat;
+import io.havm.port.Heartbeats.FenceRequest;
+import io.havm.port.Heartbeats.Unavailable;
 import io.havm.model.StorageSpec;
 import java.io.IOException;
 import java.io.RandomAccessFile;

@@ -1,5 +1,6 @@
 package io.havm.storage;
 
+import io.havm.port.Storage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,8 +47,8 @@ class StorageCheckTest {
         Exec.run(Duration.ofSeconds(30), cmd).orThrow();
     }
 
-    private static List<String> messages(List<StorageCheck.Problem> ps) {
-        return ps.stream().map(StorageCheck.Problem::message).toList();
+    private static List<String> messages(List<Storage.Problem> ps) {
+        return ps.stream().map(Storage.Problem::message).toList();
     }
 
     @Test
@@ -64,7 +65,7 @@ class StorageCheckTest {
         Path gone = dir.resolve("not-mounted");
         StorageSpec.Disk d = qcow2("web-os", 64L << 20);
         StorageSpec st = storage(gone, d);
-        List<StorageCheck.Problem> ps = StorageCheck.checkDisk("host3", st, d, T);
+        List<Storage.Problem> ps = StorageCheck.checkDisk("host3", st, d, T);
         assertEquals(List.of("host3: pool shared: " + gone + " is not a directory (is the shared file system"
                 + " mounted?)"), messages(ps));
         assertEquals("shared", ps.get(0).pool());
@@ -81,7 +82,7 @@ class StorageCheckTest {
     @Test
     void aMissingVolumeSaysHowToCreateIt() {
         StorageSpec.Disk d = qcow2("web-os", 64L << 20);
-        List<StorageCheck.Problem> ps = StorageCheck.checkDisk("host1", storage(dir, d), d, T);
+        List<Storage.Problem> ps = StorageCheck.checkDisk("host1", storage(dir, d), d, T);
         assertEquals(List.of("host1: disk web-os (pool shared): volume " + dir.resolve("web-os.qcow2")
                 + " does not exist (havm storage create makes it)"), messages(ps));
         assertEquals("web-os", ps.get(0).disk());

@@ -4,7 +4,7 @@ import io.havm.engine.Agent;
 import io.havm.engine.ClusterStore;
 import io.havm.engine.Codec;
 import io.havm.engine.GroupRunner;
-import io.havm.engine.port.Hypervisor;
+import io.havm.port.Hypervisor;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
 import io.havm.model.ResourceSpec;
@@ -13,20 +13,16 @@ import io.havm.policy.GroupPhase;
 import io.havm.policy.Input;
 import io.havm.policy.NodeStatus;
 import io.havm.policy.Placement;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import io.havm.resource.NodeResources;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * The real engine in a simulated world: one real {@link Agent} per node (each with its real
@@ -41,7 +37,11 @@ import java.util.stream.Stream;
  * libvirtd unreachable, failing starts, failing fences, guest crashes; operators' requests go
  * through the store as the CLI's do.
  *
- * <p>Only VM resources are simulated (a script resource would run a real process).
+ * <p>Every resource type runs as on hosts: VMs ({@link io.havm.resource.VmResource}) on simulated
+ * libvirt, disks ({@link io.havm.resource.DiskResource}) on {@link SimStorage}, scripts ({@link
+ * io.havm.resource.ScriptResource}, OCF or generic) on {@link SimScripts}; definitions and save
+ * files live on the simulated shared storage. Script names are unique across the configuration
+ * (a simulated script is known by its name).
  */
 public final class EngineSim implements AutoCloseable {
     public static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -57,7 +57,9 @@ public final class EngineSim implements AutoCloseable {
     private final TreeMap<String, SimHypervisor> hosts = new TreeMap<>();
     private final Map<String, Hypervisor> hypervisors = new TreeMap<>();
     private final SimFencer fencer;
-    private final Path dir;
+    /** The cluster's shared storage: definitions, save files, disks. */
+    private final SimStorage shared;
+    private final SimScripts scripts = new SimScripts(this::starting);
     private final TreeMap<String, Agent> agents = new TreeMap<>();
     private final TreeMap<String, SimCoordinationService.Client> clients = new TreeMap<>();
     private final TreeMap<String, Integer> incarnation = new TreeMap<>();
@@ -81,12 +83,8 @@ public final class EngineSim implements AutoCloseable {
     private Instant outageChecksUntil;
 
     public EngineSim(ClusterSpec configured) {
-        try {
-            dir = Files.createTempDirectory("havm-engine-sim");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the simulator's shared storage directory", e);
-        }
-        this.spec = simulated(configured, dir);
+        this.shared = new SimStorage(configured.storage());
+        this.spec = simulated(configured, shared);
         this.zk = new SimCoordinationService(sched, clock, spec.timers().sessionTimeout(), this::log);
         sched.uncaught(this::log);
         sched.latency(name -> name.startsWith("havm-fence-") ? FENCE_TIME : Duration.ZERO);
@@ -95,7 +93,7 @@ public final class EngineSim implements AutoCloseable {
             powerOff(n, "fenced");
         });
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
-            SimHypervisor h = new SimHypervisor(n.name(), this::starting);
+            SimHypervisor h = new SimHypervisor(n.name(), this::starting, shared);
             h.powerOff();
             hosts.put(n.name(), h);
             hypervisors.put(n.name(), h);
@@ -104,36 +102,44 @@ public final class EngineSim implements AutoCloseable {
         this.operatorStore = new ClusterStore(operator, "operator", clock);
     }
 
-    /** The configuration with every VM given a definition file and a save directory on the simulated shared storage. */
-    private static ClusterSpec simulated(ClusterSpec c, Path dir) {
+    /** Where the simulated shared storage keeps definitions and save files. */
+    static final Path DEFS = Path.of("/sim/shared/defs");
+    static final Path SAVE = Path.of("/sim/shared/save");
+
+    /**
+     * The configuration with every VM given a definition file and a save directory on the simulated
+     * shared storage. Script resources keep their properties (a simulated agent answers for any).
+     */
+    private static ClusterSpec simulated(ClusterSpec c, SimStorage shared) {
         TreeMap<String, GroupSpec> groups = new TreeMap<>();
-        try {
-            Files.createDirectories(dir.resolve("save"));
-            Files.createDirectories(dir.resolve("defs"));
-            for (GroupSpec g : c.groups().values()) {
-                TreeMap<String, ResourceSpec> rs = new TreeMap<>();
-                for (ResourceSpec r : g.resources().values()) {
-                    if (r.type() != ResourceSpec.Type.VM) {
-                        throw new IllegalArgumentException("group " + g.name() + " resource " + r.name() + ": the engine"
-                                + " simulation runs VM resources only (a " + r.type().name().toLowerCase()
-                                + " resource would run a real process)");
+        TreeMap<String, String> scriptIn = new TreeMap<>();
+        for (GroupSpec g : c.groups().values()) {
+            TreeMap<String, ResourceSpec> rs = new TreeMap<>();
+            for (ResourceSpec r : g.resources().values()) {
+                if (r.type() == ResourceSpec.Type.SCRIPT) {
+                    String other = scriptIn.put(r.name(), g.name());
+                    if (other != null) {
+                        throw new IllegalArgumentException("script resource " + r.name() + " is in groups " + other
+                                + " and " + g.name() + ": the simulator knows a script by its name; rename one");
                     }
-                    TreeMap<String, String> p = new TreeMap<>(r.properties());
-                    String domain = p.getOrDefault("domain", r.name());
-                    Path def = dir.resolve("defs").resolve(domain + ".xml");
-                    Files.writeString(def, "<domain type='kvm'><name>" + domain + "</name></domain>\n");
-                    p.put("domain", domain);
-                    p.put("definition", def.toString());
-                    p.put("stateDir", dir.resolve("save").toString());
-                    rs.put(r.name(), new ResourceSpec(r.name(), r.type(), r.dependsOn(), r.restart(),
-                            r.looksAliveInterval(), r.isAliveInterval(), r.pendingTimeout(), r.memoryMiB(),
-                            r.offlineAction(), p));
                 }
-                groups.put(g.name(), new GroupSpec(g.name(), rs, g.possibleOwners(), g.preferredOwners(), g.failback(),
-                        g.priority(), g.antiAffinity(), g.failoverThreshold(), g.failoverPeriod(), g.autoStart()));
+                if (r.type() != ResourceSpec.Type.VM) {
+                    rs.put(r.name(), r);
+                    continue;
+                }
+                TreeMap<String, String> p = new TreeMap<>(r.properties());
+                String domain = p.getOrDefault("domain", r.name());
+                Path def = DEFS.resolve(domain + ".xml");
+                shared.put(def, "<domain type='kvm'><name>" + domain + "</name><devices/></domain>\n");
+                p.put("domain", domain);
+                p.put("definition", def.toString());
+                p.put("stateDir", SAVE.toString());
+                rs.put(r.name(), new ResourceSpec(r.name(), r.type(), r.dependsOn(), r.restart(),
+                        r.looksAliveInterval(), r.isAliveInterval(), r.pendingTimeout(), r.memoryMiB(),
+                        r.offlineAction(), p));
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the simulated definitions under " + dir, e);
+            groups.put(g.name(), new GroupSpec(g.name(), rs, g.possibleOwners(), g.preferredOwners(), g.failback(),
+                    g.priority(), g.antiAffinity(), g.failoverThreshold(), g.failoverPeriod(), g.autoStart()));
         }
         return c.withGroups(groups);
     }
@@ -154,8 +160,8 @@ public final class EngineSim implements AutoCloseable {
         java.util.regex.Matcher m = TERMINATED.matcher(line);
         if (m.find() && spec.groups().containsKey(m.group(1)) && hosts.containsKey(m.group(2))) {
             for (ResourceSpec r : spec.groups().get(m.group(1)).resources().values()) {
-                String d = r.properties().get("domain");
-                if (d != null && host(m.group(2)).runs(d)) {
+                String d = r.type() == ResourceSpec.Type.VM ? r.properties().get("domain") : r.name();
+                if (r.type() != ResourceSpec.Type.DISK && runs(m.group(2), d)) {
                     violation("a Terminate of " + m.group(1) + " counted as done while " + d + " still runs on "
                             + m.group(2) + ": " + line);
                 }
@@ -165,12 +171,17 @@ public final class EngineSim implements AutoCloseable {
 
     private void starting(String host, String domain, String how) {
         starts.add(time() + " " + host + " " + domain + " " + how);
-        for (SimHypervisor h : hosts.values()) {
-            if (!h.host().equals(host) && h.runs(domain)) {
-                violation(domain + " " + how + " on " + host + " while it still runs on " + h.host() + ": "
-                        + h.host() + " was neither fenced nor self-fenced");
+        for (String h : hosts.keySet()) {
+            if (!h.equals(host) && runs(h, domain)) {
+                violation(domain + " " + how + " on " + host + " while it still runs on " + h + ": "
+                        + h + " was neither fenced nor self-fenced");
             }
         }
+    }
+
+    /** Whether a VM domain or a script runs on host {@code h} (libvirt's or the process table's truth). */
+    private boolean runs(String h, String domainOrScript) {
+        return host(h).runs(domainOrScript) || scripts.runs(h, domainOrScript);
     }
 
     private void violation(String what) {
@@ -351,17 +362,8 @@ public final class EngineSim implements AutoCloseable {
         int inc = incarnation.merge(n, 1, Integer::sum);
         SimCoordinationService.Client c = zk.connect(n);
         SimHypervisor h = host(n);
-        GroupRunner runner = new GroupRunner(spec, n, hypervisors, clock, new GroupRunner.QemuKiller() {
-            @Override
-            public boolean kill(String domain) {
-                return h.kill(domain);
-            }
-
-            @Override
-            public boolean alive(String domain) {
-                return h.runs(domain);
-            }
-        });
+        GroupRunner runner = new GroupRunner(spec, n, hypervisors, clock,
+                new NodeResources(spec, n, h, clock, shared.view(n), scripts.view(n, h)));
         clients.put(n, c);
         try {
             runner.logTo(this::log);
@@ -519,6 +521,64 @@ public final class EngineSim implements AutoCloseable {
         }
     }
 
+    /** Disk {@code disk}'s volume (or LUN) is gone, for every node. */
+    public void loseDisk(String disk) {
+        otherFault();
+        log("fault: disk " + disk + " lost");
+        shared.loseDisk(disk);
+    }
+
+    public void restoreDisk(String disk) {
+        otherFault();
+        log("fault: disk " + disk + " back");
+        shared.restoreDisk(disk);
+    }
+
+    /** Every storage call from {@code n} (checks, definitions, save files) runs out of time, or answers again. */
+    public void storageHang(String n, boolean hang) {
+        otherFault();
+        log("fault: shared storage " + (hang ? "hangs for " : "answers again for ") + n);
+        if (hang) {
+            shared.hang(n);
+        } else {
+            shared.unhang(n);
+        }
+    }
+
+    /** The next {@code k} starts of script {@code script} on {@code n} fail. */
+    public void scriptStartFails(String n, String script, int k) {
+        otherFault();
+        log("fault: next " + k + " start(s) of " + script + " on " + n + " fail");
+        scripts.failNextStarts(n, script, k);
+    }
+
+    /** The next {@code k} stops of script {@code script} on {@code n} fail (it keeps running). */
+    public void scriptStopFails(String n, String script, int k) {
+        otherFault();
+        log("fault: next " + k + " stop(s) of " + script + " on " + n + " fail");
+        scripts.failNextStops(n, script, k);
+    }
+
+    /** Script {@code script}'s service dies wherever it runs. */
+    public void crashScript(String script) {
+        otherFault();
+        log("fault: script " + script + " died" + (scripts.crash(script) ? "" : " (it ran nowhere)"));
+    }
+
+    /** Every call of script {@code script} on {@code n} hangs (times out), or answers again. */
+    public void scriptHang(String n, String script, boolean hang) {
+        otherFault();
+        log("fault: script " + script + " on " + n + (hang ? " hangs" : " answers again"));
+        scripts.hang(n, script, hang);
+    }
+
+    /** Script {@code script} is sick: its cheap check passes, its deep one (check level 20) fails. */
+    public void scriptSick(String script, boolean sick) {
+        otherFault();
+        log("fault: script " + script + (sick ? " is sick (deep check fails)" : " is well again"));
+        scripts.sick(script, sick);
+    }
+
     /** An operator's request, through the store as the CLI submits it. */
     public void operator(Input in) {
         otherFault();
@@ -543,19 +603,24 @@ public final class EngineSim implements AutoCloseable {
     /** Hosts on which the domain runs (libvirt's truth, no agent involved). */
     public List<String> runningOn(String domain) {
         List<String> on = new ArrayList<>();
-        for (SimHypervisor h : hosts.values()) {
-            if (h.runs(domain)) {
-                on.add(h.host());
+        for (String h : hosts.keySet()) {
+            if (runs(h, domain)) {
+                on.add(h);
             }
         }
         return on;
     }
 
+    /** Every VM domain and every script of the configuration: what may run on one host at a time. */
     public List<String> domains() {
         List<String> out = new ArrayList<>();
         for (GroupSpec g : spec.groups().values()) {
             for (ResourceSpec r : g.resources().values()) {
-                out.add(r.properties().get("domain"));
+                if (r.type() == ResourceSpec.Type.VM) {
+                    out.add(r.properties().get("domain"));
+                } else if (r.type() == ResourceSpec.Type.SCRIPT) {
+                    out.add(r.name());
+                }
             }
         }
         return out;
@@ -624,10 +689,13 @@ public final class EngineSim implements AutoCloseable {
             }
             if (g.phase() == GroupPhase.ONLINE) {
                 for (ResourceSpec r : spec.groups().get(g.name()).resources().values()) {
-                    List<String> on = runningOn(r.properties().get("domain"));
+                    if (r.type() == ResourceSpec.Type.DISK) {
+                        continue;
+                    }
+                    String d = r.type() == ResourceSpec.Type.VM ? r.properties().get("domain") : r.name();
+                    List<String> on = runningOn(d);
                     if (!on.equals(List.of(g.node()))) {
-                        out.add(g.name() + " is online on " + g.node() + " but " + r.properties().get("domain")
-                                + " runs on " + on);
+                        out.add(g.name() + " is online on " + g.node() + " but " + d + " runs on " + on);
                     }
                 }
                 continue;
@@ -649,19 +717,12 @@ public final class EngineSim implements AutoCloseable {
         return out;
     }
 
-    /** Stops every agent and removes the simulated shared storage. */
+    /** Stops every agent. */
     @Override
     public void close() {
         for (String n : new ArrayList<>(agents.keySet())) {
             sched.kill(n);
         }
         agents.clear();
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            // a leftover temporary directory is harmless
-        }
     }
 }

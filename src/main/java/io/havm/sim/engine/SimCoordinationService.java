@@ -1,6 +1,6 @@
 package io.havm.sim.engine;
 
-import io.havm.engine.port.Coordination;
+import io.havm.port.Coordination;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package io.havm.sim.engine;
 
-import io.havm.engine.port.Fencer;
+import io.havm.port.Fencer;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 

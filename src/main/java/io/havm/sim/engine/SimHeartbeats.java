@@ -1,6 +1,6 @@
 package io.havm.sim.engine;
 
-import io.havm.engine.port.Heartbeats;
+import io.havm.port.Heartbeats;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;

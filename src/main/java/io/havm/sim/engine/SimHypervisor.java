@@ -1,15 +1,12 @@
 package io.havm.sim.engine;
 
-import io.havm.engine.port.DomainState;
-import io.havm.engine.port.Hypervisor;
-import io.havm.engine.port.HypervisorException;
-import io.havm.engine.port.HypervisorException.Kind;
-import io.havm.engine.port.MigrationOptions;
-import io.havm.engine.port.MigrationProgress;
-import io.havm.engine.port.VmEvent;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.havm.port.DomainState;
+import io.havm.port.Hypervisor;
+import io.havm.port.HypervisorException;
+import io.havm.port.HypervisorException.Kind;
+import io.havm.port.MigrationOptions;
+import io.havm.port.MigrationProgress;
+import io.havm.port.VmEvent;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,8 +17,8 @@ import java.util.function.Consumer;
 
 /**
  * One simulated host's libvirt: domains with their states, persistent or transient, started,
- * destroyed, saved to and restored from shared storage (a real directory, because the VM
- * resource checks its save file there), migrated atomically to another simulated host.
+ * destroyed, saved to and restored from the simulated shared storage ({@link SimStorage}, where
+ * the VM resource checks its save file), migrated atomically to another simulated host.
  *
  * <p>Faults: the host loses power (its domains die; libvirt does not answer), libvirtd is
  * unreachable (domains keep running), starts fail, a guest crashes. Every start and restore is
@@ -46,14 +43,17 @@ public final class SimHypervisor implements Hypervisor {
 
     private final String host;
     private final Referee referee;
+    /** Where save files go. */
+    private final SimStorage shared;
     private final TreeMap<String, Domain> domains = new TreeMap<>();
     private boolean powered = true;
     private boolean libvirtdUp = true;
     private int failStarts;
 
-    public SimHypervisor(String host, Referee referee) {
+    public SimHypervisor(String host, Referee referee, SimStorage shared) {
         this.host = host;
         this.referee = referee;
+        this.shared = shared;
     }
 
     private static DomainState st(DomainState.Kind k, int code) {
@@ -238,11 +238,10 @@ public final class SimHypervisor implements Hypervisor {
         if (!x.state.active()) {
             throw new HypervisorException(Kind.WRONG_STATE, host, "Requested operation is not valid: domain is not running");
         }
-        try {
-            Files.writeString(file, d, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new HypervisorException(Kind.OTHER, host, "cannot write " + file + ": " + e.getMessage());
+        if (shared.isHung(host)) {
+            throw new HypervisorException(Kind.OTHER, host, "cannot write " + file + ": no answer from the storage");
         }
+        shared.put(file, d);
         stop(d, x, 5);
     }
 
@@ -250,10 +249,10 @@ public final class SimHypervisor implements Hypervisor {
     public void restore(Path file) {
         check();
         String d;
-        try {
-            d = Files.readString(file, StandardCharsets.UTF_8).strip();
-        } catch (IOException e) {
-            throw new HypervisorException(Kind.OTHER, host, "cannot read " + file + ": " + e.getMessage());
+        d = shared.isHung(host) ? null : shared.get(file);
+        if (d == null) {
+            throw new HypervisorException(Kind.OTHER, host, "cannot read " + file + ": "
+                    + (shared.isHung(host) ? "no answer from the storage" : "No such file or directory"));
         }
         Domain x = domains.get(d);
         if (x != null && x.state.active()) {

@@ -1,6 +1,6 @@
 package io.havm.sim.engine;
 
-import io.havm.engine.port.Scheduler;
+import io.havm.port.Scheduler;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

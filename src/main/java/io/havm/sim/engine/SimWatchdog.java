@@ -1,6 +1,6 @@
 package io.havm.sim.engine;
 
-import io.havm.engine.port.Watchdog;
+import io.havm.port.Watchdog;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.function.Consumer;

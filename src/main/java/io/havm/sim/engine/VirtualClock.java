@@ -1,6 +1,6 @@
 package io.havm.sim.engine;
 
-import io.havm.engine.port.Clock;
+import io.havm.port.Clock;
 import java.time.Duration;
 import java.time.Instant;
 

@@ -1,4 +1,4 @@
-package io.havm.engine.port;
+package io.havm.port;
 
 /** Progress of a running job (migration, save) from virDomainGetJobStats; bytes and milliseconds. */
 public record MigrationProgress(long elapsedMs, long dataTotal, long dataProcessed, long dataRemaining,

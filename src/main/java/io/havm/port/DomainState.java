@@ -1,4 +1,4 @@
-package io.havm.engine.port;
+package io.havm.port;
 
 /** libvirt's virDomainState, with the reason libvirt gives for it (virDomain*Reason). */
 public record DomainState(Kind kind, int reasonCode, String reason) {

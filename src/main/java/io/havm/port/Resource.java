@@ -1,4 +1,4 @@
-package io.havm.resource;
+package io.havm.port;
 
 import io.havm.model.Result;
 

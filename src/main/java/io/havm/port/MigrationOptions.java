@@ -1,4 +1,4 @@
-package io.havm.engine.port;
+package io.havm.port;
 
 /**
  * Live migration options.

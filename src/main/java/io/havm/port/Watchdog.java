@@ -1,4 +1,4 @@
-package io.havm.engine.port;
+package io.havm.port;
 
 import java.io.IOException;
 import java.time.Duration;

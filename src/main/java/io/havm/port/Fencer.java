@@ -1,4 +1,4 @@
-package io.havm.engine.port;
+package io.havm.port;
 
 /**
  * The port that powers nodes off: fence agents (fence_ipmilan, fence_redfish, the lab's own …) on

@@ -1,4 +1,4 @@
-package io.havm.engine.port;
+package io.havm.port;
 
 /**
  * A hypervisor call failed. Classified by consequence, so callers decide without parsing text;

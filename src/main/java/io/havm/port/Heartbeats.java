@@ -1,4 +1,4 @@
-package io.havm.engine.port;
+package io.havm.port;
 
 import java.time.Instant;
 import java.util.Map;

@@ -42,7 +42,12 @@ public final class EngineScenario {
             "zk-stall", "", "zk-stall-end", "", "zk-crash", "", "zk-restart", "",
             "libvirtd-down", "N", "libvirtd-up", "N", "start-fails", "N COUNT", "fence-fails", "N COUNT",
             "guest-crash", "DOMAIN", "move", "G N live|quick|offline", "online", "G", "offline", "G",
-            "drain", "N", "resume-node", "N [failback]", "end", "");
+            "drain", "N", "resume-node", "N [failback]", "shutdown", "N",
+            "hang-agent", "N", "recover-agent", "N", "crash-coordinator", "", "migrate-fails", "N COUNT",
+            "guest-hang", "DOMAIN", "script-start-fails", "N SCRIPT COUNT", "script-stop-fails", "N SCRIPT COUNT",
+            "script-crash", "SCRIPT", "script-hang", "N SCRIPT", "script-unhang", "N SCRIPT", "script-sick", "SCRIPT",
+            "script-well", "SCRIPT", "disk-lost", "DISK", "disk-back", "DISK", "storage-hang", "N",
+            "storage-unhang", "N", "end", "");
 
     private static Map<String, String> verbs(String... kv) {
         Map<String, String> m = new java.util.LinkedHashMap<>();
@@ -216,6 +221,20 @@ public final class EngineScenario {
                                 + String.join(", ", domains) + ")");
                     }
                 }
+                case "SCRIPT" -> {
+                    TreeSet<String> scripts = names(spec, ResourceSpec.Type.SCRIPT);
+                    if (!scripts.contains(a)) {
+                        throw new InvalidInputException(where, verb + ": unknown script resource '" + a
+                                + "' (scripts: " + (scripts.isEmpty() ? "none" : String.join(", ", scripts)) + ")");
+                    }
+                }
+                case "DISK" -> {
+                    if (spec.storage().disk(a).isEmpty()) {
+                        TreeSet<String> disks = new TreeSet<>(spec.storage().disks().keySet());
+                        throw new InvalidInputException(where, verb + ": unknown disk '" + a + "' (disks: "
+                                + (disks.isEmpty() ? "none" : String.join(", ", disks)) + ")");
+                    }
+                }
                 case "COUNT" -> {
                     int k;
                     try {
@@ -236,6 +255,18 @@ public final class EngineScenario {
                 default -> throw new IllegalStateException(kind);
             }
         }
+    }
+
+    private static TreeSet<String> names(ClusterSpec spec, ResourceSpec.Type type) {
+        TreeSet<String> out = new TreeSet<>();
+        for (GroupSpec g : spec.groups().values()) {
+            for (ResourceSpec r : g.resources().values()) {
+                if (r.type() == type) {
+                    out.add(r.name());
+                }
+            }
+        }
+        return out;
     }
 
     private static TreeSet<String> domains(ClusterSpec spec) {
@@ -278,6 +309,23 @@ public final class EngineScenario {
             case "offline" -> sim.operator(new Input.GroupOffline(w[1]));
             case "drain" -> sim.operator(new Input.DrainNode(w[1]));
             case "resume-node" -> sim.operator(new Input.ResumeNode(w[1], w.length > 2));
+            case "shutdown" -> sim.operator(new Input.ShutdownNode(w[1]));
+            case "hang-agent" -> sim.hangAgent(w[1]);
+            case "recover-agent" -> sim.recoverAgent(w[1]);
+            case "crash-coordinator" -> sim.crashCoordinator();
+            case "migrate-fails" -> sim.failNextMigrations(w[1], Integer.parseInt(w[2]));
+            case "guest-hang" -> sim.hangGuest(w[1]);
+            case "script-start-fails" -> sim.scriptStartFails(w[1], w[2], Integer.parseInt(w[3]));
+            case "script-stop-fails" -> sim.scriptStopFails(w[1], w[2], Integer.parseInt(w[3]));
+            case "script-crash" -> sim.crashScript(w[1]);
+            case "script-hang" -> sim.scriptHang(w[1], w[2], true);
+            case "script-unhang" -> sim.scriptHang(w[1], w[2], false);
+            case "script-sick" -> sim.scriptSick(w[1], true);
+            case "script-well" -> sim.scriptSick(w[1], false);
+            case "disk-lost" -> sim.loseDisk(w[1]);
+            case "disk-back" -> sim.restoreDisk(w[1]);
+            case "storage-hang" -> sim.storageHang(w[1], true);
+            case "storage-unhang" -> sim.storageHang(w[1], false);
             default -> throw new IllegalStateException("unchecked verb " + s.verb());
         }
     }

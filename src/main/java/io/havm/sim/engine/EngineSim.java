@@ -521,6 +521,53 @@ public final class EngineSim implements AutoCloseable {
         }
     }
 
+    /**
+     * The agent's thread on {@code n} hangs in a call (a stuck libvirt or script call): it takes
+     * no command and answers none, while its process lives on — its ZooKeeper session, its
+     * coordinator and its guard.
+     */
+    public void hangAgent(String n) {
+        otherFault();
+        log("fault: agent on " + n + " hangs (its session, coordinator and guard live on)");
+        sched.hang("havm-agent-" + n);
+    }
+
+    /** The hung call returns: the agent goes on where it was. */
+    public void recoverAgent(String n) {
+        log("fault: agent on " + n + " answers again");
+        sched.unhang("havm-agent-" + n);
+    }
+
+    /** The process of the current coordinator crashes (restarted by its supervisor a second later). */
+    public void crashCoordinator() {
+        otherFault();
+        String c = zk.leader();
+        if (c == null || !agents.containsKey(c)) {
+            log("fault: no coordinator to crash");
+            return;
+        }
+        crashAgent(c);
+        String n = c;
+        sched.at(clock.now().plus(AGENT_RETRY), "supervisor", () -> startAgent(n));
+    }
+
+    /** The next {@code k} live migrations from {@code n} fail. */
+    public void failNextMigrations(String n, int k) {
+        otherFault();
+        log("fault: next " + k + " migration(s) from " + n + " fail");
+        host(n).failNextMigrations(k);
+    }
+
+    /** The guest of {@code domain} hangs: QEMU runs, the guest agent answers nothing. */
+    public void hangGuest(String domain) {
+        otherFault();
+        for (SimHypervisor h : hosts.values()) {
+            if (h.hangGuest(domain)) {
+                log("fault: guest " + domain + " hangs on " + h.host());
+            }
+        }
+    }
+
     /** Disk {@code disk}'s volume (or LUN) is gone, for every node. */
     public void loseDisk(String disk) {
         otherFault();

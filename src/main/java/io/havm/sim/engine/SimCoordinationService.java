@@ -249,6 +249,16 @@ public final class SimCoordinationService {
         }
     }
 
+    /** The node whose candidate holds the leadership now, or null. */
+    String leader() {
+        for (Candidate c : candidates) {
+            if (c.elected) {
+                return c.client.node;
+            }
+        }
+        return null;
+    }
+
     private void electLeader() {
         Candidate first = candidates.isEmpty() ? null : candidates.get(0);
         for (Candidate c : candidates) {

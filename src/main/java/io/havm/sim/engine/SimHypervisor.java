@@ -49,6 +49,9 @@ public final class SimHypervisor implements Hypervisor {
     private boolean powered = true;
     private boolean libvirtdUp = true;
     private int failStarts;
+    private int failMigrations;
+    /** Domains whose guest agent does not answer (the guest hangs; QEMU runs on). */
+    private final java.util.TreeSet<String> hungGuests = new java.util.TreeSet<>();
 
     public SimHypervisor(String host, Referee referee, SimStorage shared) {
         this.host = host;
@@ -65,6 +68,7 @@ public final class SimHypervisor implements Hypervisor {
     /** Power lost: every guest dies with the host; definitions survive on disk. */
     public void powerOff() {
         powered = false;
+        hungGuests.clear();
         domains.values().removeIf(d -> !d.persistent);
         for (Domain d : domains.values()) {
             d.state = st(DomainState.Kind.SHUTOFF, 0);
@@ -89,6 +93,21 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     /** The guest crashed (QEMU gone): the domain is shut off. */
+    /** The next {@code n} live migrations from this host fail (the VM stays here). */
+    public void failNextMigrations(int n) {
+        failMigrations = n;
+    }
+
+    /** The guest hangs: its QEMU runs, its guest agent answers nothing; true if it runs here. */
+    public boolean hangGuest(String domain) {
+        Domain x = domains.get(domain);
+        if (x == null || !x.state.active()) {
+            return false;
+        }
+        hungGuests.add(domain);
+        return true;
+    }
+
     public boolean crashGuest(String domain) {
         Domain d = domains.get(domain);
         if (!powered || d == null || !d.state.active()) {
@@ -115,6 +134,7 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     private void stop(String name, Domain d, int reason) {
+        hungGuests.remove(name);
         if (d.persistent) {
             d.state = st(DomainState.Kind.SHUTOFF, reason);
         } else {
@@ -299,6 +319,11 @@ public final class SimHypervisor implements Hypervisor {
         if (there != null && there.state.active()) {
             throw new HypervisorException(Kind.MIGRATION_FAILED, host, "domain " + d + " already runs on " + t.host);
         }
+        if (failMigrations > 0) {
+            failMigrations--;
+            throw new HypervisorException(Kind.MIGRATION_FAILED, host, "operation failed: migration of " + d + " to "
+                    + t.host + " aborted (simulated)");
+        }
         // Atomic hand-over: the source stops as the target resumes.
         domains.remove(d);
         t.domains.put(d, new Domain(st(DomainState.Kind.RUNNING, 2), true));
@@ -321,6 +346,9 @@ public final class SimHypervisor implements Hypervisor {
         Domain x = need(d);
         if (!x.state.active()) {
             throw new HypervisorException(Kind.AGENT_UNRESPONSIVE, host, "Guest agent is not responding: domain is not running");
+        }
+        if (hungGuests.contains(d)) {
+            throw new HypervisorException(Kind.AGENT_UNRESPONSIVE, host, "Guest agent is not responding: guest hangs (simulated)");
         }
         return "{\"return\":{}}";
     }

@@ -29,6 +29,9 @@ public final class SimScheduler {
     private final Map<String, List<Cancellable>> tasks = new HashMap<>();
     private final TreeSet<String> frozen = new TreeSet<>();
     private final Map<String, List<Event>> held = new HashMap<>();
+    /** Threads (loops by name) that hang in a call: their events wait, the rest of the process runs. */
+    private final TreeSet<String> hung = new TreeSet<>();
+    private final Map<String, List<Event>> heldThreads = new HashMap<>();
     private Function<String, Duration> latency = name -> Duration.ZERO;
     private java.util.function.Consumer<String> uncaught = line -> { };
     private long seq;
@@ -60,13 +63,16 @@ public final class SimScheduler {
         Instant at;
         long seq;
         final String node;
+        /** The loop's or task's name (a hung thread holds only its own events). */
+        final String name;
         final Runnable action;
         boolean cancelled;
 
-        Event(Instant at, long seq, String node, Runnable action) {
+        Event(Instant at, long seq, String node, String name, Runnable action) {
             this.at = at;
             this.seq = seq;
             this.node = node;
+            this.name = name;
             this.action = action;
         }
 
@@ -82,8 +88,12 @@ public final class SimScheduler {
     }
 
     Event at(Instant at, String node, Runnable action) {
+        return at(at, node, null, action);
+    }
+
+    Event at(Instant at, String node, String name, Runnable action) {
         Instant when = at.isBefore(clock.now()) ? clock.now() : at;
-        Event e = new Event(when, seq++, node, action);
+        Event e = new Event(when, seq++, node, name, action);
         queue.add(e);
         return e;
     }
@@ -112,6 +122,10 @@ public final class SimScheduler {
             held.computeIfAbsent(e.node, k -> new ArrayList<>()).add(e);
             return true;
         }
+        if (e.name != null && hung.contains(e.name)) {
+            heldThreads.computeIfAbsent(e.name, k -> new ArrayList<>()).add(e);
+            return true;
+        }
         clock.advanceTo(e.at);
         if (clock.now().equals(lastAt)) {
             if (++sameInstant > MAX_EVENTS_PER_INSTANT) {
@@ -134,6 +148,7 @@ public final class SimScheduler {
         }
         held.remove(node);
         frozen.remove(node);
+        heldThreads.values().forEach(held1 -> held1.removeIf(e -> e.node.equals(node)));
     }
 
     /** The node's process stops running (a long pause): its events wait. */
@@ -145,6 +160,24 @@ public final class SimScheduler {
     void thaw(String node) {
         frozen.remove(node);
         List<Event> l = held.remove(node);
+        if (l != null) {
+            for (Event e : l) {
+                e.at = clock.now();
+                e.seq = seq++;
+                queue.add(e);
+            }
+        }
+    }
+
+    /** Thread {@code name} hangs in a call (its process lives on: other threads, the ZooKeeper session). */
+    void hang(String name) {
+        hung.add(name);
+    }
+
+    /** The hung call returns: the thread goes on where it was. */
+    void unhang(String name) {
+        hung.remove(name);
+        List<Event> l = heldThreads.remove(name);
         if (l != null) {
             for (Event e : l) {
                 e.at = clock.now();
@@ -167,7 +200,7 @@ public final class SimScheduler {
         return new Scheduler() {
             @Override
             public Handle start(String name, boolean daemon, Runnable thread, Loop loop) {
-                LoopTask t = new LoopTask(node, loop);
+                LoopTask t = new LoopTask(node, name, loop);
                 track(node, t::cancel);
                 t.schedule(clock.now());
                 return t;
@@ -175,7 +208,7 @@ public final class SimScheduler {
 
             @Override
             public Handle after(String name, Duration delay, Runnable task) {
-                Event e = at(clock.now().plus(delay).plus(latency.apply(name)), node, () -> {
+                Event e = at(clock.now().plus(delay).plus(latency.apply(name)), node, name, () -> {
                     try {
                         task.run();
                     } catch (RuntimeException ex) {
@@ -199,19 +232,21 @@ public final class SimScheduler {
     /** A loop stepped at virtual times: waits what its step returns, or less when woken. */
     private final class LoopTask implements Scheduler.Handle {
         private final String node;
+        private final String name;
         private final Scheduler.Loop loop;
         private Event next;
         private boolean running;
         private boolean woken;
         private boolean cancelled;
 
-        LoopTask(String node, Scheduler.Loop loop) {
+        LoopTask(String node, String name, Scheduler.Loop loop) {
             this.node = node;
+            this.name = name;
             this.loop = loop;
         }
 
         void schedule(Instant t) {
-            next = at(t, node, this::run);
+            next = at(t, node, name, this::run);
         }
 
         private void run() {

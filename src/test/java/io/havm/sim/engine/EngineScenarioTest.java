@@ -63,7 +63,8 @@ class EngineScenarioTest {
         assertTrue(e.getMessage().contains("unknown verb 'zk-down' (allowed: power-off N, power-on N,"), e.getMessage());
         assertTrue(e.getMessage().contains("zk-stall, zk-stall-end,"), e.getMessage());
         assertTrue(e.getMessage().contains("move G N live|quick|offline"), e.getMessage());
-        assertTrue(e.getMessage().endsWith("resume-node N [failback], end)"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("storage-hang N, storage-unhang N, end)"), e.getMessage());
+        assertTrue(e.getMessage().contains("script-crash SCRIPT, "), e.getMessage());
 
         Files.writeString(events, "8 partition host9\n30 end\n");
         e = assertThrows(InvalidInputException.class, () -> EngineScenario.run(dir));

@@ -229,9 +229,13 @@ public final class EngineSim implements AutoCloseable {
             return;
         }
         for (String n : spec.nodeNames()) {
-            if (zk.isPartitioned(n) || storage.isCut(n) || sched.isFrozen(n)) {
+            if (zk.isPartitioned(n) || storage.isCut(n) || sched.isFrozen(n) || sched.isHung("havm-agent-" + n)
+                    || host(n).powered() && !agents.containsKey(n)) {
                 return; // another fault is in effect: what follows may be its doing
             }
+        }
+        if (!shared.healthy() || !scripts.healthy()) {
+            return; // a lost disk, hung storage or a failing script: what follows may be its doing
         }
         ClusterState s = state();
         if (s != null && s.nodes().values().stream().anyMatch(n -> n.status() == io.havm.policy.NodeStatus.LOST
@@ -331,6 +335,7 @@ public final class EngineSim implements AutoCloseable {
             w.off();
         }
         h.powerOff();
+        scripts.powerOff(n);
     }
 
     /** The agent process dies (its VMs keep running); nothing restarts it until {@link #startAgent}. */
@@ -346,6 +351,7 @@ public final class EngineSim implements AutoCloseable {
     private void stopProcess(String n) {
         incarnation.merge(n, 1, Integer::sum);
         sched.kill(n);
+        sched.unhang("havm-agent-" + n); // a hung call dies with its process
         SimCoordinationService.Client c = clients.remove(n);
         if (c != null) {
             c.kill();
@@ -534,6 +540,9 @@ public final class EngineSim implements AutoCloseable {
 
     /** The hung call returns: the agent goes on where it was. */
     public void recoverAgent(String n) {
+        if (!sched.isHung("havm-agent-" + n)) {
+            return; // nothing to heal
+        }
         log("fault: agent on " + n + " answers again");
         sched.unhang("havm-agent-" + n);
     }
@@ -553,8 +562,11 @@ public final class EngineSim implements AutoCloseable {
 
     /** The next {@code k} live migrations from {@code n} fail. */
     public void failNextMigrations(String n, int k) {
+        if (k == 0 && !host(n).failsMigrations()) {
+            return; // nothing to heal
+        }
         otherFault();
-        log("fault: next " + k + " migration(s) from " + n + " fail");
+        log(k == 0 ? "fault: migrations from " + n + " succeed again" : "fault: next " + k + " migration(s) from " + n + " fail");
         host(n).failNextMigrations(k);
     }
 
@@ -576,6 +588,9 @@ public final class EngineSim implements AutoCloseable {
     }
 
     public void restoreDisk(String disk) {
+        if (!shared.isLost(disk)) {
+            return; // nothing to heal
+        }
         otherFault();
         log("fault: disk " + disk + " back");
         shared.restoreDisk(disk);
@@ -583,6 +598,9 @@ public final class EngineSim implements AutoCloseable {
 
     /** Every storage call from {@code n} (checks, definitions, save files) runs out of time, or answers again. */
     public void storageHang(String n, boolean hang) {
+        if (!hang && !shared.isHung(n)) {
+            return; // nothing to heal
+        }
         otherFault();
         log("fault: shared storage " + (hang ? "hangs for " : "answers again for ") + n);
         if (hang) {
@@ -594,15 +612,23 @@ public final class EngineSim implements AutoCloseable {
 
     /** The next {@code k} starts of script {@code script} on {@code n} fail. */
     public void scriptStartFails(String n, String script, int k) {
+        if (k == 0 && !scripts.failsStarts(n, script)) {
+            return; // nothing to heal
+        }
         otherFault();
-        log("fault: next " + k + " start(s) of " + script + " on " + n + " fail");
+        log(k == 0 ? "fault: starts of " + script + " on " + n + " succeed again"
+                : "fault: next " + k + " start(s) of " + script + " on " + n + " fail");
         scripts.failNextStarts(n, script, k);
     }
 
     /** The next {@code k} stops of script {@code script} on {@code n} fail (it keeps running). */
     public void scriptStopFails(String n, String script, int k) {
+        if (k == 0 && !scripts.failsStops(n, script)) {
+            return; // nothing to heal
+        }
         otherFault();
-        log("fault: next " + k + " stop(s) of " + script + " on " + n + " fail");
+        log(k == 0 ? "fault: stops of " + script + " on " + n + " succeed again"
+                : "fault: next " + k + " stop(s) of " + script + " on " + n + " fail");
         scripts.failNextStops(n, script, k);
     }
 
@@ -614,6 +640,9 @@ public final class EngineSim implements AutoCloseable {
 
     /** Every call of script {@code script} on {@code n} hangs (times out), or answers again. */
     public void scriptHang(String n, String script, boolean hang) {
+        if (!hang && !scripts.hangs(n, script)) {
+            return; // nothing to heal
+        }
         otherFault();
         log("fault: script " + script + " on " + n + (hang ? " hangs" : " answers again"));
         scripts.hang(n, script, hang);
@@ -621,6 +650,9 @@ public final class EngineSim implements AutoCloseable {
 
     /** Script {@code script} is sick: its cheap check passes, its deep one (check level 20) fails. */
     public void scriptSick(String script, boolean sick) {
+        if (!sick && !scripts.isSick(script)) {
+            return; // nothing to heal
+        }
         otherFault();
         log("fault: script " + script + (sick ? " is sick (deep check fails)" : " is well again"));
         scripts.sick(script, sick);

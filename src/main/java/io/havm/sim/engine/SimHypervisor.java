@@ -93,6 +93,10 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     /** The guest crashed (QEMU gone): the domain is shut off. */
+    public boolean failsMigrations() {
+        return failMigrations > 0;
+    }
+
     /** The next {@code n} live migrations from this host fail (the VM stays here). */
     public void failNextMigrations(int n) {
         failMigrations = n;

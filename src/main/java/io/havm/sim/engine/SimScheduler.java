@@ -187,6 +187,10 @@ public final class SimScheduler {
         }
     }
 
+    boolean isHung(String name) {
+        return hung.contains(name);
+    }
+
     boolean isFrozen(String node) {
         return frozen.contains(node);
     }

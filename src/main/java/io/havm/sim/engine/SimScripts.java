@@ -51,11 +51,40 @@ public final class SimScripts {
     }
 
     void failNextStarts(String node, String script, int k) {
-        failStarts.put(key(node, script), k);
+        set(failStarts, key(node, script), k);
     }
 
     void failNextStops(String node, String script, int k) {
-        failStops.put(key(node, script), k);
+        set(failStops, key(node, script), k);
+    }
+
+    private static void set(TreeMap<String, Integer> counts, String k, int n) {
+        if (n == 0) {
+            counts.remove(k);
+        } else {
+            counts.put(k, n);
+        }
+    }
+
+    /** No script hangs, is sick, or will fail to start or stop. */
+    boolean healthy() {
+        return hung.isEmpty() && sick.isEmpty() && failStarts.isEmpty() && failStops.isEmpty();
+    }
+
+    boolean failsStarts(String node, String script) {
+        return failStarts.containsKey(key(node, script));
+    }
+
+    boolean failsStops(String node, String script) {
+        return failStops.containsKey(key(node, script));
+    }
+
+    boolean hangs(String node, String script) {
+        return hung.contains(key(node, script));
+    }
+
+    boolean isSick(String script) {
+        return sick.contains(script);
     }
 
     /** The script's service dies wherever it runs; true if it ran somewhere. */

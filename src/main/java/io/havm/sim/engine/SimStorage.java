@@ -57,6 +57,15 @@ public final class SimStorage {
         lost.remove(disk);
     }
 
+    /** No disk lost, no node's storage hung. */
+    boolean healthy() {
+        return lost.isEmpty() && hung.isEmpty();
+    }
+
+    public boolean isLost(String disk) {
+        return lost.contains(disk);
+    }
+
     public void hang(String node) {
         hung.add(node);
     }

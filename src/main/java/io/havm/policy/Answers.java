@@ -33,26 +33,28 @@ final class Answers extends Rules {
             case STARTING -> {
                 Set<String> tried = new TreeSet<>(g.tried());
                 tried.add(n);
-                await(g.to(GroupPhase.FAILING, n).withTried(tried), GroupEvent.ONLINE_TIMEOUT, "online on " + n + ": " + silent
+                await(g.failing(n, null).withTried(tried), GroupEvent.ONLINE_TIMEOUT, "online on " + n + ": " + silent
                         + "; it may still start it: terminate there before the next node",
                         a -> new Command.Terminate(name, n, a));
             }
-            case RESTARTING -> await(g.to(GroupPhase.FAILING, n), GroupEvent.RESTART_TIMEOUT, "restart of " + g.restarting() + " on " + n
-                    + ": " + silent + "; terminate there, then fail over", a -> new Command.Terminate(name, n, a));
-            case STOPPING -> await(g.to(GroupPhase.FAILING, n), GroupEvent.OFFLINE_TIMEOUT, "offline on " + n + ": " + silent
+            case RESTARTING -> await(g.failing(n, null), GroupEvent.RESTART_TIMEOUT, "restart of " + g.restarting()
+                    + " on " + n + ": " + silent + "; terminate there, then fail over",
+                    a -> new Command.Terminate(name, n, a));
+            case STOPPING -> await(g.failing(n, null), GroupEvent.OFFLINE_TIMEOUT, "offline on " + n + ": " + silent
                     + "; terminate there", a -> new Command.Terminate(name, n, a));
             case MOVING -> {
-                String src = g.from();
-                String dst = g.node();
-                await(g.to(GroupPhase.FAILING, src, dst).withRetryAt(null), GroupEvent.MOVE_TIMEOUT, "move " + src + "->" + dst + " "
-                        + g.mode().word + ": " + silent + "; terminate on " + src + ", then on " + dst,
+                ClusterState.Moving m = (ClusterState.Moving) g.work();
+                String src = m.from();
+                String dst = m.to();
+                await(g.failing(src, dst).withRetryAt(null), GroupEvent.MOVE_TIMEOUT, "move " + src + "->" + dst + " "
+                        + m.mode().word + ": " + silent + "; terminate on " + src + ", then on " + dst,
                         a -> new Command.Terminate(name, src, a));
             }
-            case FAILING -> c.fencing.unresponsive(g, GroupEvent.TERMINATE_TIMEOUT, "terminate of " + name + " on " + n + ": " + silent);
+            case FAILING -> c.fencing.unresponsive(g, GroupEvent.TERMINATE_TIMEOUT, "terminate of " + name + " on " + n
+                    + ": " + silent);
             default -> groups.put(name, g.awaiting(g.attempt(), null)); // nothing is awaited in this phase
         }
     }
-
 
     /**
      * Whether an answer is not the one the group waits for: another phase or node, or the
@@ -84,7 +86,7 @@ final class Answers extends Rules {
         // that node first; terminated() then tries the next node.
         Set<String> tried = new TreeSet<>(g.tried());
         tried.add(n);
-        await(g.to(GroupPhase.FAILING, n).withTried(tried), GroupEvent.ONLINE_FAILED, "online failed on " + n + ": " + detail
+        await(g.failing(n, null).withTried(tried), GroupEvent.ONLINE_FAILED, "online failed on " + n + ": " + detail
                 + "; terminate there before the next node", a -> new Command.Terminate(name, n, a));
     }
 
@@ -94,9 +96,11 @@ final class Answers extends Rules {
             return;
         }
         if (ok) {
-            set(g.to(g.wantOnline() ? GroupPhase.PENDING : GroupPhase.OFFLINE, null), GroupEvent.OFFLINE_OK, "offline ok");
+            set(g.to(g.wantOnline() ? GroupPhase.PENDING : GroupPhase.OFFLINE, null), GroupEvent.OFFLINE_OK,
+                    "offline ok");
         } else {
-            await(g.to(GroupPhase.FAILING, n), GroupEvent.OFFLINE_FAILED, "offline failed: " + detail, a -> new Command.Terminate(name, n, a));
+            await(g.failing(n, null), GroupEvent.OFFLINE_FAILED, "offline failed: " + detail,
+                    a -> new Command.Terminate(name, n, a));
         }
     }
 
@@ -111,28 +115,28 @@ final class Answers extends Rules {
         }
         if (!ok) {
             // Never assumed: the node could not prove the group off, so it may still run there.
-            c.fencing.unresponsive(g, GroupEvent.TERMINATE_FAILED, "terminate of " + name + " on " + n + " not proven (" + detail + ")");
+            c.fencing.unresponsive(g, GroupEvent.TERMINATE_FAILED, "terminate of " + name + " on " + n + " not proven ("
+                    + detail + ")");
             return;
         }
-        if (g.from() != null) {
+        String other = ((ClusterState.Failing) g.work()).thenOn();
+        if (other != null) {
             // The other end of an interrupted move: terminate there too before failing over; unless
             // it is lost (wait for its fence) or proven off already (fenced, left: nothing to stop).
-            String other = g.from();
             ClusterState.Node on = nodes.get(other);
             if (on != null && on.status() == NodeStatus.UP) {
-                await(g.to(GroupPhase.FAILING, other).withRetryAt(null), GroupEvent.TERMINATED, "terminated on " + n + "; now on " + other,
-                        a -> new Command.Terminate(name, other, a));
+                await(g.failing(other, null).withRetryAt(null), GroupEvent.TERMINATED, "terminated on " + n
+                        + "; now on " + other, a -> new Command.Terminate(name, other, a));
                 return;
             }
             if (on != null && on.status() == NodeStatus.LOST) {
-                set(g.to(GroupPhase.AWAITING_FENCE, other).withTried(Set.of()).withRetryAt(null), GroupEvent.TERMINATED,
-                        "terminated on "
-                        + n + "; the move's other end " + other + " is lost and not yet fenced");
+                set(g.awaitingFence(other, null).withTried(Set.of()).withRetryAt(null), GroupEvent.TERMINATED,
+                        "terminated on " + n + "; the move's other end " + other + " is lost and not yet fenced");
                 return;
             }
             note(n + " group " + name + ": the move's other end " + other + " is "
                     + (on == null ? "unknown" : on.status().word()) + ": nothing to terminate there");
-            g = g.to(GroupPhase.FAILING, n);
+            g = g.failing(n, null);
         }
         if (!g.wantOnline()) {
             set(g.to(GroupPhase.OFFLINE, null), GroupEvent.TERMINATED, "terminated on " + n + "; wanted offline");
@@ -148,7 +152,8 @@ final class Answers extends Rules {
         if (stale(g, GroupPhase.RESTARTING, n, "restart answer for " + name, attempt)) {
             return;
         }
-        set(g.to(GroupPhase.ONLINE, n), ok ? GroupEvent.RESTART_OK : GroupEvent.RESTART_FAILED, ok ? resource + " restarted" : resource + " restart failed");
+        set(g.to(GroupPhase.ONLINE, n), ok ? GroupEvent.RESTART_OK : GroupEvent.RESTART_FAILED,
+                ok ? resource + " restarted" : resource + " restart failed");
         if (!ok) {
             resourceFailed(name, resource, n, "restart failed");
         }
@@ -172,12 +177,14 @@ final class Answers extends Rules {
             next.add(now);
             Map<String, List<Instant>> all = new HashMap<>(g.restarts());
             all.put(resource, next);
-            await(g.withRestarts(all, resource), GroupEvent.RESOURCE_FAILED, resource + " failed (" + detail + "): restart " + next.size()
-                    + " of " + rs.restart().threshold() + " in " + rs.restart().period().toSeconds() + " s",
+            await(g.withRestarts(all, resource), GroupEvent.RESOURCE_FAILED, resource + " failed (" + detail
+                    + "): restart " + next.size() + " of " + rs.restart().threshold() + " in "
+                    + rs.restart().period().toSeconds() + " s",
                     a -> new Command.Restart(name, resource, n, a));
         } else if (rs.restart().affectsGroup()) {
-            await(g.to(GroupPhase.FAILING, n), GroupEvent.RESOURCE_FAILED, resource + " failed (" + detail + "), restart threshold "
-                    + rs.restart().threshold() + " reached: fail over", a -> new Command.Terminate(name, n, a));
+            await(g.failing(n, null), GroupEvent.RESOURCE_FAILED, resource + " failed (" + detail
+                    + "), restart threshold " + rs.restart().threshold() + " reached: fail over",
+                    a -> new Command.Terminate(name, n, a));
         } else {
             Set<String> failed = new TreeSet<>(g.failedResources());
             failed.add(resource);
@@ -189,7 +196,8 @@ final class Answers extends Rules {
 
     void moved(String name, String from, String to, boolean ok, String detail, long attempt) {
         ClusterState.Group g = groups.get(name);
-        if (g == null || g.phase() != GroupPhase.MOVING || !eq(g.from(), from) || !eq(g.node(), to)) {
+        ClusterState.Moving m = g != null && g.work() instanceof ClusterState.Moving x ? x : null;
+        if (m == null || !eq(m.from(), from) || !eq(m.to(), to)) {
             note(to + " move answer for " + name + " ignored: group is " + (g == null ? "unknown" : describe(g)));
             return;
         }
@@ -201,8 +209,8 @@ final class Answers extends Rules {
         if (ok && hasMoreThanVms(name)) {
             // The source took the group's other resources (scripts, disks) offline before its VMs
             // left; Online on the target brings them up there (a VM there answers AlreadyRunning).
-            await(g.to(GroupPhase.STARTING, to), GroupEvent.MOVE_DONE, "moved; the rest of the group comes online on " + to,
-                    a -> new Command.Online(name, to, a));
+            await(g.to(GroupPhase.STARTING, to), GroupEvent.MOVE_DONE, "moved; the rest of the group comes online on "
+                    + to, a -> new Command.Online(name, to, a));
         } else if (ok) {
             set(g.to(GroupPhase.ONLINE, to), GroupEvent.MOVE_DONE, "moved");
         } else {
@@ -210,7 +218,8 @@ final class Answers extends Rules {
             // (The source has brought back online what it took offline for the move.)
             Set<String> tried = new TreeSet<>(g.tried());
             tried.add(to);
-            set(g.to(GroupPhase.ONLINE, from).withTried(tried), GroupEvent.MOVE_FAILED, "move failed, still on " + from + ": " + detail);
+            set(g.to(GroupPhase.ONLINE, from).withTried(tried), GroupEvent.MOVE_FAILED, "move failed, still on " + from
+                    + ": " + detail);
         }
     }
 

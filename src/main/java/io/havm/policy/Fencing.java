@@ -109,13 +109,15 @@ final class Fencing extends Rules {
         ClusterState.Node node = nodes.get(n);
         boolean fenceable = spec.node(n).map(ns -> ns.fencing() != null).orElse(false);
         if (node != null && node.status() == NodeStatus.UP && fenceable) {
-            c.membership.lose(node.evicted(now), GroupEvent.NODE_EVICTED, why + ": fence it", "owner " + n + " does not answer");
+            c.membership.lose(node.evicted(now), GroupEvent.NODE_EVICTED, why + ": fence it",
+                    "owner " + n + " does not answer");
             return;
         }
         if (node != null && node.status() == NodeStatus.UP) {
             setNode(node.unresponsive(true), why + "; no fence agent: it takes no new groups until it answers");
         }
-        set(g.to(GroupPhase.AWAITING_FENCE, n, g.from()), event, "no answer from " + n + "; waits until " + n
+        set(g.awaitingFence(n, ((ClusterState.Failing) g.work()).thenOn()), event, "no answer from " + n
+                + "; waits until " + n
                 + " answers again or its session ends");
     }
 
@@ -131,7 +133,8 @@ final class Fencing extends Rules {
         setNode(node.unresponsive(false), "answers again");
         for (ClusterState.Group g : new ArrayList<>(groups.values())) {
             if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
-                await(g.to(GroupPhase.FAILING, n, g.from()), GroupEvent.NODE_ANSWERS, n + " answers again and may run it: terminate there"
+                await(g.failing(n, ((ClusterState.AwaitingFence) g.work()).otherEnd()), GroupEvent.NODE_ANSWERS,
+                        n + " answers again and may run it: terminate there"
                         + " before anything else", a -> new Command.Terminate(g.name(), n, a));
             }
         }
@@ -158,17 +161,17 @@ final class Fencing extends Rules {
      */
     void recoverGroup(ClusterState.Group g, String n, GroupEvent event, String why) {
         String name = g.name();
-        String prefer = g.from();
+        String prefer = ((ClusterState.AwaitingFence) g.work()).otherEnd();
         ClusterState.Node other = prefer == null ? null : nodes.get(prefer);
         if (other != null && other.status() == NodeStatus.LOST) {
-            set(g.to(GroupPhase.AWAITING_FENCE, prefer).withTried(Set.of()).withRetryAt(null), event,
+            set(g.awaitingFence(prefer, null).withTried(Set.of()).withRetryAt(null), event,
                     why + ", but the move's other end " + prefer + " is lost and not yet fenced");
             return;
         }
         if (!g.wantOnline()) {
             if (other != null && other.status() == NodeStatus.UP) {
                 // Wanted offline, yet the other end may run it: stop it there before calling it offline.
-                await(g.to(GroupPhase.FAILING, prefer), event, why + "; group is wanted offline, but the move's other end "
+                await(g.failing(prefer, null), event, why + "; group is wanted offline, but the move's other end "
                         + prefer + " may run it: terminate there", a -> new Command.Terminate(name, prefer, a));
             } else {
                 set(g.to(GroupPhase.OFFLINE, null), event, why + "; group is wanted offline");

@@ -52,20 +52,22 @@ final class Membership extends Rules {
         for (ClusterState.Group g : new ArrayList<>(groups.values())) {
             boolean runsHere = running.contains(g.name());
             if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
-                ClusterState.Node other = g.from() == null ? null : nodes.get(g.from());
+                String otherEnd = ((ClusterState.AwaitingFence) g.work()).otherEnd();
+                ClusterState.Node other = otherEnd == null ? null : nodes.get(otherEnd);
                 if (runsHere) {
                     set(g.to(GroupPhase.ONLINE, n), GroupEvent.NODE_BACK, "owner " + n + " is back and still runs it");
                 } else if (other != null && other.status() == NodeStatus.UP) {
                     // It was moving (or being terminated on both ends): the other end may still be
                     // executing the move towards n, so n's report may be overtaken. Unlike a fence, a
                     // report proves nothing here: the interrupted-move rule applies.
-                    String src = g.from();
-                    await(g.to(GroupPhase.FAILING, src, n).withRetryAt(null), GroupEvent.NODE_BACK, "owner " + n
+                    String src = otherEnd;
+                    await(g.failing(src, n).withRetryAt(null), GroupEvent.NODE_BACK, "owner " + n
                             + " is back and reports it stopped, but the move's other end " + src + " may still be"
                             + " moving it: terminate on " + src + ", then on " + n,
                             a -> new Command.Terminate(g.name(), src, a));
                 } else {
-                    c.fencing.recoverGroup(g, n, GroupEvent.NODE_BACK, "owner " + n + " is back and reports it stopped");
+                    c.fencing.recoverGroup(g, n, GroupEvent.NODE_BACK,
+                            "owner " + n + " is back and reports it stopped");
                 }
             } else if (runsHere && g.phase() == GroupPhase.MOVING && n.equals(g.node())) {
                 continue; // reconciled above, or the move's answer is on its way
@@ -77,7 +79,8 @@ final class Membership extends Rules {
                             + describe(g) + ": terminating the stray copy");
                     send(g.name(), a -> new Command.Terminate(g.name(), n, a));
                 } else {
-                    set(g.to(GroupPhase.ONLINE, n).want(g.wantOnline()), GroupEvent.FOUND_RUNNING, "found running on " + n);
+                    set(g.to(GroupPhase.ONLINE, n).want(g.wantOnline()), GroupEvent.FOUND_RUNNING,
+                            "found running on " + n);
                 }
             }
         }
@@ -105,16 +108,18 @@ final class Membership extends Rules {
                 case MOVING -> {
                     // Either end may still run the VM or be executing the move: terminate on the
                     // source, then on the target, then fail over (terminated() walks the chain).
-                    String src = g.from();
-                    String dst = g.node();
-                    await(g.to(GroupPhase.FAILING, src, dst).withRetryAt(null), GroupEvent.NODE_RESTARTED,
+                    ClusterState.Moving m = (ClusterState.Moving) g.work();
+                    String src = m.from();
+                    String dst = m.to();
+                    await(g.failing(src, dst).withRetryAt(null), GroupEvent.NODE_RESTARTED,
                             "move interrupted: " + n + " restarted; terminate on " + src + ", then on " + dst,
                             a -> new Command.Terminate(g.name(), src, a));
                 }
                 case ONLINE, RESTARTING, STARTING, STOPPING, FAILING -> {
                     if (runsHere && (g.phase() == GroupPhase.ONLINE || g.phase() == GroupPhase.STARTING)) {
                         if (g.phase() == GroupPhase.STARTING) {
-                            set(g.to(GroupPhase.ONLINE, n).withTried(Set.of()), GroupEvent.NODE_RESTARTED, n + " restarted and runs it");
+                            set(g.to(GroupPhase.ONLINE, n).withTried(Set.of()), GroupEvent.NODE_RESTARTED,
+                                    n + " restarted and runs it");
                         }
                     } else {
                         // Its report may predate a command still queued for it: never abandon a node
@@ -122,7 +127,7 @@ final class Membership extends Rules {
                         // an interrupted move's two ends keeps the other end in the chain.
                         String other = g.phase() != GroupPhase.FAILING || g.from() == null ? null
                                 : n.equals(g.node()) ? g.from() : g.node();
-                        await(g.to(GroupPhase.FAILING, n, other), GroupEvent.NODE_RESTARTED, n + " restarted; "
+                        await(g.failing(n, other), GroupEvent.NODE_RESTARTED, n + " restarted; "
                                 + (runsHere ? "it runs it" : "it reports it stopped")
                                 + ": terminate there before anything else", a -> new Command.Terminate(g.name(), n, a));
                     }
@@ -174,8 +179,7 @@ final class Membership extends Rules {
             if (!g.phase().mayRun() || g.phase() == GroupPhase.AWAITING_FENCE) {
                 continue;
             }
-            boolean here = n.equals(g.node()) || n.equals(g.from());
-            if (!here) {
+            if (!g.involves(n)) {
                 continue;
             }
             // The other end of a move (or of an interrupted one being terminated) may already run
@@ -184,7 +188,7 @@ final class Membership extends Rules {
             if (g.phase() == GroupPhase.MOVING || g.phase() == GroupPhase.FAILING && g.from() != null) {
                 other = n.equals(g.from()) ? g.node() : g.from();
             }
-            set(g.to(GroupPhase.AWAITING_FENCE, n, other).withTried(Set.of()).withRetryAt(null), event, groupWhy);
+            set(g.awaitingFence(n, other).withTried(Set.of()).withRetryAt(null), event, groupWhy);
         }
         if (fenceable) {
             command(new Command.Fence(n));
@@ -200,7 +204,7 @@ final class Membership extends Rules {
         }
         c.membershipChanged = true;
         for (ClusterState.Group g : groups.values()) {
-            if (g.phase().mayRun() && (n.equals(g.node()) || n.equals(g.from()))) {
+            if (g.phase().mayRun() && g.involves(n)) {
                 // A clean leave with groups still there is not clean: treat it as a loss.
                 nodes.put(n, prev.with(NodeStatus.UP));
                 nodeLost(n);

@@ -42,7 +42,8 @@ final class Operators extends Rules {
             return;
         }
         String from = g.node();
-        await(g.moving(from, to, mode), GroupEvent.OPERATOR_MOVE, "operator move " + mode.word, a -> new Command.Move(name, from, to, mode, a));
+        await(g.moving(from, to, mode), GroupEvent.OPERATOR_MOVE, "operator move " + mode.word,
+                a -> new Command.Move(name, from, to, mode, a));
     }
 
     void groupOnline(String name) {

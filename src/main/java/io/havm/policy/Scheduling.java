@@ -39,7 +39,8 @@ final class Scheduling extends Rules {
         }
         Optional<String> target = Placement.choose(spec, new ClusterState(nodes, groups), g.name(), exclude);
         if (target.isEmpty()) {
-            set(g.to(GroupPhase.PENDING, null).withRetryAt(g.tried().isEmpty() ? null : now.plus(Coordinator.PENDING_RETRY)), event,
+            set(g.to(GroupPhase.PENDING, null)
+                    .withRetryAt(g.tried().isEmpty() ? null : now.plus(Coordinator.PENDING_RETRY)), event,
                     why + "; no node can take it now");
             return;
         }
@@ -52,7 +53,7 @@ final class Scheduling extends Rules {
     int movesInvolving(String n) {
         int c = 0;
         for (ClusterState.Group g : groups.values()) {
-            if (g.phase() == GroupPhase.MOVING && (n.equals(g.from()) || n.equals(g.node()))) {
+            if (g.phase() == GroupPhase.MOVING && g.involves(n)) {
                 c++;
             }
         }
@@ -65,7 +66,8 @@ final class Scheduling extends Rules {
             return false;
         }
         String from = g.node();
-        await(g.moving(from, to, MoveMode.LIVE), event, why, a -> new Command.Move(g.name(), from, to, MoveMode.LIVE, a));
+        await(g.moving(from, to, MoveMode.LIVE), event, why,
+                a -> new Command.Move(g.name(), from, to, MoveMode.LIVE, a));
         return true;
     }
 
@@ -128,7 +130,7 @@ final class Scheduling extends Rules {
             List<String> here = new ArrayList<>();
             boolean busy = false;
             for (ClusterState.Group g : groups.values()) {
-                if (g.phase().mayRun() && (n.name().equals(g.node()) || n.name().equals(g.from()))) {
+                if (g.phase().mayRun() && g.involves(n.name())) {
                     busy = true;
                     if (g.phase() == GroupPhase.ONLINE) {
                         here.add(g.name());

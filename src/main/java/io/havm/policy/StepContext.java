@@ -96,8 +96,10 @@ final class StepContext {
         if (g == null) {
             return "none";
         }
+        if (g.work() instanceof ClusterState.Moving m) {
+            return "moving " + m.from() + "->" + m.to() + " " + m.mode().word;
+        }
         return switch (g.phase()) {
-            case MOVING -> "moving " + g.from() + "->" + g.node() + " " + g.mode().word;
             case OFFLINE, PENDING, FAILED -> g.phase().word();
             default -> g.phase().word() + " on " + g.node();
         };

@@ -27,6 +27,8 @@ final class StepContext {
     final java.util.TreeSet<String> failbackTo;
     /** A node joined, was lost or left in this step: worth saying what forming still waits for. */
     boolean membershipChanged;
+    /** Whether an illegal transition throws rather than being refused (see {@link Transitions#STRICT}). */
+    boolean strict = Transitions.STRICT;
     /** Commands of this step whose answer their group waits for, with the group. */
     final Map<Command, String> awaited = new java.util.LinkedHashMap<>();
 
@@ -77,7 +79,7 @@ final class StepContext {
         if (before != null && !Transitions.allowed(before.phase(), event, next.phase())) {
             String line = "- group " + next.name() + ": illegal transition " + before.phase().word() + " --" + event
                     + "--> " + next.phase().word() + " refused (" + why + ")";
-            if (Transitions.STRICT) {
+            if (strict) {
                 throw new IllegalStateException(line);
             }
             note(line);

@@ -2,20 +2,11 @@ package io.havm.policy;
 
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
-import io.havm.model.MoveMode;
 import io.havm.model.ResourceSpec;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
-import java.util.function.LongFunction;
 
 /**
  * The coordinator's decisions: a pure function from (state, input, now) to (next state, commands,
@@ -29,7 +20,9 @@ import java.util.function.LongFunction;
  *       self-fence deadline passed).</li>
  *   <li>Restarts in place and failovers are counted in sliding windows and never exceed their
  *       thresholds; past the failover threshold the group is left FAILED for an operator.</li>
- *   <li>Every transition is logged in one format: {@code <node> group <g>: <from> -> <to> (<why>)}.</li>
+ *   <li>Every transition is one of the group state machine's ({@link Transitions}), named by the
+ *       event that causes it, and logged in one format:
+ *       {@code <node> group <g>: <from> -> <to> (<why>)}.</li>
  *   <li>Startup grace: until the cluster has formed (every configured node up at once, or
  *       {@code timers.startupGrace} after the first node was seen), groups that run nowhere are
  *       not placed, so the first node to join does not take every group from its preferred
@@ -52,6 +45,13 @@ import java.util.function.LongFunction;
  *       put the VM there: the end of a move that came back before it was fenced is treated as an
  *       interrupted move (terminate on both ends), since the other end may still be migrating.</li>
  * </ul>
+ *
+ * <p>This class is the one entry point ({@link #apply}); the rules live beside it, one class per
+ * kind of input, all working on one step's {@link StepContext}: {@link Membership} (nodes join,
+ * come back, are lost, leave), {@link Fencing} (fence answers, self-fence deadlines, unresponsive
+ * agents, recovery once a node is proven off), {@link Answers} (agents' answers and their
+ * silence), {@link Operators} (operators' requests) and {@link Scheduling} (run once per step after
+ * every input: stop, drain, place, fail back; and the failover the other rules end in).
  */
 public final class Coordinator {
     /** How long a group that failed on every node waits before trying them all again. */

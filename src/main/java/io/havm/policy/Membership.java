@@ -1,19 +1,7 @@
 package io.havm.policy;
 
-import io.havm.model.ClusterSpec;
-import io.havm.model.GroupSpec;
-import io.havm.model.MoveMode;
-import io.havm.model.ResourceSpec;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Membership: nodes joining, rejoining with a new session, being lost and leaving. A lost node's

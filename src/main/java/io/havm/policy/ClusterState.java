@@ -202,8 +202,14 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
             return n.equals(node) || n.equals(from);
         }
 
-        /** Another phase and node; clears the move, the restart and any awaited answer. */
+        /**
+         * Another phase whose only data is its node, if any ({@link Nowhere}, {@link On}); clears
+         * the move, the restart and any awaited answer. The other phases have named writers.
+         */
         Group to(GroupPhase p, String node) {
+            assert p.mayRun() || node == null : p + " runs nowhere: no node";
+            assert p != GroupPhase.RESTARTING && p != GroupPhase.MOVING && p != GroupPhase.FAILING
+                    && p != GroupPhase.AWAITING_FENCE : p + " has a named writer";
             return new Group(name, p, node, null, null, wantOnline, failovers, restarts, failedResources, tried, null,
                     retryAt, ops, 0, null);
         }
@@ -220,6 +226,7 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
                     failedResources, tried, null, retryAt, ops, 0, null);
         }
 
+        /** MOVING (see {@link Moving}); clears the restart and any awaited answer. */
         Group moving(String from, String to, MoveMode m) {
             return new Group(name, GroupPhase.MOVING, to, from, m, wantOnline, failovers, restarts, failedResources,
                     tried, null, retryAt, ops, 0, null);

@@ -118,11 +118,45 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
     }
 
     /**
-     * A group.
+     * What a group's phase is about, by name. The stored {@link Group} keeps these in positional
+     * fields whose meaning changes with the phase ({@code node}, {@code from}, {@code mode},
+     * {@code restarting}: the JSON a coordinator persists, which a successor must read back), so
+     * the rules read and write them through {@link Group#work()} and the named writers instead.
+     */
+    public sealed interface Work {}
+
+    /** OFFLINE, PENDING, FAILED: runs nowhere. */
+    public record Nowhere() implements Work {}
+
+    /** STARTING (its target), ONLINE (its owner), STOPPING (its owner). */
+    public record On(String node) implements Work {}
+
+    /** RESTARTING: {@code resource} is being restarted in place on {@code node}. */
+    public record Restarting(String node, String resource) implements Work {}
+
+    /** MOVING: being moved from {@code from} to {@code to}. */
+    public record Moving(String from, String to, MoveMode mode) implements Work {}
+
+    /**
+     * FAILING: being terminated on {@code node}; then on {@code thenOn} (the other end of an
+     * interrupted move, null if none) before it may go anywhere else.
+     */
+    public record Failing(String node, String thenOn) implements Work {}
+
+    /**
+     * AWAITING_FENCE: waits until {@code node} (lost, or unresponsive) is proven not to run it;
+     * {@code otherEnd}, the other end of a move (null if none), may run it and is preferred then.
+     */
+    public record AwaitingFence(String node, String otherEnd) implements Work {}
+
+    /**
+     * A group. Its per-phase data is read by name through {@link #work()}; the positional fields
+     * below are its stored form.
      *
-     * @param node owner (ONLINE …), target (STARTING, MOVING), or lost owner (AWAITING_FENCE)
+     * @param node owner (ONLINE …), target (STARTING, MOVING), or lost owner (AWAITING_FENCE):
+     *        see {@link Work}
      * @param from source of a move; in FAILING, the node to terminate next (other end of an
-     *        interrupted move); in AWAITING_FENCE, the other end that may run it
+     *        interrupted move); in AWAITING_FENCE, the other end that may run it: see {@link Work}
      * @param wantOnline desired state
      * @param failovers when it failed over, for the failover threshold
      * @param restarts per resource, when it was restarted in place
@@ -151,18 +185,48 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
                     List.of(), Map.of(), Set.of(), Set.of(), null, null, 0, 0, null);
         }
 
-        /** Another phase and node; clears the move, the restart and any awaited answer. */
+        /** The phase's data, by name. */
+        public Work work() {
+            return switch (phase) {
+                case OFFLINE, PENDING, FAILED -> new Nowhere();
+                case STARTING, ONLINE, STOPPING -> new On(node);
+                case RESTARTING -> new Restarting(node, restarting);
+                case MOVING -> new Moving(from, node, mode);
+                case FAILING -> new Failing(node, from);
+                case AWAITING_FENCE -> new AwaitingFence(node, from);
+            };
+        }
+
+        /** Whether {@code n} is one of the nodes its phase is about (either end of a move …). */
+        public boolean involves(String n) {
+            return n.equals(node) || n.equals(from);
+        }
+
+        /**
+         * Another phase whose only data is its node, if any ({@link Nowhere}, {@link On}); clears
+         * the move, the restart and any awaited answer. The other phases have named writers.
+         */
         Group to(GroupPhase p, String node) {
+            assert p.mayRun() || node == null : p + " runs nowhere: no node";
+            assert p != GroupPhase.RESTARTING && p != GroupPhase.MOVING && p != GroupPhase.FAILING
+                    && p != GroupPhase.AWAITING_FENCE : p + " has a named writer";
             return new Group(name, p, node, null, null, wantOnline, failovers, restarts, failedResources, tried, null,
                     retryAt, ops, 0, null);
         }
 
-        /** Like {@link #to} but keeping {@code other}: the other node of an interrupted move. */
-        Group to(GroupPhase p, String node, String other) {
-            return new Group(name, p, node, other, null, wantOnline, failovers, restarts, failedResources, tried, null,
-                    retryAt, ops, 0, null);
+        /** FAILING (see {@link Failing}); clears the restart and any awaited answer. */
+        Group failing(String node, String thenOn) {
+            return new Group(name, GroupPhase.FAILING, node, thenOn, null, wantOnline, failovers, restarts,
+                    failedResources, tried, null, retryAt, ops, 0, null);
         }
 
+        /** AWAITING_FENCE (see {@link AwaitingFence}); clears the restart and any awaited answer. */
+        Group awaitingFence(String node, String otherEnd) {
+            return new Group(name, GroupPhase.AWAITING_FENCE, node, otherEnd, null, wantOnline, failovers, restarts,
+                    failedResources, tried, null, retryAt, ops, 0, null);
+        }
+
+        /** MOVING (see {@link Moving}); clears the restart and any awaited answer. */
         Group moving(String from, String to, MoveMode m) {
             return new Group(name, GroupPhase.MOVING, to, from, m, wantOnline, failovers, restarts, failedResources,
                     tried, null, retryAt, ops, 0, null);
@@ -190,6 +254,7 @@ public record ClusterState(SortedMap<String, Node> nodes, SortedMap<String, Grou
                     retryAt, ops, attempt, deadline);
         }
 
+        /** RESTARTING {@code resource} (see {@link Restarting}), counting it in {@code r}. */
         Group withRestarts(Map<String, List<Instant>> r, String resource) {
             return new Group(name, GroupPhase.RESTARTING, node, from, mode, wantOnline, failovers, r, failedResources,
                     tried, resource, retryAt, ops, 0, null);

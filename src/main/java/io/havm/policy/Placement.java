@@ -82,7 +82,7 @@ public final class Placement {
         if (!g.phase().mayRun() || g.phase() == GroupPhase.AWAITING_FENCE) {
             return false;
         }
-        return node.equals(g.node()) || node.equals(g.from());
+        return g.involves(node);
     }
 
     /** Whether another group sharing an anti-affinity class (hard or soft, as asked) is on node. */

@@ -367,7 +367,7 @@ public final class Main {
         Args a = Args.parse("havm sim", args, Set.of("--seeds", "--first"), Set.of(), args.contains("--seeds") ? 0 : 1,
                 usage);
         if (a.get("--seeds") == null) {
-            io.havm.sim.Scenario.run(Path.of(a.positional.get(0))).forEach(out::println);
+            io.havm.sim.engine.EngineScenario.run(Path.of(a.positional.get(0))).forEach(out::println);
             return 0;
         }
         long first;
@@ -380,7 +380,7 @@ public final class Main {
         }
         int failed = 0;
         for (long s = first; s < first + seeds; s++) {
-            var o = io.havm.sim.FaultRunner.run(s);
+            var o = io.havm.sim.engine.EngineFaultRunner.run(s);
             if (!o.ok()) {
                 failed++;
                 out.println("seed " + s + ": " + String.join("; ", o.problems()));

@@ -6,7 +6,7 @@ import io.havm.model.MoveMode;
 import io.havm.policy.ClusterState;
 import io.havm.policy.Command;
 import io.havm.policy.Input;
-import io.havm.sim.FaultRunner;
+import io.havm.sim.engine.EngineFaultRunner;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -52,7 +52,7 @@ class CodecTest {
 
     @Test
     void aClusterStateFromAChaosRunRoundTrips() {
-        ClusterState s = FaultRunner.run(7).state();
+        ClusterState s = EngineFaultRunner.run(7).state();
         assertEquals(s, Codec.state(Codec.state(s)));
     }
 }

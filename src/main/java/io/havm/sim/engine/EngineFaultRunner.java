@@ -27,7 +27,7 @@ public final class EngineFaultRunner {
     static final Duration QUIET = Duration.ofSeconds(65);
 
     /** The outcome of one seed. */
-    public record Outcome(long seed, List<String> problems, List<String> log) {
+    public record Outcome(long seed, List<String> problems, List<String> log, io.havm.policy.ClusterState state) {
         public boolean ok() {
             return problems.isEmpty();
         }
@@ -138,7 +138,7 @@ public final class EngineFaultRunner {
             if (Boolean.getBoolean("havm.engineProfile")) {
                 System.out.println("seed " + seed + " events " + sim.eventsRun());
             }
-            return new Outcome(seed, problems, List.copyOf(sim.log()));
+            return new Outcome(seed, problems, List.copyOf(sim.log()), sim.state());
         }
     }
 

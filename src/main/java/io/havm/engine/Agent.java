@@ -124,6 +124,7 @@ public final class Agent implements AutoCloseable {
             });
         }
         join(false);
+        store.submit(new Input.AgentStarted(node));
         zk.elect(node, coordinator);
         guard.start(scheduler);
         Scheduler.Handle h = scheduler.start("havm-agent-" + node, false, this::loop, this::step);

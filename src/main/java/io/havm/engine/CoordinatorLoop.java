@@ -211,7 +211,11 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     if (member) {
                         holding.remove(n.name());
                     }
-                    if (member && !up) {
+                    if (member && known != null && known.status() == NodeStatus.FENCED && known.unresponsive()
+                            && n.fencing() != null && n.fencing().storage()) {
+                        // storage fencing of a member is confirmed only by its acknowledgement
+                        batch.add(new Input.StoppedEverything(n.name()));
+                    } else if (member && !up) {
                         batch.add(new Input.NodeUp(n.name(), store.running(n.name())));
                     } else if (!member && up) {
                         if (!known.unresponsive() && holds(n.name(), began)) {

@@ -143,6 +143,10 @@ public final class Coordinator {
             c.membership.nodeLost(in.node());
         } else if (input instanceof Input.NodeLeft in) {
             c.membership.nodeLeft(in.node());
+        } else if (input instanceof Input.AgentStarted in) {
+            c.membership.agentStarted(in.node());
+        } else if (input instanceof Input.StoppedEverything in) {
+            c.membership.stoppedEverything(in.node());
         } else if (input instanceof Input.Announced in) {
             c.fencing.announced(in.node());
         } else if (input instanceof Input.Fenced in) {

@@ -21,6 +21,22 @@ public sealed interface Input {
      */
     record Announced(String node) implements Input {}
 
+    /**
+     * A node fenced for not answering while still a member proved, on the heartbeat storage, that
+     * it stopped every group (it acknowledged its fence request), and its agent process lives on
+     * with the same session: that process is done with everything it ran, as if its session had
+     * ended, and may join again.
+     */
+    record StoppedEverything(String node) implements Input {}
+
+    /**
+     * A new agent process started on {@code node} (not a rejoin of the same process): the process
+     * that may have left a command unanswered is gone. Needed because a node fenced for not
+     * answering waits for the end of that process's session, which nobody may have seen (its
+     * coordinator died with it) once the new process is a member under the same name.
+     */
+    record AgentStarted(String node) implements Input {}
+
     /** The fence agent answered. */
     record Fenced(String node, boolean off, String detail) implements Input {}
 

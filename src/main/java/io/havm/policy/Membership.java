@@ -125,6 +125,33 @@ final class Membership extends Rules {
         }
     }
 
+    /**
+     * A fenced node that was evicted while a member (its agent left a command unanswered) and
+     * acknowledged its fence request: its groups are proven stopped, its session stays. Without
+     * this it would stay fenced for as long as that agent process lives, since only the end of
+     * its session ends an eviction; now a member again, it rejoins.
+     */
+    void stoppedEverything(String n) {
+        ClusterState.Node prev = nodes.get(n);
+        if (prev == null || !prev.unresponsive() || prev.status() != NodeStatus.FENCED) {
+            return;
+        }
+        nodes.put(n, prev.sessionEnded(now));
+        c.membershipChanged = true;
+        note(n + " node: stopped every group on its fence request and lives on: it may join again");
+    }
+
+    /** A new agent process on a node evicted for not answering: the old one's session is over. */
+    void agentStarted(String n) {
+        ClusterState.Node prev = nodes.get(n);
+        if (prev == null || !prev.unresponsive() || prev.status() == NodeStatus.UP) {
+            return;
+        }
+        nodes.put(n, prev.sessionEnded(now));
+        c.membershipChanged = true;
+        note(n + " node: a new agent process started: the one that did not answer is gone");
+    }
+
     void nodeLost(String n) {
         ClusterState.Node prev = nodes.get(n);
         if (prev != null && prev.unresponsive() && prev.status() != NodeStatus.UP) {

@@ -142,10 +142,6 @@ public final class EngineFaultRunner {
         }
     }
 
-    private static boolean storageFenced(EngineSim sim) {
-        return sim.spec().nodes().stream().anyMatch(x -> x.fencing() != null && x.fencing().storage());
-    }
-
     /**
      * One random fault. {@code hungSafe}: a host whose agent hangs is stopped before its VMs are
      * recovered (a power fence agent or a watchdog); only then are agent crashes and pauses injected.
@@ -161,16 +157,7 @@ public final class EngineFaultRunner {
                 case 21 -> sim.scriptStartFails(n, "app-svc", 1 + r.nextInt(2));
                 case 22 -> sim.scriptStopFails(n, "app-svc", 1 + r.nextInt(2));
                 case 23 -> sim.crashScript("app-svc");
-                case 24 -> {
-                    // KNOWN GAP (seeds 28, 236 with this fault; see case 28): a node storage-fenced while still a
-                    // member (its agent hung in a script call past the pending timeout) acknowledges,
-                    // stops everything, and keeps its session: the coordinator keeps it fenced for as
-                    // long as that agent process lives. Until the agent leaves and joins again after
-                    // such a fence, hung scripts run only in clusters that fence by power.
-                    if (!storageFenced(sim)) {
-                        sim.scriptHang(n, "app-svc", r.nextBoolean());
-                    }
-                }
+                case 24 -> sim.scriptHang(n, "app-svc", r.nextBoolean());
                 case 25 -> sim.scriptSick("app-svc", r.nextBoolean());
                 case 26 -> {
                     if (r.nextBoolean()) {
@@ -181,8 +168,7 @@ public final class EngineFaultRunner {
                 }
                 case 27 -> sim.storageHang(n, r.nextBoolean());
                 case 28 -> {
-                    // the same KNOWN GAP as hung scripts (seeds 425, 631, 888): storage fencing only
-                    if (hungSafe && !storageFenced(sim) && r.nextBoolean()) {
+                    if (hungSafe && r.nextBoolean()) {
                         sim.hangAgent(n);
                     } else {
                         sim.recoverAgent(n);

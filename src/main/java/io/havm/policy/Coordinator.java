@@ -6,7 +6,6 @@ import io.havm.model.MoveMode;
 import io.havm.model.ResourceSpec;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -1163,7 +1162,7 @@ public final class Coordinator {
                 GroupSpec gs = spec.groups().get(g.name());
                 boolean allowed = gs.failback() instanceof GroupSpec.Failback.Immediate
                         || gs.failback() instanceof GroupSpec.Failback.Window w
-                                && w.contains(now.atZone(ZoneOffset.UTC).getHour());
+                                && w.contains(now.atZone(w.zone()).getHour());
                 if (!allowed) {
                     continue;
                 }

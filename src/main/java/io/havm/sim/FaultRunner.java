@@ -43,7 +43,7 @@ public final class FaultRunner {
         String grace = new String[] {"0s", "10s", "20s", "60s"}[r.nextInt(4)];
         // Short pending timeouts, so that hung agents run into them within the chaos.
         String pending = new String[] {"4s", "10s", "60s"}[r.nextInt(3)];
-        StringBuilder y = new StringBuilder("cluster:\n  name: chaos\n  migrationsPerHost: " + (1 + r.nextInt(2))
+        StringBuilder y = new StringBuilder("cluster:\n  name: chaos\n  timeZone: UTC\n  migrationsPerHost: " + (1 + r.nextInt(2))
                 + "\n  timers: {sessionTimeout: 3s, zkTickTime: 500ms, selfFenceAfter: 0s, selfFenceDuration: 1s,"
                 + " safetyMargin: 500ms, recoveryWithoutFence: " + recovery + ", fenceRetry: 2s, startupGrace: " + grace
                 + "}\n  nodes:\n");

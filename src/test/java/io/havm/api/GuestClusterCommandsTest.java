@@ -10,7 +10,7 @@ import io.havm.config.ClusterConfigLoader;
 import io.havm.coordination.CoordinationException;
 import io.havm.engine.FakeHypervisor;
 import io.havm.engine.port.Hypervisor;
-import io.havm.lab.GuestImage;
+import io.havm.libvirt.GuestImage;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
 import io.havm.model.ResourceSpec;
@@ -82,7 +82,7 @@ class GuestClusterCommandsTest {
         Path guestDir = dir.resolve("guest");
         Main m = new Main(Path.of("").toAbsolutePath(), new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
-        m.guestClusterEnv = new GuestClusterCommands.Env(() -> {
+        m.guestClusterEnv = new io.havm.guestcluster.GuestClusters.Env(() -> {
             try {
                 Files.createDirectories(guestDir);
                 return new GuestImage(guestDir, Files.writeString(guestDir.resolve("vmlinuz"), "k"),

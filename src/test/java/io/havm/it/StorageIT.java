@@ -89,7 +89,7 @@ class StorageIT {
     private Path config(String name, String disks, String groups) throws IOException {
         Files.createDirectories(shared().resolve("pool"));
         Files.createDirectories(shared().resolve("lockd"));
-        String storage = LabCluster.labStorage(shared()) + (disks.isEmpty() ? "" : "  disks:\n" + disks);
+        String storage = LabCluster.labStorage(lab.lab.facts()) + (disks.isEmpty() ? "" : "  disks:\n" + disks);
         config = LabCluster.writeConfig(dir.resolve("cluster.yaml"), lab.home, name + ProcessHandle.current().pid(),
                 lab.lab.status(), LabCluster.FAST_TIMERS, storage, groups);
         return config;

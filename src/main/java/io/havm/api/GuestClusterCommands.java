@@ -1,5 +1,6 @@
 package io.havm.api;
 
+import io.havm.coordination.CoordinationException;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
 import io.havm.engine.port.Hypervisor;
@@ -40,6 +41,11 @@ final class GuestClusterCommands {
         return new GuestClusters.Env(() -> GuestImage.ensure(home), LunPicker.fromHere(Duration.ofSeconds(10)),
                 s -> {},
                 spec -> {
+                    if (spec.zookeeper() == null) {
+                        // Reported by remove as "cannot read the cluster's state", with nothing changed.
+                        throw new CoordinationException("the configuration names no cluster.zookeeper (e.g."
+                                + " zookeeper: 'zk1:2181,zk2:2181,zk3:2181')");
+                    }
                     try (ZkCoordination zk = ClusterCommands.connect(spec, "the cluster configuration")) {
                         return new ClusterStore(zk, "cli", io.havm.engine.port.Clock.SYSTEM).state();
                     }
@@ -109,12 +115,6 @@ final class GuestClusterCommands {
         String cmd = "havm guest-cluster remove";
         Args a = Args.parse(cmd, args, Set.of("--config", "--host-off"), Set.of("--cluster-stopped"), 1, REMOVE_USAGE);
         Path config = configFile(a, cmd, REMOVE_USAGE);
-        if (!a.flag("--cluster-stopped")
-                && io.havm.config.ClusterConfigLoader.load(config).spec().zookeeper() == null) {
-            throw new InvalidInputException(config + ": cluster.zookeeper", "is required to ask the cluster whether"
-                    + " its members are wanted online (e.g. zookeeper: 'zk1:2181,zk2:2181,zk3:2181'); or pass"
-                    + " --cluster-stopped if no agent runs");
-        }
         GuestClusters.Removal r = clusters.remove(a.positional.get(0), config, a.flag("--cluster-stopped"),
                 a.all("--host-off"));
         if (!r.inUse().isEmpty()) {

@@ -8,7 +8,6 @@ import io.havm.libvirt.GuestImage;
 import io.havm.libvirt.AccelProbe;
 import io.havm.libvirt.LibvirtHypervisor;
 import io.havm.model.DomainType;
-import io.havm.model.InvalidInputException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**

@@ -6,6 +6,7 @@ import io.havm.model.MoveMode;
 import io.havm.model.ResourceSpec;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

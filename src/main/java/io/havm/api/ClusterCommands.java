@@ -74,6 +74,7 @@ final class ClusterCommands {
         ClusterSpec spec = spec(a, "havm agent");
         String node = a.require("havm agent", "--node", usage);
         requireNode(spec, "--node", node);
+        ZkCoordination zk = connect(spec, a.get("--config")); // before anything else: no ZooKeeper named, no agent
         Map<String, Hypervisor> hvs = new TreeMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
             hvs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri()));
@@ -84,7 +85,6 @@ final class ClusterCommands {
                 devices.put(n.name(), new FenceDevice(n.fencing().agent(), n.fencing().options(), n.fencing().timeout()));
             }
         }
-        ZkCoordination zk = connect(spec, a.get("--config"));
         java.util.function.Consumer<String> log = line -> {
             synchronized (out) {
                 out.println(Instant.now() + " " + line);

@@ -370,6 +370,11 @@ public final class Main {
         Args a = Args.parse("havm config check", args.subList(1, args.size()), Set.of(), Set.of(), 1, usage);
         var loaded = io.havm.config.ClusterConfigLoader.load(Path.of(a.positional.get(0)));
         loaded.warnings().forEach(w -> err.println("warning: " + w));
+        if (loaded.spec().zookeeper() == null) {
+            err.println("warning: " + a.positional.get(0) + ": cluster.zookeeper is not set: the agents and the"
+                    + " status, events, group and node commands need the ZooKeeper servers' connect string (e.g."
+                    + " zookeeper: 'zk1:2181,zk2:2181,zk3:2181')");
+        }
         var spec = loaded.spec();
         for (var n : spec.nodes()) {
             if (n.fencing() == null) {

@@ -131,5 +131,8 @@ class MainTest {
         assertEquals(2, run("status", "--config", c.toString()));
         assertTrue(err().contains(c + ": cluster.zookeeper: is required to reach the cluster: the ZooKeeper"
                 + " ensemble's connect string, e.g. zookeeper: 'zk1:2181,zk2:2181,zk3:2181'"), err());
+        assertEquals(2, run("agent", "--config", c.toString(), "--node", "kvm1"), "no agent without a ZooKeeper");
+        assertEquals(0, run("config", "check", c.toString()), err());
+        assertTrue(err().contains("warning: " + c + ": cluster.zookeeper is not set"), err());
     }
 }

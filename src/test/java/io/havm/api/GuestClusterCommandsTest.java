@@ -540,4 +540,20 @@ class GuestClusterCommandsTest {
         assertTrue(err().contains("the configuration is as before"), err());
         assertEquals(before, snapshot());
     }
+
+    @Test
+    void consolesAndSavedStatesGoWhereTheOptionsSayElseOnTheOsPool() throws Exception {
+        Path consoles = Files.createDirectories(dir.resolve("consoles"));
+        Path states = Files.createDirectories(dir.resolve("states"));
+        assertEquals(0, create("gc", "--members", "2", "--shared-disk", "witness:1M", "--console-dir",
+                consoles.toString(), "--state-dir", states.toString()), err());
+        var spec = io.havm.config.ClusterConfigLoader.load(cfg).spec();
+        ResourceSpec vm = spec.groups().get("gc-1").resources().get("vm");
+        assertEquals(states.toString(), vm.properties().get("stateDir"));
+        assertTrue(Files.readString(Path.of(vm.properties().get("definition")))
+                .contains("<source path='" + consoles.resolve("gc-1.log") + "' append='on'/>"));
+        assertEquals(2, create("gc2", "--members", "2", "--shared-disk", "witness:1M", "--state-dir",
+                dir.resolve("nowhere").toString()));
+        assertTrue(err().contains("--state-dir: " + dir.resolve("nowhere") + " is not a directory"), err());
+    }
 }

@@ -199,7 +199,7 @@ class OutageIT {
     void anEnsembleLosingItsLeaderOrAFollowerChangesNothing() throws Exception {
         ensemble = true;
         LabZooKeeper.ensembleUp();
-        Map<String, String> placed = twoGroups("zke", LabCluster.Fencing.POWER, LabZooKeeper.ENSEMBLE);
+        Map<String, String> placed = twoGroups("zke", LabCluster.Fencing.POWER, LabZooKeeper.ensemble());
         Instant t0 = Instant.now();
         int leader = LabZooKeeper.ensembleLeader();
         LabZooKeeper.ensembleKill(leader);
@@ -281,7 +281,7 @@ class OutageIT {
         referee.close();
         assertEquals(0, referee.twoCopies(v.name()), "never two copies: " + referee.timeline(v.name()));
         assertEquals(List.of(1, 2), v.log().bootCounts());
-        String wd = Files.readString(Path.of("/var/lib/havm-lab/watchdog/" + owner + ".log"));
+        String wd = Files.readString(lab.lab.facts().watchdogDir().resolve(owner + ".log"));
         assertTrue(wd.contains("no pet for"), wd);
         assertTrue(referee.lastSeenOn(v.name(), owner).isBefore(referee.firstSeenOn(v.name(), survivor)));
         System.out.printf("OutageIT: agent paused on %s: watchdog powered it off after %.2f s; web on %s after %.2f s%n",

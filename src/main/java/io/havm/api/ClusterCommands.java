@@ -53,8 +53,17 @@ final class ClusterCommands {
                 + String.join(", ", known) + ")");
     }
 
-    static ZkCoordination connect(ClusterSpec spec) {
-        String zk = io.havm.lab.LabCluster.zookeeper(spec);
+    /**
+     * Connects to the ensemble {@code cluster.zookeeper} names in {@code file}; a configuration that
+     * names none is bad input for every command that needs the cluster's store.
+     */
+    static ZkCoordination connect(ClusterSpec spec, String file) {
+        String zk = spec.zookeeper();
+        if (zk == null) {
+            throw new InvalidInputException(file + ": cluster.zookeeper", "is required to reach the cluster: the"
+                    + " ZooKeeper ensemble's connect string, e.g. zookeeper: 'zk1:2181,zk2:2181,zk3:2181'"
+                    + " (the lab's: ./havm lab status --json, zookeeper.connect)");
+        }
         Duration session = spec.timers().sessionTimeout();
         return new ZkCoordination(zk, "/havm/" + spec.name(), session, session);
     }
@@ -66,6 +75,7 @@ final class ClusterCommands {
         ClusterSpec spec = spec(a, "havm agent");
         String node = a.require("havm agent", "--node", usage);
         requireNode(spec, "--node", node);
+        ZkCoordination zk = connect(spec, a.get("--config")); // before anything else: no ZooKeeper named, no agent
         Map<String, Hypervisor> hvs = new TreeMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
             hvs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri()));
@@ -76,7 +86,6 @@ final class ClusterCommands {
                 devices.put(n.name(), new FenceDevice(n.fencing().agent(), n.fencing().options(), n.fencing().timeout()));
             }
         }
-        ZkCoordination zk = connect(spec);
         java.util.function.Consumer<String> log = line -> {
             synchronized (out) {
                 out.println(Instant.now() + " " + line);
@@ -151,7 +160,7 @@ final class ClusterCommands {
         Args a = Args.parse("havm status", args, Set.of("--config"), Set.of("--json"), 0,
                 "havm status --config cluster.yaml [--json]");
         ClusterSpec spec = spec(a, "havm status");
-        try (ZkCoordination zk = connect(spec)) {
+        try (ZkCoordination zk = connect(spec, a.get("--config"))) {
             ClusterStore store = new ClusterStore(zk, "cli", Clock.SYSTEM);
             ClusterState s = store.state().orElse(null);
             if (s == null) {
@@ -193,7 +202,7 @@ final class ClusterCommands {
         Args a = Args.parse("havm events", args, Set.of("--config"), Set.of("--json"), 0,
                 "havm events --config cluster.yaml [--json]");
         ClusterSpec spec = spec(a, "havm events");
-        try (ZkCoordination zk = connect(spec)) {
+        try (ZkCoordination zk = connect(spec, a.get("--config"))) {
             List<String> ev = new ClusterStore(zk, "cli", Clock.SYSTEM).events();
             if (a.flag("--json")) {
                 out.println(io.havm.engine.Codec.json().valueToTree(Map.of("events", ev)));
@@ -243,7 +252,7 @@ final class ClusterCommands {
                         + "' (allowed: drain, resume, shutdown)");
             };
         }
-        try (ZkCoordination zk = connect(spec)) {
+        try (ZkCoordination zk = connect(spec, a.get("--config"))) {
             new ClusterStore(zk, "cli", Clock.SYSTEM).submit(in);
         }
         out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"

@@ -1,122 +1,70 @@
 package io.havm.api;
 
-import io.havm.config.ClusterConfigLoader;
 import io.havm.coordination.CoordinationException;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
-import io.havm.port.DomainState;
 import io.havm.port.Hypervisor;
-import io.havm.port.HypervisorException;
-import io.havm.lab.GuestImage;
-import io.havm.lab.Lab;
-import io.havm.libvirt.AccelProbe;
-import io.havm.libvirt.DomainSpec;
+import io.havm.guestcluster.GuestClusters;
+import io.havm.libvirt.GuestImage;
 import io.havm.libvirt.LibvirtHypervisor;
-import io.havm.model.ClusterSpec;
-import io.havm.model.DomainType;
-import io.havm.model.GroupSpec;
 import io.havm.model.InvalidInputException;
-import io.havm.model.ResourceSpec;
-import io.havm.model.StorageSpec;
-import io.havm.policy.ClusterState;
-import io.havm.policy.GroupPhase;
 import io.havm.storage.LunPicker;
-import io.havm.storage.Volumes;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
-import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.function.Supplier;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
- * {@code havm guest-cluster create|remove|list}: N VMs that share raw, shareable disks (a guest
- * cluster: the guests run their own cluster software over them), written into the cluster
- * configuration as a fragment {@code <config>.d/NAME.yaml} with one group per member, held apart
- * by a hard anti-affinity class named after the guest cluster.
+ * {@code havm guest-cluster create|remove|list}: parses the options, hands the work to
+ * {@link GuestClusters} (planning and provisioning) and prints what it did.
  *
- * <p>Create checks everything before it changes anything (bad input: exit 2, nothing made), then
- * creates the volumes, the members' domain definitions and the fragment; when a step fails after
- * something was made it removes what it made (exit 1), so the configuration is as before. The
- * fragment names everything it made in its header, which is what remove deletes.
+ * <p>Create checks everything before it changes anything (bad input: exit 2, nothing made); when a
+ * step fails after something was made it removes what it made (exit 1).
  */
 final class GuestClusterCommands {
-    /** First line of a fragment made by create; remove and list recognise guest clusters by it. */
-    static final String MARK = "# havm guest-cluster: ";
-    /** Header lines naming the files and directories create made (remove deletes them). */
-    static final String CREATED = "# havm-created: ";
-
-    static final int MIN_MEMBERS = 2;
-    static final int MAX_MEMBERS = 8;
-    /** A VM has at most 20 disks (vda..vdt); one is the OS disk. */
-    static final int MAX_SHARED = 19;
-    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
-    private static final Set<String> RESERVED = Set.of("os", "vm");
-    private static final String OS_SIZE = "64M";
-
     static final String CREATE_USAGE = "havm guest-cluster create NAME --members N --shared-disk DNAME:SIZE"
             + " [--shared-disk ...] [--pool P] [--os-pool P] [--memory MiB] [--os-size SIZE]"
-            + " [--domain-type auto|kvm|qemu] --config F";
+            + " [--domain-type auto|kvm|qemu] [--console-dir DIR] [--state-dir DIR] --config F";
     static final String REMOVE_USAGE = "havm guest-cluster remove NAME [--cluster-stopped] [--host-off HOST ...]"
             + " --config F";
     static final String LIST_USAGE = "havm guest-cluster list --config F";
 
     /**
-     * What the commands take from outside, replaceable in tests.
-     *
-     * @param guest the test guest's kernel and initrd (built on first use)
-     * @param capacity an iSCSI LUN's size
-     * @param step called before each step that changes something, with what it is about to do
-     *        (tests fail a step here to check the rollback)
-     * @param clusterState the cluster's state as its coordinator wrote it in ZooKeeper (empty: none
-     *        yet); throws {@link CoordinationException} when ZooKeeper cannot be reached
-     * @param hosts every node's hypervisor (remove asks each whether a member runs there); closed after
+     * The real outside world: havm's test guest, LUN sizes asked of the SAN, the cluster's state in
+     * the ZooKeeper {@code cluster.zookeeper} names, and every node's libvirt.
      */
-    record Env(Supplier<GuestImage> guest, LunPicker.Capacity capacity, Consumer<String> step,
-            Function<ClusterSpec, Optional<ClusterState>> clusterState, Function<ClusterSpec, Map<String, Hypervisor>> hosts) {
-        static Env real(Path home) {
-            return new Env(() -> GuestImage.ensure(home), LunPicker.fromHere(Duration.ofSeconds(10)), s -> {},
-                    spec -> {
-                        try (ZkCoordination zk = ClusterCommands.connect(spec)) {
-                            return new ClusterStore(zk, "cli", io.havm.port.Clock.SYSTEM).state();
-                        }
-                    },
-                    spec -> {
-                        Map<String, Hypervisor> hs = new LinkedHashMap<>();
-                        spec.nodes().forEach(n -> hs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri())));
-                        return hs;
-                    });
-        }
+    static GuestClusters.Env realEnv(Path home) {
+        return new GuestClusters.Env(() -> GuestImage.ensure(home), LunPicker.fromHere(Duration.ofSeconds(10)),
+                s -> {},
+                spec -> {
+                    if (spec.zookeeper() == null) {
+                        // Reported by remove as "cannot read the cluster's state", with nothing changed.
+                        throw new CoordinationException("the configuration names no cluster.zookeeper (e.g."
+                                + " zookeeper: 'zk1:2181,zk2:2181,zk3:2181')");
+                    }
+                    try (ZkCoordination zk = ClusterCommands.connect(spec, "the cluster configuration")) {
+                        return new ClusterStore(zk, "cli", io.havm.port.Clock.SYSTEM).state();
+                    }
+                },
+                spec -> {
+                    Map<String, Hypervisor> hs = new LinkedHashMap<>();
+                    spec.nodes().forEach(n -> hs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri())));
+                    return hs;
+                });
     }
 
-    private final Path home;
     private final PrintStream out;
     private final PrintStream err;
-    private final Env env;
+    private final GuestClusters clusters;
 
-    GuestClusterCommands(Path home, PrintStream out, PrintStream err, Env env) {
-        this.home = home;
+    GuestClusterCommands(Path home, PrintStream out, PrintStream err, GuestClusters.Env env) {
         this.out = out;
         this.err = err;
-        this.env = env;
+        this.clusters = new GuestClusters(home, env);
     }
 
     int run(List<String> args) {
@@ -133,263 +81,71 @@ final class GuestClusterCommands {
         };
     }
 
-    // ---------------------------------------------------------------- create
-
-    /** One member VM: its group, OS disk and definition. */
-    record Member(String group, StorageSpec.Disk os, Path definition, Path serialLog, List<String> preferred,
-            String xml) {}
-
-    /** One shared disk: the name given on the command line and the disk made for it. */
-    record Shared(String given, StorageSpec.Disk disk) {}
-
-    /** Everything create will make, decided and checked before anything is made. */
-    record Plan(String name, Path config, StorageSpec storage, List<Shared> shared, List<Member> members,
-            long memoryMiB, Path defsDir, Path fragment, Path stateDir, boolean unsafeSharedStorage,
-            List<Path> dirs, String fragmentText, List<String> warnings) {
-
-        Plan withFragmentText(String text) {
-            return new Plan(name, config, storage, shared, members, memoryMiB, defsDir, fragment, stateDir,
-                    unsafeSharedStorage, dirs, text, warnings);
-        }
-    }
-
     private int create(List<String> args) {
-        Args a = Args.parse("havm guest-cluster create", args, Set.of("--members", "--shared-disk", "--pool",
-                "--os-pool", "--memory", "--os-size", "--domain-type", "--config"), Set.of(), 1, CREATE_USAGE);
-        Plan p = plan(a);
+        String cmd = "havm guest-cluster create";
+        Args a = Args.parse(cmd, args, Set.of("--members", "--shared-disk", "--pool", "--os-pool", "--memory",
+                "--os-size", "--domain-type", "--console-dir", "--state-dir", "--config"), Set.of(), 1, CREATE_USAGE);
+        Path config = configFile(a, cmd, CREATE_USAGE);
+        GuestClusters.Plan p = clusters.plan(new GuestClusters.CreateRequest(config, a.positional.get(0),
+                a.require(cmd, "--members", CREATE_USAGE), a.all("--shared-disk"), a.get("--pool"), a.get("--os-pool"),
+                a.get("--memory"), a.get("--os-size"), a.get("--domain-type"), dir(a, "--console-dir"),
+                dir(a, "--state-dir")));
         p.warnings().forEach(w -> err.println("warning: " + w));
-        List<Path> made = new ArrayList<>();
         try {
-            make(p, made);
-        } catch (RuntimeException | IOException e) {
-            List<String> left = undo(made);
-            String why = e instanceof UncheckedIOException u && u.getCause() != null ? e.getMessage() + ": "
-                    + u.getCause().getMessage() : e.getMessage();
-            err.println("havm guest-cluster create: " + p.name() + ": failed: " + why);
-            err.println(left.isEmpty() ? "rolled back: removed the " + made.size()
+            clusters.create(p);
+        } catch (GuestClusters.CreateFailed e) {
+            err.println(cmd + ": " + p.name() + ": failed: " + e.getMessage());
+            err.println(e.left.isEmpty() ? "rolled back: removed the " + e.made
                     + " files and directories it had made; the configuration is as before"
-                    : "rolled back, but could not remove: " + String.join("; ", left));
+                    : "rolled back, but could not remove: " + String.join("; ", e.left));
             return 1;
         }
         out.println("created guest cluster " + p.name() + ": " + p.members().size() + " members ("
                 + String.join(", ", p.members().stream().map(m -> m.group() + " prefers " + m.preferred().get(0))
                         .toList()) + "), hard anti-affinity class " + p.name());
-        for (Shared s : p.shared()) {
-            out.println("  shared disk " + s.given() + ": " + describe(p.storage(), s.disk()));
+        for (GuestClusters.Shared s : p.shared()) {
+            out.println("  shared disk " + s.given() + ": " + GuestClusters.describe(p.storage(), s.disk()));
         }
         out.println("  fragment " + p.fragment() + ", definitions in " + p.defsDir());
         out.println("  agents read the configuration when they start: restart them to pick it up");
         return 0;
     }
 
-    /** Makes what the plan says, recording each file or directory in {@code made} before making it. */
-    private void make(Plan p, List<Path> made) throws IOException {
-        for (Path dir : p.dirs()) {
-            env.step().accept("directory " + dir);
-            Files.createDirectory(dir); // fails if it appeared meanwhile: then it is not ours to remove
-            made.add(dir);
+    private int remove(List<String> args) {
+        String cmd = "havm guest-cluster remove";
+        Args a = Args.parse(cmd, args, Set.of("--config", "--host-off"), Set.of("--cluster-stopped"), 1, REMOVE_USAGE);
+        Path config = configFile(a, cmd, REMOVE_USAGE);
+        GuestClusters.Removal r = clusters.remove(a.positional.get(0), config, a.flag("--cluster-stopped"),
+                a.all("--host-off"));
+        if (!r.inUse().isEmpty()) {
+            err.println(cmd + ": " + r.name() + ": not removed, nothing changed:");
+            r.inUse().forEach(w -> err.println("  " + w));
+            return 1;
         }
-        for (Shared s : p.shared()) {
-            if (s.disk().volume() != null) {
-                volume(p, s.disk(), made);
-            }
+        out.println("removed guest cluster " + r.name() + ": groups " + String.join(", ", r.groups()) + "; "
+                + r.removed() + " files and directories");
+        r.luns().forEach((disk, d) -> out.println("  LUN " + d.get("lun") + " of pool " + d.get("pool") + " (disk "
+                + disk + ") keeps its data; it is free for the next guest cluster"));
+        out.println("  agents read the configuration when they start: restart them to forget its groups");
+        if (!r.left().isEmpty()) {
+            err.println(cmd + ": " + r.name() + ": could not remove: " + String.join("; ", r.left()));
+            return 1;
         }
-        for (Member m : p.members()) {
-            volume(p, m.os(), made);
-        }
-        for (Member m : p.members()) {
-            env.step().accept("definition " + m.definition());
-            made.add(m.definition()); // in the directory just made: ours, even half-written
-            Files.writeString(m.definition(), m.xml(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        }
-        env.step().accept("fragment " + p.fragment());
-        Path tmp = p.fragment().resolveSibling("." + p.name() + ".yaml.tmp");
-        made.add(tmp);
-        Files.writeString(tmp, p.fragmentText());
-        made.add(p.fragment());
-        Files.move(tmp, p.fragment(), StandardCopyOption.ATOMIC_MOVE);
-        made.remove(tmp);
-        env.step().accept("reload " + p.config());
-        ClusterConfigLoader.load(p.config());
+        return 0;
     }
 
-    private void volume(Plan p, StorageSpec.Disk d, List<Path> made) {
-        Path file = d.file((StorageSpec.SharedDir) p.storage().poolOf(d));
-        env.step().accept("volume " + file);
-        if (Files.exists(file)) {
-            throw new IllegalStateException("volume " + file + " appeared since the checks; it is not havm's");
+    private int list(List<String> args) {
+        Args a = Args.parse("havm guest-cluster list", args, Set.of("--config"), Set.of(), 0, LIST_USAGE);
+        Path config = configFile(a, "havm guest-cluster list", LIST_USAGE);
+        List<GuestClusters.Listed> all = GuestClusters.list(config);
+        for (GuestClusters.Listed l : all) {
+            out.println(l.name() + ": " + l.groups().size() + " members (" + String.join(", ", l.groups())
+                    + "); shared disks: " + String.join(", ", l.shared()));
         }
-        made.add(file); // before creating it: a failed qemu-img may leave an empty file behind
-        Volumes.create(p.storage(), d);
-    }
-
-    /** Removes what create made, newest first; returns what could not be removed. */
-    private static List<String> undo(List<Path> made) {
-        List<String> left = new ArrayList<>();
-        List<Path> reversed = new ArrayList<>(made);
-        Collections.reverse(reversed);
-        for (Path f : reversed) {
-            try {
-                Files.deleteIfExists(f);
-            } catch (DirectoryNotEmptyException e) {
-                left.add(f + " (not empty)");
-            } catch (IOException e) {
-                left.add(f + " (" + e.getMessage() + ")");
-            }
+        if (all.isEmpty()) {
+            out.println("no guest clusters in " + io.havm.config.ClusterConfigLoader.fragmentDir(config));
         }
-        return left;
-    }
-
-    /** Checks the command line against the configuration and decides every name, file and LUN. */
-    Plan plan(Args a) {
-        String cmd = "havm guest-cluster create";
-        Path config = configFile(a, cmd, CREATE_USAGE);
-        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(config);
-        ClusterSpec spec = loaded.spec();
-        StorageSpec st = spec.storage();
-        String name = a.positional.get(0);
-        int members = members(a.require(cmd, "--members", CREATE_USAGE));
-        String longest = name + "-" + members + "-os";
-        if (!NAME.matcher(name).matches() || !NAME.matcher(longest).matches()) {
-            throw new InvalidInputException("NAME", "'" + name + "' is not a valid guest cluster name (letters,"
-                    + " digits, '_', '.', '-'; short enough that member disk " + longest + " has at most 64 characters)");
-        }
-        long memory = wholeNumber("--memory", a.get("--memory") == null ? "128" : a.get("--memory"), 32, 1_048_576);
-        long osSize = size("--os-size", a.get("--os-size") == null ? OS_SIZE : a.get("--os-size"));
-        String typeWord = a.get("--domain-type") == null ? "auto" : a.get("--domain-type");
-        if (!typeWord.equals("auto")) {
-            DomainType.parse("--domain-type", typeWord);
-        }
-        Map<String, Long> wanted = sharedDisks(a.all("--shared-disk"), name);
-
-        // Hard anti-affinity: one node per member, among the nodes with room for one.
-        long need = memory + spec.timers().perVmOverheadMiB();
-        List<String> hosts = spec.nodes().stream().filter(n -> n.memoryMiB() >= need)
-                .map(ClusterSpec.NodeSpec::name).toList();
-        if (members > hosts.size()) {
-            throw new InvalidInputException("--members", members + " members need " + members + " nodes (a hard"
-                    + " anti-affinity class keeps each member on its own node), but only " + hosts.size()
-                    + " node(s) can host one (" + need + " MiB with overhead): "
-                    + (hosts.isEmpty() ? "none" : String.join(", ", hosts)) + " (nodes: "
-                    + String.join(", ", spec.nodeNames()) + ")");
-        }
-        List<String> warnings = new ArrayList<>(loaded.warnings());
-        if (members == hosts.size()) {
-            warnings.add(members + " members on " + hosts.size() + " nodes: a member whose node fails stays offline"
-                    + " until a node is free again (hard anti-affinity)");
-        }
-
-        // Pools.
-        StorageSpec.Pool pool = sharedPool(st, a.get("--pool"));
-        StorageSpec.SharedDir osPool = osPool(st, a.get("--os-pool"), pool);
-
-        // Names: nothing of this guest cluster may exist yet.
-        List<String> groups = new ArrayList<>();
-        for (int i = 1; i <= members; i++) {
-            groups.add(name + "-" + i);
-        }
-        Set<String> diskNames = new LinkedHashSet<>();
-        wanted.keySet().forEach(d -> diskNames.add(name + "-" + d));
-        groups.forEach(g -> diskNames.add(g + "-os"));
-        for (String d : diskNames) {
-            if (!NAME.matcher(d).matches()) {
-                throw new InvalidInputException("--shared-disk", "disk name '" + d + "' (NAME-DNAME) is longer"
-                        + " than 64 characters: choose shorter names");
-            }
-        }
-        checkFree(spec, name, groups, diskNames);
-
-        // Files: none may exist; the pools' directories must.
-        Path fragDir = ClusterConfigLoader.fragmentDir(config);
-        Path fragment = fragDir.resolve(name + ".yaml");
-        Path defsDir = fragDir.resolve(name);
-        Path base = osPool.path().startsWith(Lab.SHARED) ? Lab.SHARED : osPool.path();
-        Path consoleDir = base.resolve("console");
-        Path stateDir = base.resolve("save");
-        for (Path p : List.of(fragment, defsDir)) {
-            if (Files.exists(p)) {
-                throw new InvalidInputException(name, p + " already exists: remove it (havm guest-cluster remove "
-                        + name + " for one havm made) or choose another name");
-            }
-        }
-        for (String g : groups) {
-            Path sav = stateDir.resolve(g + ".sav");
-            if (Files.exists(sav)) {
-                throw new InvalidInputException(name, "a saved state of domain " + g + " exists (" + sav
-                        + "): a new member would resume it; remove it or choose another name");
-            }
-        }
-        List<Shared> shared = new ArrayList<>();
-        if (pool instanceof StorageSpec.SharedDir sd) {
-            poolDir(sd);
-            for (Map.Entry<String, Long> w : wanted.entrySet()) {
-                String dn = name + "-" + w.getKey();
-                shared.add(new Shared(w.getKey(), new StorageSpec.Disk(dn, sd.name(), dn + ".raw", null,
-                        StorageSpec.Format.RAW, w.getValue(), null, true)));
-            }
-        }
-        poolDir(osPool);
-        List<StorageSpec.Disk> osDisks = new ArrayList<>();
-        for (String g : groups) {
-            osDisks.add(new StorageSpec.Disk(g + "-os", osPool.name(), g + "-os.qcow2", null,
-                    StorageSpec.Format.QCOW2, osSize, null, false));
-        }
-        List<Path> volumes = new ArrayList<>();
-        for (StorageSpec.Disk d : Stream.concat(shared.stream().map(Shared::disk), osDisks.stream()).toList()) {
-            Path f = d.file((StorageSpec.SharedDir) st.poolOf(d));
-            if (Files.exists(f)) {
-                throw new InvalidInputException("storage.pools." + d.pool(), "volume " + f + " (for disk " + d.name()
-                        + ") already exists: havm does not take over a volume it did not make; remove it or choose"
-                        + " another name");
-            }
-            volumes.add(f);
-        }
-
-        // iSCSI: the smallest free LUN that is large enough, for each shared disk.
-        if (pool instanceof StorageSpec.Iscsi is) {
-            Map<String, Integer> luns = LunPicker.pick(st, is, wanted, env.capacity(), "--shared-disk");
-            for (Map.Entry<String, Long> w : wanted.entrySet()) {
-                shared.add(new Shared(w.getKey(), new StorageSpec.Disk(name + "-" + w.getKey(), is.name(), null,
-                        luns.get(w.getKey()), StorageSpec.Format.RAW, w.getValue(), null, true)));
-            }
-        }
-
-        // Definitions: the test guest, booting from the member's OS disk (the cluster configuration
-        // decides the disks the domain really gets when it comes online).
-        GuestImage guest = env.guest().get();
-        DomainType type = AccelProbe.resolve(typeWord, guest.kernel(), guest.initrd(), Path.of("/var/cache/havm"));
-        List<Member> ms = new ArrayList<>();
-        for (int i = 0; i < members; i++) {
-            String g = groups.get(i);
-            StorageSpec.Disk os = osDisks.get(i);
-            Path log = consoleDir.resolve(g + ".log");
-            DomainSpec ds = new DomainSpec(g, null, (int) memory, 1, type, guest.kernel(), guest.initrd(), null,
-                    List.of(new DomainSpec.Disk(os.file(osPool), "qcow2")), null, log, Map.of());
-            String xml = ds.render(home.resolve("vm-templates/lab-direct-kernel.xml"), false);
-            List<String> preferred = new ArrayList<>(hosts.subList(i, hosts.size()));
-            preferred.addAll(hosts.subList(0, i));
-            ms.add(new Member(g, os, defsDir.resolve(g + ".xml"), log, preferred, xml));
-        }
-        boolean unsafe = Stream.of(pool, osPool).anyMatch(p -> p instanceof StorageSpec.SharedDir sd
-                && !sd.libvirtSeesShared());
-
-        // What create makes, in order: directories, volumes, definitions (the fragment comes last).
-        List<Path> dirs = new ArrayList<>();
-        for (Path dir : List.of(fragDir, consoleDir)) {
-            if (!Files.isDirectory(dir) && !dirs.contains(dir)) {
-                dirs.add(dir);
-            }
-        }
-        dirs.add(defsDir);
-        // Remove deletes these; the fragment and console directories may serve others by then and stay.
-        List<Path> manifest = new ArrayList<>(List.of(defsDir));
-        manifest.addAll(volumes);
-        ms.forEach(m -> manifest.add(m.definition()));
-        Plan plan = new Plan(name, config, st, shared, ms, memory, defsDir, fragment, stateDir, unsafe, dirs, null,
-                warnings);
-        plan = plan.withFragmentText(fragmentText(plan, manifest));
-        checkLoads(config, fragment, plan.fragmentText());
-        return plan;
+        return 0;
     }
 
     private static Path configFile(Args a, String cmd, String usage) {
@@ -400,496 +156,15 @@ final class GuestClusterCommands {
         return config;
     }
 
-    private static int members(String v) {
-        return (int) wholeNumber("--members", v, MIN_MEMBERS, MAX_MEMBERS);
-    }
-
-    private static long wholeNumber(String option, String v, long min, long max) {
-        try {
-            long n = Long.parseLong(v);
-            if (n >= min && n <= max) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // below
+    /** A directory option: absolute, and it must exist (nothing is made in a place that is not there). */
+    private static Path dir(Args a, String option) {
+        if (a.get(option) == null) {
+            return null;
         }
-        throw new InvalidInputException(option, "'" + v + "' is not allowed (allowed: " + min + ".." + max + ")");
-    }
-
-    private static long size(String option, String v) {
-        return StorageSpec.parseSize(v).orElseThrow(() -> new InvalidInputException(option, "'" + v + "' is not "
-                + StorageSpec.SIZE_SYNTAX));
-    }
-
-    /** --shared-disk DNAME:SIZE ..., by name in the given order. */
-    private static Map<String, Long> sharedDisks(List<String> given, String name) {
-        if (given.isEmpty()) {
-            throw new InvalidInputException("--shared-disk", "is required: at least one shared disk DNAME:SIZE"
-                    + " (e.g. --shared-disk witness:64M --shared-disk data:1G)");
+        Path d = Path.of(a.get(option)).toAbsolutePath().normalize();
+        if (!Files.isDirectory(d)) {
+            throw new InvalidInputException(option, d + " is not a directory (give one every node reaches)");
         }
-        if (given.size() > MAX_SHARED) {
-            throw new InvalidInputException("--shared-disk", given.size() + " shared disks: at most " + MAX_SHARED
-                    + " (a VM has 20 disks, one of them its OS disk)");
-        }
-        Map<String, Long> out = new LinkedHashMap<>();
-        for (String g : given) {
-            int colon = g.indexOf(':');
-            if (colon <= 0 || colon == g.length() - 1) {
-                throw new InvalidInputException("--shared-disk", "'" + g + "' is not DNAME:SIZE (e.g. witness:64M)");
-            }
-            String d = g.substring(0, colon);
-            String s = g.substring(colon + 1);
-            if (!NAME.matcher(d).matches()) {
-                throw new InvalidInputException("--shared-disk " + g, "'" + d + "' is not a valid disk name"
-                        + " (letters, digits, '_', '.', '-'; 1-64 characters)");
-            }
-            if (RESERVED.contains(d)) {
-                throw new InvalidInputException("--shared-disk " + g, "'" + d + "' is reserved (each member has"
-                        + " resources 'os' for its OS disk and 'vm'); choose another name");
-            }
-            long bytes = StorageSpec.parseSize(s).orElseThrow(() -> new InvalidInputException("--shared-disk " + g,
-                    "'" + s + "' is not " + StorageSpec.SIZE_SYNTAX));
-            if (out.put(d, bytes) != null) {
-                throw new InvalidInputException("--shared-disk", "'" + d + "' is given twice (names must be unique)");
-            }
-        }
-        return out;
-    }
-
-    private static String poolList(StorageSpec st) {
-        return st.pools().isEmpty() ? "none" : String.join(", ", st.pools().values().stream()
-                .map(p -> p.name() + " (" + p.type() + ")").toList());
-    }
-
-    /** --pool, or the only pool. */
-    private static StorageSpec.Pool sharedPool(StorageSpec st, String given) {
-        if (given != null) {
-            return st.pool(given).orElseThrow(() -> new InvalidInputException("--pool", "unknown pool '" + given
-                    + "' (storage.pools: " + poolList(st) + ")"));
-        }
-        if (st.pools().size() == 1) {
-            return st.pools().values().iterator().next();
-        }
-        throw new InvalidInputException("--pool", st.pools().isEmpty()
-                ? "the configuration has no storage.pools: add a shared-dir or iscsi pool for the shared disks"
-                : "is required when there are several pools: name the one for the shared disks (storage.pools: "
-                        + poolList(st) + ")");
-    }
-
-    /** --os-pool (shared-dir), or the shared disks' pool when it is shared-dir, else the first shared-dir pool. */
-    private static StorageSpec.SharedDir osPool(StorageSpec st, String given, StorageSpec.Pool sharedPool) {
-        List<String> dirs = st.pools().values().stream().filter(p -> p instanceof StorageSpec.SharedDir)
-                .map(StorageSpec.Pool::name).toList();
-        if (given != null) {
-            StorageSpec.Pool p = st.pool(given).orElseThrow(() -> new InvalidInputException("--os-pool",
-                    "unknown pool '" + given + "' (storage.pools: " + poolList(st) + ")"));
-            if (p instanceof StorageSpec.SharedDir sd) {
-                return sd;
-            }
-            throw new InvalidInputException("--os-pool", "pool '" + given + "' is " + p.type() + ": the members' OS"
-                    + " disks are qcow2 files and need a shared-dir pool (shared-dir pools: "
-                    + (dirs.isEmpty() ? "none" : String.join(", ", dirs)) + ")");
-        }
-        if (sharedPool instanceof StorageSpec.SharedDir sd) {
-            return sd;
-        }
-        if (dirs.isEmpty()) {
-            throw new InvalidInputException("--os-pool", "no shared-dir pool in storage.pools (" + poolList(st)
-                    + "): the members' OS disks are qcow2 files on a shared-dir pool; add one and name it with"
-                    + " --os-pool");
-        }
-        return (StorageSpec.SharedDir) st.pool(dirs.get(0)).orElseThrow();
-    }
-
-    private static void poolDir(StorageSpec.SharedDir sd) {
-        if (!Files.isDirectory(sd.path())) {
-            throw new InvalidInputException("storage.pools." + sd.name() + ".path", sd.path()
-                    + " is not a directory here (is the shared file system mounted?)");
-        }
-    }
-
-    /** No group, disk, domain or anti-affinity class of the guest cluster's names exists yet. */
-    private static void checkFree(ClusterSpec spec, String name, List<String> groups, Set<String> disks) {
-        Set<String> taken = new LinkedHashSet<>(groups);
-        taken.add(name);
-        for (GroupSpec g : spec.groups().values()) {
-            if (taken.contains(g.name())) {
-                throw new InvalidInputException(name, "group '" + g.name() + "' already exists in the"
-                        + " configuration: choose another name");
-            }
-            if (g.antiAffinity().stream().anyMatch(x -> x.className().equals(name))) {
-                throw new InvalidInputException(name, "group '" + g.name() + "' already uses anti-affinity class '"
-                        + name + "' (the guest cluster's members get that class): choose another name");
-            }
-            for (ResourceSpec r : g.resources().values()) {
-                String domain = r.type() == ResourceSpec.Type.VM ? r.properties().getOrDefault("domain", r.name())
-                        : null;
-                if (domain != null && taken.contains(domain)) {
-                    throw new InvalidInputException(name, "domain '" + domain + "' is already resource " + g.name()
-                            + "/" + r.name() + ": choose another name");
-                }
-            }
-        }
-        Set<String> both = new LinkedHashSet<>(disks);
-        both.add(name);
-        for (String d : both) {
-            if (spec.storage().disks().containsKey(d)) {
-                throw new InvalidInputException(name, "disk '" + d + "' already exists in storage.disks: choose"
-                        + " another name");
-            }
-        }
-    }
-
-    /** Loads the configuration with the new fragment beside copies of the others: exit 2 if it would not. */
-    private static void checkLoads(Path config, Path fragment, String text) {
-        Path tmp = null;
-        try {
-            tmp = Files.createTempDirectory("havm-guest-cluster");
-            Path cfg = Files.copy(config, tmp.resolve(config.getFileName()));
-            Path dir = Files.createDirectories(ClusterConfigLoader.fragmentDir(cfg));
-            for (Path f : ClusterConfigLoader.fragmentFiles(config)) {
-                Files.copy(f, dir.resolve(f.getFileName()));
-            }
-            Files.writeString(dir.resolve(fragment.getFileName()), text);
-            try {
-                ClusterConfigLoader.load(cfg);
-            } catch (InvalidInputException e) {
-                String where = e.where().replace(tmp.toString(), config.getParent().toString());
-                throw new InvalidInputException(where, e.getMessage().substring(e.where().length() + 2)
-                        .replace(tmp.toString(), config.getParent().toString()));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot check the new fragment in a scratch directory", e);
-        } finally {
-            if (tmp != null) {
-                deleteTree(tmp);
-            }
-        }
-    }
-
-    private static void deleteTree(Path root) {
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            // a scratch directory in /tmp; nothing depends on it
-        }
-    }
-
-    private static String q(Object s) {
-        return "'" + s.toString().replace("'", "''") + "'";
-    }
-
-    /** The fragment: header (what it is, what create made), storage.disks and one group per member. */
-    static String fragmentText(Plan p, List<Path> made) {
-        StringBuilder y = new StringBuilder();
-        y.append(MARK).append(p.name()).append('\n');
-        y.append("# Made by 'havm guest-cluster create'. 'havm guest-cluster remove ").append(p.name())
-                .append(" --config ").append(p.config()).append("'\n");
-        y.append("# removes this file and what is listed below (iSCSI LUNs keep their data). Agents read the\n");
-        y.append("# configuration when they start: restart them to pick up a change.\n");
-        for (Path f : made) {
-            y.append(CREATED).append(f).append('\n');
-        }
-        y.append("storage:\n  disks:\n");
-        List<StorageSpec.Disk> disks = new ArrayList<>();
-        p.shared().forEach(s -> disks.add(s.disk()));
-        p.members().forEach(m -> disks.add(m.os()));
-        for (StorageSpec.Disk d : disks) {
-            y.append("    ").append(d.name()).append(": {pool: ").append(d.pool());
-            if (d.volume() != null) {
-                y.append(", volume: ").append(d.volume());
-            } else {
-                y.append(", lun: ").append(d.lun());
-            }
-            y.append(", format: ").append(d.format().word).append(", size: ")
-                    .append(StorageSpec.formatSize(d.sizeBytes()));
-            if (d.shareable()) {
-                y.append(", shareable: true");
-            }
-            y.append("}\n");
-        }
-        y.append("groups:\n");
-        for (Member m : p.members()) {
-            y.append("  ").append(m.group()).append(":\n");
-            y.append("    preferredOwners: [").append(String.join(", ", m.preferred())).append("]\n");
-            y.append("    antiAffinity: [{class: ").append(p.name()).append(", hard: true}]\n");
-            y.append("    resources:\n");
-            y.append("      os: {type: disk, disk: ").append(m.os().name()).append("}\n");
-            List<String> attached = new ArrayList<>(List.of("os"));
-            for (Shared s : p.shared()) {
-                y.append("      ").append(s.given()).append(": {type: disk, disk: ").append(s.disk().name())
-                        .append("}\n");
-                attached.add(s.given());
-            }
-            y.append("      vm:\n        type: vm\n        memoryMiB: ").append(p.memoryMiB()).append('\n');
-            // A member's saved memory would be stale once its partners wrote to the shared disks:
-            // it is shut down (turned off if it does not comply), never saved and restored.
-            y.append("        offlineAction: forced-shutdown\n");
-            y.append("        disks: [").append(String.join(", ", attached)).append("]\n");
-            y.append("        properties: {domain: ").append(m.group()).append(", definition: ")
-                    .append(q(m.definition())).append(", stateDir: ").append(q(p.stateDir()));
-            if (p.unsafeSharedStorage()) {
-                y.append(", unsafeSharedStorage: 'true'");
-            }
-            y.append("}\n");
-        }
-        return y.toString();
-    }
-
-    // ---------------------------------------------------------------- remove
-
-    /** A fragment made by create, read back. */
-    record Made(String name, Path fragment, List<Path> created, List<String> groups, Map<String, Map<?, ?>> disks,
-            List<Path> states, List<String> domains) {}
-
-    private int remove(List<String> args) {
-        Args a = Args.parse("havm guest-cluster remove", args, Set.of("--config", "--host-off"),
-                Set.of("--cluster-stopped"), 1, REMOVE_USAGE);
-        Path config = configFile(a, "havm guest-cluster remove", REMOVE_USAGE);
-        String name = a.positional.get(0);
-        Path fragment = ClusterConfigLoader.fragmentDir(config).resolve(name + ".yaml");
-        if (!NAME.matcher(name).matches() || !Files.isRegularFile(fragment) || !isMade(fragment, name)) {
-            throw new InvalidInputException(name, "is not a guest cluster made by havm (no " + fragment
-                    + " beginning '" + MARK + name + "'; havm guest-cluster list --config " + config + " shows them)");
-        }
-        Made m = read(fragment, name);
-        // The configuration must still load without it (nothing else may use its disks).
-        Path aside = fragment.resolveSibling("." + name + ".yaml.removing");
-        try {
-            Files.move(fragment, aside, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot move " + fragment + " aside", e);
-        }
-        ClusterSpec rest;
-        try {
-            rest = ClusterConfigLoader.load(config).spec();
-        } catch (InvalidInputException e) {
-            putBack(aside, fragment);
-            throw new InvalidInputException(name, "the configuration would not load without it, so it stays: "
-                    + e.getMessage());
-        }
-        Set<String> off = new LinkedHashSet<>(a.all("--host-off"));
-        for (String h : off) {
-            if (rest.node(h).isEmpty()) {
-                putBack(aside, fragment);
-                throw new InvalidInputException("--host-off", "unknown node '" + h + "' (nodes: " + String.join(", ",
-                        rest.nodes().stream().map(ClusterSpec.NodeSpec::name).toList()) + ")");
-            }
-        }
-        // Its volumes are about to be deleted: nothing of it may run, or be wanted online, anywhere.
-        List<String> inUse = stillInUse(rest, m, config, a.flag("--cluster-stopped"), off);
-        if (!inUse.isEmpty()) {
-            putBack(aside, fragment);
-            err.println("havm guest-cluster remove: " + name + ": not removed, nothing changed:");
-            inUse.forEach(w -> err.println("  " + w));
-            return 1;
-        }
-        Set<String> volumes = new java.util.HashSet<>();
-        m.disks().values().forEach(d -> {
-            if (d.get("volume") != null) {
-                volumes.add(d.get("volume").toString());
-            }
-        });
-        Path defsDir = fragment.resolveSibling(name);
-        List<Path> doomed = new ArrayList<>();
-        List<String> left = new ArrayList<>();
-        for (Path f : m.created()) {
-            boolean ours = f.startsWith(defsDir) || volumes.contains(f.getFileName().toString());
-            if (ours) {
-                doomed.add(f);
-            } else {
-                left.add(f + " (not a volume or definition of " + name + "; left alone)");
-            }
-        }
-        doomed.addAll(m.states());
-        doomed.add(aside);
-        int removed = 0;
-        List<Path> reversed = new ArrayList<>(doomed);
-        Collections.reverse(reversed);
-        for (Path f : reversed) {
-            try {
-                if (Files.deleteIfExists(f)) {
-                    removed++;
-                }
-            } catch (DirectoryNotEmptyException e) {
-                left.add(f + " (not empty)");
-            } catch (IOException e) {
-                left.add(f + " (" + e.getMessage() + ")");
-            }
-        }
-        out.println("removed guest cluster " + name + ": groups " + String.join(", ", m.groups()) + "; " + removed
-                + " files and directories");
-        for (Map.Entry<String, Map<?, ?>> d : m.disks().entrySet()) {
-            if (d.getValue().get("lun") != null) {
-                out.println("  LUN " + d.getValue().get("lun") + " of pool " + d.getValue().get("pool") + " (disk "
-                        + d.getKey() + ") keeps its data; it is free for the next guest cluster");
-            }
-        }
-        out.println("  agents read the configuration when they start: restart them to forget its groups");
-        if (!left.isEmpty()) {
-            err.println("havm guest-cluster remove: " + name + ": could not remove: " + String.join("; ", left));
-            return 1;
-        }
-        return 0;
-    }
-
-    private static void putBack(Path aside, Path fragment) {
-        try {
-            Files.move(aside, fragment, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException io) {
-            throw new UncheckedIOException("cannot put " + fragment + " back from " + aside, io);
-        }
-    }
-
-    /**
-     * Why a guest cluster's members may still run or be started, one line each (empty: neither).
-     * The coordinator must want each member offline and have it offline, unless the operator says
-     * the whole cluster is stopped; and every node's libvirt must say no member runs there, unless
-     * the operator says that node is powered off.
-     */
-    private List<String> stillInUse(ClusterSpec spec, Made m, Path config, boolean clusterStopped, Set<String> off) {
-        List<String> why = new ArrayList<>();
-        if (!clusterStopped) {
-            try {
-                Optional<ClusterState> state = env.clusterState().apply(spec);
-                for (String g : m.groups()) {
-                    ClusterState.Group st = state.map(x -> x.groups().get(g)).orElse(null);
-                    if (st != null && (st.phase() != GroupPhase.OFFLINE || st.wantOnline())) {
-                        why.add(g + " is " + st.phase().word() + (st.node() == null ? "" : " on " + st.node())
-                                + " in the cluster: take it offline first (havm group offline " + g + " --config "
-                                + config + ")");
-                    }
-                }
-            } catch (CoordinationException e) {
-                why.add("cannot read the cluster's state (" + e.getMessage() + "), so its members may still be"
-                        + " wanted online: take them offline while the cluster runs, or, if every agent is stopped,"
-                        + " pass --cluster-stopped");
-            }
-        }
-        Map<String, Hypervisor> hosts = env.hosts().apply(spec);
-        try {
-            for (ClusterSpec.NodeSpec n : spec.nodes()) {
-                if (off.contains(n.name())) {
-                    continue;
-                }
-                Hypervisor h = hosts.get(n.name());
-                try {
-                    for (String d : m.domains()) {
-                        Optional<DomainState> st = h.state(d);
-                        if (st.map(DomainState::active).orElse(false)) {
-                            why.add(d + " runs on " + n.name() + " (libvirt says " + st.get() + ")");
-                        }
-                    }
-                } catch (HypervisorException e) {
-                    why.add(n.name() + ": cannot ask libvirt whether " + String.join(", ", m.domains())
-                            + " run there (" + e.getMessage() + "); if " + n.name() + " is powered off, pass"
-                            + " --host-off " + n.name());
-                }
-            }
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-        }
-        return why;
-    }
-
-    static boolean isMade(Path fragment, String name) {
-        try (var r = Files.newBufferedReader(fragment)) {
-            String first = r.readLine();
-            return first != null && first.strip().equals(MARK.strip() + " " + name);
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** Reads a fragment made by create: its header and what it holds. */
-    static Made read(Path fragment, String name) {
-        String text;
-        try {
-            text = Files.readString(fragment);
-        } catch (IOException e) {
-            throw new InvalidInputException(fragment.toString(), "cannot read: " + e.getMessage());
-        }
-        List<Path> created = new ArrayList<>();
-        for (String line : text.lines().toList()) {
-            if (line.startsWith(CREATED)) {
-                created.add(Path.of(line.substring(CREATED.length()).strip()));
-            }
-        }
-        Object root;
-        try {
-            root = new org.yaml.snakeyaml.Yaml(new SafeConstructor(new LoaderOptions())).load(text);
-        } catch (RuntimeException e) {
-            throw new InvalidInputException(fragment.toString(), "malformed YAML: " + e.getMessage());
-        }
-        Map<?, ?> top = root instanceof Map<?, ?> mp ? mp : Map.of();
-        Map<?, ?> groups = map(top.get("groups"));
-        Map<?, ?> disks = map(map(top.get("storage")).get("disks"));
-        Map<String, Map<?, ?>> ds = new LinkedHashMap<>();
-        disks.forEach((k, v) -> ds.put(k.toString(), map(v)));
-        List<Path> states = new ArrayList<>();
-        List<String> domains = new ArrayList<>();
-        for (Object g : groups.values()) {
-            for (Map.Entry<?, ?> r : map(map(g).get("resources")).entrySet()) {
-                if (!"vm".equals(map(r.getValue()).get("type"))) {
-                    continue;
-                }
-                Map<?, ?> props = map(map(r.getValue()).get("properties"));
-                Object domain = props.get("domain") != null ? props.get("domain") : r.getKey();
-                domains.add(domain.toString());
-                if (props.get("stateDir") != null) {
-                    states.add(Path.of(props.get("stateDir").toString()).resolve(domain + ".sav"));
-                }
-            }
-        }
-        return new Made(name, fragment, created, groups.keySet().stream().map(Object::toString).toList(), ds, states,
-                domains);
-    }
-
-    private static Map<?, ?> map(Object o) {
-        return o instanceof Map<?, ?> m ? m : Map.of();
-    }
-
-    // ---------------------------------------------------------------- list
-
-    private int list(List<String> args) {
-        Args a = Args.parse("havm guest-cluster list", args, Set.of("--config"), Set.of(), 0, LIST_USAGE);
-        Path config = configFile(a, "havm guest-cluster list", LIST_USAGE);
-        ClusterSpec spec = ClusterConfigLoader.load(config).spec();
-        int n = 0;
-        for (Path f : ClusterConfigLoader.fragmentFiles(config)) {
-            String file = f.getFileName().toString();
-            String name = file.substring(0, file.length() - ".yaml".length());
-            if (!isMade(f, name)) {
-                continue;
-            }
-            Made m = read(f, name);
-            List<String> shared = new ArrayList<>();
-            for (String d : m.disks().keySet()) {
-                StorageSpec.Disk disk = spec.storage().disks().get(d);
-                if (disk != null && disk.shareable()) {
-                    String given = d.startsWith(name + "-") ? d.substring(name.length() + 1) : d;
-                    shared.add(given + " " + describe(spec.storage(), disk));
-                }
-            }
-            out.println(name + ": " + m.groups().size() + " members (" + String.join(", ", m.groups())
-                    + "); shared disks: " + String.join(", ", shared));
-            n++;
-        }
-        if (n == 0) {
-            out.println("no guest clusters in " + ClusterConfigLoader.fragmentDir(config));
-        }
-        return 0;
-    }
-
-    /** "64M raw, pool shared (/pool/x.raw)" or "1G, pool lab LUN 3". */
-    static String describe(StorageSpec st, StorageSpec.Disk d) {
-        StorageSpec.Pool p = st.poolOf(d);
-        if (p instanceof StorageSpec.SharedDir sd) {
-            return StorageSpec.formatSize(d.sizeBytes()) + " " + d.format().word + ", pool " + sd.name() + " ("
-                    + d.file(sd) + ")";
-        }
-        return "at least " + StorageSpec.formatSize(d.sizeBytes()) + ", pool " + p.name() + " LUN " + d.lun();
+        return d;
     }
 }

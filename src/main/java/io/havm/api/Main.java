@@ -10,8 +10,11 @@ import io.havm.port.Clock;
 import io.havm.port.DomainState;
 import io.havm.port.Hypervisor;
 import io.havm.port.HypervisorException;
-import io.havm.lab.Lab;
+import io.havm.fencing.FenceAgentRunner;
+import io.havm.fencing.FenceDevice;
+import io.havm.port.Fencer;
 import io.havm.libvirt.LibvirtHypervisor;
+import io.havm.model.ClusterSpec;
 import io.havm.model.InvalidInputException;
 import io.havm.model.MoveMode;
 import io.havm.model.Result;
@@ -33,7 +36,9 @@ import java.util.TreeMap;
 
 /**
  * The {@code havm} command. Exit codes: 0 done, 1 the operation failed, 2 bad input (nothing was
- * changed). Hosts are the lab's ({@code ./havm lab status}) until the cluster configuration arrives.
+ * changed). The hosts of {@code vm} and {@code resource} are the nodes of a cluster configuration
+ * ({@code --config}: their names and libvirt URIs). Only {@code demo} and {@code bench} run on the
+ * lab; they are the lab's ({@link io.havm.lab}), this class only parses their options.
  */
 public final class Main {
     static final String USAGE = """
@@ -44,13 +49,14 @@ public final class Main {
               lab up [--hosts N] | down | status [--json] | power-off HOST | power-state HOST | isolate HOST
                   | heal HOST | restart-libvirtd HOST | exec HOST -- CMD...
                   | agents start CONFIG [HOST...] | agents stop [HOST...] | agents status
-              vm create FILE --host H             create the disk if missing, define, bring online on H
-              vm move FILE --to H --mode M        M = live | quick | offline
-              vm recover FILE --from DEAD --to H  after DEAD was powered off (fenced)
-              vm status FILE [--json]             the domain's state on every host
-              vm remove FILE                      turn off and undefine everywhere (the disk is kept)
-              resource ENTRY FILE --host H        run one entry point: open | online | looks-alive | is-alive
-                                                  | offline | terminate | close
+              vm create FILE --host H --config C  create the disk if missing, define, bring online on H
+              vm move FILE --to H --mode M --config C   M = live | quick | offline
+              vm recover FILE --from DEAD --to H --config C   after DEAD's fence agent reports it off
+              vm status FILE [--json] --config C  the domain's state on every node
+              vm remove FILE --config C           turn off and undefine everywhere (the disk is kept)
+              resource ENTRY FILE --host H --config C   run one entry point: open | online | looks-alive
+                                                  | is-alive | offline | terminate | close
+                                                  (vm and resource: hosts are C's nodes, by their libvirt URIs)
               config check FILE                   validate a cluster configuration (timers, owners, N+1)
               storage check --config F [--node N] [--json]
                                                   from this host as node N: every pool reachable, every disk of
@@ -65,7 +71,8 @@ public final class Main {
               group move G --to N [--mode M] --config F | group online|offline G --config F
               node drain|resume [--failback]|shutdown N --config F
               guest-cluster create NAME --members N --shared-disk DNAME:SIZE [--shared-disk ...] [--pool P]
-                  [--os-pool P] [--memory MiB] [--os-size SIZE] [--domain-type auto|kvm|qemu] --config F
+                  [--os-pool P] [--memory MiB] [--os-size SIZE] [--domain-type auto|kvm|qemu]
+                  [--console-dir DIR] [--state-dir DIR] --config F
                                                   N VMs NAME-1..N, one per node (hard anti-affinity class NAME),
                                                   sharing raw shareable disks (files in a shared-dir pool or free
                                                   LUNs of an iscsi pool), written as a fragment beside F
@@ -84,13 +91,13 @@ public final class Main {
     private final PrintStream out;
     private final PrintStream err;
     /** What guest-cluster takes from outside (the test guest, LUN sizes); tests replace it. */
-    GuestClusterCommands.Env guestClusterEnv;
+    io.havm.guestcluster.GuestClusters.Env guestClusterEnv;
 
     Main(Path home, PrintStream out, PrintStream err) {
         this.home = home;
         this.out = out;
         this.err = err;
-        this.guestClusterEnv = GuestClusterCommands.Env.real(home);
+        this.guestClusterEnv = GuestClusterCommands.realEnv(home);
     }
 
     public static void main(String[] argv) {
@@ -113,7 +120,7 @@ public final class Main {
                     yield 0;
                 }
                 case "demo" -> demo(rest);
-                case "bench" -> new Bench(home, out).main(rest);
+                case "bench" -> bench(rest);
                 case "lab" -> lab(rest);
                 case "vm" -> vm(rest);
                 case "resource" -> resource(rest);
@@ -147,7 +154,35 @@ public final class Main {
     private int demo(List<String> args) {
         Args a = Args.parse("havm demo", args, Set.of("--json"), Set.of("--keep"), 0, "havm demo [--json FILE] [--keep]");
         Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
-        return new Demo(home, out, json, a.flag("--keep")).run();
+        return new io.havm.lab.Demo(home, out, json, a.flag("--keep")).run();
+    }
+
+    private int bench(List<String> args) throws InterruptedException {
+        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]";
+        if (args.isEmpty() || !args.get(0).equals("failover")) {
+            throw new InvalidInputException("havm bench", (args.isEmpty() ? "a benchmark is required"
+                    : "unknown benchmark '" + args.get(0) + "'") + " (benchmarks: failover); usage: " + usage);
+        }
+        Args a = Args.parse("havm bench failover", args.subList(1, args.size()),
+                Set.of("--runs", "--isolation-runs", "--json"), Set.of(), 0, usage);
+        int runs = 5;
+        if (a.get("--runs") != null) {
+            String v = a.get("--runs");
+            if (!v.matches("[1-9][0-9]?")) {
+                throw new InvalidInputException("--runs", "'" + v + "' is not a number of runs (allowed: 1..99)");
+            }
+            runs = Integer.parseInt(v);
+        }
+        int isolationRuns = 2;
+        if (a.get("--isolation-runs") != null) {
+            String v = a.get("--isolation-runs");
+            if (!v.matches("\\d{1,2}")) {
+                throw new InvalidInputException("--isolation-runs", "'" + v + "' is not a number of runs (allowed: 0..99)");
+            }
+            isolationRuns = Integer.parseInt(v);
+        }
+        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
+        return new io.havm.lab.Bench(home, out).failover(runs, isolationRuns, json);
     }
 
     private int lab(List<String> args) {
@@ -187,10 +222,10 @@ public final class Main {
     }
 
     private int vmCreate(List<String> args) {
-        String usage = "havm vm create FILE --host H";
-        Args a = Args.parse("havm vm create", args, Set.of("--host"), Set.of(), 1, usage);
+        String usage = "havm vm create FILE --host H --config C";
+        Args a = Args.parse("havm vm create", args, Set.of("--host", "--config"), Set.of(), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        return onHosts(hosts -> {
+        return onHosts(a, "havm vm create", usage, hosts -> {
             Hypervisor target = host(hosts, a.require("havm vm create", "--host", usage));
             // Validates template, kernel and disk before anything changes; a missing disk is created below.
             // Validates template, kernel and disks before anything changes; sized missing disks are created below.
@@ -215,11 +250,11 @@ public final class Main {
     }
 
     private int vmMove(List<String> args) {
-        String usage = "havm vm move FILE --to H --mode live|quick|offline";
-        Args a = Args.parse("havm vm move", args, Set.of("--to", "--mode"), Set.of(), 1, usage);
+        String usage = "havm vm move FILE --to H --mode live|quick|offline --config C";
+        Args a = Args.parse("havm vm move", args, Set.of("--to", "--mode", "--config"), Set.of(), 1, usage);
         MoveMode mode = MoveMode.parse("--mode", a.require("havm vm move", "--mode", usage));
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        return onHosts(hosts -> {
+        return onHosts(a, "havm vm move", usage, hosts -> {
             Hypervisor to = host(hosts, a.require("havm vm move", "--to", usage));
             String name = f.spec().name();
             Hypervisor from = hosts.get(runningOn(hosts, name).orElseThrow(() ->
@@ -235,19 +270,29 @@ public final class Main {
     }
 
     private int vmRecover(List<String> args) {
-        String usage = "havm vm recover FILE --from DEAD --to H";
-        Args a = Args.parse("havm vm recover", args, Set.of("--from", "--to"), Set.of(), 1, usage);
+        String usage = "havm vm recover FILE --from DEAD --to H --config C";
+        Args a = Args.parse("havm vm recover", args, Set.of("--from", "--to", "--config"), Set.of(), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        Lab lab = Lab.fromProjectHome();
+        ClusterSpec spec = ClusterCommands.spec(a, "havm vm recover");
         String dead = a.require("havm vm recover", "--from", usage);
-        Lab.Host deadHost = lab.host(dead);
-        if (!"off".equals(deadHost.state())) {
-            err.println("havm vm recover: refused: " + dead + " is " + deadHost.state()
-                    + ", not powered off; fence it first (./havm lab power-off " + dead + ")");
+        ClusterSpec.NodeSpec deadNode = spec.node(dead).orElseThrow(() -> new InvalidInputException("--from",
+                "unknown node '" + dead + "' (nodes: " + String.join(", ", spec.nodeNames()) + ")"));
+        // The proof that DEAD cannot run the VM any more is its own fence device saying "off", asked now.
+        if (deadNode.fencing() == null || deadNode.fencing().storage()) {
+            err.println("havm vm recover: refused: " + dead + " has no power fence agent in " + a.get("--config")
+                    + " that could prove it off");
             return 1;
         }
-        FenceConfirmation fence = new FenceConfirmation(dead, "lab status: " + dead + " off", Instant.now());
-        return onHosts(hosts -> {
+        FenceDevice device = new FenceDevice(deadNode.fencing().agent(), deadNode.fencing().options(),
+                deadNode.fencing().timeout());
+        Fencer.Result status = new FenceAgentRunner(Map.of(dead, device)).fence(dead, Fencer.Action.STATUS);
+        if (status.outcome() != Fencer.Outcome.OFF) {
+            err.println("havm vm recover: refused: " + dead + " is not proven off (" + status.detail()
+                    + "); fence it first");
+            return 1;
+        }
+        FenceConfirmation fence = new FenceConfirmation(dead, "fence agent status: " + status.detail(), Instant.now());
+        return onHosts(a, "havm vm recover", usage, hosts -> {
             Hypervisor to = host(hosts, a.require("havm vm recover", "--to", usage));
             Mover.Report r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM)).recover(f.withDefinition(home), dead,
                     hosts.get(dead), to, fence);
@@ -258,9 +303,10 @@ public final class Main {
     }
 
     private int vmStatus(List<String> args) {
-        Args a = Args.parse("havm vm status", args, Set.of(), Set.of("--json"), 1, "havm vm status FILE [--json]");
+        String usage = "havm vm status FILE [--json] --config C";
+        Args a = Args.parse("havm vm status", args, Set.of("--config"), Set.of("--json"), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        return onHosts(hosts -> {
+        return onHosts(a, "havm vm status", usage, hosts -> {
             Map<String, String> states = new LinkedHashMap<>();
             for (Hypervisor h : hosts.values()) {
                 String s;
@@ -281,9 +327,10 @@ public final class Main {
     }
 
     private int vmRemove(List<String> args) {
-        Args a = Args.parse("havm vm remove", args, Set.of(), Set.of(), 1, "havm vm remove FILE");
+        String usage = "havm vm remove FILE --config C";
+        Args a = Args.parse("havm vm remove", args, Set.of("--config"), Set.of(), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
-        return onHosts(hosts -> {
+        return onHosts(a, "havm vm remove", usage, hosts -> {
             for (String h : Whereabouts.removeEverywhere(hosts.values(), f.spec().name())) {
                 out.println("removed " + f.spec().name() + " from " + h);
             }
@@ -292,8 +339,8 @@ public final class Main {
     }
 
     private int resource(List<String> args) {
-        String usage = "havm resource ENTRY FILE --host H";
-        Args a = Args.parse("havm resource", args, Set.of("--host"), Set.of(), 2, usage);
+        String usage = "havm resource ENTRY FILE --host H --config C";
+        Args a = Args.parse("havm resource", args, Set.of("--host", "--config"), Set.of(), 2, usage);
         String entry = a.positional.get(0);
         Set<String> entries = Set.of("open", "online", "looks-alive", "is-alive", "offline", "terminate", "close");
         if (!entries.contains(entry)) {
@@ -301,7 +348,7 @@ public final class Main {
                     + "' (allowed: open, online, looks-alive, is-alive, offline, terminate, close)");
         }
         VmFile f = VmFile.load(Path.of(a.positional.get(1)), home);
-        return onHosts(hosts -> {
+        return onHosts(a, "havm resource", usage, hosts -> {
             Hypervisor h = host(hosts, a.require("havm resource", "--host", usage));
             VmResource r = new VmResource(f.withDefinition(home), h, Clock.SYSTEM);
             Result res = switch (entry) {
@@ -326,6 +373,11 @@ public final class Main {
         Args a = Args.parse("havm config check", args.subList(1, args.size()), Set.of(), Set.of(), 1, usage);
         var loaded = io.havm.config.ClusterConfigLoader.load(Path.of(a.positional.get(0)));
         loaded.warnings().forEach(w -> err.println("warning: " + w));
+        if (loaded.spec().zookeeper() == null) {
+            err.println("warning: " + a.positional.get(0) + ": cluster.zookeeper is not set: the agents and the"
+                    + " status, events, group and node commands need the ZooKeeper servers' connect string (e.g."
+                    + " zookeeper: 'zk1:2181,zk2:2181,zk3:2181')");
+        }
         var spec = loaded.spec();
         for (var n : spec.nodes()) {
             if (n.fencing() == null) {
@@ -392,9 +444,18 @@ public final class Main {
 
     // ---------------------------------------------------------------- helpers
 
-    /** Connects to every lab host, runs {@code body}, and closes the connections whatever happens. */
-    private int onHosts(java.util.function.ToIntFunction<Map<String, Hypervisor>> body) {
-        Map<String, Hypervisor> hosts = hosts();
+    /**
+     * Connects to every node of the cluster configuration {@code --config} names (by its libvirt
+     * URI), runs {@code body}, and closes the connections whatever happens.
+     */
+    private int onHosts(Args a, String command, String usage,
+            java.util.function.ToIntFunction<Map<String, Hypervisor>> body) {
+        a.require(command, "--config", usage);
+        ClusterSpec spec = ClusterCommands.spec(a, command);
+        Map<String, Hypervisor> hosts = new TreeMap<>();
+        for (ClusterSpec.NodeSpec n : spec.nodes()) {
+            hosts.put(n.name(), new LibvirtHypervisor(n.name(), n.uri()));
+        }
         try {
             return body.applyAsInt(hosts);
         } finally {
@@ -402,21 +463,10 @@ public final class Main {
         }
     }
 
-    private Map<String, Hypervisor> hosts() {
-        Map<String, Hypervisor> m = new TreeMap<>();
-        for (Lab.Host h : Lab.fromProjectHome().status()) {
-            m.put(h.name(), new LibvirtHypervisor(h.name(), h.uri()));
-        }
-        if (m.isEmpty()) {
-            throw new InvalidInputException("hosts", "no lab hosts: start the lab with ./havm lab up");
-        }
-        return m;
-    }
-
     private static Hypervisor host(Map<String, Hypervisor> hosts, String name) {
         Hypervisor h = hosts.get(name);
         if (h == null) {
-            throw new InvalidInputException("host", "unknown host '" + name + "' (hosts: "
+            throw new InvalidInputException("host", "unknown host '" + name + "' (nodes of the configuration: "
                     + String.join(" ", hosts.keySet()) + ")");
         }
         return h;

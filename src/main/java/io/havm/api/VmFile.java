@@ -6,8 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.havm.port.MigrationOptions;
-import io.havm.lab.GuestImage;
-import io.havm.lab.Lab;
+import io.havm.libvirt.GuestImage;
 import io.havm.libvirt.AccelProbe;
 import io.havm.libvirt.DomainSpec;
 import io.havm.model.AgentFailureAction;
@@ -37,10 +36,14 @@ import java.util.TreeSet;
  * vcpus: 1
  * domainType: auto            # auto (probe) | kvm | qemu
  * template: lab-direct-kernel # vm-templates/&lt;name&gt;.xml, or a path to a template
- * disk: {path: /var/lib/havm-lab/shared/images/web.qcow2, format: qcow2, size: 64M}
+ * disk: {path: /srv/shared/images/web.qcow2, format: qcow2, size: 64M}
  * # or disks: [{path: …os.qcow2, size: 8G}, {path: …data.raw, format: raw, size: 1G}]
  * resource: {offlineAction: save, agentFailureAction: turn-off, onlineTimeout: 300s}
  * </pre>
+ *
+ * Where nothing else is said, what belongs to the VM lives beside its first disk, which is on
+ * storage every host reaches: the serial console log ({@code serialLog}, NAME.console.log) and
+ * the saved state of quick moves ({@code stateDir}, the disk's directory).
  */
 record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> diskSizes, VmProperties properties,
         MigrationOptions migration, String domainTypeWord) {
@@ -75,7 +78,6 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         if (name == null) {
             throw new InvalidInputException(where + ": name", "is required");
         }
-        Path shared = Lab.SHARED;
         List<JsonNode> diskNodes = new ArrayList<>();
         if (root.has("disk") && root.has("disks")) {
             throw new InvalidInputException(where + ": disks", "give either 'disk' (one) or 'disks' (a list), not both");
@@ -88,14 +90,21 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         } else {
             throw new InvalidInputException(where + ": disk", "is required: {path, format: qcow2|raw, size}");
         }
+        if (diskNodes.isEmpty()) {
+            throw new InvalidInputException(where + ": disks", "needs at least one disk {path, format, size}");
+        }
         List<DomainSpec.Disk> disks = new ArrayList<>();
         Map<Path, String> sizes = new LinkedHashMap<>();
         for (int i = 0; i < diskNodes.size(); i++) {
             JsonNode disk = diskNodes.get(i);
             String f = root.has("disks") ? "disks[" + i + "]." : "disk.";
             known(where, f, disk, DISK);
-            String dflt = shared.resolve("images").resolve(name + (i == 0 ? "" : "-" + i) + ".qcow2").toString();
-            Path path = Path.of(text(where, disk, f + "path", dflt));
+            String given = text(where, disk, f + "path", null);
+            if (given == null) {
+                throw new InvalidInputException(where + ": " + f + "path", "is required: where the disk image is, on"
+                        + " storage every host reaches (e.g. /srv/shared/images/" + name + ".qcow2)");
+            }
+            Path path = Path.of(given).toAbsolutePath().normalize();
             String format = text(where, disk, f + "format", "qcow2");
             String size = text(where, disk, f + "size", null);
             if (size != null && !size.matches("[1-9][0-9]*[KMGT]?")) {
@@ -130,7 +139,7 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         DomainSpec spec = wrap(where, () -> new DomainSpec(name, null, integer(where, root, "memoryMiB", 128),
                 integer(where, root, "vcpus", 1), type, kernelPath, initrdPath, text(where, root, "cmdline", null),
                 disks, text(where, root, "mac", null),
-                Path.of(text(where, root, "serialLog", shared.resolve("console").resolve(name + ".log").toString())),
+                Path.of(text(where, root, "serialLog", besideDisk(disks, name + ".console.log"))),
                 Map.of()));
         JsonNode mig = root.path("migration");
         if (!mig.isMissingNode()) {
@@ -142,7 +151,7 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         if (!res.isMissingNode()) {
             known(where, "resource.", res, RESOURCE);
         }
-        Path stateDir = Path.of(text(where, root, "stateDir", shared.resolve("save").toString()));
+        Path stateDir = Path.of(text(where, root, "stateDir", disks.get(0).path().getParent().toString()));
         VmProperties props = wrap(where, () -> new VmProperties(name, null, stateDir,
                 bool(where, res, "resource.useAgentIsAlive", true),
                 AgentFailureAction.parse("resource.agentFailureAction",
@@ -152,6 +161,11 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
                 duration(where, res, "resource.offlineTimeout", "300s"),
                 duration(where, res, "resource.agentTimeout", "5s")));
         return new VmFile(file, spec, template, Map.copyOf(sizes), props, migration, typeWord);
+    }
+
+    /** A file in the directory of the first (OS) disk. */
+    private static String besideDisk(List<DomainSpec.Disk> disks, String file) {
+        return disks.get(0).path().resolveSibling(file).toString();
     }
 
     /** The template file: a name under vm-templates/, or a path. */

@@ -114,10 +114,11 @@ public final class ClusterConfigLoader {
             throw y.error(root, "cluster", "is required");
         }
         Map<String, Node> c = y.mapping(top.get("cluster"), "cluster", Set.of("name", "zookeeper", "admission",
-                "migrationsPerHost", "timers", "nodes", "heartbeat", "watchdog"));
+                "migrationsPerHost", "timers", "nodes", "heartbeat", "watchdog", "timeZone"));
         String name = y.text(c, "name", "cluster.name", "havm");
         checkName(y, c.get("name"), "cluster.name", name);
-        String zk = y.text(c, "zookeeper", "cluster.zookeeper", "embedded");
+        String zk = zookeeper(y, c);
+        java.time.ZoneId zone = timeZone(y, c);
         String adm = y.text(c, "admission", "cluster.admission", "warn");
         if (!adm.equals("warn") && !adm.equals("refuse")) {
             throw y.error(c.get("admission"), "cluster.admission", "'" + adm + "' is not allowed (allowed: warn, refuse)");
@@ -169,11 +170,11 @@ public final class ClusterConfigLoader {
                     throw y.error(e.getValue(), "groups." + e.getKey(), "is also defined in "
                             + groupFile.get(e.getKey()).file);
                 }
-                groups.put(e.getKey(), group(y, e.getKey(), e.getValue(), nodeNames, st));
+                groups.put(e.getKey(), group(y, e.getKey(), e.getValue(), nodeNames, st, zone));
             }
         }
         for (Map.Entry<String, Node> e : fragmentGroups.entrySet()) {
-            groups.put(e.getKey(), group(groupFile.get(e.getKey()), e.getKey(), e.getValue(), nodeNames, st));
+            groups.put(e.getKey(), group(groupFile.get(e.getKey()), e.getKey(), e.getValue(), nodeNames, st, zone));
         }
         DiskUse.check(groups, st, y, groupFile, groupNodes);
         ClusterSpec.Heartbeat heartbeat = heartbeat(y, c.get("heartbeat"), st, groups);
@@ -326,7 +327,55 @@ public final class ClusterConfigLoader {
         return new ClusterSpec.NodeSpec(name, uri, mem, fencing);
     }
 
-    private static GroupSpec group(Yaml y, String name, Node n, List<String> nodeNames, StorageSpec st) {
+    /** A ZooKeeper ensemble member, as a connect string names it: host:port. */
+    private static final Pattern ZK_SERVER = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([0-9]{1,5})");
+
+    /**
+     * {@code cluster.zookeeper}: the ensemble's connect string, given explicitly (host:port,...).
+     * Absent is allowed (the simulator and {@code config check} need none); the commands that
+     * connect refuse to run without it. There is no "embedded": a cluster's coordination service is
+     * the operator's to name, so an agent never guesses an address.
+     */
+    private static String zookeeper(Yaml y, Map<String, Node> c) {
+        if (!c.containsKey("zookeeper")) {
+            return null;
+        }
+        String zk = y.text(c, "zookeeper", "cluster.zookeeper", null);
+        String example = " (a connect string host:port[,host:port...], e.g. 'zk1:2181,zk2:2181,zk3:2181';"
+                + " the lab's: ./havm lab status --json, zookeeper.connect)";
+        if (zk.equals("embedded")) {
+            throw y.error(c.get("zookeeper"), "cluster.zookeeper", "'embedded' is no longer allowed: name the"
+                    + " ZooKeeper servers" + example);
+        }
+        for (String server : zk.split(",", -1)) {
+            Matcher m = ZK_SERVER.matcher(server.strip());
+            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+                throw y.error(c.get("zookeeper"), "cluster.zookeeper", "'" + server + "' is not host:port with a port"
+                        + " 1..65535" + example);
+            }
+        }
+        return zk;
+    }
+
+    /**
+     * {@code cluster.timeZone}: the zone failback windows are read in. Absent, the zone of the host
+     * that loads the configuration, as an operator reading "window 22-06" expects.
+     */
+    private static java.time.ZoneId timeZone(Yaml y, Map<String, Node> c) {
+        if (!c.containsKey("timeZone")) {
+            return java.time.ZoneId.systemDefault();
+        }
+        String z = y.text(c, "timeZone", "cluster.timeZone", null);
+        try {
+            return java.time.ZoneId.of(z);
+        } catch (java.time.DateTimeException e) {
+            throw y.error(c.get("timeZone"), "cluster.timeZone", "'" + z + "' is not a time zone (a region such as"
+                    + " Europe/Berlin or America/New_York, UTC, or an offset such as +01:00)");
+        }
+    }
+
+    private static GroupSpec group(Yaml y, String name, Node n, List<String> nodeNames, StorageSpec st,
+            java.time.ZoneId zone) {
         String f = "groups." + name;
         checkName(y, n, f, name);
         Map<String, Node> m = y.mapping(n, f, Set.of("resources", "possibleOwners", "preferredOwners", "failback",
@@ -357,7 +406,7 @@ public final class ClusterConfigLoader {
         } else if (fb.equals("immediate")) {
             failback = new GroupSpec.Failback.Immediate();
         } else if (w.matches()) {
-            failback = new GroupSpec.Failback.Window(Integer.parseInt(w.group(1)), Integer.parseInt(w.group(2)));
+            failback = new GroupSpec.Failback.Window(Integer.parseInt(w.group(1)), Integer.parseInt(w.group(2)), zone);
         } else {
             throw y.error(m.get("failback"), f + ".failback", "'" + fb
                     + "' is not allowed (allowed: never, immediate, window HH-HH e.g. window 22-06)");

@@ -19,9 +19,10 @@ import java.util.Optional;
 /**
  * The namespaced multi-host lab (ci/lab) from Java: tests, demo and drills use this.
  * Each host is a network + mount namespace with its own libvirtd; see ci/lab-README.md.
+ * Every fact about the lab (addresses, directories, the iSCSI portal and its LUNs) comes from one
+ * source, {@code ci/lab status --json}: nothing of it is typed again here.
  */
 public final class Lab {
-    public static final Path SHARED = Path.of("/var/lib/havm-lab/shared");
     private static final Duration UP_BUDGET = Duration.ofMinutes(5);
     private static final Duration OP_BUDGET = Duration.ofMinutes(2);
 
@@ -35,6 +36,22 @@ public final class Lab {
         }
     }
 
+    /**
+     * The lab's fixed facts, as {@code ci/lab status --json} prints them.
+     *
+     * @param root the lab's state directory
+     * @param sharedDir the directory every host sees at the same path (the lab's "shared storage")
+     * @param agentsDir where {@code ci/lab agents} keeps each agent's pid and log
+     * @param watchdogDir where each host's watchdog FIFO is
+     * @param zookeeper the connect string of the lab's single ZooKeeper server
+     * @param ensemble the connect string of the lab's three-server ensemble ({@code ci/lab ensemble up})
+     * @param iscsiPortal the SAN's portal, host:port
+     * @param iscsiTarget the SAN's target IQN
+     * @param luns the SAN's LUN numbers
+     */
+    public record Facts(Path root, Path sharedDir, Path agentsDir, Path watchdogDir, String zookeeper, String ensemble,
+            String iscsiPortal, String iscsiTarget, List<Integer> luns) {}
+
     public Lab(Path projectHome, OutputStream progress) {
         this.script = projectHome.resolve("ci/lab");
         this.progress = progress;
@@ -44,8 +61,53 @@ public final class Lab {
         return new Lab(Exec.projectHome(), null);
     }
 
+    /** The lab's facts; read from ci/lab once per Lab. */
+    public synchronized Facts facts() {
+        if (facts == null) {
+            facts = read(lab(OP_BUDGET, "status", "--json").out()).facts;
+        }
+        return facts;
+    }
+
+    private Facts facts;
+
     public Path sharedDir() {
-        return SHARED;
+        return facts().sharedDir();
+    }
+
+    private record Status(Facts facts, List<Host> hosts) {}
+
+    private static Status read(String json) {
+        try {
+            JsonNode root = new ObjectMapper().readTree(json);
+            List<Integer> luns = new ArrayList<>();
+            root.path("iscsi").path("luns").forEach(l -> luns.add(l.path("lun").asInt()));
+            Facts f = new Facts(path(root, "root"), path(root, "shared_dir"), path(root, "agents_dir"),
+                    path(root, "watchdog_dir"), text(root.path("zookeeper"), "connect"),
+                    text(root.path("ensemble"), "connect"), text(root.path("iscsi"), "portal"),
+                    text(root.path("iscsi"), "target"), List.copyOf(luns));
+            List<Host> hosts = new ArrayList<>();
+            for (JsonNode h : root.path("hosts")) {
+                hosts.add(new Host(h.path("name").asText(), h.path("ip").asText(), h.path("uri").asText(),
+                        h.path("netns").asText(), h.path("state").asText()));
+            }
+            return new Status(f, hosts);
+        } catch (IOException e) {
+            throw new UncheckedIOException("ci/lab status --json printed no JSON: " + json, e);
+        }
+    }
+
+    private static String text(JsonNode node, String field) {
+        String v = node.path(field).asText("");
+        if (v.isEmpty()) {
+            throw new IllegalStateException("ci/lab status --json has no '" + field + "' (is ci/lab older than this"
+                    + " code?)");
+        }
+        return v;
+    }
+
+    private static Path path(JsonNode node, String field) {
+        return Path.of(text(node, field));
     }
 
     private Exec.Outcome lab(Duration budget, String... args) {
@@ -65,18 +127,11 @@ public final class Lab {
     }
 
     public List<Host> status() {
-        String json = lab(OP_BUDGET, "status", "--json").out();
-        try {
-            JsonNode root = new ObjectMapper().readTree(json);
-            List<Host> hosts = new ArrayList<>();
-            for (JsonNode h : root.path("hosts")) {
-                hosts.add(new Host(h.path("name").asText(), h.path("ip").asText(), h.path("uri").asText(),
-                        h.path("netns").asText(), h.path("state").asText()));
-            }
-            return hosts;
-        } catch (IOException e) {
-            throw new UncheckedIOException("ci/lab status --json printed no JSON: " + json, e);
+        Status st = read(lab(OP_BUDGET, "status", "--json").out());
+        synchronized (this) {
+            facts = st.facts();
         }
+        return st.hosts();
     }
 
     /** The host by name, or a precise error naming the hosts there are. */

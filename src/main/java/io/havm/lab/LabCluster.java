@@ -38,13 +38,15 @@ public final class LabCluster implements AutoCloseable {
      * it: an isolated host reads that it is lost, or its fence request), and the lab watchdog that
      * ci/lab runs for each host (a FIFO; it powers the host off when its agent stops petting).
      */
-    public static String secondChannel(String cluster) {
-        return "  heartbeat: {dir: " + HEARTBEATS.resolve(cluster) + ", interval: 500ms, timeout: 1s}\n"
-                + "  watchdog: {device: '/var/lib/havm-lab/watchdog/{node}', timeout: 10s}\n";
+    public static String secondChannel(Lab.Facts lab, String cluster) {
+        return "  heartbeat: {dir: " + heartbeats(lab).resolve(cluster) + ", interval: 500ms, timeout: 1s}\n"
+                + "  watchdog: {device: '" + lab.watchdogDir().resolve("{node}") + "', timeout: 10s}\n";
     }
 
-    /** Where lab clusters keep their heartbeats: a directory of its own per cluster. */
-    public static final Path HEARTBEATS = Path.of("/var/lib/havm-lab/shared/heartbeat");
+    /** Where lab clusters keep their heartbeats: a directory of its own per cluster, on the shared directory. */
+    public static Path heartbeats(Lab.Facts lab) {
+        return lab.sharedDir().resolve("heartbeat");
+    }
 
     /** How a lab cluster's nodes are fenced. */
     public enum Fencing {
@@ -54,29 +56,24 @@ public final class LabCluster implements AutoCloseable {
         STORAGE
     }
 
-    /** The lab's embedded ZooKeeper (ci/lab up starts it on the bridge). */
-    public static final String LAB_ZOOKEEPER = "10.77.0.1:2181";
-    /** Where ci/lab agents keeps each agent's pid and log. */
-    public static final Path AGENTS_DIR = Path.of("/var/lib/havm-lab/agents");
-
     private final Path home;
     private final Path config;
     private final ClusterSpec spec;
     private final ZkCoordination zk;
     private final ClusterStore store;
+    private final Path agentsDir;
 
     private LabCluster(Path home, Path config) {
         this.home = home;
         this.config = config;
         this.spec = ClusterConfigLoader.load(config).spec();
+        if (spec.zookeeper() == null) {
+            throw new IllegalArgumentException(config + " names no cluster.zookeeper (writeConfig names the lab's)");
+        }
+        this.agentsDir = new Lab(home, null).facts().agentsDir();
         Duration session = spec.timers().sessionTimeout();
-        this.zk = new ZkCoordination(zookeeper(spec), "/havm/" + spec.name(), session, session);
+        this.zk = new ZkCoordination(spec.zookeeper(), "/havm/" + spec.name(), session, session);
         this.store = new ClusterStore(zk, "lab", Clock.SYSTEM);
-    }
-
-    /** The lab's ZooKeeper for {@code zookeeper: embedded}, else the configured ensemble. */
-    public static String zookeeper(ClusterSpec spec) {
-        return spec.zookeeper().equals("embedded") ? LAB_ZOOKEEPER : spec.zookeeper();
     }
 
     /**
@@ -89,32 +86,36 @@ public final class LabCluster implements AutoCloseable {
     }
 
     /** The lab's shared directory pool and iSCSI target (ci/lab up serves both), as a storage section. */
-    public static String labStorage(Path sharedDir) {
+    public static String labStorage(Lab.Facts lab) {
+        Path sharedDir = lab.sharedDir();
         return "storage:\n  leaseDir: " + sharedDir.resolve("lockd") + "\n  pools:\n"
                 + "    shared: {type: shared-dir, path: " + sharedDir.resolve("pool") + ", libvirtSeesShared: false}\n"
-                + "    lab: {type: iscsi, portal: '10.77.0.1:3260', target: 'iqn.2026-11.io.havm:lab',"
-                + " luns: [1, 2, 3, 4, 5, 6, 7, 8]}\n";
+                + "    lab: {type: iscsi, portal: '" + lab.iscsiPortal() + "', target: '" + lab.iscsiTarget() + "',"
+                + " luns: " + lab.luns() + "}\n";
     }
 
     /** As above, with a {@code storage:} section (YAML lines at the top level) before the groups. */
     public static Path writeConfig(Path file, Path home, String name, List<Lab.Host> hosts, String timers,
             String storage, String groups) {
-        return writeConfig(file, home, name, hosts, timers, storage, groups, Fencing.POWER, "embedded");
+        return writeConfig(file, home, name, hosts, timers, storage, groups, Fencing.POWER, null);
     }
 
     /**
-     * As above, fenced as {@code fencing} says, with ZooKeeper at {@code zookeeper} ("embedded":
-     * the lab's single server; or an ensemble's connect string).
+     * As above, fenced as {@code fencing} says, with ZooKeeper at {@code zookeeper}: a connect
+     * string, or null for the lab's single server (its address as ci/lab reports it, written out:
+     * the configuration names its coordination service like any operator's).
      */
     public static Path writeConfig(Path file, Path home, String name, List<Lab.Host> hosts, String timers,
             String storage, String groups, Fencing fencing, String zookeeper) {
+        Lab.Facts lab = new Lab(home, null).facts();
         try {
-            Files.createDirectories(HEARTBEATS.resolve(name));
+            Files.createDirectories(heartbeats(lab).resolve(name));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make the lab's heartbeat directory (is the lab up?)", e);
         }
-        StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: '" + zookeeper + "'\n"
-                + secondChannel(name) + "  timers: " + timers + "\n  nodes:\n");
+        String zk = zookeeper == null ? lab.zookeeper() : zookeeper;
+        StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: '" + zk + "'\n"
+                + secondChannel(lab, name) + "  timers: " + timers + "\n  nodes:\n");
         for (Lab.Host h : hosts) {
             y.append("    - {name: ").append(h.name()).append(", uri: '").append(h.uri()).append("', memoryMiB: 2048, ");
             if (fencing == Fencing.POWER) {
@@ -173,7 +174,7 @@ public final class LabCluster implements AutoCloseable {
     /** An agent's log (what it printed so far). */
     public String agentLog(String host) {
         try {
-            return Files.readString(AGENTS_DIR.resolve(host + ".log"));
+            return Files.readString(agentsDir.resolve(host + ".log"));
         } catch (IOException e) {
             return "(no log for " + host + ": " + e.getMessage() + ")";
         }

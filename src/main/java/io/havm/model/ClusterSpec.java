@@ -12,7 +12,8 @@ import java.util.Optional;
  * @param nodes the hosts, in configuration order
  * @param groups the groups, sorted by name
  * @param timers detection, self-fence and monitor timers
- * @param zookeeper connect string ("h1:2181,h2:2181,h3:2181"), or "embedded"
+ * @param zookeeper the ensemble's connect string ("h1:2181,h2:2181,h3:2181"); null when the
+ *        configuration names none (the simulator needs none; an agent refuses to start without it)
  * @param admission what N+1 admission does when losing the largest host would strand HA groups
  * @param migrationsPerHost live-migration concurrency limit per host during drains
  * @param storage pools and disks ({@link StorageSpec#none()} when the configuration has none)

@@ -45,8 +45,16 @@ public record GroupSpec(String name, Map<String, ResourceSpec> resources, List<S
         /** Move back as soon as the preferred owner is up. */
         record Immediate() implements Failback {}
 
-        /** Move back only between these hours (local to the cluster clock), e.g. 22-06. */
-        record Window(int fromHour, int toHour) implements Failback {
+        /**
+         * Move back only between these hours, e.g. 22-06, read on the wall clock of {@code zone}
+         * ({@code cluster.timeZone}, by default the zone of the host that loaded the configuration).
+         * The zone travels with the window because the policy is pure: it never reads the system's.
+         */
+        record Window(int fromHour, int toHour, java.time.ZoneId zone) implements Failback {
+            public Window {
+                java.util.Objects.requireNonNull(zone, "zone");
+            }
+
             public boolean contains(int hour) {
                 return fromHour <= toHour ? hour >= fromHour && hour < toHour : hour >= fromHour || hour < toHour;
             }

@@ -5,7 +5,6 @@ import io.havm.model.GroupSpec;
 import io.havm.model.MoveMode;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -214,7 +213,7 @@ final class Scheduling extends Rules {
             GroupSpec gs = spec.groups().get(g.name());
             boolean allowed = gs.failback() instanceof GroupSpec.Failback.Immediate
                     || gs.failback() instanceof GroupSpec.Failback.Window w
-                            && w.contains(now.atZone(ZoneOffset.UTC).getHour());
+                            && w.contains(now.atZone(w.zone()).getHour());
             if (!allowed) {
                 continue;
             }

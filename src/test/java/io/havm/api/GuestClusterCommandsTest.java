@@ -10,7 +10,7 @@ import io.havm.config.ClusterConfigLoader;
 import io.havm.coordination.CoordinationException;
 import io.havm.engine.FakeHypervisor;
 import io.havm.port.Hypervisor;
-import io.havm.lab.GuestImage;
+import io.havm.libvirt.GuestImage;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
 import io.havm.model.ResourceSpec;
@@ -82,7 +82,7 @@ class GuestClusterCommandsTest {
         Path guestDir = dir.resolve("guest");
         Main m = new Main(Path.of("").toAbsolutePath(), new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
-        m.guestClusterEnv = new GuestClusterCommands.Env(() -> {
+        m.guestClusterEnv = new io.havm.guestcluster.GuestClusters.Env(() -> {
             try {
                 Files.createDirectories(guestDir);
                 return new GuestImage(guestDir, Files.writeString(guestDir.resolve("vmlinuz"), "k"),
@@ -539,5 +539,21 @@ class GuestClusterCommandsTest {
         assertTrue(err().contains("gc: failed: qemu-img create"), err());
         assertTrue(err().contains("the configuration is as before"), err());
         assertEquals(before, snapshot());
+    }
+
+    @Test
+    void consolesAndSavedStatesGoWhereTheOptionsSayElseOnTheOsPool() throws Exception {
+        Path consoles = Files.createDirectories(dir.resolve("consoles"));
+        Path states = Files.createDirectories(dir.resolve("states"));
+        assertEquals(0, create("gc", "--members", "2", "--shared-disk", "witness:1M", "--console-dir",
+                consoles.toString(), "--state-dir", states.toString()), err());
+        var spec = io.havm.config.ClusterConfigLoader.load(cfg).spec();
+        ResourceSpec vm = spec.groups().get("gc-1").resources().get("vm");
+        assertEquals(states.toString(), vm.properties().get("stateDir"));
+        assertTrue(Files.readString(Path.of(vm.properties().get("definition")))
+                .contains("<source path='" + consoles.resolve("gc-1.log") + "' append='on'/>"));
+        assertEquals(2, create("gc2", "--members", "2", "--shared-disk", "witness:1M", "--state-dir",
+                dir.resolve("nowhere").toString()));
+        assertTrue(err().contains("--state-dir: " + dir.resolve("nowhere") + " is not a directory"), err());
     }
 }

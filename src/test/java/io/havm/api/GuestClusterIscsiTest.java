@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.config.ClusterConfigLoader;
-import io.havm.lab.GuestImage;
+import io.havm.libvirt.GuestImage;
 import io.havm.model.StorageSpec;
 import io.havm.storage.LunPicker;
 import io.havm.storage.PrivateTgtd;
@@ -62,7 +62,7 @@ class GuestClusterIscsiTest {
         Main m = new Main(Path.of("").toAbsolutePath(), new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         Path kernel = Files.writeString(dir.resolve("vmlinuz"), "k");
-        m.guestClusterEnv = new GuestClusterCommands.Env(() -> new GuestImage(dir, kernel, kernel),
+        m.guestClusterEnv = new io.havm.guestcluster.GuestClusters.Env(() -> new GuestImage(dir, kernel, kernel),
                 LunPicker.fromHere(Duration.ofSeconds(10)), s -> {}, spec -> java.util.Optional.empty(),
                 spec -> new java.util.TreeMap<>(java.util.Map.of("n1", new io.havm.engine.FakeHypervisor("n1"),
                         "n2", new io.havm.engine.FakeHypervisor("n2"))));

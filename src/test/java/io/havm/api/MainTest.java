@@ -100,4 +100,39 @@ class MainTest {
                 + "parameter 'usernme'"), err());
         assertTrue(!err().contains("s3cret"), "passwords never appear in messages");
     }
+
+    @Test
+    void vmCommandsActOnTheNodesOfTheConfigurationNotOnTheLab() throws Exception {
+        Path f = vmFile("name: web\nkernel: KERNEL\ninitrd: KERNEL\ndomainType: qemu\ndisk: {path: DISK}\n");
+        assertEquals(2, run("vm", "status", f.toString()));
+        assertTrue(err().contains("havm vm status: option --config is required (usage: havm vm status FILE [--json] --config C)"),
+                err());
+        Path c = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  nodes:\n"
+                + "    - {name: kvm1, uri: 'test:///default'}\n    - {name: kvm2, uri: 'test:///default'}\n");
+        assertEquals(2, run("resource", "looks-alive", f.toString(), "--host", "host1", "--config", c.toString()));
+        assertTrue(err().contains("unknown host 'host1' (nodes of the configuration: kvm1 kvm2)"), err());
+    }
+
+    @Test
+    void aVmFileNamesItsDiskAndKeepsItsStateBesideIt() throws Exception {
+        Path f = vmFile("name: web\nkernel: KERNEL\ninitrd: KERNEL\ndomainType: qemu\ndisk: {size: 64M}\n");
+        assertEquals(2, run("vm", "status", f.toString()));
+        assertTrue(err().contains("vm.yaml: disk.path: is required: where the disk image is, on storage every host"
+                + " reaches (e.g. /srv/shared/images/web.qcow2)"), err());
+        VmFile v = VmFile.load(vmFile("name: web\nkernel: KERNEL\ninitrd: KERNEL\ndomainType: qemu\ndisk: {path: DISK}\n"),
+                Path.of("").toAbsolutePath());
+        assertEquals(dir.resolve("web.console.log"), v.spec().serialLog());
+        assertEquals(dir, v.properties().stateDir());
+    }
+
+    @Test
+    void clusterCommandsNeedTheZooKeeperTheConfigurationNames() throws Exception {
+        Path c = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  nodes:\n    - {name: kvm1, uri: 'test:///default'}\n");
+        assertEquals(2, run("status", "--config", c.toString()));
+        assertTrue(err().contains(c + ": cluster.zookeeper: is required to reach the cluster: the ZooKeeper"
+                + " ensemble's connect string, e.g. zookeeper: 'zk1:2181,zk2:2181,zk3:2181'"), err());
+        assertEquals(2, run("agent", "--config", c.toString(), "--node", "kvm1"), "no agent without a ZooKeeper");
+        assertEquals(0, run("config", "check", c.toString()), err());
+        assertTrue(err().contains("warning: " + c + ": cluster.zookeeper is not set"), err());
+    }
 }

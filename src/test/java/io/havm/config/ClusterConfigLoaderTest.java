@@ -105,7 +105,7 @@ class ClusterConfigLoaderTest {
                 """).contains("looksAlive: 'soon' is not a duration"));
         assertTrue(error("cluster: {nodes: [}\n").startsWith("c.yaml:1: malformed YAML"));
         assertTrue(error(NODES + "  colour: blue\n").contains("c.yaml:6: cluster.colour: unknown field (allowed: "
-                + "admission, heartbeat, migrationsPerHost, name, nodes, timers, watchdog, zookeeper)"));
+                + "admission, heartbeat, migrationsPerHost, name, nodes, timeZone, timers, watchdog, zookeeper)"));
     }
 
     @Test
@@ -134,5 +134,40 @@ class ClusterConfigLoaderTest {
         assertTrue(warn.warnings().contains("N+1: losing host1 leaves big2 nowhere to run"), warn.warnings().toString());
         String msg = error(NODES.replace("cluster:\n", "cluster:\n  admission: refuse\n") + groups);
         assertTrue(msg.startsWith("c.yaml: admission refused (cluster.admission: refuse): N+1: losing host1"), msg);
+    }
+
+    @Test
+    void failbackWindowsAreReadInTheClusterTimeZoneByDefaultTheHosts() {
+        String groups = """
+                groups:
+                  web:
+                    resources: {web-vm: {type: vm}}
+                    failback: window 22-06
+                """;
+        GroupSpec.Failback.Window dflt = (GroupSpec.Failback.Window) ClusterConfigLoader.parse("c.yaml", NODES + groups)
+                .spec().groups().get("web").failback();
+        assertEquals(java.time.ZoneId.systemDefault(), dflt.zone());
+        GroupSpec.Failback.Window berlin = (GroupSpec.Failback.Window) ClusterConfigLoader.parse("c.yaml",
+                NODES.replace("cluster:\n", "cluster:\n  timeZone: Europe/Berlin\n") + groups)
+                .spec().groups().get("web").failback();
+        assertEquals(java.time.ZoneId.of("Europe/Berlin"), berlin.zone());
+        assertEquals("c.yaml:2: cluster.timeZone: 'Europe/Berln' is not a time zone (a region such as Europe/Berlin"
+                + " or America/New_York, UTC, or an offset such as +01:00)",
+                error(NODES.replace("cluster:\n", "cluster:\n  timeZone: Europe/Berln\n") + groups));
+    }
+
+    @Test
+    void zookeeperIsNamedExplicitlyOrNotAtAll() {
+        assertEquals(null, ClusterConfigLoader.parse("c.yaml", NODES).spec().zookeeper(), "the simulator needs none");
+        assertEquals("zk1:2181,10.0.0.2:2181", ClusterConfigLoader.parse("c.yaml",
+                NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:2181,10.0.0.2:2181'\n")).spec().zookeeper());
+        assertEquals("c.yaml:2: cluster.zookeeper: 'embedded' is no longer allowed: name the ZooKeeper servers (a"
+                + " connect string host:port[,host:port...], e.g. 'zk1:2181,zk2:2181,zk3:2181'; the lab's:"
+                + " ./havm lab status --json, zookeeper.connect)",
+                error(NODES.replace("cluster:\n", "cluster:\n  zookeeper: embedded\n")));
+        assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:2181,zk2'\n"))
+                .startsWith("c.yaml:2: cluster.zookeeper: 'zk2' is not host:port with a port 1..65535"));
+        assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:99999'\n"))
+                .startsWith("c.yaml:2: cluster.zookeeper: 'zk1:99999' is not host:port"));
     }
 }

@@ -184,14 +184,12 @@ class FenceAgentRunnerTest {
     void timeoutKillsTheAgentsProcessTreeAndNamesTheBudget() throws Exception {
         Path pidFile = dir.resolve("child.pid");
         Path a = agent("sleep 300 &\necho $! > " + pidFile + "\nwait\n");
-        long t0 = System.nanoTime();
         Result r = runner(a, Map.of(), Duration.ofSeconds(1)).fence("node1", Action.OFF);
-        Duration took = Duration.ofNanos(System.nanoTime() - t0);
         assertEquals(Outcome.FAILED, r.outcome(), r.detail());
         assertTrue(r.detail().contains("fence_stub off: timed out after"), r.detail());
         assertTrue(r.detail().contains("(budget 1 s for the whole fence call); the agent and its child processes were killed"),
                 r.detail());
-        assertTrue(took.compareTo(Duration.ofSeconds(30)) < 0, "returned long before the child's 300 s: " + took);
+        // The agent's child (a 300 s sleep) is gone: killed with the agent, not waited for.
         long child = Long.parseLong(Files.readString(pidFile).strip());
         await().atMost(Duration.ofSeconds(10)).until(() -> !alive(child));
         assertEquals(List.of("off"), calledActions(), "no status after an off that timed out");

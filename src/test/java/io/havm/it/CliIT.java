@@ -29,10 +29,14 @@ class CliIT {
         Files.deleteIfExists(lab.lab.sharedDir().resolve("images/cli-web.qcow2"));
     }
 
+    /** havm ARGS --config C: C names the lab's hosts as the cluster's nodes (vm and resource act on those). */
     private Exec.Outcome havm(String... args) {
+        Path config = io.havm.lab.LabCluster.writeConfig(dir.resolve("cluster.yaml"), lab.home,
+                "cli" + ProcessHandle.current().pid(), lab.lab.status(), io.havm.lab.LabCluster.FAST_TIMERS, "");
         List<String> cmd = new java.util.ArrayList<>(List.of("java", "-Dhavm.home=" + lab.home, "-cp",
                 System.getProperty("java.class.path"), "io.havm.api.Main"));
         cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--config", config.toString()));
         return Exec.run(Duration.ofMinutes(3), cmd);
     }
 
@@ -53,7 +57,7 @@ class CliIT {
     void anUnknownHostIsRefusedNamingTheHostsThereAreAndNothingChanges() throws Exception {
         Exec.Outcome o = havm("vm", "create", vmFile("").toString(), "--host", "host7");
         assertEquals(2, o.code(), o.err());
-        assertTrue(o.err().contains("unknown host 'host7' (hosts: host1 host2 host3)"), o.err());
+        assertTrue(o.err().contains("unknown host 'host7' (nodes of the configuration: host1 host2 host3)"), o.err());
         assertNothingChanged();
     }
 
@@ -87,7 +91,7 @@ class CliIT {
         assertEquals(0, o.code(), o.out());
         o = havm("vm", "recover", f.toString(), "--from", "host3", "--to", "host1");
         assertEquals(1, o.code(), "recovery refused while host3 is not fenced");
-        assertTrue(o.err().contains("refused: host3 is up, not powered off"), o.err());
+        assertTrue(o.err().contains("refused: host3 is not proven off"), o.err());
         assertEquals(List.of("host3"), lab.activeOn("cli-web"));
         o = havm("vm", "remove", f.toString());
         assertEquals(0, o.code(), o.err());

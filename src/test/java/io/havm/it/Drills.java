@@ -81,7 +81,7 @@ final class Drills {
         cluster.stopAgents();
         cluster.close();
         for (String h : lab.hosts.keySet()) {
-            Files.deleteIfExists(LabCluster.AGENTS_DIR.resolve(h + ".log"));
+            Files.deleteIfExists(lab.lab.facts().agentsDir().resolve(h + ".log"));
         }
     }
 }

@@ -12,8 +12,10 @@ import java.util.List;
  * ci/lab-README.md. Each throws an {@link AssertionError} with the command's output when it fails.
  */
 final class LabZooKeeper {
-    /** Client connect string of the ensemble. */
-    static final String ENSEMBLE = "10.77.0.11:2181,10.77.0.12:2181,10.77.0.13:2181";
+    /** Client connect string of the ensemble, as ci/lab status --json reports it. */
+    static String ensemble() {
+        return io.havm.lab.Lab.fromProjectHome().facts().ensemble();
+    }
 
     private static final Path HOME = Exec.projectHome();
 

@@ -14,15 +14,16 @@ class LabZooKeeperIT {
 
     @Test
     void theLabZooKeeperAnswersFromTheRootNamespaceAndFromInsideEveryHost() {
-        try (ZkCoordination a = new ZkCoordination("10.77.0.1:2181", "/havm/it-lab", Duration.ofSeconds(3),
+        try (ZkCoordination a = new ZkCoordination(lab.lab.facts().zookeeper(), "/havm/it-lab", Duration.ofSeconds(3),
                 Duration.ofSeconds(5))) {
             a.join("it-root", new byte[0]);
             org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> a.members().contains("it-root"));
         }
         for (String host : lab.hosts.keySet()) {
             // ZooKeeper's "srvr" four-letter command over a plain TCP socket from the host's namespace.
+            String[] zk = lab.lab.facts().zookeeper().split(":");
             Exec.Outcome o = lab.lab.exec(host, "bash", "-c",
-                    "exec 3<>/dev/tcp/10.77.0.1/2181 && printf srvr >&3 && timeout 5 cat <&3");
+                    "exec 3<>/dev/tcp/" + zk[0] + "/" + zk[1] + " && printf srvr >&3 && timeout 5 cat <&3");
             assertEquals(0, o.code(), host + ": " + o.err());
             assertTrue(o.out().contains("Zookeeper version"), host + ": " + o.out());
         }

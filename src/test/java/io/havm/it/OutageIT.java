@@ -163,7 +163,7 @@ class OutageIT {
 
     @Test
     void zooKeeperKilledAndRestartedWithItsDataAfter20sAnd3MinStopsStartsAndFencesNothing() throws Exception {
-        Map<String, String> placed = twoGroups("zkk", LabCluster.Fencing.POWER, "embedded");
+        Map<String, String> placed = twoGroups("zkk", LabCluster.Fencing.POWER, null);
         long minutes = Long.getLong("havm.zkOutageMinutes", 3);
         for (Duration outage : List.of(Duration.ofSeconds(20), Duration.ofMinutes(minutes))) {
             Instant t0 = Instant.now();
@@ -184,7 +184,7 @@ class OutageIT {
 
     @Test
     void zooKeeperPausedFor2500msWithA3sSessionChangesNothing() throws Exception {
-        Map<String, String> placed = twoGroups("zkp", LabCluster.Fencing.POWER, "embedded");
+        Map<String, String> placed = twoGroups("zkp", LabCluster.Fencing.POWER, null);
         Instant t0 = Instant.now();
         zkPaused = true;
         LabZooKeeper.pause();
@@ -199,7 +199,7 @@ class OutageIT {
     void anEnsembleLosingItsLeaderOrAFollowerChangesNothing() throws Exception {
         ensemble = true;
         LabZooKeeper.ensembleUp();
-        Map<String, String> placed = twoGroups("zke", LabCluster.Fencing.POWER, LabZooKeeper.ENSEMBLE);
+        Map<String, String> placed = twoGroups("zke", LabCluster.Fencing.POWER, LabZooKeeper.ensemble());
         Instant t0 = Instant.now();
         int leader = LabZooKeeper.ensembleLeader();
         LabZooKeeper.ensembleKill(leader);
@@ -230,7 +230,7 @@ class OutageIT {
     @Test
     void anIsolatedOwnerWithStorageFencingOnlyStopsItsVmBeforeItStartsOnASurvivor() throws Exception {
         RealLab.TestVm v = vm("it-out-iso");
-        cluster("sfi", group(v, "web", "host1"), LabCluster.Fencing.STORAGE, "embedded");
+        cluster("sfi", group(v, "web", "host1"), LabCluster.Fencing.STORAGE, null);
         String owner = online("web", v, 1);
         referee = new Referee(lab, List.of(v.name()));
         Instant cut = Instant.now();
@@ -264,10 +264,10 @@ class OutageIT {
     @Test
     void anOwnerWhoseAgentIsPausedIsPoweredOffByItsWatchdogAndItsVmRecoveredOnce() throws Exception {
         RealLab.TestVm v = vm("it-out-stop");
-        cluster("wdg", group(v, "web", "host1"), LabCluster.Fencing.STORAGE, "embedded");
+        cluster("wdg", group(v, "web", "host1"), LabCluster.Fencing.STORAGE, null);
         String owner = online("web", v, 1);
         referee = new Referee(lab, List.of(v.name()));
-        long pid = Long.parseLong(Files.readString(LabCluster.AGENTS_DIR.resolve(owner + ".pid")).strip());
+        long pid = Long.parseLong(Files.readString(lab.lab.facts().agentsDir().resolve(owner + ".pid")).strip());
         Instant paused = Instant.now();
         Exec.run(Duration.ofSeconds(5), List.of("kill", "-STOP", Long.toString(pid))).orThrow();
         Drills.awaitOrLogs(cluster, owner + " powered off by its watchdog", Duration.ofSeconds(30),
@@ -281,7 +281,7 @@ class OutageIT {
         referee.close();
         assertEquals(0, referee.twoCopies(v.name()), "never two copies: " + referee.timeline(v.name()));
         assertEquals(List.of(1, 2), v.log().bootCounts());
-        String wd = Files.readString(Path.of("/var/lib/havm-lab/watchdog/" + owner + ".log"));
+        String wd = Files.readString(lab.lab.facts().watchdogDir().resolve(owner + ".log"));
         assertTrue(wd.contains("no pet for"), wd);
         assertTrue(referee.lastSeenOn(v.name(), owner).isBefore(referee.firstSeenOn(v.name(), survivor)));
         System.out.printf("OutageIT: agent paused on %s: watchdog powered it off after %.2f s; web on %s after %.2f s%n",
@@ -293,7 +293,7 @@ class OutageIT {
         RealLab.TestVm v = vm("it-out-term");
         Path marks = Files.createDirectories(dir.resolve("marks"));
         String app = Drills.appOn(marks, "        looksAlive: 1s\n        restart: {threshold: 0, period: 60s}\n");
-        cluster("term", group(v, "web", "host1") + app, LabCluster.Fencing.POWER, "embedded");
+        cluster("term", group(v, "web", "host1") + app, LabCluster.Fencing.POWER, null);
         String owner = online("web", v, 1);
         referee = new Referee(lab, List.of(v.name()));
         // libvirtd of the owner stops; then the app fails: the group must leave, and libvirt cannot

@@ -6,7 +6,7 @@ import io.havm.engine.Whereabouts;
 import io.havm.port.Clock;
 import io.havm.port.Hypervisor;
 import io.havm.lab.ConsoleLog;
-import io.havm.lab.GuestImage;
+import io.havm.libvirt.GuestImage;
 import io.havm.lab.Lab;
 import io.havm.libvirt.AccelProbe;
 import io.havm.libvirt.DomainSpec;

@@ -89,7 +89,7 @@ class StorageIT {
     private Path config(String name, String disks, String groups) throws IOException {
         Files.createDirectories(shared().resolve("pool"));
         Files.createDirectories(shared().resolve("lockd"));
-        String storage = LabCluster.labStorage(shared()) + (disks.isEmpty() ? "" : "  disks:\n" + disks);
+        String storage = LabCluster.labStorage(lab.lab.facts()) + (disks.isEmpty() ? "" : "  disks:\n" + disks);
         config = LabCluster.writeConfig(dir.resolve("cluster.yaml"), lab.home, name + ProcessHandle.current().pid(),
                 lab.lab.status(), LabCluster.FAST_TIMERS, storage, groups);
         return config;
@@ -137,8 +137,7 @@ class StorageIT {
     }
 
     private static String virsh(String host, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("virsh", "-c", "qemu+tcp://10.77.0.1" + host.substring(4)
-                + "/system"));
+        List<String> cmd = new ArrayList<>(List.of("virsh", "-c", RealLab.get().lab.host(host).uri()));
         cmd.addAll(List.of(args));
         return Exec.run(Duration.ofSeconds(30), cmd).orThrow().out();
     }
@@ -234,8 +233,8 @@ class StorageIT {
         Files.writeString(copy, xml.replace("<name>" + d + "</name>", "<name>" + d + "-copy</name>")
                 .replaceAll("<uuid>[^<]*</uuid>", "").replaceAll("(?s)<disk type='file'.*?</disk>", ""));
         domains.add(d + "-copy");
-        Exec.Outcome second = Exec.run(Duration.ofSeconds(60), List.of("virsh", "-c", "qemu+tcp://10.77.0.1"
-                + other.substring(4) + "/system", "create", copy.toString()));
+        Exec.Outcome second = Exec.run(Duration.ofSeconds(60), List.of("virsh", "-c",
+                lab.lab.host(other).uri(), "create", copy.toString()));
         assertNotEquals(0, second.code(), "a second writer on LUN 5 was allowed: " + second.out());
         assertTrue(second.err().contains("locked") || second.err().contains("busy"), second.err());
         assertEquals(List.of(), lab.activeOn(d + "-copy"));

@@ -1,4 +1,4 @@
-package io.havm.api;
+package io.havm.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -6,10 +6,7 @@ import io.havm.config.ClusterConfigLoader;
 import io.havm.engine.Whereabouts;
 import io.havm.port.Clock;
 import io.havm.port.Hypervisor;
-import io.havm.lab.ConsoleLog;
-import io.havm.lab.GuestImage;
-import io.havm.lab.Lab;
-import io.havm.lab.LabCluster;
+import io.havm.libvirt.GuestImage;
 import io.havm.libvirt.AccelProbe;
 import io.havm.libvirt.LibvirtHypervisor;
 import io.havm.model.DomainType;
@@ -38,7 +35,7 @@ import java.util.function.Predicate;
  * restarts it on a survivor. The guest's own console and disk are the referee: one BOOTED and rising
  * TICKs through every planned move; the boot counter on the disk reads 2 after the power loss.
  */
-final class Demo {
+public final class Demo {
     static final String VM = "havm-demo";
     static final String GROUP = "web";
     private static final Duration BOOT_BUDGET = Duration.ofSeconds(90);
@@ -54,14 +51,14 @@ final class Demo {
     private final Clock clock = Clock.SYSTEM;
     private LabCluster cluster;
 
-    Demo(Path home, PrintStream out, Path jsonFile, boolean keep) {
+    public Demo(Path home, PrintStream out, Path jsonFile, boolean keep) {
         this.home = home;
         this.out = out;
         this.jsonFile = jsonFile;
         this.keep = keep;
     }
 
-    int run() {
+    public int run() {
         Lab lab = new Lab(home, null);
         Map<String, Object> proof = new LinkedHashMap<>();
         boolean labStarted = false;
@@ -76,7 +73,7 @@ final class Demo {
                 List<Lab.Host> hs = lab.up(3);
                 boolean ok = hs.size() >= 3 && hs.stream().allMatch(Lab.Host::up);
                 return new Outcome<>(hs, ok, String.join(" ", hs.stream().map(h -> h.name() + "=" + h.uri()).toList())
-                        + "; zookeeper " + LabCluster.LAB_ZOOKEEPER);
+                        + "; zookeeper " + lab.facts().zookeeper());
             });
             labStarted = true;
             for (Lab.Host h : lab.status()) {
@@ -95,7 +92,7 @@ final class Demo {
             Path cfg = step("write and check the cluster configuration", "-", () -> {
                 String groups = LabCluster.vmGroup(GROUP, VM, vm.definition(), lab.sharedDir().resolve("save"),
                         List.of("host1"), "", "        looksAlive: 2s\n        isAlive: 30s\n");
-                Path f = LabCluster.writeConfig(Path.of("/var/lib/havm-lab/demo/cluster.yaml"), home, "demo",
+                Path f = LabCluster.writeConfig(lab.facts().root().resolve("demo/cluster.yaml"), home, "demo",
                         lab.status(), LabCluster.FAST_TIMERS, groups);
                 ClusterConfigLoader.Loaded l = ClusterConfigLoader.load(f);
                 return new Outcome<>(f, true, f + ": 3 nodes fenced by ci/fence_havm_lab, group " + GROUP
@@ -106,7 +103,7 @@ final class Demo {
             step("start an agent inside each host (ci/lab agents start)", "-", () -> {
                 cluster.startAgents();
                 return new Outcome<>(null, cluster.members().size() == 3, "members " + cluster.members()
-                        + "; logs in " + LabCluster.AGENTS_DIR);
+                        + "; logs in " + lab.facts().agentsDir());
             });
             String first = step("the cluster places " + GROUP + " and brings it online (until guest userspace)", "-",
                     () -> {
@@ -207,8 +204,8 @@ final class Demo {
             } else {
                 hosts.values().forEach(Hypervisor::close);
                 if (keep && labStarted) {
-                    out.println("havm demo: --keep: lab and agents left running (config /var/lib/havm-lab/demo/"
-                            + "cluster.yaml); stop them with ./havm lab down");
+                    out.println("havm demo: --keep: lab and agents left running (config "
+                            + lab.facts().root().resolve("demo/cluster.yaml") + "); stop them with ./havm lab down");
                 }
             }
             writeJson(proof);

@@ -1,4 +1,4 @@
-package io.havm.lab;
+package io.havm.libvirt;
 
 import io.havm.util.Exec;
 
@@ -7,7 +7,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** The test guest (kernel + busybox initramfs), built by vm-templates/guest/build-guest, cached by content hash. */
+/**
+ * havm's test guest (kernel + busybox initramfs), built by vm-templates/guest/build-guest and cached
+ * by content hash: what {@code kernel: guest} in a VM file means, and what {@link AccelProbe} boots
+ * to learn whether KVM really works. It ships with havm (vm-templates), it is not the lab's.
+ */
 public record GuestImage(Path dir, Path kernel, Path initrd) {
 
     public static GuestImage ensure(Path projectHome) {

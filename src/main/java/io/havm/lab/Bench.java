@@ -1,17 +1,13 @@
-package io.havm.api;
+package io.havm.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.havm.port.DomainState;
 import io.havm.port.Hypervisor;
-import io.havm.lab.ConsoleLog;
-import io.havm.lab.GuestImage;
-import io.havm.lab.Lab;
-import io.havm.lab.LabCluster;
+import io.havm.libvirt.GuestImage;
 import io.havm.libvirt.AccelProbe;
 import io.havm.libvirt.LibvirtHypervisor;
 import io.havm.model.DomainType;
-import io.havm.model.InvalidInputException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -32,7 +27,7 @@ import java.util.TreeMap;
  * the command, the agent's Online. libvirt is the referee for "running": the benchmark polls every
  * survivor's libvirtd itself.
  */
-final class Bench {
+public final class Bench {
     static final String VM = "havm-bench";
     static final String RAW = "havm-bench-raw";
     private static final Duration BUDGET = Duration.ofSeconds(120);
@@ -46,36 +41,16 @@ final class Bench {
     private final PrintStream out;
     private final Map<String, Hypervisor> hosts = new TreeMap<>();
 
-    Bench(Path home, PrintStream out) {
+    public Bench(Path home, PrintStream out) {
         this.home = home;
         this.out = out;
     }
 
-    int main(List<String> args) throws InterruptedException {
-        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]";
-        if (args.isEmpty() || !args.get(0).equals("failover")) {
-            throw new InvalidInputException("havm bench", (args.isEmpty() ? "a benchmark is required"
-                    : "unknown benchmark '" + args.get(0) + "'") + " (benchmarks: failover); usage: " + usage);
-        }
-        Args a = Args.parse("havm bench failover", args.subList(1, args.size()), Set.of("--runs", "--isolation-runs", "--json"), Set.of(),
-                0, usage);
-        int runs = 5;
-        if (a.get("--runs") != null) {
-            String v = a.get("--runs");
-            if (!v.matches("[1-9][0-9]?")) {
-                throw new InvalidInputException("--runs", "'" + v + "' is not a number of runs (allowed: 1..99)");
-            }
-            runs = Integer.parseInt(v);
-        }
-        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
-        int isolationRuns = 2;
-        if (a.get("--isolation-runs") != null) {
-            String v = a.get("--isolation-runs");
-            if (!v.matches("\\d{1,2}")) {
-                throw new InvalidInputException("--isolation-runs", "'" + v + "' is not a number of runs (allowed: 0..99)");
-            }
-            isolationRuns = Integer.parseInt(v);
-        }
+    /**
+     * {@code havm bench failover}: {@code runs} power losses, then {@code isolationRuns} isolations
+     * with storage fencing; the report goes to {@code json} too when given.
+     */
+    public int failover(int runs, int isolationRuns, Path json) throws InterruptedException {
         isolations = isolationRuns;
         return failover(runs, json);
     }
@@ -95,10 +70,10 @@ final class Bench {
         if (runs == 0) {
             return out2;
         }
-        Path cfg = LabCluster.writeConfig(Path.of("/var/lib/havm-lab/bench/cluster-storage.yaml"), home,
+        Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("bench/cluster-storage.yaml"), home,
                 "benchsf" + ProcessHandle.current().pid(), lab.status(), LabCluster.FAST_TIMERS, "",
                 LabCluster.vmGroup("web", VM, vm.definition(), lab.sharedDir().resolve("save"), List.of("host1"),
-                        "    failover: {threshold: 1000, period: 1h}\n", ""), LabCluster.Fencing.STORAGE, "embedded");
+                        "    failover: {threshold: 1000, period: 1h}\n", ""), LabCluster.Fencing.STORAGE, null);
         try (LabCluster cluster = LabCluster.of(home, cfg)) {
             cluster.startAgents();
             out.printf("%nisolation, storage fencing only (no power fence agent): %d runs%n", runs);
@@ -154,7 +129,7 @@ final class Bench {
                     Path.of("/var/cache/havm"));
             LabVm vm = LabVm.create(home, lab, hosts.values(), VM, type, guest, "16M");
             LabVm raw = LabVm.create(home, lab, hosts.values(), RAW, type, guest, "16M");
-            Path cfg = LabCluster.writeConfig(Path.of("/var/lib/havm-lab/bench/cluster.yaml"), home,
+            Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("bench/cluster.yaml"), home,
                     "bench" + ProcessHandle.current().pid(), lab.status(), LabCluster.FAST_TIMERS,
                     LabCluster.vmGroup("web", VM, vm.definition(), lab.sharedDir().resolve("save"), List.of("host1"),
                             "    failover: {threshold: 1000, period: 1h}\n", ""));
@@ -258,8 +233,8 @@ final class Bench {
             if (!iso.isEmpty()) {
                 double[] v = iso.stream().mapToDouble(Isolation::cutToRunningS).sorted().toArray();
                 double m = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-                double session = 2 * io.havm.config.ClusterConfigLoader.load(Path.of(
-                        "/var/lib/havm-lab/bench/cluster.yaml")).spec().timers().sessionTimeout().toMillis() / 1000.0;
+                double session = 2 * io.havm.config.ClusterConfigLoader.load(
+                        lab.facts().root().resolve("bench/cluster.yaml")).spec().timers().sessionTimeout().toMillis() / 1000.0;
                 out.printf("side by side: host power loss (power fence) plug->running median %.2f s; isolation (storage"
                         + " fencing only) cut->running median %.2f s; aim <= 2 x session timeout = %.1f s: %s%n",
                         median.plugToRunningS(), m, session, m <= session ? "met" : "NOT met");

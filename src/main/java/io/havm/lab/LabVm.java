@@ -1,9 +1,8 @@
-package io.havm.api;
+package io.havm.lab;
 
 import io.havm.engine.Whereabouts;
 import io.havm.port.Hypervisor;
-import io.havm.lab.GuestImage;
-import io.havm.lab.Lab;
+import io.havm.libvirt.GuestImage;
 import io.havm.libvirt.DomainSpec;
 import io.havm.model.DomainType;
 import io.havm.util.Exec;

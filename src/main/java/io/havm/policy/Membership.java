@@ -158,7 +158,13 @@ final class Membership extends Rules {
             // A node fenced for not answering while still a member: its session has ended now.
             ClusterState.Node ended = prev.sessionEnded(now);
             c.membershipChanged = true;
-            if (prev.status() == NodeStatus.LOST && prev.fenceInFlight()) {
+            if (prev.status() == NodeStatus.LOST && prev.fenceInFlight()
+                    && c.commands.contains(new Command.Fence(n))) {
+                // A new coordinator already sent the fence again in this very step (its predecessor's died with it).
+                nodes.put(n, ended);
+                note(n + " node: session expired before its fence was confirmed; its self-fence deadline"
+                        + " runs from now; the fence sent again in this step stands");
+            } else if (prev.status() == NodeStatus.LOST && prev.fenceInFlight()) {
                 // The coordinator that sent the fence may have run on that very node and died
                 // with it, taking the fence's answer along: fence again (twice off is still off).
                 nodes.put(n, ended.fencing(true, prev.fenceAttempts(), null));

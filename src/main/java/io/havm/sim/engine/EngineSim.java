@@ -153,8 +153,57 @@ public final class EngineSim implements AutoCloseable {
     private static final java.util.regex.Pattern TERMINATED =
             java.util.regex.Pattern.compile(" group (\\S+): .*\\((?:.*; )?terminated on (\\S+?)[;)]");
 
+    private static final java.util.regex.Pattern RESTART =
+            java.util.regex.Pattern.compile("^\\S+ agent: Restart\\[group=(\\S+), resource=(\\S+),");
+    private static final java.util.regex.Pattern FAILOVER =
+            java.util.regex.Pattern.compile("^\\S+ group (\\S+): \\S+ .*-> starting on \\S+ \\(.*failover \\d+ of");
+    private static final java.util.regex.Pattern CLEARED =
+            java.util.regex.Pattern.compile("^- group (\\S+): failed -> pending \\(operator online\\)");
+    /** When each resource was restarted in place by its agent, and each group failed over. */
+    private final TreeMap<String, List<Instant>> restarts = new TreeMap<>();
+    private final TreeMap<String, List<Instant>> failovers = new TreeMap<>();
+
+    /**
+     * The referee's thresholds: no resource restarted in place more often within its restart
+     * period than its threshold allows, no group failed over more often within its failover
+     * period than its threshold; counted from what agents did and coordinators decided.
+     */
+    private void checkThresholds(String line) {
+        java.util.regex.Matcher cleared = CLEARED.matcher(line);
+        if (cleared.find()) {
+            // an operator's online of a failed group starts its counts afresh, as documented
+            failovers.remove(cleared.group(1));
+            restarts.keySet().removeIf(k -> k.startsWith(cleared.group(1) + "/"));
+        }
+        java.util.regex.Matcher r = RESTART.matcher(line);
+        if (r.find() && spec.groups().containsKey(r.group(1))) {
+            ResourceSpec rs = spec.groups().get(r.group(1)).resources().get(r.group(2));
+            if (rs != null && count(restarts, r.group(1) + "/" + r.group(2), rs.restart().period())
+                    > rs.restart().threshold()) {
+                violation(r.group(1) + "/" + r.group(2) + " restarted in place more than "
+                        + rs.restart().threshold() + " times within " + rs.restart().period().toSeconds() + " s");
+            }
+        }
+        java.util.regex.Matcher f = FAILOVER.matcher(line);
+        if (f.find() && spec.groups().containsKey(f.group(1))) {
+            GroupSpec gs = spec.groups().get(f.group(1));
+            if (count(failovers, f.group(1), gs.failoverPeriod()) > gs.failoverThreshold()) {
+                violation(f.group(1) + " failed over more than " + gs.failoverThreshold() + " times within "
+                        + gs.failoverPeriod().toSeconds() + " s");
+            }
+        }
+    }
+
+    private int count(TreeMap<String, List<Instant>> times, String key, Duration period) {
+        List<Instant> l = times.computeIfAbsent(key, k -> new ArrayList<>());
+        l.add(clock.now());
+        Instant since = clock.now().minus(period);
+        return (int) l.stream().filter(t -> t.isAfter(since)).count();
+    }
+
     private void log(String line) {
         log.add(time() + " " + line);
+        checkThresholds(line);
         // The referee's second invariant: a Terminate counts as done only when it is: the group's
         // VMs run nowhere on that node when the coordinator acts on the answer.
         java.util.regex.Matcher m = TERMINATED.matcher(line);

@@ -132,24 +132,24 @@ final class Membership extends Rules {
      * its session ends an eviction; now a member again, it rejoins.
      */
     void stoppedEverything(String n) {
-        ClusterState.Node prev = nodes.get(n);
-        if (prev == null || !prev.unresponsive() || prev.status() != NodeStatus.FENCED) {
-            return;
-        }
-        nodes.put(n, prev.sessionEnded(now));
-        c.membershipChanged = true;
-        note(n + " node: stopped every group on its fence request and lives on: it may join again");
+        evictionOver(n, true, "stopped every group on its fence request and lives on: it may join again");
     }
 
     /** A new agent process on a node evicted for not answering: the old one's session is over. */
     void agentStarted(String n) {
+        evictionOver(n, false, "a new agent process started: the one that did not answer is gone");
+    }
+
+    /** Ends the eviction of {@code n} as its session's end would; a member again, it then rejoins. */
+    private void evictionOver(String n, boolean onlyFenced, String why) {
         ClusterState.Node prev = nodes.get(n);
-        if (prev == null || !prev.unresponsive() || prev.status() == NodeStatus.UP) {
+        if (prev == null || !prev.unresponsive() || prev.status() == NodeStatus.UP
+                || onlyFenced && prev.status() != NodeStatus.FENCED) {
             return;
         }
         nodes.put(n, prev.sessionEnded(now));
         c.membershipChanged = true;
-        note(n + " node: a new agent process started: the one that did not answer is gone");
+        note(n + " node: " + why);
     }
 
     void nodeLost(String n) {

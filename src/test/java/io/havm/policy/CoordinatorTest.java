@@ -241,6 +241,44 @@ class CoordinatorTest {
         assertEquals(GroupPhase.OFFLINE, r.group("web").phase(), "wanted offline, proven off");
     }
 
+    /** host1 evicted for a silent Terminate and fenced while its session lives: the state both tests start from. */
+    private static Run evictedAndFenced() {
+        Run r = webOnlineOnHost1(true);
+        r.step(1, new Input.GroupOffline("web"));
+        r.step(14, new Input.Tick());
+        r.step(27, new Input.Tick()); // terminate timed out: host1 evicted, fence sent
+        r.step(28, new Input.Fenced("host1", true, "acknowledged fence request 1: it stopped every HA group"));
+        assertEquals(NodeStatus.FENCED, r.state.nodes().get("host1").status());
+        assertTrue(r.state.nodes().get("host1").unresponsive());
+        // still a member with the same session: a NodeUp is not a rejoin (the loop sends none)
+        return r;
+    }
+
+    @Test
+    void aNodeThatAcknowledgedItsStorageFenceWhileAMemberMayJoinAgain() {
+        Run r = evictedAndFenced();
+        Coordinator.Step s = r.step(29, new Input.StoppedEverything("host1"));
+        assertTrue(s.log().contains("host1 node: stopped every group on its fence request and lives on: it may join"
+                + " again"), s.log().toString());
+        assertFalse(r.state.nodes().get("host1").unresponsive());
+        r.step(30, new Input.NodeUp("host1", Set.of()));
+        assertEquals(NodeStatus.UP, r.state.nodes().get("host1").status(), "back, and may take groups again");
+        assertTrue(r.state.nodes().get("host1").usable());
+    }
+
+    @Test
+    void aNewAgentProcessEndsTheEvictionOfItsNode() {
+        Run r = evictedAndFenced();
+        Coordinator.Step s = r.step(29, new Input.AgentStarted("host1"));
+        assertTrue(s.log().contains("host1 node: a new agent process started: the one that did not answer is gone"),
+                s.log().toString());
+        r.step(30, new Input.NodeUp("host1", Set.of()));
+        assertEquals(NodeStatus.UP, r.state.nodes().get("host1").status());
+        // and on a node that answers, a new process changes nothing
+        s = r.step(31, new Input.AgentStarted("host2"));
+        assertEquals(List.of(), s.log().stream().filter(l -> l.contains("agent process")).toList());
+    }
+
     @Test
     void withoutAFenceAgentTheGroupWaitsUntilTheNodeAnswersAgain() {
         Run r = webOnlineOnHost1(false);

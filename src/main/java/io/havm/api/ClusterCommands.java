@@ -1,5 +1,6 @@
 package io.havm.api;
 
+import io.havm.util.Args;
 import io.havm.resource.NodeResources;
 import io.havm.config.ClusterConfigLoader;
 import io.havm.coordination.ZkCoordination;
@@ -102,6 +103,7 @@ final class ClusterCommands {
             hvs.values().forEach(Hypervisor::close);
             done.countDown();
         }));
+        agent.whenLeft(done::countDown); // havm node shutdown: the process ends once the node has left
         agent.start();
         done.await();
         return 0;

@@ -1,5 +1,6 @@
 package io.havm.api;
 
+import io.havm.util.Args;
 import io.havm.coordination.CoordinationException;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;

@@ -1,6 +1,8 @@
 package io.havm.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.havm.storage.HostStorage;
+import io.havm.util.Args;
 import io.havm.port.Scheduler;
 import io.havm.resource.NodeResources;
 import io.havm.engine.FenceConfirmation;
@@ -37,8 +39,8 @@ import java.util.TreeMap;
 /**
  * The {@code havm} command. Exit codes: 0 done, 1 the operation failed, 2 bad input (nothing was
  * changed). The hosts of {@code vm} and {@code resource} are the nodes of a cluster configuration
- * ({@code --config}: their names and libvirt URIs). Only {@code demo} and {@code bench} run on the
- * lab; they are the lab's ({@link io.havm.lab}), this class only parses their options.
+ * ({@code --config}: their names and libvirt URIs). {@code demo} and {@code bench} run on the lab
+ * and start from the lab's own entry point (the {@code ./havm} launcher sends them there).
  */
 public final class Main {
     static final String USAGE = """
@@ -119,8 +121,8 @@ public final class Main {
                     out.println(USAGE);
                     yield 0;
                 }
-                case "demo" -> demo(rest);
-                case "bench" -> bench(rest);
+                case "demo", "bench" -> throw new InvalidInputException("havm " + cmd, "the lab's own command: run it"
+                        + " through the launcher, ./havm " + cmd + " (it builds and boots the lab it needs)");
                 case "lab" -> lab(rest);
                 case "vm" -> vm(rest);
                 case "resource" -> resource(rest);
@@ -149,40 +151,6 @@ public final class Main {
             Thread.currentThread().interrupt();
             return 1;
         }
-    }
-
-    private int demo(List<String> args) {
-        Args a = Args.parse("havm demo", args, Set.of("--json"), Set.of("--keep"), 0, "havm demo [--json FILE] [--keep]");
-        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
-        return new io.havm.lab.Demo(home, out, json, a.flag("--keep")).run();
-    }
-
-    private int bench(List<String> args) throws InterruptedException {
-        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]";
-        if (args.isEmpty() || !args.get(0).equals("failover")) {
-            throw new InvalidInputException("havm bench", (args.isEmpty() ? "a benchmark is required"
-                    : "unknown benchmark '" + args.get(0) + "'") + " (benchmarks: failover); usage: " + usage);
-        }
-        Args a = Args.parse("havm bench failover", args.subList(1, args.size()),
-                Set.of("--runs", "--isolation-runs", "--json"), Set.of(), 0, usage);
-        int runs = 5;
-        if (a.get("--runs") != null) {
-            String v = a.get("--runs");
-            if (!v.matches("[1-9][0-9]?")) {
-                throw new InvalidInputException("--runs", "'" + v + "' is not a number of runs (allowed: 1..99)");
-            }
-            runs = Integer.parseInt(v);
-        }
-        int isolationRuns = 2;
-        if (a.get("--isolation-runs") != null) {
-            String v = a.get("--isolation-runs");
-            if (!v.matches("\\d{1,2}")) {
-                throw new InvalidInputException("--isolation-runs", "'" + v + "' is not a number of runs (allowed: 0..99)");
-            }
-            isolationRuns = Integer.parseInt(v);
-        }
-        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
-        return new io.havm.lab.Bench(home, out).failover(runs, isolationRuns, json);
     }
 
     private int lab(List<String> args) {
@@ -243,7 +211,7 @@ public final class Main {
                 }
             }
             mkdirs(f.spec().serialLog().getParent());
-            Result r = new VmResource(props, target, Clock.SYSTEM).online();
+            Result r = new VmResource(props, target, Clock.SYSTEM, HostStorage.INSTANCE).online();
             out.println(r.word() + ": " + r.detail());
             return r.ok() ? 0 : 1;
         });
@@ -350,7 +318,7 @@ public final class Main {
         VmFile f = VmFile.load(Path.of(a.positional.get(1)), home);
         return onHosts(a, "havm resource", usage, hosts -> {
             Hypervisor h = host(hosts, a.require("havm resource", "--host", usage));
-            VmResource r = new VmResource(f.withDefinition(home), h, Clock.SYSTEM);
+            VmResource r = new VmResource(f.withDefinition(home), h, Clock.SYSTEM, HostStorage.INSTANCE);
             Result res = switch (entry) {
                 case "open" -> r.open();
                 case "online" -> r.online();

@@ -1,5 +1,6 @@
 package io.havm.api;
 
+import io.havm.util.Args;
 import io.havm.port.Storage;
 import io.havm.config.ClusterConfigLoader;
 import io.havm.model.ClusterSpec;

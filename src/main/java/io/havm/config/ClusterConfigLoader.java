@@ -327,8 +327,11 @@ public final class ClusterConfigLoader {
         return new ClusterSpec.NodeSpec(name, uri, mem, fencing);
     }
 
-    /** A ZooKeeper ensemble member, as a connect string names it: host:port. */
-    private static final Pattern ZK_SERVER = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([0-9]{1,5})");
+    /** A ZooKeeper ensemble member, as a connect string names it: host:port or [IPv6]:port. */
+    private static final Pattern ZK_SERVER = Pattern.compile(
+            "([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\]):([0-9]{1,5})");
+    /** ZooKeeper's chroot suffix: /path, every name non-empty. */
+    private static final Pattern ZK_CHROOT = Pattern.compile("(/[A-Za-z0-9_.-]+)+");
 
     /**
      * {@code cluster.zookeeper}: the ensemble's connect string, given explicitly (host:port,...).
@@ -341,15 +344,20 @@ public final class ClusterConfigLoader {
             return null;
         }
         String zk = y.text(c, "zookeeper", "cluster.zookeeper", null);
-        String example = " (a connect string host:port[,host:port...], e.g. 'zk1:2181,zk2:2181,zk3:2181';"
-                + " the lab's: ./havm lab status --json, zookeeper.connect)";
+        String example = " (a connect string host:port[,host:port...][/chroot], e.g. 'zk1:2181,zk2:2181,zk3:2181'"
+                + " or '[fd00::1]:2181/havm'; the lab's: ./havm lab status --json, zookeeper.connect)";
         if (zk.equals("embedded")) {
             throw y.error(c.get("zookeeper"), "cluster.zookeeper", "'embedded' is no longer allowed: name the"
                     + " ZooKeeper servers" + example);
         }
-        for (String server : zk.split(",", -1)) {
+        int slash = zk.indexOf('/');
+        if (slash >= 0 && !ZK_CHROOT.matcher(zk.substring(slash)).matches()) {
+            throw y.error(c.get("zookeeper"), "cluster.zookeeper", "'" + zk.substring(slash) + "' is not a chroot path"
+                    + example);
+        }
+        for (String server : (slash >= 0 ? zk.substring(0, slash) : zk).split(",", -1)) {
             Matcher m = ZK_SERVER.matcher(server.strip());
-            if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+            if (!m.matches() || Integer.parseInt(m.group(3)) < 1 || Integer.parseInt(m.group(3)) > 65535) {
                 throw y.error(c.get("zookeeper"), "cluster.zookeeper", "'" + server + "' is not host:port with a port"
                         + " 1..65535" + example);
             }

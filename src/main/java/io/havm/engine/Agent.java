@@ -68,6 +68,7 @@ public final class Agent implements AutoCloseable {
     private volatile boolean selfFenced;
     private volatile boolean needsRejoin;
     private volatile boolean stop;
+    private Runnable onLeft = () -> { };
     private final Scheduler scheduler;
     private Scheduler.Handle loop;
     /** Groups the coordinator last had on (or moving through) this node: whose scripts a self-fence stops. */
@@ -299,6 +300,10 @@ public final class Agent implements AutoCloseable {
                 store.submit(answer);
             }
             store.delete(k.key());
+            if (stop) {
+                leave(); // answered "left": now leave the members, or the coordinator sees it rejoin
+                return;
+            }
             store.setRunning(node, runner.running());
             selfFenced = false;
         }
@@ -366,7 +371,8 @@ public final class Agent implements AutoCloseable {
                 if ((res == null || res.ok()) && due(key + "/is", r.isAliveInterval(), now)) {
                     res = runner.resource(g.name(), r.name()).isAlive();
                 }
-                if (res != null && (res instanceof Result.Failed || res instanceof Result.Timeout)) {
+                if (res != null && (res instanceof Result.Failed || res instanceof Result.NotRunning
+                        || res instanceof Result.Timeout)) {
                     reported.put(g.name(), incarnation);
                     store.submit(new Input.ResourceFailed(g.name(), r.name(), node, res.detail()));
                     break;
@@ -385,6 +391,21 @@ public final class Agent implements AutoCloseable {
     }
 
     @Override
+    /** Runs {@code r} once this agent has left the cluster on an operator's shutdown. */
+    public void whenLeft(Runnable r) {
+        this.onLeft = r;
+    }
+
+    /**
+     * A clean leave: the coordinator role goes to another node, the session ends and the node is
+     * no longer a member, so the coordinator keeps it down until an agent starts here again.
+     */
+    private void leave() {
+        close();
+        log.accept(node + " agent: left the cluster");
+        onLeft.run();
+    }
+
     public void close() {
         stop = true;
         if (loop != null) {

@@ -190,8 +190,9 @@ public final class GroupRunner {
                     if (!scripts) {
                         continue;
                     }
+                    // only a precise "not running" proves it stopped; a monitor that errs knows nothing
                     Result m = resource(group, r.name()).looksAlive();
-                    if (m.ok() || m instanceof Result.Timeout || m instanceof Result.RetryLater) {
+                    if (!(m instanceof Result.NotRunning)) {
                         running.add(r.name() + ": its monitor says " + m.word() + (m.detail().isEmpty() ? ""
                                 : " (" + m.detail() + ")"));
                     }
@@ -306,13 +307,25 @@ public final class GroupRunner {
             ResourceSpec rs = g.resources().get(r);
             String failure;
             if (rs.type() == ResourceSpec.Type.VM) {
-                VmProperties vm = vmProperties(g, rs);
-                last = mover.move(mode, vm, local(), target, null);
-                if (last.ok()) {
-                    undo.add(() -> comeBack(mover, mode, vm, target));
-                    continue;
+                VmProperties vm = null;
+                String unreadable = null;
+                try {
+                    vm = vmProperties(g, rs);
+                } catch (RuntimeException e) {
+                    unreadable = e.getMessage(); // its definition cannot be read: it stays here
                 }
-                failure = last.detail();
+                if (vm != null) {
+                    VmProperties moving = vm;
+                    last = mover.move(mode, moving, local(), target, null);
+                    if (last.ok()) {
+                        undo.add(() -> comeBack(mover, mode, moving, target));
+                        continue;
+                    }
+                    failure = last.detail();
+                } else {
+                    last = null;
+                    failure = r + " cannot move: " + unreadable;
+                }
             } else {
                 Result res = step(group, r, "offline", resource(group, r).offline());
                 if (!res.ok()) {
@@ -369,7 +382,10 @@ public final class GroupRunner {
         return r.properties().getOrDefault("domain", r.name());
     }
 
-    /** Groups with a VM active on this node (what the agent reports when it joins). */
+    /**
+     * Groups with a VM active, or a script not proven stopped, on this node (what the agent reports
+     * when it joins and after each command): a group is reported stopped here only on proof.
+     */
     public TreeSet<String> running() {
         TreeSet<String> out = new TreeSet<>();
         for (GroupSpec g : spec.groups().values()) {
@@ -382,6 +398,13 @@ public final class GroupRunner {
 
     public boolean runsHere(String group) {
         for (ResourceSpec r : spec.groups().get(group).resources().values()) {
+            if (r.type() == ResourceSpec.Type.SCRIPT) {
+                // a script left running by an unproven Terminate must not let its group start elsewhere
+                if (!(resource(group, r.name()).looksAlive() instanceof Result.NotRunning)) {
+                    return true;
+                }
+                continue;
+            }
             if (r.type() != ResourceSpec.Type.VM) {
                 continue;
             }

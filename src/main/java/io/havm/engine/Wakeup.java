@@ -40,13 +40,8 @@ final class Wakeup {
             return;
         }
         synchronized (this) {
-            long deadline = System.nanoTime() + max.toNanos();
-            while (!signalled) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    break;
-                }
-                wait(Math.max(1, left / 1_000_000));
+            if (!signalled) {
+                clock.waitOn(this, max); // woken early by a signal (or spuriously: a loop polls anyway)
             }
             signalled = false;
         }

@@ -29,6 +29,15 @@ public sealed interface Result {
         public String word() { return "failed"; }
     }
 
+    /**
+     * A monitor's precise answer that the resource is not running here (OCF_NOT_RUNNING; a generic
+     * script's non-zero looks-alive): a failure while it should run, and the only monitor answer
+     * that proves it stopped. Any other failure of a monitor leaves its state unknown.
+     */
+    record NotRunning(String detail) implements Result {
+        public String word() { return "failed"; }
+    }
+
     /** Not possible now (e.g. hypervisor connection down), may succeed later; not a resource fault. */
     record RetryLater(String detail) implements Result {
         public String word() { return "retry-later"; }

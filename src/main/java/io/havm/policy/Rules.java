@@ -31,8 +31,8 @@ abstract class Rules {
         return c.set(next, event, why);
     }
 
-    void await(ClusterState.Group next, GroupEvent event, String why, LongFunction<Command> make) {
-        c.await(next, event, why, make);
+    boolean await(ClusterState.Group next, GroupEvent event, String why, LongFunction<Command> make) {
+        return c.await(next, event, why, make);
     }
 
     void setNode(ClusterState.Node next, String why) {

@@ -62,9 +62,8 @@ final class Scheduling extends Rules {
             return false;
         }
         String from = g.node();
-        await(g.moving(from, to, MoveMode.LIVE), event, why,
+        return await(g.moving(from, to, MoveMode.LIVE), event, why,
                 a -> new Command.Move(g.name(), from, to, MoveMode.LIVE, a));
-        return true;
     }
 
     /**

@@ -157,16 +157,18 @@ final class StepContext {
 
     /**
      * Moves the group to {@code next} (see {@link #set}) and sends the command that phase waits for, with the
-     * group's next attempt number and a deadline from its {@link #budget}.
+     * group's next attempt number and a deadline from its {@link #budget}. False when the transition
+     * was refused (nothing sent).
      */
-    void await(ClusterState.Group next, GroupEvent event, String why, LongFunction<Command> make) {
+    boolean await(ClusterState.Group next, GroupEvent event, String why, LongFunction<Command> make) {
         long attempt = next.ops() + 1;
         if (!set(next.awaiting(attempt, now.plus(budget(next))), event, why)) {
-            return; // refused: the group does not wait for it
+            return false; // refused: the group does not wait for it
         }
         Command cmd = make.apply(attempt);
         awaited.put(cmd, next.name());
         command(cmd);
+        return true;
     }
 
     /**

@@ -67,10 +67,14 @@ public interface Storage {
     /** Reads the first 4 KiB of what QEMU opens ({@code target}: a file or a libiscsi URL), read-only. */
     Probe readFirstBlock(String target, String format, Duration timeout);
 
-    /** A whole (small) file, e.g. a domain definition. */
+    /**
+     * A whole (small) file, e.g. a domain definition. Like every file call here, bounded in time:
+     * a hung mount gives an IOException saying so instead of holding the caller.
+     */
     String read(Path file) throws IOException;
 
-    boolean exists(Path file);
+    /** Whether the file exists; an IOException when the storage cannot tell (hung, unreachable). */
+    boolean exists(Path file) throws IOException;
 
     void createDirectories(Path dir) throws IOException;
 

@@ -67,7 +67,15 @@ public final class NodeResources implements Resources {
     @Override
     public Resource create(GroupSpec g, ResourceSpec r) {
         if (r.type() == ResourceSpec.Type.VM) {
-            return new VmResource(vm(g, r), local, clock, storage);
+            try {
+                return new VmResource(vm(g, r), local, clock, storage);
+            } catch (RuntimeException e) {
+                String domain = r.properties().getOrDefault("domain", r.name());
+                VmProperties byName = VmProperties.defaults(domain, null,
+                        Path.of(r.properties().getOrDefault("stateDir", "/var/lib/havm/save")))
+                        .withOfflineAction(r.offlineAction()).withTimeouts(r.pendingTimeout(), r.pendingTimeout());
+                return new Unstartable(new VmResource(byName, local, clock, storage), node + ": " + e.getMessage());
+            }
         }
         if (r.type() == ResourceSpec.Type.DISK) {
             String d = r.properties().get(ResourceSpec.DISK);
@@ -157,6 +165,53 @@ public final class NodeResources implements Resources {
                     + ": disk resource " + res + " names disk '" + name + "', not under storage.disks")));
         }
         return out;
+    }
+
+    /**
+     * A VM whose definition cannot be read or rewritten here (a hung or broken shared file system,
+     * a bad definition): it cannot start, but what runs of it is still watched and stopped by its
+     * domain name, so a Terminate never fails for want of a definition.
+     */
+    private record Unstartable(Resource byName, String why) implements Resource {
+        @Override
+        public String name() {
+            return byName.name();
+        }
+
+        @Override
+        public io.havm.model.Result open() {
+            return new io.havm.model.Result.Failed(why);
+        }
+
+        @Override
+        public io.havm.model.Result online() {
+            return new io.havm.model.Result.Failed(why);
+        }
+
+        @Override
+        public io.havm.model.Result looksAlive() {
+            return byName.looksAlive();
+        }
+
+        @Override
+        public io.havm.model.Result isAlive() {
+            return byName.isAlive();
+        }
+
+        @Override
+        public io.havm.model.Result offline() {
+            return byName.offline();
+        }
+
+        @Override
+        public io.havm.model.Result terminate() {
+            return byName.terminate();
+        }
+
+        @Override
+        public io.havm.model.Result close() {
+            return byName.close();
+        }
     }
 
     @Override

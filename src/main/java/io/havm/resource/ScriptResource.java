@@ -140,8 +140,14 @@ public final class ScriptResource implements Resource {
         if (o.timedOut) {
             return timeout(entryPoint, budget);
         }
-        return o.code == 0 ? new Result.Ok(name + " " + entryPoint + ": ok")
-                : new Result.Failed(name + " " + entryPoint + ": exit " + o.code + tail(o.output));
+        if (o.code == 0) {
+            return new Result.Ok(name + " " + entryPoint + ": ok");
+        }
+        String why = name + " " + entryPoint + ": exit " + o.code + tail(o.output);
+        // The generic contract: a monitor's non-zero exit says "not alive"; but 126/127 mean the
+        // script itself could not be run, which says nothing about the service.
+        boolean monitor = entryPoint.equals("looks-alive") || entryPoint.equals("is-alive");
+        return monitor && o.code != 126 && o.code != 127 ? new Result.NotRunning(why) : new Result.Failed(why);
     }
 
     private Result ocfAction(String action, Duration budget, String checkLevel) {
@@ -152,7 +158,9 @@ public final class ScriptResource implements Resource {
         if (o.code == 0) {
             return new Result.Ok(name + " " + action + ": OCF_SUCCESS");
         }
-        return ocfFailure(action, o);
+        Result failed = ocfFailure(action, o);
+        // OCF_NOT_RUNNING from a monitor is the one answer that says the resource is stopped
+        return action.equals("monitor") && o.code == 7 ? new Result.NotRunning(failed.detail()) : failed;
     }
 
     private Result timeout(String what, Duration budget) {

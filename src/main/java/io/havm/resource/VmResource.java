@@ -7,7 +7,6 @@ import io.havm.port.HypervisorException;
 import io.havm.port.Resource;
 import io.havm.port.Storage;
 import io.havm.port.VmProperties;
-import io.havm.storage.HostStorage;
 import io.havm.model.AgentFailureAction;
 import io.havm.model.Result;
 import java.io.IOException;
@@ -44,11 +43,6 @@ public final class VmResource implements Resource {
     private boolean foundRunningAtOnline;
     private boolean agentEverAnswered;
     private boolean agentFailed;
-
-    /** On a host: save files through java.nio. */
-    public VmResource(VmProperties properties, Hypervisor hypervisor, Clock clock) {
-        this(properties, hypervisor, clock, HostStorage.INSTANCE);
-    }
 
     public VmResource(VmProperties properties, Hypervisor hypervisor, Clock clock, Storage storage) {
         this.storage = storage;
@@ -89,6 +83,14 @@ public final class VmResource implements Resource {
             foundRunningAtOnline = false;
             agentFailed = false;
             agentEverAnswered = false;
+            boolean saved;
+            try {
+                saved = storage.exists(p.stateFile());
+            } catch (IOException e) {
+                // a cold boot here could throw away a saved memory state: let another node try
+                return new Result.Failed(where() + ": cannot tell whether " + p.stateFile() + " holds a saved state: "
+                        + e.getMessage());
+            }
             boolean definedHere = false;
             if (s.isEmpty()) {
                 if (p.definitionXml() == null) {
@@ -99,7 +101,7 @@ public final class VmResource implements Resource {
             }
             String how;
             try {
-                if (storage.exists(p.stateFile())) {
+                if (saved) {
                     hv.restore(p.stateFile());
                     deleteStateFile();
                     how = "restored from " + p.stateFile();

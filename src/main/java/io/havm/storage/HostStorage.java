@@ -75,23 +75,42 @@ public final class HostStorage implements Storage {
         return Probe.failed(text.isEmpty() ? "qemu-io exit " + o.code() : text);
     }
 
+    /** How long one file call may take: a hung mount must not hold an agent's thread. */
+    static final Duration FILE_TIMEOUT = StorageCheck.DEFAULT_TIMEOUT;
+
     @Override
     public String read(Path file) throws IOException {
-        return Files.readString(file);
+        return bounded(file, "read", () -> Files.readString(file));
     }
 
     @Override
-    public boolean exists(Path file) {
-        return Files.exists(file);
+    public boolean exists(Path file) throws IOException {
+        return bounded(file, "stat", () -> Files.exists(file));
     }
 
     @Override
     public void createDirectories(Path dir) throws IOException {
-        Files.createDirectories(dir);
+        bounded(dir, "create", () -> Files.createDirectories(dir));
     }
 
     @Override
     public void deleteIfExists(Path file) throws IOException {
-        Files.deleteIfExists(file);
+        bounded(file, "delete", () -> Files.deleteIfExists(file));
+    }
+
+    /** Runs one file call on the bounded I/O thread; its own IOException passes through. */
+    private static <T> T bounded(Path p, String what, java.util.concurrent.Callable<T> call) throws IOException {
+        Bounded.Outcome<T> o = Bounded.call(FILE_TIMEOUT, call);
+        if (o.timedOut()) {
+            throw new IOException(what + " " + p + ": no answer within " + FILE_TIMEOUT.toMillis()
+                    + " ms (is the shared file system hung?)");
+        }
+        if (o.error() instanceof IOException e) {
+            throw e;
+        }
+        if (o.error() != null) {
+            throw new IOException(what + " " + p + ": " + o.error(), o.error());
+        }
+        return o.value();
     }
 }

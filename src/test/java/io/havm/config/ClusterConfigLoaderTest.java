@@ -162,12 +162,18 @@ class ClusterConfigLoaderTest {
         assertEquals("zk1:2181,10.0.0.2:2181", ClusterConfigLoader.parse("c.yaml",
                 NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:2181,10.0.0.2:2181'\n")).spec().zookeeper());
         assertEquals("c.yaml:2: cluster.zookeeper: 'embedded' is no longer allowed: name the ZooKeeper servers (a"
-                + " connect string host:port[,host:port...], e.g. 'zk1:2181,zk2:2181,zk3:2181'; the lab's:"
-                + " ./havm lab status --json, zookeeper.connect)",
+                + " connect string host:port[,host:port...][/chroot], e.g. 'zk1:2181,zk2:2181,zk3:2181' or"
+                + " '[fd00::1]:2181/havm'; the lab's: ./havm lab status --json, zookeeper.connect)",
                 error(NODES.replace("cluster:\n", "cluster:\n  zookeeper: embedded\n")));
         assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:2181,zk2'\n"))
                 .startsWith("c.yaml:2: cluster.zookeeper: 'zk2' is not host:port with a port 1..65535"));
         assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:99999'\n"))
                 .startsWith("c.yaml:2: cluster.zookeeper: 'zk1:99999' is not host:port"));
+        // what ZooKeeper's own clients accept: a chroot suffix, IPv6 in brackets
+        assertEquals("zk1:2181,[fd00::2]:2181/havm/prod", ClusterConfigLoader.parse("c.yaml",
+                NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:2181,[fd00::2]:2181/havm/prod'\n")).spec()
+                .zookeeper());
+        assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:2181/'\n"))
+                .startsWith("c.yaml:2: cluster.zookeeper: '/' is not a chroot path"));
     }
 }

@@ -2,6 +2,7 @@ package io.havm.it;
 
 import static org.awaitility.Awaitility.await;
 
+import io.havm.storage.HostStorage;
 import io.havm.engine.Whereabouts;
 import io.havm.port.Clock;
 import io.havm.port.Hypervisor;
@@ -131,7 +132,7 @@ final class RealLab {
     }
 
     VmResource resource(TestVm vm, String host) {
-        return new VmResource(vm.props(), hv(host), Clock.SYSTEM);
+        return new VmResource(vm.props(), hv(host), Clock.SYSTEM, HostStorage.INSTANCE);
     }
 
     /** Waits until the guest's console satisfies {@code condition}. */

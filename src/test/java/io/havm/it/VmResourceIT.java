@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.havm.storage.HostStorage;
 import io.havm.port.DomainState;
 import io.havm.port.HypervisorException;
 import io.havm.model.OfflineAction;
@@ -97,7 +98,7 @@ class VmResourceIT {
     void offlineWorksWithEachOfflineAction(OfflineAction action) {
         vm = lab.newVm("it-off-" + action.word);
         VmProperties p = vm.props().withOfflineAction(action);
-        VmResource r = new VmResource(p, lab.hv("host3"), Clock.SYSTEM);
+        VmResource r = new VmResource(p, lab.hv("host3"), Clock.SYSTEM, HostStorage.INSTANCE);
         assertTrue(r.online().ok());
         lab.awaitAgent(r); // graceful shutdown goes through the guest agent
 

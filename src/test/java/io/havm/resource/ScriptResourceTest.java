@@ -29,7 +29,7 @@ class ScriptResourceTest {
                 Map.of("state", stateFile.toString()), Duration.ofSeconds(20));
         assertTrue(r.open().ok(), r.open().detail());
         Result before = r.looksAlive();
-        assertInstanceOf(Result.Failed.class, before);
+        assertInstanceOf(Result.NotRunning.class, before, "OCF_NOT_RUNNING: the one proof that it is stopped");
         assertTrue(before.detail().contains("OCF_NOT_RUNNING"), before.detail());
         assertTrue(r.online().ok());
         assertTrue(Files.exists(stateFile), "Dummy's start writes its state file");
@@ -37,7 +37,7 @@ class ScriptResourceTest {
         assertTrue(r.isAlive().ok(), "deep monitor (OCF_CHECK_LEVEL=20)");
         assertTrue(r.offline().ok());
         assertFalse(Files.exists(stateFile));
-        assertInstanceOf(Result.Failed.class, r.isAlive());
+        assertInstanceOf(Result.NotRunning.class, r.isAlive());
         assertTrue(r.terminate().ok(), "stop of a stopped resource is success in OCF");
         assertTrue(r.close().ok());
     }
@@ -53,7 +53,7 @@ class ScriptResourceTest {
         ScriptResource r = new ScriptResource(HostProcesses.INSTANCE, "p", agent, ScriptResource.Dialect.OCF, Map.of("color", "blue"),
                 Duration.ofSeconds(10), Duration.ofSeconds(5), root);
         assertTrue(r.looksAlive().ok());
-        assertInstanceOf(Result.Failed.class, r.isAlive());
+        assertInstanceOf(Result.NotRunning.class, r.isAlive());
         String calls = Files.readString(dir.resolve("calls"));
         assertTrue(calls.contains("monitor level=0 color=blue"), calls);
         assertTrue(calls.contains("monitor level=20 color=blue"), calls);
@@ -69,11 +69,25 @@ class ScriptResourceTest {
                 Duration.ofSeconds(1), Duration.ofSeconds(1), ScriptResource.DEFAULT_OCF_ROOT);
         assertTrue(r.online().ok());
         Result la = r.looksAlive();
-        assertInstanceOf(Result.Failed.class, la);
+        assertInstanceOf(Result.NotRunning.class, la, "generic: a monitor's non-zero exit says not alive");
         assertTrue(la.detail().contains("exit 1"));
         Result off = r.offline();
         assertInstanceOf(Result.Timeout.class, off, off.detail());
         assertEquals(Duration.ofSeconds(1), ((Result.Timeout) off).budget());
+    }
+
+    @Test
+    void anOcfMonitorThatErrsDoesNotProveTheResourceStopped() throws Exception {
+        Path root = dir.resolve("ocf2");
+        Path agent = root.resolve("resource.d/havm/Broken");
+        Files.createDirectories(agent.getParent());
+        Files.writeString(agent, "#!/bin/sh\n[ \"$1\" = monitor ] && exit 1\nexit 0\n");
+        Files.setPosixFilePermissions(agent, PosixFilePermissions.fromString("rwxr-xr-x"));
+        ScriptResource r = new ScriptResource(HostProcesses.INSTANCE, "b", agent, ScriptResource.Dialect.OCF, Map.of(),
+                Duration.ofSeconds(10), Duration.ofSeconds(5), root);
+        Result m = r.looksAlive();
+        assertInstanceOf(Result.Failed.class, m, "OCF_ERR_GENERIC: state unknown, not 'stopped'");
+        assertTrue(m.detail().contains("OCF_ERR_GENERIC"), m.detail());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.havm.resource;
 
+import io.havm.storage.HostStorage;
 import io.havm.port.VmProperties;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -32,7 +33,7 @@ class VmResourceTest {
     }
 
     private VmResource vm(VmProperties p) {
-        return new VmResource(p, hv, new ManualClock());
+        return new VmResource(p, hv, new ManualClock(), HostStorage.INSTANCE);
     }
 
     @Test

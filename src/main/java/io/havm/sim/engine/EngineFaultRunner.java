@@ -11,15 +11,18 @@ import java.util.Random;
 
 /**
  * Seeded random faults against the real engine ({@link EngineSim}) with every resource type (VMs,
- * a disk, an OCF script): power losses, agent crashes and hung agent threads, partitions, ZooKeeper
- * quorum loss, crashes and restarts, isolation, heartbeat storage cuts, libvirtd outages, failing
- * starts, migrations and fences, guest crashes and hangs, scripts that fail to start or stop, die,
- * hang or are sick, lost disks, hung storage, operator moves, drains, offline and online. The referee checks after every event that no VM runs twice and that
- * nothing starts while another copy runs; after the chaos everything is healed and, after a quiet
- * period, no group may be left offline while a node could run it.
+ * a disk, an OCF script): power losses, agent crashes, hung agent threads and crashed coordinators,
+ * partitions, ZooKeeper quorum loss, crashes and restarts, isolation, heartbeat storage cuts,
+ * libvirtd outages, failing starts, migrations and fences, guest crashes and hangs, scripts that
+ * fail to start or stop, die, hang, are sick or whose monitor is broken, lost disks, hung storage,
+ * operator moves, drains, shutdowns, offline and online. The referee checks after every event that
+ * nothing runs twice, nothing starts while another copy runs, a Terminate counts only when nothing
+ * of the group still runs there, thresholds hold, and a coordination outage alone changes nothing;
+ * after the chaos everything is healed and, after a quiet period, no group may be left offline
+ * while a node could run it.
  *
- * <p>Agents are crashed only in clusters with fence agents: a dead agent cannot self-fence, so
- * without a fence device only the disk lease would stand between its VMs and a second copy.
+ * <p>Agents are crashed, hung or paused only where a host whose agent stopped answering is stopped
+ * before its groups are recovered: a watchdog, or power fencing with no recovery without a fence.
  */
 public final class EngineFaultRunner {
     static final Duration CHAOS = Duration.ofSeconds(60);
@@ -109,6 +112,7 @@ public final class EngineFaultRunner {
                 sim.clearFenceFailures();
                 sim.restoreDisk("web-os");
                 sim.scriptSick("app-svc", false);
+                sim.scriptBroken("app-svc", false);
                 for (String n : nodes) {
                     sim.recoverAgent(n);
                     sim.storageHang(n, false);
@@ -151,14 +155,30 @@ public final class EngineFaultRunner {
         String g = groups.get(r.nextInt(groups.size()));
         long powered = nodes.stream().filter(x -> sim.host(x).powered()).count();
         boolean fencing = hungSafe;
-        int k = r.nextInt(31);
+        int k = r.nextInt(33);
         if (k >= 21) {
             switch (k) {
+                case 31 -> {
+                    if (hungSafe) {
+                        sim.crashCoordinator();
+                    }
+                }
+                case 32 -> {
+                    if (powered > 2) {
+                        sim.operator(new Input.ShutdownNode(n)); // drains, then the node leaves
+                    }
+                }
                 case 21 -> sim.scriptStartFails(n, "app-svc", 1 + r.nextInt(2));
                 case 22 -> sim.scriptStopFails(n, "app-svc", 1 + r.nextInt(2));
                 case 23 -> sim.crashScript("app-svc");
                 case 24 -> sim.scriptHang(n, "app-svc", r.nextBoolean());
-                case 25 -> sim.scriptSick("app-svc", r.nextBoolean());
+                case 25 -> {
+                    switch (r.nextInt(3)) {
+                        case 0 -> sim.scriptSick("app-svc", r.nextBoolean());
+                        case 1 -> sim.scriptBroken("app-svc", true);
+                        default -> sim.scriptBroken("app-svc", false);
+                    }
+                }
                 case 26 -> {
                     if (r.nextBoolean()) {
                         sim.loseDisk("web-os");

@@ -46,7 +46,7 @@ public final class EngineScenario {
             "hang-agent", "N", "recover-agent", "N", "crash-coordinator", "", "migrate-fails", "N COUNT",
             "guest-hang", "DOMAIN", "script-start-fails", "N SCRIPT COUNT", "script-stop-fails", "N SCRIPT COUNT",
             "script-crash", "SCRIPT", "script-hang", "N SCRIPT", "script-unhang", "N SCRIPT", "script-sick", "SCRIPT",
-            "script-well", "SCRIPT", "disk-lost", "DISK", "disk-back", "DISK", "storage-hang", "N",
+            "script-well", "SCRIPT", "script-broken", "SCRIPT", "disk-lost", "DISK", "disk-back", "DISK", "storage-hang", "N",
             "storage-unhang", "N", "end", "");
 
     private static Map<String, String> verbs(String... kv) {
@@ -73,7 +73,14 @@ public final class EngineScenario {
                 startOff.add(s.words()[1]);
             }
         }
-        try (EngineSim sim = new EngineSim(spec)) {
+        EngineSim made;
+        try {
+            made = new EngineSim(spec);
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(dir.resolve("cluster.yaml") + ": " + e.where(),
+                    e.getMessage().substring(e.where().length() + 2));
+        }
+        try (EngineSim sim = made) {
             for (String n : spec.nodeNames()) {
                 if (!startOff.contains(n)) {
                     sim.powerOn(n);
@@ -321,7 +328,11 @@ public final class EngineScenario {
             case "script-hang" -> sim.scriptHang(w[1], w[2], true);
             case "script-unhang" -> sim.scriptHang(w[1], w[2], false);
             case "script-sick" -> sim.scriptSick(w[1], true);
-            case "script-well" -> sim.scriptSick(w[1], false);
+            case "script-well" -> {
+                sim.scriptSick(w[1], false);
+                sim.scriptBroken(w[1], false);
+            }
+            case "script-broken" -> sim.scriptBroken(w[1], true);
             case "disk-lost" -> sim.loseDisk(w[1]);
             case "disk-back" -> sim.restoreDisk(w[1]);
             case "storage-hang" -> sim.storageHang(w[1], true);

@@ -112,15 +112,18 @@ public final class EngineSim implements AutoCloseable {
      */
     private static ClusterSpec simulated(ClusterSpec c, SimStorage shared) {
         TreeMap<String, GroupSpec> groups = new TreeMap<>();
-        TreeMap<String, String> scriptIn = new TreeMap<>();
+        TreeMap<String, String> owner = new TreeMap<>(); // script name or VM domain -> where it is configured
         for (GroupSpec g : c.groups().values()) {
             TreeMap<String, ResourceSpec> rs = new TreeMap<>();
             for (ResourceSpec r : g.resources().values()) {
-                if (r.type() == ResourceSpec.Type.SCRIPT) {
-                    String other = scriptIn.put(r.name(), g.name());
+                if (r.type() != ResourceSpec.Type.DISK) {
+                    String name = r.type() == ResourceSpec.Type.VM ? r.properties().getOrDefault("domain", r.name())
+                            : r.name();
+                    String here = "groups." + g.name() + ".resources." + r.name();
+                    String other = owner.put(name, here);
                     if (other != null) {
-                        throw new IllegalArgumentException("script resource " + r.name() + " is in groups " + other
-                                + " and " + g.name() + ": the simulator knows a script by its name; rename one");
+                        throw new io.havm.model.InvalidInputException(here, "'" + name + "' is also " + other
+                                + ": the simulator knows scripts and VM domains by name; rename one");
                     }
                 }
                 if (r.type() != ResourceSpec.Type.VM) {
@@ -432,6 +435,7 @@ public final class EngineSim implements AutoCloseable {
                 a.secondChannel(spec.heartbeat() == null ? null : storage.view(n), w);
             }
             agents.put(n, a);
+            a.whenLeft(() -> stopProcess(n)); // the process ends after a clean leave, as on hosts
             a.start();
         } catch (RuntimeException e) {
             log(n + " agent: cannot start: " + e.getMessage() + "; retry in " + AGENT_RETRY.toSeconds() + " s");
@@ -705,6 +709,16 @@ public final class EngineSim implements AutoCloseable {
         otherFault();
         log("fault: script " + script + (sick ? " is sick (deep check fails)" : " is well again"));
         scripts.sick(script, sick);
+    }
+
+    /** Script {@code script}'s monitor errs whether or not it runs (no proof either way), or works again. */
+    public void scriptBroken(String script, boolean broken) {
+        if (!broken && !scripts.isBroken(script)) {
+            return; // nothing to heal
+        }
+        otherFault();
+        log("fault: the monitor of script " + script + (broken ? " is broken (it errs)" : " works again"));
+        scripts.broken(script, broken);
     }
 
     /** An operator's request, through the store as the CLI submits it. */

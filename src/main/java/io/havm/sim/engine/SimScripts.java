@@ -21,8 +21,9 @@ import java.util.function.Function;
  *
  * <p>Faults: the next starts on a node fail; the next stops on a node fail (the script keeps
  * running: a Terminate that cannot be proven); the script dies wherever it runs (its monitor says
- * not running); it is sick (the cheap check passes, the deep one, check level 20, fails); every
- * call on a node hangs (times out). Every start is told to the referee before it takes effect.
+ * not running); it is sick (the cheap check passes, the deep one, check level 20, fails); its
+ * monitor is broken (errs whether or not the service runs: no proof either way); every call on a
+ * node hangs (times out, at once: the simulator's calls take no virtual time). Every start is told to the referee before it takes effect.
  */
 public final class SimScripts {
     private final SimHypervisor.Referee referee;
@@ -32,6 +33,8 @@ public final class SimScripts {
     private final TreeMap<String, Integer> failStops = new TreeMap<>();
     private final TreeSet<String> hung = new TreeSet<>();
     private final TreeSet<String> sick = new TreeSet<>();
+    /** Scripts whose monitor errs whatever the state (OCF_ERR_GENERIC; a generic one cannot run). */
+    private final TreeSet<String> broken = new TreeSet<>();
 
     SimScripts(SimHypervisor.Referee referee) {
         this.referee = referee;
@@ -68,7 +71,7 @@ public final class SimScripts {
 
     /** No script hangs, is sick, or will fail to start or stop. */
     boolean healthy() {
-        return hung.isEmpty() && sick.isEmpty() && failStarts.isEmpty() && failStops.isEmpty();
+        return hung.isEmpty() && sick.isEmpty() && broken.isEmpty() && failStarts.isEmpty() && failStops.isEmpty();
     }
 
     boolean failsStarts(String node, String script) {
@@ -168,6 +171,9 @@ public final class SimScripts {
                 return exit.apply(0);
             }
             case "monitor", "looks-alive", "is-alive" -> {
+                if (broken.contains(script)) {
+                    return exit.apply(action.equals("monitor") ? 1 : 127); // says nothing about the service
+                }
                 if (!on.contains(script)) {
                     return exit.apply(action.equals("monitor") ? 7 : 1);
                 }

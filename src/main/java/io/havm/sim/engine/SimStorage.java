@@ -151,7 +151,10 @@ public final class SimStorage {
             }
 
             @Override
-            public boolean exists(Path file) {
+            public boolean exists(Path file) throws IOException {
+                if (hung.contains(node)) {
+                    throw hungIo(file);
+                }
                 return files.containsKey(file);
             }
 

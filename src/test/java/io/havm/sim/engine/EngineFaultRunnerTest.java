@@ -8,8 +8,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Seeded random faults over the real engine: {@code -Dhavm.engineSeeds=N} seeds (200 by
- * default), or one seed with its whole log: {@code -Dhavm.engineSeed=K}.
+ * Seeded random faults over the real engine: {@code -Dhavm.engineSeeds=N} seeds (1,000 by
+ * default; 50,000 with -Plong), or one seed with its whole log: {@code -Dhavm.engineSeed=K}.
  */
 class EngineFaultRunnerTest {
 

@@ -1,4 +1,4 @@
-package io.havm.api;
+package io.havm.util;
 
 import io.havm.model.InvalidInputException;
 import java.util.ArrayList;
@@ -9,15 +9,15 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** Command-line options of one command: known options only, values where needed, positionals counted. */
-final class Args {
+public final class Args {
     /** {@code positionals} for a command that takes any number of arguments (e.g. disk names). */
-    static final int ANY = -1;
+    public static final int ANY = -1;
 
-    final List<String> positional = new ArrayList<>();
+    public final List<String> positional = new ArrayList<>();
     private final Map<String, String> options = new LinkedHashMap<>();
     private final Map<String, List<String>> repeated = new LinkedHashMap<>();
 
-    static Args parse(String command, List<String> argv, Set<String> valued, Set<String> flags, int positionals,
+    public static Args parse(String command, List<String> argv, Set<String> valued, Set<String> flags, int positionals,
             String usage) {
         Args a = new Args();
         for (int i = 0; i < argv.size(); i++) {
@@ -48,16 +48,16 @@ final class Args {
         return a;
     }
 
-    String get(String option) {
+    public String get(String option) {
         return options.get(option);
     }
 
     /** Every value of an option given several times (e.g. --shared-disk a:1G --shared-disk b:2G), in order. */
-    List<String> all(String option) {
+    public List<String> all(String option) {
         return List.copyOf(repeated.getOrDefault(option, List.of()));
     }
 
-    String require(String command, String option, String usage) {
+    public String require(String command, String option, String usage) {
         String v = options.get(option);
         if (v == null) {
             throw new InvalidInputException(command, "option " + option + " is required (usage: " + usage + ")");
@@ -65,7 +65,7 @@ final class Args {
         return v;
     }
 
-    boolean flag(String option) {
+    public boolean flag(String option) {
         return options.containsKey(option);
     }
 }

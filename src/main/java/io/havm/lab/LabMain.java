@@ -1,0 +1,90 @@
+package io.havm.lab;
+
+import io.havm.model.InvalidInputException;
+import io.havm.util.Args;
+import io.havm.util.Exec;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The lab's own commands, {@code havm demo} and {@code havm bench}: they boot the lab they run on,
+ * so they live with it and not in the {@code havm} command of production hosts (the {@code ./havm}
+ * launcher sends them here). Bad arguments: a precise message and exit 2.
+ */
+public final class LabMain {
+    private final Path home;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    public LabMain(Path home, PrintStream out, PrintStream err) {
+        this.home = home;
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] argv) {
+        int code = new LabMain(Exec.projectHome(), System.out, System.err).run(Arrays.asList(argv));
+        System.out.flush();
+        System.exit(code);
+    }
+
+    public int run(List<String> argv) {
+        String cmd = argv.isEmpty() ? "" : argv.get(0);
+        List<String> rest = argv.isEmpty() ? List.of() : argv.subList(1, argv.size());
+        try {
+            return switch (cmd) {
+                case "demo" -> demo(rest);
+                case "bench" -> bench(rest);
+                default -> throw new InvalidInputException("havm", "'" + cmd + "' is not a lab command (lab commands:"
+                        + " demo, bench)");
+            };
+        } catch (InvalidInputException e) {
+            err.println("havm: " + e.getMessage());
+            return 2;
+        } catch (Exec.ExecFailedException e) {
+            err.println("havm: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
+    }
+
+    private int demo(List<String> args) {
+        Args a = Args.parse("havm demo", args, Set.of("--json"), Set.of("--keep"), 0, "havm demo [--json FILE] [--keep]");
+        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
+        return new Demo(home, out, json, a.flag("--keep")).run();
+    }
+
+    private int bench(List<String> args) throws InterruptedException {
+        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]";
+        if (args.isEmpty() || !args.get(0).equals("failover")) {
+            throw new InvalidInputException("havm bench", (args.isEmpty() ? "a benchmark is required"
+                    : "unknown benchmark '" + args.get(0) + "'") + " (benchmarks: failover); usage: " + usage);
+        }
+        Args a = Args.parse("havm bench failover", args.subList(1, args.size()),
+                Set.of("--runs", "--isolation-runs", "--json"), Set.of(), 0, usage);
+        int runs = 5;
+        if (a.get("--runs") != null) {
+            String v = a.get("--runs");
+            if (!v.matches("[1-9][0-9]?")) {
+                throw new InvalidInputException("--runs", "'" + v + "' is not a number of runs (allowed: 1..99)");
+            }
+            runs = Integer.parseInt(v);
+        }
+        int isolationRuns = 2;
+        if (a.get("--isolation-runs") != null) {
+            String v = a.get("--isolation-runs");
+            if (!v.matches("\\d{1,2}")) {
+                throw new InvalidInputException("--isolation-runs", "'" + v + "' is not a number of runs (allowed: 0..99)");
+            }
+            isolationRuns = Integer.parseInt(v);
+        }
+        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
+        return new Bench(home, out).failover(runs, isolationRuns, json);
+    }
+
+}

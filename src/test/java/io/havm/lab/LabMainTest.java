@@ -1,0 +1,39 @@
+package io.havm.lab;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The lab's own commands refuse bad arguments with exit 2 and the allowed ones, before touching the lab. */
+class LabMainTest {
+    final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(String... args) {
+        return new LabMain(Path.of("").toAbsolutePath(), new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8)).run(List.of(args));
+    }
+
+    private String err() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void badArgumentsAreRefusedWithTheAllowedOnes() {
+        assertEquals(2, run("frobnicate"));
+        assertTrue(err().contains("havm: 'frobnicate' is not a lab command (lab commands: demo, bench)"), err());
+        assertEquals(2, run("bench", "fast"));
+        assertTrue(err().contains("havm bench: unknown benchmark 'fast' (benchmarks: failover)"), err());
+        assertEquals(2, run("bench", "failover", "--runs", "0"));
+        assertTrue(err().contains("--runs: '0' is not a number of runs (allowed: 1..99)"), err());
+        assertEquals(2, run("demo", "--jsn", "x"));
+        assertTrue(err().contains("havm demo: unknown option '--jsn' (allowed: --json, --keep"), err());
+        assertEquals(2, run("demo", "--json"));
+        assertTrue(err().contains("option --json needs a value"), err());
+    }
+}

@@ -227,7 +227,11 @@ public final class Agent implements AutoCloseable {
     private void loop() {
         while (!stop) {
             try {
-                wakeup.await(pass());
+                Duration next = pass();
+                if (next == null) {
+                    return; // it left the cluster
+                }
+                wakeup.await(next);
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
@@ -250,6 +254,9 @@ public final class Agent implements AutoCloseable {
             }
         } else {
             executeCommands();
+            if (stop) {
+                return null; // it left the cluster
+            }
             monitor();
         }
         return POLL;
@@ -351,9 +358,14 @@ public final class Agent implements AutoCloseable {
         Instant now = clock.now();
         for (ClusterState.Group g : state.groups().values()) {
             if (g.phase() != GroupPhase.ONLINE || !node.equals(g.node())) {
+                reported.remove(g.name());
                 continue;
             }
-            String incarnation = g.phase() + "@" + g.node() + "#" + g.failovers().size() + "/" + g.restarts();
+            // ops: every command the coordinator sent for the group; the same node, failover count
+            // and restarts can come back after a fence and a rejoin ("found running"), and must be
+            // watched again
+            String incarnation = g.phase() + "@" + g.node() + "#" + g.failovers().size() + "/" + g.restarts()
+                    + "/" + g.ops();
             if (incarnation.equals(reported.get(g.name()))) {
                 continue; // already reported for this incarnation; wait for the coordinator
             }
@@ -390,7 +402,6 @@ public final class Agent implements AutoCloseable {
         return next != null; // the first check waits one interval: the resource just came online
     }
 
-    @Override
     /** Runs {@code r} once this agent has left the cluster on an operator's shutdown. */
     public void whenLeft(Runnable r) {
         this.onLeft = r;
@@ -406,6 +417,7 @@ public final class Agent implements AutoCloseable {
         onLeft.run();
     }
 
+    @Override
     public void close() {
         stop = true;
         if (loop != null) {

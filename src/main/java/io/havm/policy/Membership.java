@@ -232,6 +232,10 @@ final class Membership extends Rules {
                 return;
             }
         }
-        setNode(prev.with(NodeStatus.DOWN).paused(false, false, false), "left the cluster");
+        setNode(prev.with(NodeStatus.DOWN).paused(false, false, false).fencing(false, 0, null), "left the cluster");
+        if (c.unsend(new Command.Fence(n))) {
+            // its session's end came first in this step (it closed the session as it left): a clean leave
+            note(n + " node: left cleanly: the fence decided for its session's end is not sent");
+        }
     }
 }

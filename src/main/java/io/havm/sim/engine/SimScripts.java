@@ -107,6 +107,18 @@ public final class SimScripts {
         }
     }
 
+    void broken(String script, boolean on) {
+        if (on) {
+            broken.add(script);
+        } else {
+            broken.remove(script);
+        }
+    }
+
+    boolean isBroken(String script) {
+        return broken.contains(script);
+    }
+
     void sick(String script, boolean on) {
         if (on) {
             sick.add(script);

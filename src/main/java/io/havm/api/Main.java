@@ -21,6 +21,7 @@ import io.havm.model.InvalidInputException;
 import io.havm.model.MoveMode;
 import io.havm.model.Result;
 import io.havm.resource.VmResource;
+import io.havm.util.Cli;
 import io.havm.util.Exec;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -115,42 +116,28 @@ public final class Main {
         }
         String cmd = argv.get(0);
         List<String> rest = argv.subList(1, argv.size());
-        try {
-            return switch (cmd) {
-                case "help", "--help", "-h" -> {
-                    out.println(USAGE);
-                    yield 0;
-                }
-                case "demo", "bench" -> throw new InvalidInputException("havm " + cmd, "the lab's own command: run it"
-                        + " through the launcher, ./havm " + cmd + " (it builds and boots the lab it needs)");
-                case "lab" -> lab(rest);
-                case "vm" -> vm(rest);
-                case "resource" -> resource(rest);
-                case "config" -> config(rest);
-                case "storage" -> new StorageCommands(out).main(rest);
-                case "agent" -> new ClusterCommands(out).agent(rest);
-                case "status" -> new ClusterCommands(out).status(rest);
-                case "events" -> new ClusterCommands(out).events(rest);
-                case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
-                case "sim" -> sim(rest);
-                case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
-                default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                        + "' (commands: demo, bench, lab, vm, resource, config, storage, sim, agent, status, events, group,"
-                        + " node, guest-cluster, help)");
-            };
-        } catch (InvalidInputException e) {
-            err.println("havm: " + e.getMessage());
-            return 2;
-        } catch (HypervisorException e) {
-            err.println("havm: " + e.kind().name().toLowerCase() + ": " + e.getMessage());
-            return 1;
-        } catch (Exec.ExecFailedException e) {
-            err.println("havm: " + e.getMessage());
-            return 1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
-        }
+        return Cli.exitCode(err, () -> switch (cmd) {
+            case "help", "--help", "-h" -> {
+                out.println(USAGE);
+                yield 0;
+            }
+            case "demo", "bench" -> throw new InvalidInputException("havm " + cmd, "the lab's own command: run it"
+                    + " through the launcher, ./havm " + cmd + " (it builds and boots the lab it needs)");
+            case "lab" -> lab(rest);
+            case "vm" -> vm(rest);
+            case "resource" -> resource(rest);
+            case "config" -> config(rest);
+            case "storage" -> new StorageCommands(out).main(rest);
+            case "agent" -> new ClusterCommands(out).agent(rest);
+            case "status" -> new ClusterCommands(out).status(rest);
+            case "events" -> new ClusterCommands(out).events(rest);
+            case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
+            case "sim" -> sim(rest);
+            case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
+            default -> throw new InvalidInputException("havm", "unknown command '" + cmd
+                    + "' (commands: demo, bench, lab, vm, resource, config, storage, sim, agent, status, events, group,"
+                    + " node, guest-cluster, help)");
+        });
     }
 
     private int lab(List<String> args) {

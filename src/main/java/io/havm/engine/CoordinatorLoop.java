@@ -211,9 +211,8 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     if (member) {
                         holding.remove(n.name());
                     }
-                    if (member && known != null && known.status() == NodeStatus.FENCED && known.unresponsive()
-                            && n.fencing() != null && n.fencing().storage()) {
-                        // storage fencing of a member is confirmed only by its acknowledgement
+                    if (member && known != null && known.status() == NodeStatus.FENCED && known.unresponsive()) {
+                        // fenced and still a member: the policy judges whether that proves it stopped
                         batch.add(new Input.StoppedEverything(n.name()));
                     } else if (member && !up) {
                         batch.add(new Input.NodeUp(n.name(), store.running(n.name())));

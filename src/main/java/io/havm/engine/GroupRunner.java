@@ -118,9 +118,9 @@ public final class GroupRunner {
     public Result looksAlive(String group, String name) {
         Result r = resource(group, name).looksAlive();
         ResourceSpec rs = spec.groups().get(group).resources().get(name);
-        if (r instanceof Result.RetryLater && rs.type() == ResourceSpec.Type.VM && !factory.processes().qemuAlive(domainOf(rs))) {
+        if (r instanceof Result.RetryLater && rs.type() == ResourceSpec.Type.VM && !factory.processes().qemuAlive(rs.domain())) {
             return new Result.Failed("libvirtd does not answer (" + r.detail() + ") and the QEMU it recorded for "
-                    + domainOf(rs) + " is gone");
+                    + rs.domain() + " is gone");
         }
         return r;
     }
@@ -143,8 +143,8 @@ public final class GroupRunner {
         for (String r : Dependencies.offlineOrder(g)) {
             ResourceSpec rs = g.resources().get(r);
             if (rs.type() == ResourceSpec.Type.VM) {
-                if (factory.processes().killQemu(domainOf(rs))) {
-                    done.add("killed the QEMU of " + domainOf(rs) + " by its pid");
+                if (factory.processes().killQemu(rs.domain())) {
+                    done.add("killed the QEMU of " + rs.domain() + " by its pid");
                 }
             } else if (rs.type() == ResourceSpec.Type.SCRIPT) {
                 step(group, r, "terminate", resource(group, r).terminate());
@@ -172,7 +172,7 @@ public final class GroupRunner {
         for (ResourceSpec r : g.resources().values()) {
             switch (r.type()) {
                 case VM -> {
-                    String d = domainOf(r);
+                    String d = r.domain();
                     try {
                         if (local().state(d).map(st -> st.active()).orElse(false)) {
                             running.add(d + " is still active per libvirt");
@@ -373,14 +373,6 @@ public final class GroupRunner {
                 : r + " could not come online again on " + node + ": " + res.detail();
     }
 
-    /**
-     * A VM resource's domain name, from its properties alone: what "does it run here" and the
-     * self-fence need, without reading (or parsing) its definition, which a hung or broken shared
-     * file system must not be able to stop.
-     */
-    static String domainOf(ResourceSpec r) {
-        return r.properties().getOrDefault("domain", r.name());
-    }
 
     /**
      * Groups with a VM active, or a script not proven stopped, on this node (what the agent reports
@@ -409,13 +401,13 @@ public final class GroupRunner {
                 continue;
             }
             try {
-                if (local().state(domainOf(r)).map(s -> s.active()).orElse(false)) {
+                if (local().state(r.domain()).map(s -> s.active()).orElse(false)) {
                     return true;
                 }
             } catch (HypervisorException e) {
                 // libvirtd does not answer: never report "stopped" without proof; the QEMU libvirt
                 // recorded is (a rejoining node's report decides whether the group starts elsewhere).
-                if (factory.processes().qemuAlive(domainOf(r))) {
+                if (factory.processes().qemuAlive(r.domain())) {
                     return true;
                 }
             }
@@ -431,8 +423,8 @@ public final class GroupRunner {
         List<String> killed = new ArrayList<>();
         for (GroupSpec g : spec.groups().values()) {
             for (ResourceSpec r : g.resources().values()) {
-                if (r.type() == ResourceSpec.Type.VM && factory.processes().killQemu(domainOf(r))) {
-                    killed.add(domainOf(r));
+                if (r.type() == ResourceSpec.Type.VM && factory.processes().killQemu(r.domain())) {
+                    killed.add(r.domain());
                 }
             }
         }
@@ -446,7 +438,7 @@ public final class GroupRunner {
                 if (r.type() != ResourceSpec.Type.VM) {
                     continue;
                 }
-                String d = domainOf(r);
+                String d = r.domain();
                 boolean killed = factory.processes().killQemu(d);
                 try {
                     boolean active = local().state(d).map(s -> s.active()).orElse(false);

@@ -480,7 +480,7 @@ public final class GuestClusters {
                         + name + "' (the guest cluster's members get that class): choose another name");
             }
             for (ResourceSpec r : g.resources().values()) {
-                String domain = r.type() == ResourceSpec.Type.VM ? r.properties().getOrDefault("domain", r.name())
+                String domain = r.type() == ResourceSpec.Type.VM ? r.domain()
                         : null;
                 if (domain != null && taken.contains(domain)) {
                     throw new InvalidInputException(name, "domain '" + domain + "' is already resource " + g.name()

@@ -2,6 +2,7 @@ package io.havm.lab;
 
 import io.havm.model.InvalidInputException;
 import io.havm.util.Args;
+import io.havm.util.Cli;
 import io.havm.util.Exec;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -34,23 +35,12 @@ public final class LabMain {
     public int run(List<String> argv) {
         String cmd = argv.isEmpty() ? "" : argv.get(0);
         List<String> rest = argv.isEmpty() ? List.of() : argv.subList(1, argv.size());
-        try {
-            return switch (cmd) {
-                case "demo" -> demo(rest);
-                case "bench" -> bench(rest);
-                default -> throw new InvalidInputException("havm", "'" + cmd + "' is not a lab command (lab commands:"
-                        + " demo, bench)");
-            };
-        } catch (InvalidInputException e) {
-            err.println("havm: " + e.getMessage());
-            return 2;
-        } catch (Exec.ExecFailedException e) {
-            err.println("havm: " + e.getMessage());
-            return 1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
-        }
+        return Cli.exitCode(err, () -> switch (cmd) {
+            case "demo" -> demo(rest);
+            case "bench" -> bench(rest);
+            default -> throw new InvalidInputException("havm", "'" + cmd + "' is not a lab command (lab commands:"
+                    + " demo, bench)");
+        });
     }
 
     private int demo(List<String> args) {

@@ -6,13 +6,20 @@ package io.havm.model;
  */
 public class InvalidInputException extends RuntimeException {
     private final String where;
+    private final String problem;
 
     public InvalidInputException(String where, String problem) {
         super(where + ": " + problem);
         this.where = where;
+        this.problem = problem;
     }
 
     public String where() {
         return where;
+    }
+
+    /** What is wrong and what is allowed, without where. */
+    public String problem() {
+        return problem;
     }
 }

@@ -51,6 +51,15 @@ public record ResourceSpec(String name, Type type, List<String> dependsOn, Resta
      */
     public record RestartPolicy(int threshold, Duration period, boolean affectsGroup) {}
 
+    /**
+     * A VM resource's libvirt domain name, from its properties alone (default: the resource's
+     * name): what "does it run here" and a self-fence need, without reading or parsing its
+     * definition, which a hung or broken shared file system must not be able to stop.
+     */
+    public String domain() {
+        return properties.getOrDefault("domain", name);
+    }
+
     /** A VM's disk resources in vda, vdb, … order (empty: its definition's own disks). */
     public List<String> disks() {
         String d = properties.get(DISKS);

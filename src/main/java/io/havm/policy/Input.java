@@ -22,10 +22,10 @@ public sealed interface Input {
     record Announced(String node) implements Input {}
 
     /**
-     * A node fenced for not answering while still a member proved, on the heartbeat storage, that
-     * it stopped every group (it acknowledged its fence request), and its agent process lives on
-     * with the same session: that process is done with everything it ran, as if its session had
-     * ended, and may join again.
+     * A node fenced for not answering is still a member. With storage fencing that is the proof
+     * (its acknowledgement) that it stopped every group while its agent process lives on with the
+     * same session: that process is done with everything it ran, as if its session had ended, and
+     * may join again. With power fencing the policy waits for the session's end instead.
      */
     record StoppedEverything(String node) implements Input {}
 

@@ -132,7 +132,11 @@ final class Membership extends Rules {
      * its session ends an eviction; now a member again, it rejoins.
      */
     void stoppedEverything(String n) {
-        evictionOver(n, true, "stopped every group on its fence request and lives on: it may join again");
+        // only a storage fence leaves a fenced node a member on purpose: its acknowledgement is the
+        // proof; a power-fenced member is one whose session has yet to end, which the policy awaits
+        if (spec.node(n).map(ns -> ns.fencing() != null && ns.fencing().storage()).orElse(false)) {
+            evictionOver(n, true, "stopped every group on its fence request and lives on: it may join again");
+        }
     }
 
     /** A new agent process on a node evicted for not answering: the old one's session is over. */

@@ -70,11 +70,8 @@ public final class NodeResources implements Resources {
             try {
                 return new VmResource(vm(g, r), local, clock, storage);
             } catch (RuntimeException e) {
-                String domain = r.properties().getOrDefault("domain", r.name());
-                VmProperties byName = VmProperties.defaults(domain, null,
-                        Path.of(r.properties().getOrDefault("stateDir", "/var/lib/havm/save")))
-                        .withOfflineAction(r.offlineAction()).withTimeouts(r.pendingTimeout(), r.pendingTimeout());
-                return new Unstartable(new VmResource(byName, local, clock, storage), node + ": " + e.getMessage());
+                return new Unstartable(new VmResource(properties(r, null), local, clock, storage),
+                        node + ": " + e.getMessage());
             }
         }
         if (r.type() == ResourceSpec.Type.DISK) {
@@ -103,7 +100,6 @@ public final class NodeResources implements Resources {
      */
     @Override
     public VmProperties vm(GroupSpec g, ResourceSpec r) {
-        String domain = r.properties().getOrDefault("domain", r.name());
         String xml = null;
         String def = r.properties().get("definition");
         if (def != null) {
@@ -121,8 +117,13 @@ public final class NodeResources implements Resources {
                 }
             }
         }
+        return properties(r, xml);
+    }
+
+    /** A VM's properties with definition {@code xml} (null: none): domain, save directory, offline action, timeouts. */
+    private static VmProperties properties(ResourceSpec r, String xml) {
         Path stateDir = Path.of(r.properties().getOrDefault("stateDir", "/var/lib/havm/save"));
-        return VmProperties.defaults(domain, xml, stateDir).withOfflineAction(r.offlineAction())
+        return VmProperties.defaults(r.domain(), xml, stateDir).withOfflineAction(r.offlineAction())
                 .withTimeouts(r.pendingTimeout(), r.pendingTimeout());
     }
 

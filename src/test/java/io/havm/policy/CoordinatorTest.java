@@ -243,7 +243,26 @@ class CoordinatorTest {
 
     /** host1 evicted for a silent Terminate and fenced while its session lives: the state both tests start from. */
     private static Run evictedAndFenced() {
-        Run r = webOnlineOnHost1(true);
+        return evictedAndFenced(webOnlineOnHost1(true));
+    }
+
+    /** The same, in a cluster that fences by storage (poison pill, heartbeat and watchdog). */
+    private static Run evictedAndStorageFenced() {
+        String yaml = "cluster:\n  heartbeat: {dir: /srv/havm/heartbeat, interval: 500ms, timeout: 1s}\n"
+                + "  watchdog: {device: /dev/watchdog, timeout: 6s}\n"
+                + "  timers: {sessionTimeout: 3s, zkTickTime: 500ms, selfFenceAfter: 0s, selfFenceDuration: 1s,"
+                + " safetyMargin: 500ms, recoveryWithoutFence: never}\n  nodes:\n"
+                + "    - {name: host1, uri: 'qemu+tcp://10.77.0.11/system', fencing: {agent: storage}}\n"
+                + "    - {name: host2, uri: 'qemu+tcp://10.77.0.12/system', fencing: {agent: storage}}\n"
+                + "groups:\n  web: {preferredOwners: [host1], resources: {web-vm: {type: vm, memoryMiB: 256,"
+                + " pendingTimeout: 10s}}}\n";
+        Run r = new Run(ClusterConfigLoader.parse("c.yaml", yaml).spec());
+        r.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of()));
+        r.step(0.5, new Input.Onlined("web", "host1", true, "started", 1));
+        return evictedAndFenced(r);
+    }
+
+    private static Run evictedAndFenced(Run r) {
         r.step(1, new Input.GroupOffline("web"));
         r.step(14, new Input.Tick());
         r.step(27, new Input.Tick()); // terminate timed out: host1 evicted, fence sent
@@ -256,7 +275,11 @@ class CoordinatorTest {
 
     @Test
     void aNodeThatAcknowledgedItsStorageFenceWhileAMemberMayJoinAgain() {
-        Run r = evictedAndFenced();
+        // power-fenced and still a member: its session has yet to end, which the policy waits for
+        Run power = evictedAndFenced();
+        power.step(29, new Input.StoppedEverything("host1"));
+        assertTrue(power.state.nodes().get("host1").unresponsive());
+        Run r = evictedAndStorageFenced();
         Coordinator.Step s = r.step(29, new Input.StoppedEverything("host1"));
         assertTrue(s.log().contains("host1 node: stopped every group on its fence request and lives on: it may join"
                 + " again"), s.log().toString());

@@ -77,8 +77,7 @@ public final class EngineScenario {
         try {
             made = new EngineSim(spec);
         } catch (InvalidInputException e) {
-            throw new InvalidInputException(dir.resolve("cluster.yaml") + ": " + e.where(),
-                    e.getMessage().substring(e.where().length() + 2));
+            throw new InvalidInputException(dir.resolve("cluster.yaml") + ": " + e.where(), e.problem());
         }
         try (EngineSim sim = made) {
             for (String n : spec.nodeNames()) {
@@ -281,7 +280,7 @@ public final class EngineScenario {
         for (GroupSpec g : spec.groups().values()) {
             for (ResourceSpec r : g.resources().values()) {
                 if (r.type() == ResourceSpec.Type.VM) {
-                    out.add(r.properties().getOrDefault("domain", r.name()));
+                    out.add(r.domain());
                 }
             }
         }

@@ -117,7 +117,7 @@ public final class EngineSim implements AutoCloseable {
             TreeMap<String, ResourceSpec> rs = new TreeMap<>();
             for (ResourceSpec r : g.resources().values()) {
                 if (r.type() != ResourceSpec.Type.DISK) {
-                    String name = r.type() == ResourceSpec.Type.VM ? r.properties().getOrDefault("domain", r.name())
+                    String name = r.type() == ResourceSpec.Type.VM ? r.domain()
                             : r.name();
                     String here = "groups." + g.name() + ".resources." + r.name();
                     String other = owner.put(name, here);
@@ -131,7 +131,7 @@ public final class EngineSim implements AutoCloseable {
                     continue;
                 }
                 TreeMap<String, String> p = new TreeMap<>(r.properties());
-                String domain = p.getOrDefault("domain", r.name());
+                String domain = r.domain();
                 Path def = DEFS.resolve(domain + ".xml");
                 shared.put(def, "<domain type='kvm'><name>" + domain + "</name><devices/></domain>\n");
                 p.put("domain", domain);

@@ -53,6 +53,20 @@ class EngineScenarioTest {
     }
 
     @Test
+    void aScriptNamedLikeAVmDomainIsRejectedWithTheFileAndTheField(@TempDir Path dir) throws IOException {
+        String yaml = Files.readString(ROOT.resolve("storage-lost-alone/cluster.yaml"));
+        int groups = yaml.indexOf("groups:");
+        Files.writeString(dir.resolve("cluster.yaml"), yaml.substring(0, groups) + "groups:\n  web:\n    resources:\n"
+                + "      web-vm: {type: vm, memoryMiB: 256}\n  ip:\n    resources:\n"
+                + "      web-vm: {type: script, properties: {agent: \"ocf:heartbeat:Dummy\"}}\n");
+        Files.writeString(dir.resolve("events.txt"), "10 end\n");
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> EngineScenario.run(dir));
+        assertEquals(dir.resolve("cluster.yaml") + ": groups.web.resources.web-vm: 'web-vm' is also"
+                + " groups.ip.resources.web-vm: the simulator knows scripts and VM domains by name; rename one",
+                e.getMessage());
+    }
+
+    @Test
     void aBadEventLineIsRejectedWithItsFileLineAndTheAllowedVerbs(@TempDir Path dir) throws IOException {
         Files.copy(ROOT.resolve("storage-lost-alone/cluster.yaml"), dir.resolve("cluster.yaml"));
         Path events = dir.resolve("events.txt");

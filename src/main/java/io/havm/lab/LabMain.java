@@ -50,10 +50,15 @@ public final class LabMain {
     }
 
     private int bench(List<String> args) throws InterruptedException {
-        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]";
-        if (args.isEmpty() || !args.get(0).equals("failover")) {
+        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]"
+                + " | havm bench scale [--hosts N] [--groups M] [--on-lost K] [--runs R] [--json FILE]";
+        String which = args.isEmpty() ? "" : args.get(0);
+        if (which.equals("scale")) {
+            return scale(args.subList(1, args.size()));
+        }
+        if (!which.equals("failover")) {
             throw new InvalidInputException("havm bench", (args.isEmpty() ? "a benchmark is required"
-                    : "unknown benchmark '" + args.get(0) + "'") + " (benchmarks: failover); usage: " + usage);
+                    : "unknown benchmark '" + which + "'") + " (benchmarks: failover, scale); usage: " + usage);
         }
         Args a = Args.parse("havm bench failover", args.subList(1, args.size()),
                 Set.of("--runs", "--isolation-runs", "--json"), Set.of(), 0, usage);
@@ -77,4 +82,37 @@ public final class LabMain {
         return new Bench(home, out).failover(runs, isolationRuns, json);
     }
 
+
+    private int scale(List<String> args) {
+        String usage = "havm bench scale [--hosts N] [--groups M] [--on-lost K] [--runs R] [--json FILE]";
+        Args a = Args.parse("havm bench scale", args, Set.of("--hosts", "--groups", "--on-lost", "--runs", "--json"),
+                Set.of(), 0, usage);
+        int hosts = number(a, "--hosts", 100, 2, 100_000);
+        int groups = number(a, "--groups", hosts * 20, 1, 1_000_000);
+        int onLost = number(a, "--on-lost", Math.min(groups, 20), 1, groups);
+        if ((long) onLost * 2112 > 262144) {
+            throw new InvalidInputException("--on-lost", onLost + " groups of 2 GiB do not fit on one 256 GiB host"
+                    + " (allowed: 1..124)");
+        }
+        int runs = number(a, "--runs", 5, 1, 99);
+        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
+        try {
+            new ScaleBench(out, runs).run(new ScaleBench.Shape(hosts, groups, onLost), json);
+        } catch (java.io.IOException e) {
+            err.println("havm: bench scale: cannot write " + json + ": " + e.getMessage());
+            return 1;
+        }
+        return 0;
+    }
+
+    private static int number(Args a, String flag, int dflt, int min, int max) {
+        String v = a.get(flag);
+        if (v == null) {
+            return dflt;
+        }
+        if (!v.matches("[0-9]{1,9}") || Long.parseLong(v) < min || Long.parseLong(v) > max) {
+            throw new InvalidInputException(flag, "'" + v + "' is not a number within " + min + ".." + max);
+        }
+        return Integer.parseInt(v);
+    }
 }

@@ -58,6 +58,13 @@ public final class Coordinator {
     static final Duration PENDING_RETRY = Duration.ofSeconds(60);
 
     private final ClusterSpec spec;
+    /**
+     * The last step's state and its indexed groups: a step that continues from exactly that state
+     * (the engine's every step) starts from the table instead of indexing every group again. A
+     * memo only: the result is the same either way.
+     */
+    private ClusterState lastState;
+    private GroupTable lastTable;
 
     /** What one step produced. */
     public record Step(ClusterState state, List<Command> commands, List<String> log) {}
@@ -126,14 +133,20 @@ public final class Coordinator {
      * Applies every input that arrived together, then schedules once: a cluster that forms with
      * several nodes at once places groups across all of them, not all on the first to join.
      */
-    public Step apply(ClusterState state, List<Input> inputs, Instant now) {
-        StepContext c = new StepContext(this, state, now);
+    public synchronized Step apply(ClusterState state, List<Input> inputs, Instant now) {
+        GroupTable table = state == lastState ? lastTable : null;
+        lastState = null; // the table is about to change: good for this step only
+        lastTable = null;
+        StepContext c = new StepContext(this, state, now, table);
         for (Input input : inputs) {
             handle(c, input);
         }
         c.scheduling.schedule();
         c.dropSuperseded();
-        return new Step(c.state(), c.commands, c.log);
+        Step step = new Step(c.state(), c.commands, c.log);
+        lastState = step.state();
+        lastTable = c.groups;
+        return step;
     }
 
     private void handle(StepContext c, Input input) {

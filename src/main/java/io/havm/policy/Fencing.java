@@ -122,7 +122,7 @@ final class Fencing extends Rules {
             return;
         }
         setNode(node.unresponsive(false), "answers again");
-        for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+        for (ClusterState.Group g : groups.on(n)) {
             if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
                 await(g.failing(n, ((ClusterState.AwaitingFence) g.work()).otherEnd()), GroupEvent.NODE_ANSWERS,
                         n + " answers again and may run it: terminate there"
@@ -134,7 +134,7 @@ final class Fencing extends Rules {
     /** The lost node is proven off: start its groups elsewhere, in priority order. */
     void recoverFrom(String n, GroupEvent event) {
         List<String> order = new ArrayList<>();
-        for (ClusterState.Group g : groups.values()) {
+        for (ClusterState.Group g : groups.on(n)) {
             if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
                 order.add(g.name());
             }

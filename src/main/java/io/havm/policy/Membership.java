@@ -1,6 +1,7 @@
 package io.havm.policy;
 
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -37,7 +38,16 @@ final class Membership extends Rules {
             // Whatever was sent to its previous session is gone with it: nothing may still wait for it.
             restarted(n, running);
         }
-        for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+        // Only the groups about n, and those it reports running, can be concerned.
+        java.util.TreeSet<String> concerned = new java.util.TreeSet<>(groups.about(n));
+        concerned.addAll(running);
+        List<ClusterState.Group> snapshot = new ArrayList<>();
+        for (String name : concerned) {
+            if (groups.get(name) != null) {
+                snapshot.add(groups.get(name));
+            }
+        }
+        for (ClusterState.Group g : snapshot) {
             boolean runsHere = running.contains(g.name());
             if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
                 String otherEnd = ((ClusterState.AwaitingFence) g.work()).otherEnd();
@@ -73,8 +83,8 @@ final class Membership extends Rules {
             }
         }
         // A node coming back gives groups that failed (to start, to move) elsewhere a new chance.
-        for (ClusterState.Group g : new ArrayList<>(groups.values())) {
-            if ((g.phase() == GroupPhase.PENDING || g.phase() == GroupPhase.ONLINE) && !g.tried().isEmpty()) {
+        for (ClusterState.Group g : groups.withTried()) {
+            if (g.phase() == GroupPhase.PENDING || g.phase() == GroupPhase.ONLINE) {
                 groups.put(g.name(), g.withTried(Set.of()));
             }
         }
@@ -85,7 +95,7 @@ final class Membership extends Rules {
      * what it reports running is the truth; everything we believed about it is reconciled.
      */
     void restarted(String n, Set<String> running) {
-        for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+        for (ClusterState.Group g : groups.on(n)) {
             boolean runsHere = running.contains(g.name());
             boolean target = n.equals(g.node());
             boolean source = n.equals(g.from());
@@ -200,7 +210,7 @@ final class Membership extends Rules {
         }
         setNode(lost, why);
         c.membershipChanged = true;
-        for (ClusterState.Group g : new ArrayList<>(groups.values())) {
+        for (ClusterState.Group g : groups.on(n)) {
             if (!g.phase().mayRun() || g.phase() == GroupPhase.AWAITING_FENCE) {
                 continue;
             }
@@ -228,7 +238,7 @@ final class Membership extends Rules {
             return;
         }
         c.membershipChanged = true;
-        for (ClusterState.Group g : groups.values()) {
+        for (ClusterState.Group g : groups.on(n)) {
             if (g.phase().mayRun() && g.involves(n)) {
                 // A clean leave with groups still there is not clean: treat it as a loss.
                 nodes.put(n, prev.with(NodeStatus.UP));

@@ -24,7 +24,7 @@ final class Operators extends Rules {
             note(to + " refused: move " + name + ": already on " + to);
             return;
         }
-        List<String> ok = Placement.candidates(spec, new ClusterState(nodes, groups), name, Set.of(g.node()));
+        List<String> ok = placement.candidates(name, Set.of(g.node()));
         if (!ok.contains(to)) {
             note(to + " refused: move " + name + " to " + to + ": not a usable owner now (candidates: "
                     + (ok.isEmpty() ? "none" : String.join(" ", ok)) + ")");

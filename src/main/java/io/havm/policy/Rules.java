@@ -16,7 +16,8 @@ abstract class Rules {
     final StepContext c;
     final ClusterSpec spec;
     final TreeMap<String, ClusterState.Node> nodes;
-    final TreeMap<String, ClusterState.Group> groups;
+    final GroupTable groups;
+    final Placement placement;
     final Instant now;
 
     Rules(StepContext c) {
@@ -24,6 +25,7 @@ abstract class Rules {
         this.spec = c.spec;
         this.nodes = c.nodes;
         this.groups = c.groups;
+        this.placement = c.placement;
         this.now = c.now;
     }
 

@@ -33,7 +33,7 @@ final class Scheduling extends Rules {
                     + gs.failoverPeriod().toSeconds() + " s reached: left failed");
             return;
         }
-        Optional<String> target = Placement.choose(spec, new ClusterState(nodes, groups), g.name(), exclude);
+        Optional<String> target = placement.choose(g.name(), exclude);
         if (target.isEmpty()) {
             set(g.to(GroupPhase.PENDING, null)
                     .withRetryAt(g.tried().isEmpty() ? null : now.plus(Coordinator.PENDING_RETRY)), event,
@@ -46,19 +46,9 @@ final class Scheduling extends Rules {
                 + gs.failoverThreshold() + " to " + target.get());
     }
 
-    int movesInvolving(String n) {
-        int c = 0;
-        for (ClusterState.Group g : groups.values()) {
-            if (g.phase() == GroupPhase.MOVING && g.involves(n)) {
-                c++;
-            }
-        }
-        return c;
-    }
-
     boolean tryMove(ClusterState.Group g, String to, GroupEvent event, String why) {
         int limit = spec.migrationsPerHost();
-        if (movesInvolving(g.node()) >= limit || movesInvolving(to) >= limit) {
+        if (groups.movesInvolving(g.node()) >= limit || groups.movesInvolving(to) >= limit) {
             return false;
         }
         String from = g.node();
@@ -124,8 +114,9 @@ final class Scheduling extends Rules {
             }
             List<String> here = new ArrayList<>();
             boolean busy = false;
-            for (ClusterState.Group g : groups.values()) {
-                if (g.phase().mayRun() && g.involves(n.name())) {
+            for (String name : groups.about(n.name())) {
+                ClusterState.Group g = groups.get(name);
+                if (g.phase().mayRun()) {
                     busy = true;
                     if (g.phase() == GroupPhase.ONLINE) {
                         here.add(g.name());
@@ -136,7 +127,7 @@ final class Scheduling extends Rules {
             for (String name : here) {
                 Set<String> exclude = new TreeSet<>(groups.get(name).tried());
                 exclude.add(n.name());
-                Optional<String> to = Placement.choose(spec, new ClusterState(nodes, groups), name, exclude);
+                Optional<String> to = placement.choose(name, exclude);
                 if (to.isPresent()) {
                     tryMove(groups.get(name), to.get(), GroupEvent.DRAIN, "drain " + n.name());
                 }
@@ -167,7 +158,7 @@ final class Scheduling extends Rules {
                 groups.put(name, g);
                 note("- group " + name + ": retrying the nodes that failed to start it");
             }
-            Optional<String> to = Placement.choose(spec, new ClusterState(nodes, groups), name, g.tried());
+            Optional<String> to = placement.choose(name, g.tried());
             if (to.isPresent()) {
                 start(g, to.get(), GroupEvent.PLACED, "placed");
             }
@@ -176,7 +167,7 @@ final class Scheduling extends Rules {
         //    move there failed is not retried (no migration storm): it stays where it runs.
         for (String n : new ArrayList<>(c.failbackTo)) {
             ClusterState.Node node = nodes.get(n);
-            boolean movingThere = groups.values().stream()
+            boolean movingThere = groups.about(n).stream().map(groups::get)
                     .anyMatch(g -> g.phase() == GroupPhase.MOVING && n.equals(g.node()));
             List<ClusterState.Group> back = new ArrayList<>();
             List<String> gaveUp = new ArrayList<>();
@@ -198,8 +189,7 @@ final class Scheduling extends Rules {
                 continue;
             }
             for (ClusterState.Group g : back) {
-                if (Placement.candidates(spec, new ClusterState(nodes, groups), g.name(), Set.of(g.node()))
-                        .contains(n)) {
+                if (placement.fits(spec.groups().get(g.name()), n, Set.of(g.node()))) {
                     tryMove(g, n, GroupEvent.FAILBACK, "failback to resumed " + n);
                 }
             }
@@ -216,14 +206,16 @@ final class Scheduling extends Rules {
             if (!allowed) {
                 continue;
             }
+            // The best candidate, if preferred over where it runs: only a preferred owner before
+            // the current one can be (placement puts preferred owners first, in their order).
             int current = Placement.preference(gs, g.node());
             Set<String> exclude = new TreeSet<>(g.tried());
             exclude.add(g.node());
-            for (String cand : Placement.candidates(spec, new ClusterState(nodes, groups), g.name(), exclude)) {
-                if (Placement.preference(gs, cand) < current) {
+            for (String cand : gs.preferredOwners().subList(0, Math.min(current, gs.preferredOwners().size()))) {
+                if (placement.fits(gs, cand, exclude)) {
                     tryMove(g, cand, GroupEvent.FAILBACK, "failback to preferred owner " + cand);
+                    break;
                 }
-                break;
             }
         }
     }

@@ -18,7 +18,9 @@ final class StepContext {
     final Coordinator coordinator;
     final ClusterSpec spec;
     final TreeMap<String, ClusterState.Node> nodes;
-    final TreeMap<String, ClusterState.Group> groups;
+    final GroupTable groups;
+    /** Where groups may go, on this step's working copy (see {@link Placement}). */
+    final Placement placement;
     final Instant now;
     final List<Command> commands = new ArrayList<>();
     final List<String> log = new ArrayList<>();
@@ -40,10 +42,16 @@ final class StepContext {
     final Scheduling scheduling;
 
     StepContext(Coordinator coordinator, ClusterState s, Instant now) {
+        this(coordinator, s, now, null);
+    }
+
+    /** With {@code table} holding exactly {@code s}'s groups (the previous step's), or null to index them. */
+    StepContext(Coordinator coordinator, ClusterState s, Instant now, GroupTable table) {
         this.coordinator = coordinator;
         this.spec = coordinator.spec();
         this.nodes = new TreeMap<>(s.nodes());
-        this.groups = new TreeMap<>(s.groups());
+        this.groups = table != null ? table : new GroupTable(spec, s.groups());
+        this.placement = new Placement(spec, nodes, groups);
         this.now = now;
         this.firstNodeUpAt = s.firstNodeUpAt();
         this.formedAt = s.formedAt();
@@ -62,7 +70,7 @@ final class StepContext {
 
     /** The state this step leaves. */
     ClusterState state() {
-        return new ClusterState(nodes, groups, firstNodeUpAt, formedAt, failbackTo);
+        return new ClusterState(nodes, groups.asMap(), firstNodeUpAt, formedAt, failbackTo);
     }
 
     // ------------------------------------------------------------ logging and transitions

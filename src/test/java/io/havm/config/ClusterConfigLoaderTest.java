@@ -131,7 +131,7 @@ class ClusterConfigLoaderTest {
                   big2: {possibleOwners: [host1, host2], resources: {v: {type: vm, memoryMiB: 1900}}}
                 """;
         ClusterConfigLoader.Loaded warn = ClusterConfigLoader.parse("c.yaml", NODES + groups);
-        assertTrue(warn.warnings().contains("N+1: losing host1 leaves big2 nowhere to run"), warn.warnings().toString());
+        assertTrue(warn.warnings().contains("N+1: losing host1 leaves big1 nowhere to run"), warn.warnings().toString());
         String msg = error(NODES.replace("cluster:\n", "cluster:\n  admission: refuse\n") + groups);
         assertTrue(msg.startsWith("c.yaml: admission refused (cluster.admission: refuse): N+1: losing host1"), msg);
     }

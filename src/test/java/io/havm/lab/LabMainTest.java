@@ -28,12 +28,25 @@ class LabMainTest {
         assertEquals(2, run("frobnicate"));
         assertTrue(err().contains("havm: 'frobnicate' is not a lab command (lab commands: demo, bench)"), err());
         assertEquals(2, run("bench", "fast"));
-        assertTrue(err().contains("havm bench: unknown benchmark 'fast' (benchmarks: failover)"), err());
+        assertTrue(err().contains("havm bench: unknown benchmark 'fast' (benchmarks: failover, scale)"), err());
         assertEquals(2, run("bench", "failover", "--runs", "0"));
         assertTrue(err().contains("--runs: '0' is not a number of runs (allowed: 1..99)"), err());
         assertEquals(2, run("demo", "--jsn", "x"));
         assertTrue(err().contains("havm demo: unknown option '--jsn' (allowed: --json, --keep"), err());
         assertEquals(2, run("demo", "--json"));
         assertTrue(err().contains("option --json needs a value"), err());
+    }
+
+    @Test
+    void scaleArgumentsAreChecked() {
+        assertEquals(2, run("bench", "scale", "--hosts", "1"));
+        assertTrue(err().contains("--hosts: '1' is not a number within 2..100000"), err());
+        assertEquals(2, run("bench", "scale", "--hosts", "4", "--groups", "10", "--on-lost", "11"));
+        assertTrue(err().contains("--on-lost: '11' is not a number within 1..10"), err());
+        assertEquals(2, run("bench", "scale", "--on-lost", "200"));
+        assertTrue(err().contains("--on-lost: 200 groups of 2 GiB do not fit on one 256 GiB host (allowed: 1..124)"),
+                err());
+        assertEquals(2, run("bench", "scale", "--runs", "x"));
+        assertTrue(err().contains("--runs: 'x' is not a number within 1..99"), err());
     }
 }

@@ -176,6 +176,42 @@ public final class PacemakerBaseline {
         return Duration.ofNanos(ns.get(ns.size() / 2));
     }
 
+    private static final Pattern PROFILE = Pattern.compile("Testing .* \\.\\.\\. ([0-9.]+) secs");
+
+    /**
+     * The scheduler alone on {@code cib} (e.g. {@link Result#cib}): {@code crm_simulate --profile DIR
+     * --repeat N} runs the scheduler N times on the parsed CIB and reports the CPU seconds of those
+     * runs (unpacking the status, placing, building the transition graph), without reading the
+     * file, upgrading it to the schema and printing; this returns one run's share. The file is
+     * linked into a folder of its own beside it, as --profile reads every XML file of a folder.
+     */
+    public static Duration schedulerTime(Path cib, int repeat) {
+        Path dir = cib.resolveSibling(cib.getFileName() + ".profile");
+        Path copy = dir.resolve(cib.getFileName());
+        try {
+            Files.createDirectories(dir);
+            Files.deleteIfExists(copy);
+            Files.createLink(copy, cib);
+            List<String> command = List.of(CRM_SIMULATE, "--profile", dir.toString(), "--repeat", Integer.toString(Math.max(1, repeat)));
+            Exec.Outcome o = Exec.run(TIMEOUT, command);
+            Matcher m = PROFILE.matcher(o.out());
+            if (!o.ok() || !m.find()) {
+                throw new BaselineException(String.join(" ", command) + ": " + (o.ok() ? "no timing in its output" : "exit " + o.code())
+                        + lastLines(o.err().isBlank() ? o.out() : o.err()));
+            }
+            return Duration.ofNanos((long) (Double.parseDouble(m.group(1)) * 1e9 / Math.max(1, repeat)));
+        } catch (IOException e) {
+            throw new BaselineException("cannot link " + cib + " into " + dir + ": " + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(copy);
+                Files.deleteIfExists(dir);
+            } catch (IOException e) {
+                // a leftover link in the benchmark's work folder is harmless
+            }
+        }
+    }
+
     /** crm_feature_set and validate-with of the installed Pacemaker, from {@code cibadmin --empty}. */
     static String[] schema() {
         Exec.Outcome o = Exec.run(SHORT, List.of("cibadmin", "--empty"));

@@ -85,6 +85,20 @@ class PacemakerBaselineTest {
         assertTrue(PacemakerBaseline.processOverhead(dir, 3).compareTo(Duration.ZERO) > 0);
     }
 
+    /** --profile times the scheduler alone and leaves nothing behind but the CIB. */
+    @Test
+    void theSchedulerAloneIsTimedWithProfile() throws Exception {
+        needsPacemaker();
+        Path cib = PacemakerBaseline.run(SMALL, Scenario.HOST_LOST, dir).cib();
+        assertTrue(PacemakerBaseline.schedulerTime(cib, 2).compareTo(Duration.ZERO) >= 0);
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(cib), files.toList());
+        }
+        PacemakerBaseline.BaselineException e = assertThrows(PacemakerBaseline.BaselineException.class,
+                () -> PacemakerBaseline.schedulerTime(dir.resolve("missing.xml"), 1));
+        assertTrue(e.getMessage().contains("missing.xml"), e.getMessage());
+    }
+
     @Test
     void aTransitionThatDidNotHappenFailsLoudly() {
         String nothing = "Current cluster status:\n  * Node List:\n\nTransition Summary:\n\n";

@@ -109,11 +109,12 @@ public final class PacemakerBaseline {
 
     /**
      * One timed run: {@code wall} is crm_simulate's process from start to exit, parsing and printing
-     * included; {@code placed} the VMs the scheduler started (formation) or moved off the lost node
-     * (hostLost), already checked against the shape.
+     * included; {@code cpu} its user + system time (10 ms resolution; null where /proc cannot tell),
+     * the figure to compare on a busy machine; {@code placed} the VMs the scheduler started
+     * (formation) or moved off the lost node (hostLost), already checked against the shape.
      */
-    public record Result(Scenario scenario, Shape shape, Duration wall, int placed, List<String> fenced, String version,
-            List<String> command, Path cib, long cibBytes) {}
+    public record Result(Scenario scenario, Shape shape, Duration wall, Duration cpu, int placed, List<String> fenced,
+            String version, List<String> command, Path cib, long cibBytes) {}
 
     /** crm_simulate is missing, failed or decided something other than the scenario claims. */
     public static final class BaselineException extends RuntimeException {
@@ -142,21 +143,25 @@ public final class PacemakerBaseline {
     /** Writes the scenario's CIB to {@code workDir}, times crm_simulate on it and checks what it decided. */
     public static Result run(Shape s, Scenario sc, Path workDir) {
         String version = version();
-        Path cib = workDir.resolve("pacemaker-" + sc.label() + "-" + s.hosts() + "x" + s.groups() + "-k" + s.onLostHost() + ".xml");
+        Path cib = workDir.resolve("pacemaker-" + sc.label() + "-" + s.hosts() + "x" + s.groups() + "-k" + s.onLostHost() + "-"
+                + s.placementStrategy() + ".xml");
         try {
             Files.createDirectories(workDir);
             writeCib(s, sc, schema(), cib);
             List<String> command = List.of(CRM_SIMULATE, "--run", "--xml-file", cib.toString());
+            long ticks0 = childCpuTicks();
             long t0 = System.nanoTime();
             Exec.Outcome o = Exec.run(TIMEOUT, command);
             Duration wall = Duration.ofNanos(System.nanoTime() - t0);
+            long ticks1 = childCpuTicks();
+            Duration cpu = ticks0 < 0 || ticks1 < 0 ? null : Duration.ofMillis((ticks1 - ticks0) * 1000 / CLOCK_TICKS);
             if (!o.ok()) {
                 throw new BaselineException(String.join(" ", command) + ": " + (o.timedOut() ? "timed out after " + TIMEOUT
                         : "exit " + o.code()) + lastLines(o.err().isBlank() ? o.out() : o.err()));
             }
             Counts c = parse(o.out());
             int placed = check(s, sc, c, String.join(" ", command));
-            return new Result(sc, s, wall, placed, c.fenced(), version, command, cib, Files.size(cib));
+            return new Result(sc, s, wall, cpu, placed, c.fenced(), version, command, cib, Files.size(cib));
         } catch (IOException e) {
             throw new BaselineException("cannot write " + cib + ": " + e.getMessage());
         }
@@ -174,6 +179,24 @@ public final class PacemakerBaseline {
         }
         ns.sort(null);
         return Duration.ofNanos(ns.get(ns.size() / 2));
+    }
+
+    /** USER_HZ, the unit of /proc's CPU times: 100 on every Linux that havm runs on. */
+    private static final long CLOCK_TICKS = 100;
+
+    /**
+     * The user + system time of this JVM's finished children (cutime + cstime of /proc/self/stat,
+     * in clock ticks), or -1 where there is no such file: its growth across one run is that run's
+     * CPU time, as the benchmark runs one child at a time.
+     */
+    static long childCpuTicks() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[13]) + Long.parseLong(f[14]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     private static final Pattern PROFILE = Pattern.compile("Testing .* \\.\\.\\. ([0-9.]+) secs");

@@ -37,6 +37,7 @@ class PacemakerBaselineTest {
         assertTrue(r.version().startsWith("Pacemaker "), r.version());
         assertEquals(List.of("crm_simulate", "--run", "--xml-file", r.cib().toString()), r.command());
         assertTrue(r.wall().compareTo(Duration.ZERO) > 0);
+        assertTrue(r.cpu() != null && !r.cpu().isNegative() && r.cpu().compareTo(r.wall().multipliedBy(2).plusMillis(20)) <= 0, r.toString());
     }
 
     @Test

@@ -203,10 +203,10 @@ public final class PacemakerBaseline {
 
     /**
      * The scheduler alone on {@code cib} (e.g. {@link Result#cib}): {@code crm_simulate --profile DIR
-     * --repeat N} runs the scheduler N times on the parsed CIB and reports the CPU seconds of those
-     * runs (unpacking the status, placing, building the transition graph), without reading the
-     * file, upgrading it to the schema and printing; this returns one run's share. The file is
-     * linked into a folder of its own beside it, as --profile reads every XML file of a folder.
+     * --repeat N} runs the scheduler N times on the parsed CIB (unpacking the status, placing,
+     * building the transition graph) and prints the CPU seconds Pacemaker measured itself; reading
+     * the file, process start and printing are outside that figure. This returns one run's share.
+     * The file is linked into a folder of its own beside it, as --profile reads every XML file of a folder.
      */
     public static Duration schedulerTime(Path cib, int repeat) {
         Path dir = cib.resolveSibling(cib.getFileName() + ".profile");

@@ -84,9 +84,10 @@ public final class LabMain {
 
 
     private int scale(List<String> args) {
-        String usage = "havm bench scale [--hosts N] [--groups M] [--on-lost K] [--runs R] [--json FILE]";
-        Args a = Args.parse("havm bench scale", args, Set.of("--hosts", "--groups", "--on-lost", "--runs", "--json"),
-                Set.of(), 0, usage);
+        String usage = "havm bench scale [--hosts N] [--groups M] [--on-lost K] [--runs R]"
+                + " [--pacemaker default|balanced|none] [--json FILE]";
+        Args a = Args.parse("havm bench scale", args, Set.of("--hosts", "--groups", "--on-lost", "--runs", "--json",
+                "--pacemaker"), Set.of(), 0, usage);
         int hosts = number(a, "--hosts", 100, 2, 100_000);
         int groups = number(a, "--groups", hosts * 20, 1, 1_000_000);
         int onLost = number(a, "--on-lost", Math.min(groups, 20), 1, groups);
@@ -95,11 +96,21 @@ public final class LabMain {
                     + " (allowed: 1..124)");
         }
         int runs = number(a, "--runs", 5, 1, 99);
+        String pacemaker = a.get("--pacemaker") == null ? "default" : a.get("--pacemaker");
+        if (!List.of("default", "balanced", "none").contains(pacemaker)) {
+            throw new InvalidInputException("--pacemaker", "'" + pacemaker + "' is not a baseline (allowed: default,"
+                    + " balanced, none)");
+        }
         Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
+        Path work = home.resolve("target/bench-scale");
         try {
-            new ScaleBench(out, runs).run(new ScaleBench.Shape(hosts, groups, onLost), json);
+            new ScaleBench(out, runs, pacemaker.equals("none") ? null : pacemaker, work)
+                    .run(new ScaleBench.Shape(hosts, groups, onLost), json);
         } catch (java.io.IOException e) {
             err.println("havm: bench scale: cannot write " + json + ": " + e.getMessage());
+            return 1;
+        } catch (PacemakerBaseline.BaselineException e) {
+            err.println("havm: bench scale: Pacemaker baseline: " + e.getMessage());
             return 1;
         }
         return 0;

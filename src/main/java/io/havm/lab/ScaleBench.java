@@ -43,6 +43,8 @@ import java.util.function.Supplier;
  */
 public final class ScaleBench {
     static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+    static final long HOST_MEMORY_MIB = 262144;
+    static final long VM_MEMORY_MIB = 2048;
 
     /** A cluster's shape: hosts, groups, and how many groups run on the host that is lost. */
     public record Shape(int hosts, int groups, int onLost) {
@@ -59,12 +61,25 @@ public final class ScaleBench {
     /** One measured figure: medians over the runs. */
     public record Figure(String name, double wallMs, double cpuMs, double allocatedMiB, String detail) {}
 
+    /** Pacemaker's side of one scenario: crm_simulate's CPU and wall time (medians), against havm's CPU. */
+    public record Baseline(String scenario, String pacemaker, String placementStrategy, double cpuMs, double wallMs,
+            double havmCpuMs, double ratio, int placed, List<String> command) {}
+
     private final PrintStream out;
     private final int runs;
+    private final String strategy;
+    private final Path workDir;
 
-    public ScaleBench(PrintStream out, int runs) {
+    /**
+     * @param strategy Pacemaker's placement strategy for the baseline ({@code default}, the faster
+     *        one; {@code balanced} is havm's own rule), or null for no baseline
+     * @param workDir where the baseline's CIB files go
+     */
+    public ScaleBench(PrintStream out, int runs, String strategy, Path workDir) {
         this.out = out;
         this.runs = runs;
+        this.strategy = strategy;
+        this.workDir = workDir;
     }
 
     /** The configuration for {@code s}, as a cluster.yaml an operator would write. */
@@ -76,7 +91,7 @@ public final class ScaleBench {
         for (int i = 1; i <= s.hosts(); i++) {
             String h = host(i);
             y.append("    - {name: ").append(h).append(", uri: 'qemu+tcp://").append(h)
-                    .append("/system', memoryMiB: 262144, fencing: {agent: fence_havm_lab, options: {plug: ")
+                    .append("/system', memoryMiB: ").append(HOST_MEMORY_MIB).append(", fencing: {agent: fence_havm_lab, options: {plug: ")
                     .append(h).append("}}}\n");
         }
         y.append("groups:\n");
@@ -93,7 +108,7 @@ public final class ScaleBench {
             } else if (g % 10 == 2 && g - 1 > s.onLost()) {
                 y.append("antiAffinity: [{class: gc").append(g - 1).append(", hard: true}], ");
             }
-            y.append("resources: {vm: {type: vm, memoryMiB: 2048}}}\n");
+            y.append("resources: {vm: {type: vm, memoryMiB: ").append(VM_MEMORY_MIB).append("}}}\n");
         }
         return y.toString();
     }
@@ -164,16 +179,31 @@ public final class ScaleBench {
             Coordinator.Step r = policy.apply(running, List.of(new Input.Tick()), T0.plusSeconds(10));
             return r.commands().size() + " commands";
         }));
+        // As a coordinator in office runs them: each step continues from the state the previous one
+        // returned (a quiet tick first, untimed), so the policy starts from its own last table.
         Coordinator.Step[] down = new Coordinator.Step[1];
+        ClusterState[] lastQuiet = new ClusterState[1];
         figures.add(measure("host lost: decision (its groups await the fence; fence sent)", () -> {
-            down[0] = policy.apply(running, List.of(new Input.NodeLost(lost)), T0.plusSeconds(20));
+            lastQuiet[0] = policy.apply(running, List.of(new Input.Tick()), T0.plusSeconds(19)).state();
+            return null;
+        }, () -> {
+            down[0] = policy.apply(lastQuiet[0], List.of(new Input.NodeLost(lost)), T0.plusSeconds(20));
             return count(down[0].commands(), Command.Fence.class) + " fence";
         }));
         Coordinator.Step[] placed = new Coordinator.Step[1];
         figures.add(measure("fence confirmed: the lost host's groups placed", () -> {
+            down[0] = policy.apply(running, List.of(new Input.NodeLost(lost)), T0.plusSeconds(20));
+            return null;
+        }, () -> {
             placed[0] = policy.apply(down[0].state(), List.of(new Input.Fenced(lost, true, "off")),
                     T0.plusSeconds(21));
             return count(placed[0].commands(), Command.Online.class) + " online commands";
+        }));
+        figures.add(measure("a new coordinator's first step (indexes every group)", () -> {
+            Coordinator fresh = new Coordinator(spec[0]);
+            Coordinator.Step r = fresh.apply(running, List.of(new Input.Elected(), new Input.Tick()),
+                    T0.plusSeconds(30));
+            return r.commands().size() + " commands";
         }));
         expect(count(placed[0].commands(), Command.Online.class) == s.onLost(), "after the fence "
                 + count(placed[0].commands(), Command.Online.class) + " of " + s.onLost() + " groups placed");
@@ -181,12 +211,30 @@ public final class ScaleBench {
         placed[0].commands().forEach(c -> targets.add(((Command.Online) c).node()));
         out.printf("  its %d groups went to %d hosts%n", s.onLost(), targets.size());
         figures.add(heap(running));
+        List<Baseline> baselines = new ArrayList<>();
+        String why = null;
+        if (strategy == null) {
+            why = "not asked for (--pacemaker none)";
+        } else if (!PacemakerBaseline.available()) {
+            why = "crm_simulate is not installed (Debian's pacemaker-cli-utils; ci/install-deps installs it)";
+        } else {
+            double lostCpu = cpu(figures, "host lost: decision") + cpu(figures, "fence confirmed");
+            baselines.add(pacemaker(s, PacemakerBaseline.Scenario.HOST_LOST, lostCpu));
+            baselines.add(pacemaker(s, PacemakerBaseline.Scenario.FORMATION, cpu(figures, "cluster formation")));
+        }
+        if (why != null) {
+            out.println("  no Pacemaker baseline: " + why);
+        }
         if (json != null) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("benchmark", "scale");
             doc.put("shape", s);
             doc.put("runs", runs);
             doc.put("figures", figures);
+            doc.put("pacemaker", baselines);
+            if (why != null) {
+                doc.put("noPacemaker", why);
+            }
             Path parent = json.toAbsolutePath().getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
@@ -195,6 +243,35 @@ public final class ScaleBench {
             out.println("  written: " + json);
         }
         return figures;
+    }
+
+    static double cpu(List<Figure> figures, String prefix) {
+        return figures.stream().filter(f -> f.name().startsWith(prefix)).findFirst().orElseThrow().cpuMs();
+    }
+
+    /**
+     * crm_simulate on the same shape (same host and VM memory), median of up to 3 runs, each
+     * checked to decide what the scenario claims; the ratio is its CPU time over havm's.
+     */
+    Baseline pacemaker(Shape s, PacemakerBaseline.Scenario sc, double havmCpuMs) {
+        PacemakerBaseline.Shape ps = new PacemakerBaseline.Shape(s.hosts(), s.groups(), s.onLost(), HOST_MEMORY_MIB,
+                VM_MEMORY_MIB, strategy);
+        int n = Math.min(runs, 3);
+        double[] cpu = new double[n];
+        double[] wall = new double[n];
+        PacemakerBaseline.Result r = null;
+        for (int i = 0; i < n; i++) {
+            r = PacemakerBaseline.run(ps, sc, workDir);
+            wall[i] = r.wall().toNanos() / 1e6;
+            cpu[i] = r.cpu() == null ? wall[i] : r.cpu().toNanos() / 1e6;
+        }
+        double c = median(cpu);
+        Baseline b = new Baseline(sc.label(), r.version(), strategy, c, median(wall), havmCpuMs,
+                c / Math.max(havmCpuMs, 0.001), r.placed(), r.command());
+        out.printf("  Pacemaker %-9s %s, %s placement: %10.1f ms cpu (%8.1f ms wall), %d placed;"
+                + " havm %.1f ms cpu: %.0fx faster%n", sc.label(), b.pacemaker(), strategy, b.cpuMs(), b.wallMs(),
+                b.placed(), havmCpuMs, b.ratio());
+        return b;
     }
 
     /** A run that does not do what the figure claims fails the benchmark: its time would mean nothing. */
@@ -216,14 +293,21 @@ public final class ScaleBench {
 
     /** One warm-up, then {@code runs} timed runs: medians of wall time, thread CPU and allocation. */
     Figure measure(String name, Supplier<String> work) {
+        return measure(name, () -> null, work);
+    }
+
+    /** As {@link #measure(String, Supplier)}, with an untimed {@code setup} before each run. */
+    Figure measure(String name, Supplier<String> setup, Supplier<String> work) {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long id = Thread.currentThread().getId();
+        setup.get();
         work.get();
         double[] wall = new double[runs];
         double[] cpu = new double[runs];
         double[] alloc = new double[runs];
         String detail = "";
         for (int i = 0; i < runs; i++) {
+            setup.get();
             long a0 = threads.getThreadAllocatedBytes(id);
             long c0 = threads.getCurrentThreadCpuTime();
             long w0 = System.nanoTime();

@@ -235,12 +235,10 @@ public final class ClusterStore {
      * reads; the whole state only while a big write is half-applied, or from a legacy znode.
      */
     public Optional<ClusterState> stateOfGroup(String name) {
-        Optional<byte[]> m = value(META);
-        if (m.isEmpty() || Codec.value(m.get(), Meta.class).redo() != null) {
-            Read r = load(this::value, this::values);
-            return Optional.ofNullable(r.state()).map(s -> narrowed(s.groups().get(name)));
+        Meta meta = keysAlone();
+        if (meta == null) {
+            return whole().map(s -> narrowed(s.groups().get(name)));
         }
-        Meta meta = Codec.value(m.get(), Meta.class);
         ClusterState.Group g = zk.get(GROUPS + "/" + name).map(v -> Codec.group(v.value())).orElse(null);
         ClusterState s = narrowed(g);
         return Optional.of(new ClusterState(s.nodes(), s.groups(), meta.firstNodeUpAt(), meta.formedAt(), meta.failbackTo()));
@@ -253,9 +251,8 @@ public final class ClusterStore {
      * be missed until the next read, and one read after it moved away is left out.
      */
     public Optional<SortedMap<String, ClusterState.Group>> groupsOn(String node) {
-        Optional<byte[]> m = value(META);
-        if (m.isEmpty() || Codec.value(m.get(), Meta.class).redo() != null) {
-            return Optional.ofNullable(load(this::value, this::values).state()).map(s -> on(node, s.groups().values()));
+        if (keysAlone() == null) {
+            return whole().map(s -> on(node, s.groups().values()));
         }
         String names = value(PLACED + "/" + node).map(b -> new String(b, StandardCharsets.UTF_8)).orElse("");
         List<ClusterState.Group> groups = new ArrayList<>();
@@ -273,6 +270,20 @@ public final class ClusterStore {
             }
         }
         return out;
+    }
+
+    /**
+     * The stored meta when the records' own keys hold the state; null when a reader needs the
+     * whole state instead: a legacy single key, nothing stored, or a big write half-applied.
+     */
+    private Meta keysAlone() {
+        Meta meta = value(META).map(b -> Codec.value(b, Meta.class)).orElse(null);
+        return meta == null || meta.redo() != null ? null : meta;
+    }
+
+    /** The whole stored state, for a reader (this instance's knowledge of what is stored untouched). */
+    private Optional<ClusterState> whole() {
+        return Optional.ofNullable(load(this::value, this::values).state());
     }
 
     /** Group {@code name} as stored. */

@@ -295,7 +295,7 @@ public final class Agent implements AutoCloseable {
             if (cutOffSince != null) {
                 return;
             }
-            if (Command.superseded(k.value(), store.state().orElse(null))) {
+            if (Command.superseded(k.value(), storedFor(k.value()))) {
                 // Queued behind something that took too long: the coordinator gave up on this
                 // attempt and has moved on; starting it now would act on a stale decision.
                 log.accept(node + " agent: " + k.value() + " dropped: the coordinator no longer waits for it");
@@ -314,6 +314,17 @@ public final class Agent implements AutoCloseable {
             store.setRunning(node, runner.running());
             selfFenced = false;
         }
+    }
+
+    /**
+     * What {@link Command#superseded} reads of the stored state for {@code c}: the state narrowed
+     * to its group (one key, not the whole state), or null when it judges without one (Terminate,
+     * commands for no group) or nothing is stored.
+     */
+    private ClusterState storedFor(Command c) {
+        String group = c instanceof Command.Online x ? x.group() : c instanceof Command.Offline x ? x.group()
+                : c instanceof Command.Restart x ? x.group() : c instanceof Command.Move x ? x.group() : null;
+        return group == null ? null : store.stateOfGroup(group).orElse(null);
     }
 
     Input execute(Command c) {
@@ -344,21 +355,25 @@ public final class Agent implements AutoCloseable {
 
     /** LooksAlive and IsAlive on the resources of groups the coordinator has online here. */
     private void monitor() {
-        ClusterState state = store.state().orElse(null);
-        if (state == null) {
+        // Only the groups stored as on this node (its index and those groups), not the whole state.
+        java.util.SortedMap<String, ClusterState.Group> mine = store.groupsOn(node).orElse(null);
+        if (mine == null) {
             return;
         }
         java.util.Set<String> here = new java.util.TreeSet<>();
-        for (ClusterState.Group g : state.groups().values()) {
-            if (g.phase().mayRun() && (node.equals(g.node()) || node.equals(g.from()))) {
+        for (ClusterState.Group g : mine.values()) {
+            if (g.phase().mayRun()) {
                 here.add(g.name());
             }
         }
         lastKnownHere = here;
         Instant now = clock.now();
-        for (ClusterState.Group g : state.groups().values()) {
+        reported.keySet().removeIf(name -> {
+            ClusterState.Group g = mine.get(name);
+            return g == null || g.phase() != GroupPhase.ONLINE || !node.equals(g.node());
+        });
+        for (ClusterState.Group g : mine.values()) {
             if (g.phase() != GroupPhase.ONLINE || !node.equals(g.node())) {
-                reported.remove(g.name());
                 continue;
             }
             // ops: every command the coordinator sent for the group; the same node, failover count

@@ -32,6 +32,39 @@ public final class Codec {
         return read(b, ClusterState.class);
     }
 
+    public static byte[] node(ClusterState.Node n) {
+        return write(n);
+    }
+
+    public static ClusterState.Node node(byte[] b) {
+        return read(b, ClusterState.Node.class);
+    }
+
+    public static byte[] group(ClusterState.Group g) {
+        return write(g);
+    }
+
+    public static ClusterState.Group group(byte[] b) {
+        return read(b, ClusterState.Group.class);
+    }
+
+    /** Any value Jackson maps (the store's own records: the state's meta, redo batches, event batches). */
+    public static byte[] value(Object o) {
+        return write(o);
+    }
+
+    public static <T> T value(byte[] b, Class<T> c) {
+        return read(b, c);
+    }
+
+    public static <T> T value(byte[] b, com.fasterxml.jackson.core.type.TypeReference<T> t) {
+        try {
+            return JSON.readValue(b, t);
+        } catch (IOException e) {
+            throw new UncheckedIOException("undecodable " + t.getType(), e);
+        }
+    }
+
     public static byte[] input(Input in) {
         return typed(in);
     }

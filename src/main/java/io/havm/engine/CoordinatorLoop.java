@@ -26,9 +26,10 @@ import org.slf4j.LoggerFactory;
  * {@link Coordinator}, then persists the new state and sends the commands, every write fenced by
  * its epoch. A coordinator that lost its role (a stale epoch) can no longer write anything.
  *
- * <p>Order of a step: state first, then commands, then the inputs it consumed are deleted. A new
- * coordinator that takes over after a crash between those writes re-reads the persisted state and
- * the inputs still there.
+ * <p>Order of a step: state first (only the records that changed), then its event lines, then
+ * commands, then the inputs it consumed are deleted, each in as few transactions as fit (see
+ * {@link ClusterStore}). A new coordinator that takes over after a crash between those writes
+ * re-reads the persisted state and the inputs still there.
  *
  * <p>Membership is judged by what is true now, never by the end of an old session: its own node
  * is a member while it coordinates (it holds a live session to be elected at all); a node absent
@@ -163,6 +164,8 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     private final class Term {
         private final long e;
         private ClusterState state;
+        /** The state as stored (null: nothing stored yet), which the next write is a difference from. */
+        private ClusterState stored;
         private Instant lastTick = Instant.MIN;
         /** The term's first step tells the policy it took office (Input.Elected). */
         private boolean first = true;
@@ -171,7 +174,8 @@ public final class CoordinatorLoop implements Coordination.Leadership {
 
         Term(long e) {
             this.e = e;
-            this.state = store.state().orElse(policy.initial());
+            this.stored = store.state().orElse(null);
+            this.state = stored != null ? stored : policy.initial();
         }
 
         private boolean holds(String n, Instant now) {
@@ -232,8 +236,8 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                         }
                     }
                 }
-                List<ClusterStore.Keyed<Input>> stored = store.inputs();
-                stored.forEach(k -> batch.add(k.value()));
+                List<ClusterStore.Keyed<Input>> inputs = store.inputs();
+                inputs.forEach(k -> batch.add(k.value()));
                 // That read was a ZooKeeper round trip that began at 'began' and succeeded.
                 claim = new Claim(e, began, actsOn(state));
                 Instant now = clock.now();
@@ -246,27 +250,30 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 }
                 first = false;
                 Coordinator.Step step = policy.apply(state, batch, now);
-                if (!step.state().equals(state) || !stored.isEmpty()) {
-                    // A quiet tick changes nothing: no need to rewrite the whole state every second.
-                    store.putState(step.state(), e);
-                }
+                // Only what changed is written (nothing on a quiet tick).
+                store.putState(stored, step.state(), e);
                 state = step.state();
+                stored = state;
                 claim = new Claim(e, began, actsOn(state));
+                List<String> lines = new ArrayList<>();
                 for (String line : step.log()) {
                     log.accept(line);
-                    store.event(String.format("%s %s", now, line), e);
+                    lines.add(String.format("%s %s", now, line));
                 }
+                store.events(lines, e);
+                List<Command> sends = new ArrayList<>();
                 for (Command c : step.commands()) {
                     if (c instanceof Command.Fence f) {
+                        store.send(sends, e); // the commands before it go first, as they were decided
+                        sends.clear();
                         ClusterState.Node fn = state.nodes().get(f.node());
                         fence(f.node(), e, fn != null && fn.unresponsive());
                     } else {
-                        store.send(Command.agentOf(c), c, e);
+                        sends.add(c);
                     }
                 }
-                for (ClusterStore.Keyed<Input> k : stored) {
-                    store.delete(k.key());
-                }
+                store.send(sends, e);
+                store.consumed(inputs, e);
                 return timeToTick(lastTick, clock.now());
             } catch (Coordination.ConflictException ex) {
                 log.accept(node + " coordinator: epoch " + e + " superseded: " + ex.getMessage());

@@ -2,7 +2,6 @@ package io.havm.sim.engine;
 
 import io.havm.engine.Agent;
 import io.havm.engine.ClusterStore;
-import io.havm.engine.Codec;
 import io.havm.engine.GroupRunner;
 import io.havm.port.Hypervisor;
 import io.havm.model.ClusterSpec;
@@ -770,7 +769,7 @@ public final class EngineSim implements AutoCloseable {
 
     /** The coordinator's persisted state, or null before the first step. */
     public ClusterState state() {
-        return zk.peek("state").map(Codec::state).orElse(null);
+        return ClusterStore.read(zk::peek, zk::peekAll).orElse(null);
     }
 
     /** Events the driver has run (a measure of the simulation's work). */

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -30,8 +31,10 @@ import java.util.function.Consumer;
  *       while connected, with an epoch strictly greater than any before; a reconnecting candidate
  *       re-queues at the end (the latch resets). A first candidate that is cut off but whose
  *       session lives blocks the election until it expires, as in ZooKeeper.</li>
- *   <li>Store: versioned puts, epoch-fenced puts (a stale epoch gets a ConflictException), recursive
- *       deletes, sorted children; watches fire on the watcher's event sequence.</li>
+ *   <li>Store: versioned puts, epoch-fenced puts and transactions (a stale epoch gets a
+ *       ConflictException and changes nothing), recursive deletes, sorted children; ZooKeeper's
+ *       1 MiB bound on a value and on a transaction ({@link Coordination#MAX_REQUEST_BYTES});
+ *       watches fire on the watcher's event sequence.</li>
  * </ul>
  * A cut-off client's reads and writes fail with {@link Unavailable} (members() answers from its
  * cache, as the real one does).
@@ -158,6 +161,22 @@ public final class SimCoordinationService {
     public Optional<byte[]> peek(String key) {
         Value v = store.get(key);
         return v == null ? Optional.empty() : Optional.of(v.bytes());
+    }
+
+    /** The children of {@code parent} with their values, read directly (the referee's view). */
+    public SortedMap<String, byte[]> peekAll(String parent) {
+        SortedMap<String, byte[]> out = new TreeMap<>();
+        String prefix = parent + "/";
+        for (Map.Entry<String, Value> e : store.tailMap(prefix, true).entrySet()) {
+            if (!e.getKey().startsWith(prefix)) {
+                break;
+            }
+            String name = e.getKey().substring(prefix.length());
+            if (!name.contains("/")) {
+                out.put(name, e.getValue().bytes());
+            }
+        }
+        return out;
     }
 
     /** Live members, as the server sees them. */
@@ -542,6 +561,7 @@ public final class SimCoordinationService {
         @Override
         public int put(String key, byte[] value, int expectedVersion) {
             require("writing " + key);
+            Coordination.checkRequest(List.of(Coordination.Op.put(key, value)));
             Value cur = store.get(key);
             if (expectedVersion == -1) {
                 if (cur != null) {
@@ -563,14 +583,46 @@ public final class SimCoordinationService {
         }
 
         @Override
+        public SortedMap<String, Versioned> getAll(String parent) {
+            require("listing " + parent); // as children(): one listing, then the reads
+            SortedMap<String, Versioned> out = new TreeMap<>();
+            for (String name : peekAll(parent).keySet()) {
+                Value v = store.get(parent + "/" + name);
+                out.put(name, new Versioned(v.bytes().clone(), v.version()));
+            }
+            return out;
+        }
+
+        @Override
         public void putFenced(String key, byte[] value, long e) {
-            require("writing " + key + " under epoch " + e);
+            commitFenced(List.of(Coordination.Op.put(key, value)), e);
+        }
+
+        /** Atomic like ZooKeeper's multi: every check first, then every write; ZooKeeper's size limits. */
+        @Override
+        public void commitFenced(List<Coordination.Op> ops, long e) {
+            if (ops.isEmpty()) {
+                return; // as ZkCoordination: nothing is sent, nothing checked
+            }
+            require("writing " + ops.size() + " keys under epoch " + e);
+            Coordination.checkRequest(ops);
             if (e != epoch) {
                 throw new ConflictException("epoch " + e + " is no longer current (current epoch is " + epoch + ")");
             }
-            Value cur = store.get(key);
-            store.put(key, new Value(value.clone(), cur == null ? 0 : cur.version() + 1));
-            changed(key);
+            for (Coordination.Op op : ops) {
+                if (op instanceof Coordination.Op.Delete && !children(op.key()).isEmpty()) {
+                    throw new IllegalStateException("key " + op.key() + " has children: ZooKeeper refuses to delete it (NOTEMPTY)");
+                }
+            }
+            for (Coordination.Op op : ops) {
+                if (op instanceof Coordination.Op.Put p) {
+                    Value cur = store.get(p.key());
+                    store.put(p.key(), new Value(p.value().clone(), cur == null ? 0 : cur.version() + 1));
+                    changed(p.key());
+                } else if (store.remove(op.key()) != null) {
+                    changed(op.key());
+                }
+            }
         }
 
         @Override

@@ -3,6 +3,11 @@ package io.havm.lab;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.havm.config.ClusterConfigLoader;
+import io.havm.coordination.EmbeddedZooKeeper;
+import io.havm.coordination.ZkCoordination;
+import io.havm.engine.ClusterStore;
+import io.havm.port.Clock;
+import io.havm.port.Coordination;
 import io.havm.model.ClusterSpec;
 import io.havm.policy.ClusterState;
 import io.havm.policy.Command;
@@ -21,6 +26,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -210,6 +216,7 @@ public final class ScaleBench {
         Set<String> targets = new TreeSet<>();
         placed[0].commands().forEach(c -> targets.add(((Command.Online) c).node()));
         out.printf("  its %d groups went to %d hosts%n", s.onLost(), targets.size());
+        figures.addAll(store(running, down[0].state()));
         figures.add(heap(running));
         List<Baseline> baselines = new ArrayList<>();
         String why = null;
@@ -243,6 +250,115 @@ public final class ScaleBench {
             out.println("  written: " + json);
         }
         return figures;
+    }
+
+    /**
+     * The state in a real ZooKeeper (standalone, in this JVM, default limits: 1 MiB per request):
+     * the running cluster written whole, a host-lost step written as its difference, the state
+     * read back as a new coordinator reads it when it takes over, and the largest key. Wall times
+     * (the server shares the process).
+     */
+    List<Figure> store(ClusterState running, ClusterState lost) throws IOException {
+        List<Figure> out2 = new ArrayList<>();
+        Path dir = Files.createTempDirectory("havm-bench-zk");
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        try (EmbeddedZooKeeper server = EmbeddedZooKeeper.standalone("127.0.0.1", port, dir.resolve("zk"),
+                EmbeddedZooKeeper.Settings.DEFAULT).start();
+                ZkCoordination zk = new ZkCoordination(server.connectString(), "/havm-bench", Duration.ofSeconds(20),
+                        Duration.ofSeconds(20))) {
+            long epoch = elect(zk);
+            ClusterStore store = new ClusterStore(zk, "bench", Clock.SYSTEM);
+            out2.add(wallOnce("store: the running cluster written whole", () -> store.putState(null, running, epoch),
+                    running.nodes().size() + " node and " + running.groups().size() + " group records"));
+            boolean[] there = {false};
+            out2.add(measure("store: a host-lost step written (what changed only)", () -> {
+                if (there[0]) {
+                    store.putState(lost, running, epoch); // back, untimed
+                }
+                return null;
+            }, () -> {
+                store.putState(running, lost, epoch);
+                there[0] = true;
+                return changed(running, lost) + " records changed";
+            }));
+            store.putState(lost, running, epoch);
+            out2.add(measure("store: read back by a new coordinator taking over", () -> {
+                Optional<ClusterState> back = new ClusterStore(zk, "successor", Clock.SYSTEM).state();
+                expect(back.isPresent() && back.get().equals(running), "the state read back differs from the one written");
+                return back.get().groups().size() + " groups";
+            }));
+            long largest = 0;
+            String which = "";
+            for (String parent : List.of("state/nodes", "state/groups", "state/placed")) {
+                for (Map.Entry<String, Coordination.Versioned> e : zk.getAll(parent).entrySet()) {
+                    if (e.getValue().value().length > largest) {
+                        largest = e.getValue().value().length;
+                        which = parent + "/" + e.getKey();
+                    }
+                }
+            }
+            long meta = zk.get("state/meta").map(v -> (long) v.value().length).orElse(0L);
+            if (meta > largest) {
+                largest = meta;
+                which = "state/meta";
+            }
+            Figure f = new Figure("store: largest key (ZooKeeper refuses over 1 MiB)", 0, 0, largest / (1024.0 * 1024.0),
+                    largest + " bytes: " + which);
+            out.printf("  %-62s %10d bytes (%s)%n", f.name(), largest, which);
+            out2.add(f);
+        } finally {
+            deleteTree(dir);
+        }
+        return out2;
+    }
+
+    static long changed(ClusterState a, ClusterState b) {
+        long n = 0;
+        for (var e : b.groups().entrySet()) {
+            n += e.getValue().equals(a.groups().get(e.getKey())) ? 0 : 1;
+        }
+        for (var e : b.nodes().entrySet()) {
+            n += e.getValue().equals(a.nodes().get(e.getKey())) ? 0 : 1;
+        }
+        return n;
+    }
+
+    /** This benchmark's own coordinator epoch: it wins the election alone. */
+    static long elect(ZkCoordination zk) {
+        java.util.concurrent.CompletableFuture<Long> won = new java.util.concurrent.CompletableFuture<>();
+        zk.elect("bench", new Coordination.Leadership() {
+            @Override
+            public void elected(long epoch) {
+                won.complete(epoch);
+            }
+
+            @Override
+            public void revoked() {}
+        });
+        try {
+            return won.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("scale benchmark: not elected in ZooKeeper within 60 s: " + e);
+        }
+    }
+
+    Figure wallOnce(String name, Runnable work, String detail) {
+        long w0 = System.nanoTime();
+        work.run();
+        Figure f = new Figure(name, (System.nanoTime() - w0) / 1e6, 0, 0, detail);
+        out.printf("  %-62s %10.1f ms  (once)  %s%n", name, f.wallMs(), detail);
+        return f;
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     static double cpu(List<Figure> figures, String prefix) {

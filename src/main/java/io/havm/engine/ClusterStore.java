@@ -310,6 +310,17 @@ public final class ClusterStore {
      *         reader sees the old state or the new one, never a mix
      */
     public synchronized void putState(ClusterState previous, ClusterState next, long epoch) {
+        try {
+            write(previous, next, epoch);
+        } catch (RuntimeException e) {
+            // Some of it may have landed (a big write's marker, a commit whose answer was lost):
+            // the next write reads what is stored again instead of trusting what this one knew.
+            known = false;
+            throw e;
+        }
+    }
+
+    private void write(ClusterState previous, ClusterState next, long epoch) {
         Objects.requireNonNull(next, "next");
         if (!known) {
             Optional<byte[]> m = value(META);

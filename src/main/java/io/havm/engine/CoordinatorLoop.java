@@ -251,7 +251,14 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 first = false;
                 Coordinator.Step step = policy.apply(state, batch, now);
                 // Only what changed is written (nothing on a quiet tick).
-                store.putState(stored, step.state(), e);
+                try {
+                    store.putState(stored, step.state(), e);
+                } catch (RuntimeException ex) {
+                    // The write may have landed although it failed here (a connection lost during
+                    // the commit): what is stored is unknown, so the next write is a whole one.
+                    stored = null;
+                    throw ex;
+                }
                 state = step.state();
                 stored = state;
                 claim = new Claim(e, began, actsOn(state));

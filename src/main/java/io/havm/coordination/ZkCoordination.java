@@ -552,6 +552,26 @@ public final class ZkCoordination implements Coordination {
         });
     }
 
+    /** {@inheritDoc} The reads go in read-only multis, all in flight at once. */
+    @Override
+    public java.util.Map<String, Versioned> getMany(List<String> keys) {
+        return call("reading " + keys.size() + " keys", () -> {
+            List<String> paths = new ArrayList<>(keys.size());
+            for (String k : keys) {
+                paths.add(storePath(k));
+            }
+            List<OpResult> results = multiRead(paths, org.apache.zookeeper.Op::getData);
+            java.util.Map<String, Versioned> out = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < keys.size(); i++) {
+                if (results.get(i) instanceof OpResult.GetDataResult r) {
+                    out.put(keys.get(i), new Versioned(r.getData() == null ? new byte[0] : r.getData(),
+                            r.getStat().getVersion()));
+                }
+            }
+            return out;
+        });
+    }
+
     /**
      * {@inheritDoc}
      *

@@ -251,13 +251,21 @@ public final class ClusterStore {
      * be missed until the next read, and one read after it moved away is left out.
      */
     public Optional<SortedMap<String, ClusterState.Group>> groupsOn(String node) {
-        if (keysAlone() == null) {
-            return whole().map(s -> on(node, s.groups().values()));
+        // Two round trips whatever the number of groups: the meta with the node's index, then its groups.
+        Map<String, Coordination.Versioned> first = zk.getMany(List.of(META, PLACED + "/" + node));
+        Meta meta = Optional.ofNullable(first.get(META)).map(v -> Codec.value(v.value(), Meta.class)).orElse(null);
+        if (meta == null || meta.redo() != null) {
+            return whole().map(s -> on(node, s.groups().values())); // see keysAlone()
         }
-        String names = value(PLACED + "/" + node).map(b -> new String(b, StandardCharsets.UTF_8)).orElse("");
-        List<ClusterState.Group> groups = new ArrayList<>();
+        String names = Optional.ofNullable(first.get(PLACED + "/" + node))
+                .map(v -> new String(v.value(), StandardCharsets.UTF_8)).orElse("");
+        List<String> keys = new ArrayList<>();
         for (String name : names.isEmpty() ? new String[0] : names.split(",")) {
-            value(GROUPS + "/" + name).map(Codec::group).ifPresent(groups::add);
+            keys.add(GROUPS + "/" + name);
+        }
+        List<ClusterState.Group> groups = new ArrayList<>();
+        for (Coordination.Versioned v : zk.getMany(keys).values()) {
+            groups.add(Codec.group(v.value()));
         }
         return Optional.of(on(node, groups));
     }

@@ -159,6 +159,12 @@ public interface Coordination extends AutoCloseable {
     SortedMap<String, Versioned> getAll(String parent);
 
     /**
+     * The values of {@code keys} that exist, by key: every read issued at once (one round trip for
+     * a few dozen keys). Not a snapshot, like {@link #getAll}.
+     */
+    java.util.Map<String, Versioned> getMany(List<String> keys);
+
+    /**
      * Creates ({@code expectedVersion} = -1) or updates a value; returns the new version.
      * Throws {@link ConflictException} if the version is not current.
      */

@@ -594,6 +594,19 @@ public final class SimCoordinationService {
         }
 
         @Override
+        public java.util.Map<String, Versioned> getMany(List<String> keys) {
+            require("reading " + keys.size() + " keys");
+            java.util.Map<String, Versioned> out = new java.util.LinkedHashMap<>();
+            for (String k : keys) {
+                Value v = store.get(k);
+                if (v != null) {
+                    out.put(k, new Versioned(v.bytes().clone(), v.version()));
+                }
+            }
+            return out;
+        }
+
+        @Override
         public void putFenced(String key, byte[] value, long e) {
             commitFenced(List.of(Coordination.Op.put(key, value)), e);
         }

@@ -1,6 +1,5 @@
 package io.havm.lab;
 
-import io.havm.libvirt.GuestImage;
 import io.havm.policy.GroupPhase;
 import io.havm.util.Args;
 import io.havm.util.Exec;
@@ -30,7 +29,7 @@ import java.util.Set;
 final class AgentBench {
     static final double TARGET_PCT = 2.0;
     static final String USAGE = "havm bench agent [--vms N] [--lab-vms M] [--seconds S] [--json FILE]";
-    private static final Duration WARM_UP = Duration.ofSeconds(10);
+    private static final Duration WARM_UP = Duration.ofSeconds(15);
     /** The measured agent's node only: nothing is ever placed on the coordinator's node. */
     private static final String OWNERS = "    possibleOwners: [agent]\n";
     private static final String GROUP_EXTRA = "        looksAlive: 1s\n        isAlive: 5s\n";
@@ -40,11 +39,12 @@ final class AgentBench {
 
     /** One side-by-side measurement. */
     record Pair(String driver, int vms, double seconds, Usage monitoring, Usage idle, Usage coordinatorMonitoring,
-            Usage coordinatorIdle, double overheadPct, double cpuRatio) {}
+            Usage coordinatorIdle, double overheadPct, double cpuRatio, String disturbed) {}
 
     private final Path home;
     private final PrintStream out;
     private final long ticks = clockTicks();
+    private int attempts;
 
     private AgentBench(Path home, PrintStream out) {
         this.home = home;
@@ -61,13 +61,9 @@ final class AgentBench {
     }
 
     private int run(int vms, int labVms, int seconds, Path json) throws InterruptedException {
-        Lab lab = new Lab(home, null);
         List<Pair> pairs = new ArrayList<>();
-        Map<String, io.havm.port.Hypervisor> hosts = new java.util.TreeMap<>();
-        try {
-            GuestImage guest = GuestImage.ensure(home);
-            lab.up(2);
-            BenchSupport.connect(lab, hosts);
+        try (BenchSupport.BenchLab bl = new BenchSupport.BenchLab(home, 2)) {
+            Lab lab = bl.lab;
             Path dir = lab.facts().root().resolve("bench/agent");
             Files.createDirectories(dir.resolve("defs"));
             out.printf("havm bench agent: CPU (%% of one core) and RSS of an agent monitoring VMs (LooksAlive 1 s,"
@@ -76,19 +72,18 @@ final class AgentBench {
             out.printf("%-10s %5s %14s %12s %10s %10s %10s %9s%n", "driver", "VMs", "monitoring", "idle",
                     "overhead", "RSS mon.", "RSS idle", "cpu ratio");
             if (labVms > 0) {
-                io.havm.model.DomainType type = BenchSupport.domainType(guest);
                 List<LabVm> guests = new ArrayList<>();
                 StringBuilder groups = new StringBuilder();
                 for (int i = 1; i <= labVms; i++) {
-                    LabVm v = LabVm.create(home, lab, hosts.values(), "havm-agent-" + i, type, guest, "16M");
+                    LabVm v = bl.vm("havm-agent-" + i);
                     guests.add(v);
-                    groups.append(LabCluster.vmGroup("g" + i, v.name(), v.definition(), lab.sharedDir().resolve("save"),
-                            List.of("agent"), OWNERS, GROUP_EXTRA));
+                    groups.append(LabCluster.vmGroup("g" + i, v.name(), v.definition(), bl.saveDir(), List.of("agent"),
+                            OWNERS, GROUP_EXTRA));
                 }
-                BenchSupport.startRaw(hosts.get("host2"), guests);
+                BenchSupport.startRaw(bl.host("host2"), guests);
                 String c = lab.host("host1").uri();
                 String m = lab.host("host2").uri();
-                Pair p = measure(lab, dir, "lab", labVms, seconds, c, m, groups.toString());
+                Pair p = measureClean(lab, dir, "lab", labVms, seconds, c, m, groups.toString());
                 if (p == null) {
                     return 1;
                 }
@@ -109,7 +104,8 @@ final class AgentBench {
             }
             Files.writeString(node, xml.append("</node>\n").toString());
             Files.writeString(empty, "<node>\n</node>\n");
-            Pair p = measure(lab, dir, "test", vms, seconds, "test://" + empty, "test://" + node, groups.toString());
+            Pair p = measureClean(lab, dir, "test", vms, seconds, "test://" + empty, "test://" + node,
+                    groups.toString());
             if (p == null) {
                 return 1;
             }
@@ -127,10 +123,18 @@ final class AgentBench {
             return 0;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } finally {
-            hosts.values().forEach(io.havm.port.Hypervisor::close);
-            lab.down();
         }
+    }
+
+    /** A measurement; once more when the first was disturbed (then the second is reported, disturbed or not). */
+    private Pair measureClean(Lab lab, Path dir, String driver, int vms, int seconds, String coordinatorUri,
+            String agentUri, String groups) throws InterruptedException, IOException {
+        Pair p = measure(lab, dir, driver, vms, seconds, coordinatorUri, agentUri, groups);
+        if (p != null && !p.disturbed().isEmpty()) {
+            out.println(driver + ": measuring again");
+            p = measure(lab, dir, driver, vms, seconds, coordinatorUri, agentUri, groups);
+        }
+        return p;
     }
 
     /**
@@ -139,21 +143,21 @@ final class AgentBench {
      */
     private Pair measure(Lab lab, Path dir, String driver, int vms, int seconds, String coordinatorUri,
             String agentUri, String groups) throws InterruptedException, IOException {
-        long pid = ProcessHandle.current().pid();
-        Path monCfg = config(lab, dir.resolve(driver + "-monitoring.yaml"), "benchagent" + driver + pid,
+        String id = ProcessHandle.current().pid() + "-" + (++attempts); // a fresh cluster (store, heartbeats) each time
+        Path monCfg = config(lab, dir.resolve(driver + "-monitoring.yaml"), "benchagent" + driver + id,
                 coordinatorUri, agentUri, groups);
-        Path idleCfg = config(lab, dir.resolve(driver + "-idle.yaml"), "benchidle" + driver + pid, coordinatorUri,
+        Path idleCfg = config(lab, dir.resolve(driver + "-idle.yaml"), "benchidle" + driver + id, coordinatorUri,
                 agentUri, "");
         List<Process> started = new ArrayList<>();
         try (LabCluster mon = LabCluster.of(home, monCfg)) {
-            Process monCoord = agent(started, dir, monCfg, "coordinator", driver + "-mon");
-            Process idleCoord = agent(started, dir, idleCfg, "coordinator", driver + "-idle");
-            awaitLog(dir, driver + "-mon", "coordinator coordinator: elected");
-            awaitLog(dir, driver + "-idle", "coordinator coordinator: elected");
-            Process monAgent = agent(started, dir, monCfg, "agent", driver + "-mon");
-            Process idleAgent = agent(started, dir, idleCfg, "agent", driver + "-idle");
-            awaitLog(dir, driver + "-mon", "agent agent: joined");
-            awaitLog(dir, driver + "-idle", "agent agent: joined");
+            Process monCoord = agent(started, dir, monCfg, "coordinator", driver + "-mon-coordinator");
+            Process idleCoord = agent(started, dir, idleCfg, "coordinator", driver + "-idle-coordinator");
+            awaitLog(dir, driver + "-mon-coordinator", "coordinator coordinator: elected");
+            awaitLog(dir, driver + "-idle-coordinator", "coordinator coordinator: elected");
+            Process monAgent = agent(started, dir, monCfg, "agent", driver + "-mon-agent");
+            Process idleAgent = agent(started, dir, idleCfg, "agent", driver + "-idle-agent");
+            awaitLog(dir, driver + "-mon-agent", "agent agent: joined");
+            awaitLog(dir, driver + "-idle-agent", "agent agent: joined");
             BenchSupport.poll(vms + " groups online on the monitoring agent's node", () -> online(mon) == vms);
             long end = System.nanoTime() + WARM_UP.toNanos();
             while (System.nanoTime() < end) {
@@ -180,13 +184,17 @@ final class AgentBench {
                 u[i] = new Usage(100.0 * (cpuTicks(all.get(i).pid()) - cpu0[i]) / ticks / wall, rss,
                         Math.max(rss, maxRss[i]));
             }
+            String disturbed = disturbed(dir, driver);
+            if (!disturbed.isEmpty()) {
+                out.println("NOTE " + driver + ": the window was disturbed, its figures are not clean: " + disturbed);
+            }
             if (online(mon) != vms) {
                 out.println(driver + ": not every group stayed online through the window: " + mon.summary());
                 return null;
             }
             double overhead = u[0].cpuPct() - u[1].cpuPct();
             Pair p = new Pair(driver, vms, wall, u[0], u[1], u[2], u[3], overhead,
-                    u[1].cpuPct() > 0 ? u[0].cpuPct() / u[1].cpuPct() : Double.NaN);
+                    u[1].cpuPct() > 0 ? u[0].cpuPct() / u[1].cpuPct() : Double.NaN, disturbed);
             out.printf("%-10s %5d %12.2f %% %10.2f %% %8.2f %% %7d MiB %6d MiB %9.2f%n", driver, vms,
                     u[0].cpuPct(), u[1].cpuPct(), overhead, u[0].rssKiB() / 1024, u[1].rssKiB() / 1024, p.cpuRatio());
             out.printf("%-10s %5s %12.2f %% %10.2f %%   (their coordinators)%n", "", "", u[2].cpuPct(), u[3].cpuPct());
@@ -229,11 +237,34 @@ final class AgentBench {
                 jar + ":" + home.resolve("target/lib") + "/*", "io.havm.api.Main", "agent", "--config", cfg.toString(),
                 "--node", node);
         pb.redirectErrorStream(true);
-        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile()));
+        pb.redirectOutput(dir.resolve(log + ".log").toFile()); // a fresh log per run
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Process p = pb.start();
         started.add(p);
         return p;
+    }
+
+    /**
+     * What disturbed a measurement, from the measured agents' logs: a ZooKeeper stall (the lab's
+     * server shares two cores with TCG guests) or a measured agent elected coordinator. Empty: clean.
+     */
+    private static String disturbed(Path dir, String driver) {
+        List<String> why = new ArrayList<>();
+        for (String side : List.of("mon", "idle")) {
+            String log;
+            try {
+                log = Files.readString(dir.resolve(driver + "-" + side + "-agent.log"));
+            } catch (IOException e) {
+                log = "";
+            }
+            if (log.contains("agent coordinator: elected")) {
+                why.add("the " + side + " cluster's measured agent became its coordinator");
+            }
+            if (log.contains("zookeeper suspended") || log.contains("zookeeper session lost")) {
+                why.add("the " + side + " cluster's measured agent lost ZooKeeper for a while");
+            }
+        }
+        return String.join("; ", why);
     }
 
     private static void awaitLog(Path dir, String log, String needle) throws InterruptedException {

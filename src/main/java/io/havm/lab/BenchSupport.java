@@ -55,6 +55,51 @@ final class BenchSupport {
         return a.get("--json") == null ? null : Path.of(a.get("--json"));
     }
 
+    /**
+     * The lab a benchmark brings up ({@code hosts} hosts, the test guest, the domain type) and
+     * always takes down again on close, also when bringing it up failed half way.
+     */
+    static final class BenchLab implements AutoCloseable {
+        final Lab lab;
+        final Map<String, Hypervisor> hosts = new java.util.TreeMap<>();
+        final GuestImage guest;
+        final DomainType type;
+        private final Path home;
+
+        BenchLab(Path home, int hostCount) {
+            this.home = home;
+            this.lab = new Lab(home, null);
+            try {
+                guest = GuestImage.ensure(home);
+                lab.up(hostCount);
+                connect(lab, hosts);
+                type = domainType(guest);
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        Hypervisor host(String name) {
+            return hosts.get(name);
+        }
+
+        /** A fresh test-guest VM (16 MiB disk) on the shared directory, defined nowhere yet. */
+        LabVm vm(String name) {
+            return LabVm.create(home, lab, hosts.values(), name, type, guest, "16M");
+        }
+
+        Path saveDir() {
+            return lab.sharedDir().resolve("save");
+        }
+
+        @Override
+        public void close() {
+            hosts.values().forEach(Hypervisor::close);
+            lab.down();
+        }
+    }
+
     /** One connection per lab host that is on, by name. */
     static void connect(Lab lab, Map<String, Hypervisor> hosts) {
         hosts.values().forEach(Hypervisor::close);
@@ -123,21 +168,7 @@ final class BenchSupport {
         private final CompletableFuture<Long> when;
 
         Referee(BooleanSupplier done) {
-            when = CompletableFuture.supplyAsync(() -> {
-                long deadline = System.nanoTime() + BUDGET.toNanos();
-                while (System.nanoTime() < deadline) {
-                    if (done.getAsBoolean()) {
-                        return System.nanoTime();
-                    }
-                    try {
-                        Thread.sleep(10);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return null;
-                    }
-                }
-                return null;
-            });
+            when = CompletableFuture.supplyAsync(() -> until(done));
         }
 
         Long at() throws InterruptedException {
@@ -147,6 +178,23 @@ final class BenchSupport {
                 return null;
             }
         }
+    }
+
+    /** Polls every 10 ms until {@code done} holds; the moment (System.nanoTime) it did, or null after {@link #BUDGET}. */
+    static Long until(BooleanSupplier done) {
+        long deadline = System.nanoTime() + BUDGET.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (done.getAsBoolean()) {
+                return System.nanoTime();
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+        return null;
     }
 
     /** The havm command as an operator runs it (what ./havm execs, without the launcher's install and build check). */

@@ -1,7 +1,5 @@
 package io.havm.lab;
 
-import io.havm.libvirt.GuestImage;
-import io.havm.model.DomainType;
 import io.havm.policy.GroupPhase;
 import io.havm.port.Hypervisor;
 import io.havm.util.Args;
@@ -14,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * {@code havm bench drain --vms N}: {@code havm node drain host1} with N VMs on it, against its
@@ -38,7 +35,6 @@ final class DrainBench {
 
     private final Path home;
     private final PrintStream out;
-    private final Map<String, Hypervisor> hosts = new TreeMap<>();
 
     private DrainBench(Path home, PrintStream out) {
         this.home = home;
@@ -54,25 +50,21 @@ final class DrainBench {
     }
 
     private int run(int n, int k, Path json) throws InterruptedException {
-        Lab lab = new Lab(home, null);
-        try {
-            GuestImage guest = GuestImage.ensure(home);
-            lab.up(3);
-            BenchSupport.connect(lab, hosts);
-            DomainType type = BenchSupport.domainType(guest);
+        try (BenchSupport.BenchLab bl = new BenchSupport.BenchLab(home, 3)) {
+            Map<String, Hypervisor> hosts = bl.hosts;
             List<LabVm> vms = new ArrayList<>();
             StringBuilder groups = new StringBuilder();
             for (int i = 1; i <= n; i++) {
-                LabVm v = LabVm.create(home, lab, hosts.values(), "havm-drain-" + i, type, guest, "16M");
+                LabVm v = bl.vm("havm-drain-" + i);
                 vms.add(v);
-                groups.append(LabCluster.vmGroup("g" + i, v.name(), v.definition(), lab.sharedDir().resolve("save"),
-                        List.of(DRAINED), "", ""));
+                groups.append(LabCluster.vmGroup("g" + i, v.name(), v.definition(), bl.saveDir(), List.of(DRAINED),
+                        "", ""));
             }
             Hypervisor h1 = hosts.get(DRAINED);
             Hypervisor h2 = hosts.get("host2");
             BenchSupport.startRaw(h1, vms);
             out.printf("havm bench drain: %d VMs on %s, cluster.migrationsPerHost %d, domain type %s, 128 MiB guests%n",
-                    n, DRAINED, k, type.word);
+                    n, DRAINED, k, bl.type.word);
             List<Raw> raws = new ArrayList<>();
             for (LabVm v : vms) {
                 double o = BenchSupport.virshMigrateLive(v.name(), h1, h2);
@@ -83,8 +75,8 @@ final class DrainBench {
             double sum = raws.stream().mapToDouble(Raw::outS).sum();
             double baseline = sum / k;
             // migrationsPerHost is a cluster key; writeConfig's timers line is the last one before the nodes
-            Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("bench/drain.yaml"), home,
-                    "benchdrain" + ProcessHandle.current().pid(), lab.status(), LabCluster.FAST_TIMERS
+            Path cfg = LabCluster.writeConfig(bl.lab.facts().root().resolve("bench/drain.yaml"), home,
+                    "benchdrain" + ProcessHandle.current().pid(), bl.lab.status(), LabCluster.FAST_TIMERS
                             + "\n  migrationsPerHost: " + k, groups.toString());
             try (LabCluster cluster = LabCluster.of(home, cfg)) {
                 cluster.startAgents();
@@ -148,9 +140,6 @@ final class DrainBench {
                 BenchSupport.writeJson(json, doc, out, "drain");
                 return 0;
             }
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-            lab.down();
         }
     }
 }

@@ -1,7 +1,5 @@
 package io.havm.lab;
 
-import io.havm.libvirt.GuestImage;
-import io.havm.model.DomainType;
 import io.havm.model.InvalidInputException;
 import io.havm.model.MoveMode;
 import io.havm.port.Hypervisor;
@@ -68,17 +66,13 @@ final class MigrateBench {
     }
 
     private int run(MoveMode mode, int pairs, Path json) throws InterruptedException {
-        Lab lab = new Lab(home, null);
-        try {
-            GuestImage guest = GuestImage.ensure(home);
-            lab.up(3);
-            BenchSupport.connect(lab, hosts);
-            DomainType type = BenchSupport.domainType(guest);
-            LabVm vm = LabVm.create(home, lab, hosts.values(), VM, type, guest, "16M");
-            LabVm twin = LabVm.create(home, lab, hosts.values(), TWIN, type, guest, "16M");
-            Path save = lab.sharedDir().resolve("save");
-            Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("bench/migrate.yaml"), home,
-                    "benchmove" + ProcessHandle.current().pid(), lab.status(), LabCluster.FAST_TIMERS,
+        try (BenchSupport.BenchLab bl = new BenchSupport.BenchLab(home, 3)) {
+            hosts.putAll(bl.hosts);
+            LabVm vm = bl.vm(VM);
+            LabVm twin = bl.vm(TWIN);
+            Path save = bl.saveDir();
+            Path cfg = LabCluster.writeConfig(bl.lab.facts().root().resolve("bench/migrate.yaml"), home,
+                    "benchmove" + ProcessHandle.current().pid(), bl.lab.status(), LabCluster.FAST_TIMERS,
                     LabCluster.vmGroup(GROUP, VM, vm.definition(), save, List.of("host1"), "", ""));
             try (LabCluster cluster = LabCluster.of(home, cfg)) {
                 cluster.startAgents();
@@ -87,7 +81,7 @@ final class MigrateBench {
                         .isPresent());
                 BenchSupport.awaitBooted(vm, 1);
                 out.printf("havm bench migrate --mode %s: %d pairs (havm, then raw virsh on an identical VM), domain"
-                        + " type %s, 128 MiB guests%n", mode.word, pairs, type.word);
+                        + " type %s, 128 MiB guests%n", mode.word, pairs, bl.type.word);
                 out.printf("%-4s %-13s %8s %8s %10s %12s %8s %7s %9s%n", "pair", "move", "havm", "agent", "cli return",
                         "cli->running", "raw", "ratio", "cli ratio");
                 List<Pair> results = new ArrayList<>();
@@ -129,9 +123,6 @@ final class MigrateBench {
                 BenchSupport.writeJson(json, doc, out, "migrate");
                 return 0;
             }
-        } finally {
-            hosts.values().forEach(Hypervisor::close);
-            lab.down();
         }
     }
 

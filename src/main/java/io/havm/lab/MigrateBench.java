@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * {@code havm bench migrate --mode live|quick}: havm's move of one VM ({@code havm group move} to a
@@ -44,7 +43,6 @@ final class MigrateBench {
 
     private final Path home;
     private final PrintStream out;
-    private final Map<String, Hypervisor> hosts = new TreeMap<>();
 
     private MigrateBench(Path home, PrintStream out) {
         this.home = home;
@@ -67,7 +65,7 @@ final class MigrateBench {
 
     private int run(MoveMode mode, int pairs, Path json) throws InterruptedException {
         try (BenchSupport.BenchLab bl = new BenchSupport.BenchLab(home, 3)) {
-            hosts.putAll(bl.hosts);
+            Map<String, Hypervisor> hosts = bl.hosts;
             LabVm vm = bl.vm(VM);
             LabVm twin = bl.vm(TWIN);
             Path save = bl.saveDir();
@@ -89,7 +87,7 @@ final class MigrateBench {
                 String from = "host1";
                 for (int i = 1; i <= pairs; i++) {
                     String to = names.get((names.indexOf(from) + 1) % names.size());
-                    Pair p = pair(i, cluster, cfg, mode, from, to, twin, save);
+                    Pair p = pair(i, cluster, cfg, mode, hosts.get(from), hosts.get(to), twin, save);
                     if (p == null) {
                         return 1;
                     }
@@ -127,10 +125,10 @@ final class MigrateBench {
     }
 
     /** One pair: havm moves the VM from -> to, then virsh moves the twin the same way. Null: havm's move did not happen. */
-    private Pair pair(int i, LabCluster cluster, Path cfg, MoveMode mode, String from, String to, LabVm twin,
+    private Pair pair(int i, LabCluster cluster, Path cfg, MoveMode mode, Hypervisor src, Hypervisor dst, LabVm twin,
             Path save) throws InterruptedException {
-        Hypervisor src = hosts.get(from);
-        Hypervisor dst = hosts.get(to);
+        String from = src.host();
+        String to = dst.host();
         BenchSupport.Referee referee = new BenchSupport.Referee(() -> BenchSupport.running(dst, VM)
                 && !BenchSupport.active(src, VM));
         Instant asked = Instant.now();

@@ -99,7 +99,7 @@ final class AgentBench {
                         + "<os><type>hvm</type></os></domain>\n";
                 xml.append(domain);
                 Path def = Files.writeString(dir.resolve("defs/" + d + ".xml"), domain);
-                groups.append(LabCluster.vmGroup("g" + i, d, def, dir.resolve("save"), List.of("agent"), "",
+                groups.append(LabCluster.vmGroup("g" + i, d, def, dir.resolve("save"), List.of("agent"), OWNERS,
                         GROUP_EXTRA));
             }
             Files.writeString(node, xml.append("</node>\n").toString());
@@ -110,7 +110,7 @@ final class AgentBench {
                 return 1;
             }
             pairs.add(p);
-            Pair sim = pairs.get(pairs.size() - 1);
+            Pair sim = p;
             out.printf("target (50 VMs): monitoring costs <= %.1f %% of one core beyond the idle agent: %s here with %d"
                     + " VMs (%.2f %%; the agent in all: %.2f %%)%n", TARGET_PCT, sim.overheadPct() <= TARGET_PCT ? "met"
                     : "NOT met", sim.vms(), sim.overheadPct(), sim.monitoring().cpuPct());

@@ -1,12 +1,8 @@
 package io.havm.lab;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import io.havm.port.DomainState;
 import io.havm.port.Hypervisor;
 import io.havm.libvirt.GuestImage;
 import io.havm.libvirt.AccelProbe;
-import io.havm.libvirt.LibvirtHypervisor;
 import io.havm.model.DomainType;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -244,26 +240,16 @@ public final class Bench {
                     median.plugToRunningS() <= TARGET_TOTAL.toMillis() / 1000.0 ? "met" : "NOT met",
                     median.plugToRunningS(), TARGET_OVERHEAD.toMillis() / 1000.0,
                     median.overheadS() <= TARGET_OVERHEAD.toMillis() / 1000.0 ? "met" : "NOT met", median.overheadS());
-            if (json != null) {
-                Map<String, Object> doc = new LinkedHashMap<>();
-                doc.put("runs", results);
-                doc.put("medianHostLost", median);
-                if (!coord.isEmpty()) {
-                    doc.put("medianCoordinatorLost", median(coord));
-                }
-                doc.put("isolationStorageFencing", iso);
-                doc.put("targets", Map.of("plugToRunningS", TARGET_TOTAL.toMillis() / 1000.0, "overheadS",
-                        TARGET_OVERHEAD.toMillis() / 1000.0));
-                try {
-                    if (json.toAbsolutePath().getParent() != null) {
-                        java.nio.file.Files.createDirectories(json.toAbsolutePath().getParent());
-                    }
-                    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException("writing " + json, e);
-                }
-                out.println("havm bench failover: wrote " + json);
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("runs", results);
+            doc.put("medianHostLost", median);
+            if (!coord.isEmpty()) {
+                doc.put("medianCoordinatorLost", median(coord));
             }
+            doc.put("isolationStorageFencing", iso);
+            doc.put("targets", Map.of("plugToRunningS", TARGET_TOTAL.toMillis() / 1000.0, "overheadS",
+                    TARGET_OVERHEAD.toMillis() / 1000.0));
+            BenchSupport.writeJson(json, doc, out, "failover");
             return 0;
         } finally {
             if (cluster != null) {
@@ -278,38 +264,25 @@ public final class Bench {
 
     /** Polls the hosts until one runs the VM; returns its name and sets {@link #runningAt} (nanoTime). */
     private String firstRunning(List<Hypervisor> survivors) {
-        long deadline = System.nanoTime() + BUDGET.toNanos();
-        while (System.nanoTime() < deadline) {
+        String[] on = new String[1];
+        Long at = BenchSupport.until(() -> {
             for (Hypervisor hv : survivors) {
-                if (state(hv, VM).map(d -> d.kind() == DomainState.Kind.RUNNING).orElse(false)) {
-                    runningAt = System.nanoTime();
-                    return hv.host();
+                if (BenchSupport.running(hv, VM)) {
+                    on[0] = hv.host();
+                    return true;
                 }
             }
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return null;
-            }
+            return false;
+        });
+        if (at == null) {
+            return null;
         }
-        return null;
+        runningAt = at;
+        return on[0];
     }
 
     private void connect(Lab lab) {
-        hosts.values().forEach(Hypervisor::close);
-        hosts.clear();
-        for (Lab.Host h : lab.status()) {
-            hosts.put(h.name(), new LibvirtHypervisor(h.name(), h.uri()));
-        }
-    }
-
-    private static Optional<DomainState> state(Hypervisor hv, String domain) {
-        try {
-            return hv.state(domain);
-        } catch (RuntimeException e) {
-            return Optional.empty();
-        }
+        BenchSupport.connect(lab, hosts);
     }
 
     /** The group online, on one host only, its guest booted {@code boots} times: a steady start for a run. */
@@ -346,7 +319,7 @@ public final class Bench {
         try {
             long t0 = System.nanoTime();
             hv.start(raw.name());
-            while (!state(hv, raw.name()).map(d -> d.kind() == DomainState.Kind.RUNNING).orElse(false)) {
+            while (!BenchSupport.running(hv, raw.name())) {
                 Thread.sleep(10);
             }
             return (System.nanoTime() - t0) / 1e9;

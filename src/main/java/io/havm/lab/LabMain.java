@@ -50,17 +50,22 @@ public final class LabMain {
     }
 
     private int bench(List<String> args) throws InterruptedException {
-        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]"
-                + " | havm bench scale [--hosts N] [--groups M] [--on-lost K] [--runs R] [--json FILE]";
-        String which = args.isEmpty() ? "" : args.get(0);
-        if (which.equals("scale")) {
-            return scale(args.subList(1, args.size()));
-        }
-        if (!which.equals("failover")) {
-            throw new InvalidInputException("havm bench", (args.isEmpty() ? "a benchmark is required"
-                    : "unknown benchmark '" + which + "'") + " (benchmarks: failover, scale); usage: " + usage);
-        }
-        Args a = Args.parse("havm bench failover", args.subList(1, args.size()),
+        String name = args.isEmpty() ? "" : args.get(0);
+        List<String> rest = args.isEmpty() ? List.of() : args.subList(1, args.size());
+        return switch (name) {
+            case "failover" -> failover(rest);
+            case "scale" -> scale(rest);
+            case "migrate" -> MigrateBench.main(home, out, rest);
+            case "drain" -> DrainBench.main(home, out, rest);
+            case "agent" -> AgentBench.main(home, out, rest);
+            default -> throw new InvalidInputException("havm bench", (name.isEmpty() ? "a benchmark is required"
+                    : "unknown benchmark '" + name + "'") + " (benchmarks: failover, scale, migrate, drain, agent)");
+        };
+    }
+
+    private int failover(List<String> args) throws InterruptedException {
+        String usage = "havm bench failover [--runs N] [--isolation-runs N] [--json FILE]";
+        Args a = Args.parse("havm bench failover", args,
                 Set.of("--runs", "--isolation-runs", "--json"), Set.of(), 0, usage);
         int runs = 5;
         if (a.get("--runs") != null) {

@@ -16,6 +16,7 @@ import io.havm.policy.Input;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -291,29 +292,65 @@ public final class Agent implements AutoCloseable {
     }
 
     private void executeCommands() {
-        for (ClusterStore.Keyed<Command> k : store.commands(node)) {
+        List<ClusterStore.Keyed<Command>> commands = store.commands(node);
+        int i = 0;
+        while (i < commands.size()) {
             if (cutOffSince != null) {
                 return;
             }
-            if (Command.superseded(k.value(), storedFor(k.value()))) {
-                // Queued behind something that took too long: the coordinator gave up on this
-                // attempt and has moved on; starting it now would act on a stale decision.
-                log.accept(node + " agent: " + k.value() + " dropped: the coordinator no longer waits for it");
-                store.delete(k.key());
+            ClusterStore.Keyed<Command> k = commands.get(i++);
+            if (dropped(k)) {
                 continue;
             }
-            Input answer = execute(k.value());
-            if (answer != null) {
-                store.submit(answer);
-            }
-            store.delete(k.key());
-            if (stop) {
-                leave(); // answered "left": now leave the members, or the coordinator sees it rejoin
-                return;
+            if (k.value() instanceof Command.Move first) {
+                // Moves of other groups queued right behind it go together, up to the cluster's
+                // migrations per host (the coordinator sends no more than that at once): a drain
+                // with two allowed takes half the time, not the sum of its migrations.
+                List<ClusterStore.Keyed<Command>> batch = new ArrayList<>(List.of(k));
+                java.util.Set<String> groups = new java.util.HashSet<>(java.util.Set.of(first.group()));
+                while (i < commands.size() && batch.size() < spec.migrationsPerHost()
+                        && commands.get(i).value() instanceof Command.Move m && !groups.contains(m.group())) {
+                    ClusterStore.Keyed<Command> next = commands.get(i++);
+                    if (!dropped(next)) {
+                        batch.add(next);
+                        groups.add(m.group());
+                    }
+                }
+                List<java.util.function.Supplier<Input>> work = new ArrayList<>();
+                for (ClusterStore.Keyed<Command> b : batch) {
+                    work.add(() -> execute(b.value()));
+                }
+                List<Input> answers = scheduler.together("havm-move-" + node, work);
+                for (int j = 0; j < batch.size(); j++) {
+                    store.submit(answers.get(j));
+                    store.delete(batch.get(j).key());
+                }
+            } else {
+                Input answer = execute(k.value());
+                if (answer != null) {
+                    store.submit(answer);
+                }
+                store.delete(k.key());
+                if (stop) {
+                    leave(); // answered "left": now leave the members, or the coordinator sees it rejoin
+                    return;
+                }
             }
             store.setRunning(node, runner.running());
             selfFenced = false;
         }
+    }
+
+    /** Drops {@code k} (deleting it) when the coordinator no longer waits for it; true if dropped. */
+    private boolean dropped(ClusterStore.Keyed<Command> k) {
+        if (!Command.superseded(k.value(), storedFor(k.value()))) {
+            return false;
+        }
+        // Queued behind something that took too long: the coordinator gave up on this attempt and
+        // has moved on; starting it now would act on a stale decision.
+        log.accept(node + " agent: " + k.value() + " dropped: the coordinator no longer waits for it");
+        store.delete(k.key());
+        return true;
     }
 
     /**

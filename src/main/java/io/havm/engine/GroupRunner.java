@@ -29,7 +29,8 @@ public final class GroupRunner {
     private final String node;
     private final Map<String, Hypervisor> hypervisors;
     private final Clock clock;
-    private final Map<String, Resource> resources = new HashMap<>();
+    /** Concurrent: an agent runs the moves of several groups together (see Agent#executeCommands). */
+    private final Map<String, Resource> resources = new java.util.concurrent.ConcurrentHashMap<>();
     private final Resources factory;
     private java.util.function.Consumer<String> log = line -> { };
 

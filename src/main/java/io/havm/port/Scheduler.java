@@ -1,6 +1,9 @@
 package io.havm.port;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * How the engine runs its loops and background work: real threads on hosts ({@link #threads}), a
@@ -34,6 +37,19 @@ public interface Scheduler {
     /** Runs {@code task} once, {@code delay} from now, on its own daemon thread (hosts). */
     Handle after(String name, Duration delay, Runnable task);
 
+    /**
+     * Runs {@code tasks} together and returns their results in order once every one is done: each
+     * on its own thread on hosts; one after another in the simulator, which keeps it deterministic.
+     * The first task's exception (after all have ended) is rethrown.
+     */
+    default <T> List<T> together(String name, List<Supplier<T>> tasks) {
+        List<T> out = new ArrayList<>();
+        for (Supplier<T> t : tasks) {
+            out.add(t.get());
+        }
+        return out;
+    }
+
     /** Real threads: what the engine always did on hosts. Delays are paused on {@code clock}. */
     static Scheduler threads(Clock clock) {
         return new Scheduler() {
@@ -62,6 +78,55 @@ public interface Scheduler {
                 return handle(t);
             }
 
+            @Override
+            public <T> List<T> together(String name, List<Supplier<T>> tasks) {
+                if (tasks.size() < 2) {
+                    return Scheduler.super.together(name, tasks);
+                }
+                List<Object> results = new ArrayList<>(java.util.Collections.nCopies(tasks.size(), null));
+                List<Thread> threads = new ArrayList<>();
+                for (int i = 0; i < tasks.size(); i++) {
+                    int at = i;
+                    Thread t = new Thread(() -> {
+                        try {
+                            results.set(at, tasks.get(at).get());
+                        } catch (RuntimeException | Error e) {
+                            results.set(at, new Failed(e));
+                        }
+                    }, name + "-" + i);
+                    t.setDaemon(true);
+                    threads.add(t);
+                }
+                threads.forEach(Thread::start);
+                boolean interrupted = false;
+                for (Thread t : threads) {
+                    while (true) {
+                        try {
+                            t.join(); // each task is bounded by its own timeouts
+                            break;
+                        } catch (InterruptedException e) {
+                            interrupted = true; // the tasks still run: wait for them, then say so
+                        }
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+                List<T> out = new ArrayList<>();
+                for (Object r : results) {
+                    if (r instanceof Failed f) {
+                        if (f.e() instanceof RuntimeException re) {
+                            throw re;
+                        }
+                        throw (Error) f.e();
+                    }
+                    @SuppressWarnings("unchecked")
+                    T v = (T) r;
+                    out.add(v);
+                }
+                return out;
+            }
+
             private Handle handle(Thread t) {
                 return new Handle() {
                     @Override
@@ -77,4 +142,7 @@ public interface Scheduler {
             }
         };
     }
+
+    /** A task of {@link #together} that threw. */
+    record Failed(Throwable e) {}
 }

@@ -59,6 +59,11 @@ final class ClusterCommands {
      * names none is bad input for every command that needs the cluster's store.
      */
     static ZkCoordination connect(ClusterSpec spec, String file) {
+        return connect(spec, file, true);
+    }
+
+    /** {@code waitForConnection} false: an ensemble that does not answer yet is no error (an agent). */
+    static ZkCoordination connect(ClusterSpec spec, String file, boolean waitForConnection) {
         String zk = spec.zookeeper();
         if (zk == null) {
             throw new InvalidInputException(file + ": cluster.zookeeper", "is required to reach the cluster: the"
@@ -66,7 +71,7 @@ final class ClusterCommands {
                     + " (the lab's: ./havm lab status --json, zookeeper.connect)");
         }
         Duration session = spec.timers().sessionTimeout();
-        return new ZkCoordination(zk, "/havm/" + spec.name(), session, session);
+        return new ZkCoordination(zk, "/havm/" + spec.name(), session, session, waitForConnection);
     }
 
     /** havm agent --config F --node N: runs until killed. */
@@ -76,7 +81,9 @@ final class ClusterCommands {
         ClusterSpec spec = spec(a, "havm agent");
         String node = a.require("havm agent", "--node", usage);
         requireNode(spec, "--node", node);
-        ZkCoordination zk = connect(spec, a.get("--config")); // before anything else: no ZooKeeper named, no agent
+        // Before anything else: no ZooKeeper named, no agent. One that does not answer yet does not
+        // stop it: the agent starts cut off, and its guard protects what runs here until it joins.
+        ZkCoordination zk = connect(spec, a.get("--config"), false);
         Map<String, Hypervisor> hvs = new TreeMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
             hvs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri()));

@@ -144,6 +144,7 @@ public final class ZkCoordination implements Coordination {
     private volatile EpochStamp lastEpochSet;
     private volatile boolean closed;
     private final CountDownLatch membersReady = new CountDownLatch(1);
+    private boolean cacheStarted;
     /** Every session this instance has had, to recognise our own leftovers after LOST. */
     private final java.util.Set<Long> pastSessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -167,6 +168,17 @@ public final class ZkCoordination implements Coordination {
      * @throws CoordinationException if ZooKeeper cannot be reached within {@code connectionTimeout}
      */
     public ZkCoordination(String connectString, String root, Duration sessionTimeout, Duration connectionTimeout) {
+        this(connectString, root, sessionTimeout, connectionTimeout, true);
+    }
+
+    /**
+     * As {@link #ZkCoordination(String, String, Duration, Duration)}; with {@code waitForConnection}
+     * false (an agent: it must guard its host whatever ZooKeeper does) an ensemble that does not
+     * answer within {@code connectionTimeout} is not an error: the client starts SUSPENDED and
+     * connects in the background.
+     */
+    public ZkCoordination(String connectString, String root, Duration sessionTimeout, Duration connectionTimeout,
+            boolean waitForConnection) {
         if (connectString == null || connectString.isBlank()) {
             throw new InvalidInputException("coordination connect string", "must list host:port[,host:port…]");
         }
@@ -211,24 +223,73 @@ public final class ZkCoordination implements Coordination {
         try {
             client.start();
             if (!client.blockUntilConnected(Math.toIntExact(connectionTimeout.toMillis()), TimeUnit.MILLISECONDS)) {
-                throw new CoordinationException("no connection to ZooKeeper at " + connectString + " within "
-                        + connectionTimeout.toMillis() + " ms");
+                String why = "no connection to ZooKeeper at " + connectString + " within " + connectionTimeout.toMillis()
+                        + " ms";
+                if (waitForConnection) {
+                    throw new CoordinationException(why);
+                }
+                // Cut off from the start: said as SUSPENDED to every listener; the set-up runs once
+                // the ensemble answers, and until then every call fails as it would in an outage.
+                LOG.warn("{}: going on cut off; connecting in the background", why);
+                post(() -> {
+                    if (deliveredState == null) { // unless Curator connected in between
+                        lastState = ConnectionState.SUSPENDED;
+                        deliveredState = ConnectionState.SUSPENDED;
+                    }
+                });
+                Thread t = new Thread(this::setUpOnceConnected, "havm-coordination-setup");
+                t.setDaemon(true);
+                t.start();
+                return;
             }
-            ensurePath(MEMBERS);
-            ensurePath(STORE);
-            try {
-                client.create().forPath(EPOCH, encode(0));
-            } catch (KeeperException.NodeExistsException e) {
-                // another node made it first
-            }
-            membersCache.start();
-            if (!membersReady.await(connectionTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new CoordinationException("member list at " + where(MEMBERS) + " not loaded within "
-                        + connectionTimeout.toMillis() + " ms");
-            }
+            setUp(connectionTimeout);
         } catch (Exception e) {
             close();
             throw failure("connecting", e);
+        }
+    }
+
+    /** The paths this client needs, and the member cache loaded. */
+    private void setUp(Duration timeout) throws Exception {
+        ensurePath(MEMBERS);
+        ensurePath(STORE);
+        try {
+            client.create().forPath(EPOCH, encode(0));
+        } catch (KeeperException.NodeExistsException e) {
+            // another node made it first
+        }
+        if (!cacheStarted) {
+            membersCache.start();
+            cacheStarted = true;
+        }
+        if (!membersReady.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new CoordinationException("member list at " + where(MEMBERS) + " not loaded within "
+                    + timeout.toMillis() + " ms");
+        }
+    }
+
+    /** Its own thread, for a client that started cut off: the set-up, as soon as the ensemble answers. */
+    private void setUpOnceConnected() {
+        while (!closed) {
+            try {
+                if (client.blockUntilConnected(1, TimeUnit.SECONDS)) {
+                    setUp(Duration.ofSeconds(10));
+                    LOG.info("connected to ZooKeeper at {}", connectString);
+                    return;
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                if (closed) {
+                    return;
+                }
+                LOG.warn("setting up at ZooKeeper {} failed: {}; trying again", connectString, e.toString());
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
         }
     }
 

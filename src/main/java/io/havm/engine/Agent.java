@@ -68,6 +68,11 @@ public final class Agent implements AutoCloseable {
     private volatile Instant[] lastOutage;
     private volatile boolean selfFenced;
     private volatile boolean needsRejoin;
+    /** The first join, the AgentStarted input and the election entry: each done once, retried until it is. */
+    private volatile boolean joined;
+    private volatile boolean announced;
+    private volatile boolean electing;
+    private String startProblem;
     private volatile boolean stop;
     private Runnable onLeft = () -> { };
     private final Scheduler scheduler;
@@ -125,13 +130,52 @@ public final class Agent implements AutoCloseable {
                 }
             });
         }
-        join(false);
-        store.submit(new Input.AgentStarted(node));
-        zk.elect(node, coordinator);
+        // The guard first: whatever ZooKeeper does from here on (a stall right after the join, a
+        // network cut, a previous process's session not yet expired), the VMs on this host are
+        // protected as they are for any member cut off; and nothing below is fatal to the process.
         guard.start(scheduler);
+        startUp();
         Scheduler.Handle h = scheduler.start("havm-agent-" + node, false, this::loop, this::step);
         loop = h;
         wakeup.alsoNotify(h::wake);
+    }
+
+    /**
+     * Joins, announces this process and takes part in the election, each once; what fails is tried
+     * again by the loop. Until the join holds, this node counts as cut off from coordination.
+     */
+    private void startUp() {
+        try {
+            if (!joined) {
+                join(false);
+                joined = true;
+                if (!needsRejoin) {
+                    back(); // a start that could not join at once was cut off until now
+                }
+            }
+            if (!announced) {
+                store.submit(new Input.AgentStarted(node));
+                announced = true;
+            }
+            if (!electing) {
+                zk.elect(node, coordinator);
+                electing = true;
+            }
+        } catch (RuntimeException e) {
+            if (!joined && cutOffSince == null) {
+                cutOffSince = clock.now();
+            }
+            String why = e.getMessage() == null ? e.toString() : e.getMessage();
+            if (!why.equals(startProblem)) {
+                log.accept(node + " agent: " + (joined ? "joined, but cannot announce itself yet: " : "cannot join yet: ")
+                        + why + "; trying again (what runs here keeps running, guarded)");
+                startProblem = why;
+            }
+        }
+    }
+
+    private boolean startedUp() {
+        return joined && announced && electing;
     }
 
     private void join(boolean again) {
@@ -166,7 +210,7 @@ public final class Agent implements AutoCloseable {
                 guard.wake();
             }
             case RECONNECTED, CONNECTED -> {
-                if (!needsRejoin) {
+                if (!needsRejoin && joined) { // not joined yet: the join ends the cut-off period
                     back();
                 }
             }
@@ -176,7 +220,7 @@ public final class Agent implements AutoCloseable {
 
     /** Connected and a member (not cut off, not waiting to join again). */
     boolean member() {
-        return cutOffSince == null && !needsRejoin;
+        return joined && cutOffSince == null && !needsRejoin;
     }
 
     /** The cut-off period is over: connected, and a member again. */
@@ -248,12 +292,27 @@ public final class Agent implements AutoCloseable {
 
     /** One pass of the loop; returns the wait before the next. */
     private Duration pass() {
+        boolean reachable = connection != Coordination.ConnectionState.SUSPENDED
+                && connection != Coordination.ConnectionState.LOST;
+        if (!joined) {
+            if (reachable) {
+                startUp();
+            }
+            if (!joined) {
+                return POLL;
+            }
+        }
         if (cutOffSince != null || needsRejoin) {
-            if (needsRejoin && connection != Coordination.ConnectionState.SUSPENDED
-                    && connection != Coordination.ConnectionState.LOST) {
+            if (needsRejoin && reachable) {
                 rejoin();
             }
         } else {
+            if (!startedUp()) {
+                startUp(); // joined; the announcement or the election entry failed before
+                if (!startedUp()) {
+                    return POLL;
+                }
+            }
             executeCommands();
             if (stop) {
                 return null; // it left the cluster

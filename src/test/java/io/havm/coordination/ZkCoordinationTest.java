@@ -356,6 +356,37 @@ class ZkCoordinationTest {
         assertTrue(e.getMessage().contains(zk.connectString()), e.getMessage());
     }
 
+    /**
+     * An agent must not need ZooKeeper at the moment it starts (a host booting during an outage, a
+     * restart while the ensemble is down): its client starts SUSPENDED, every call fails as in an
+     * outage, and once the server answers it connects, sets up and joins and leads as any other.
+     */
+    @Test
+    void aClientThatNeedNotWaitStartsSuspendedAndConnectsWhenTheServerAnswers() {
+        zk.stop();
+        ZkCoordination c = new ZkCoordination(zk.connectString(), ROOT, SESSION, Duration.ofMillis(500), false);
+        clients.add(c);
+        Recorder r = new Recorder();
+        c.onConnectionState(r::state);
+        within(2).until(() -> r.has("state SUSPENDED"));
+        assertThrows(RuntimeException.class, () -> c.join("node1", bytes("a")));
+
+        zk.start();
+        within(10).until(() -> r.has("state CONNECTED"));
+        within(10).until(() -> {
+            try {
+                c.join("node1", bytes("a"));
+                return true;
+            } catch (RuntimeException e) {
+                return false; // the background set-up may still be loading the member list
+            }
+        });
+        within(5).until(() -> c.members().equals(sorted("node1")));
+        c.elect("node1", r);
+        within(5).until(() -> r.has("elected 1"));
+        assertEquals("state SUSPENDED", r.events.get(0), r.toString());
+    }
+
     private static int leaderIndex(List<Recorder> rs) {
         for (int i = 0; i < rs.size(); i++) {
             if (rs.get(i).leading()) {

@@ -528,6 +528,21 @@ public final class EngineSim implements AutoCloseable {
         zk.partition(n);
     }
 
+    /**
+     * The next start of {@code n}'s agent is cut off right after its join succeeds, before it
+     * writes anything else: from ZooKeeper only, or (isolated) from the heartbeat storage too.
+     */
+    public void cutOffAfterNextJoin(String n, boolean isolated) {
+        otherFault();
+        zk.afterJoin(n, () -> {
+            if (isolated) {
+                isolate(n);
+            } else {
+                partition(n);
+            }
+        });
+    }
+
     /** The node can no longer reach the heartbeat storage (ZooKeeper stays). */
     public void storageCut(String n) {
         otherFault();

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -50,6 +51,7 @@ public final class SimCoordinationService {
     private final List<Candidate> candidates = new ArrayList<>();
     private final List<Client> clients = new ArrayList<>();
     private final TreeSet<String> partitioned = new TreeSet<>();
+    private final Map<String, Runnable> afterJoin = new HashMap<>();
     private boolean quorum = true;
     private long epoch;
     private long sessionIds;
@@ -97,6 +99,11 @@ public final class SimCoordinationService {
     }
 
     // ------------------------------------------------------------------ faults
+
+    /** Runs {@code fault} once, right after {@code node}'s next successful join (before its next call). */
+    public void afterJoin(String node, Runnable fault) {
+        afterJoin.put(node, fault);
+    }
 
     /** Cuts {@code node} off from the service (its other links stay). */
     public void partition(String node) {
@@ -483,6 +490,10 @@ public final class SimCoordinationService {
             if (owner == null) {
                 members.put(n, session);
                 SimCoordinationService.this.publishMembers();
+            }
+            Runnable fault = afterJoin.remove(n);
+            if (fault != null) {
+                fault.run();
             }
         }
 

@@ -178,6 +178,43 @@ class CoordinationOutageSimTest {
         }
     }
 
+    /**
+     * A restarted agent that loses ZooKeeper right after its join, before it has written anything
+     * else (found by the failover benchmark: the process ended, nothing guarded host1, nobody
+     * acknowledged the storage fence and web stayed down). The agent now keeps running, its guard
+     * obeys the fence request or stops the VM on silence, web starts elsewhere only after that, and
+     * once the network is back the node joins again.
+     */
+    @Test
+    void anAgentCutOffBetweenItsJoinAndItsFirstWriteKeepsRunningGuardedAndNothingWaitsForever() {
+        for (boolean isolated : new boolean[] {false, true}) {
+            for (double restartAt : new double[] {8.5, 12}) { // within the old session's timeout, or after it (before the watchdog resets host1)
+                String c = (isolated ? "isolated" : "zookeeper only") + ", restart at " + restartAt + " s\n";
+                try (EngineSim sim = new EngineSim(cluster("storage", "never", true, true)).boot()) {
+                    sim.runTo(8);
+                    sim.crashAgent("host1");
+                    sim.runTo(restartAt);
+                    sim.cutOffAfterNextJoin("host1", isolated);
+                    sim.startAgent("host1");
+                    sim.runTo(restartAt + 60);
+                    assertEquals(List.of(), sim.violations(), c + why(sim));
+                    assertTrue(sim.agentRuns("host1"), c + "the agent process is still there\n" + why(sim));
+                    assertTrue(sim.log().stream().anyMatch(l -> l.contains("host1 agent: joined, but cannot announce")),
+                            c + why(sim));
+                    // Proof that host1 stopped web (its acknowledgement, or its watchdog's deadline), then web elsewhere.
+                    ClusterState.Group web = sim.state().groups().get("web");
+                    assertEquals(GroupPhase.ONLINE, web.phase(), c + why(sim));
+                    assertFalse(web.node().equals("host1"), c + why(sim));
+                    assertEquals(List.of(web.node()), sim.runningOn("web-vm"), c + why(sim));
+                    sim.heal("host1");
+                    sim.runTo(restartAt + 120);
+                    assertEquals(List.of(), sim.violations(), c + why(sim));
+                    assertEquals(List.of(), sim.livenessProblems(), c + why(sim));
+                }
+            }
+        }
+    }
+
     @Test
     void anOwnerIsolatedFromZooKeeperAndStorageStopsOnItsOwnAndSilenceCountsAfterTheWatchdog() {
         try (EngineSim sim = new EngineSim(cluster("storage", "never", true, true)).boot()) {

@@ -204,7 +204,7 @@ class EngineSimTest {
             sim.runTo(30);
             List<String> log = sim.log();
             assertEquals(List.of(), sim.violations(), String.join("\n", log));
-            index(log, "host1 agent: cannot start: node host1 is already a member under another ZooKeeper session");
+            index(log, "host1 agent: cannot join yet: node host1 is already a member under another ZooKeeper session");
             // The fence is re-judged when it is about to run: host1 is a member again and reports web
             // running, so powering it off would be an outage havm caused (it used to happen).
             index(log, "host1 fencer: failed (not run: host1 is a member again)");

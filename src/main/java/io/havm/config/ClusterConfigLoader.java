@@ -199,7 +199,7 @@ public final class ClusterConfigLoader {
         return new Loaded(spec, warnings);
     }
 
-    private static void checkName(Yaml y, Node at, String field, String v) {
+    static void checkName(Yaml y, Node at, String field, String v) {
         if (!NAME.matcher(v).matches()) {
             throw y.error(at, field, "'" + v + "' is not a valid name (letters, digits, '_', '.', '-'; 1-64 characters)");
         }
@@ -340,25 +340,30 @@ public final class ClusterConfigLoader {
      * the operator's to name, so an agent never guesses an address.
      */
     private static String zookeeper(Yaml y, Map<String, Node> c) {
+        return zookeeper(y, c, "cluster.zookeeper");
+    }
+
+    /** A ZooKeeper connect string at {@code c.zookeeper} (null when absent), checked; errors name {@code field}. */
+    static String zookeeper(Yaml y, Map<String, Node> c, String field) {
         if (!c.containsKey("zookeeper")) {
             return null;
         }
-        String zk = y.text(c, "zookeeper", "cluster.zookeeper", null);
+        String zk = y.text(c, "zookeeper", field, null);
         String example = " (a connect string host:port[,host:port...][/chroot], e.g. 'zk1:2181,zk2:2181,zk3:2181'"
                 + " or '[fd00::1]:2181/havm'; the lab's: ./havm lab status --json, zookeeper.connect)";
         if (zk.equals("embedded")) {
-            throw y.error(c.get("zookeeper"), "cluster.zookeeper", "'embedded' is no longer allowed: name the"
+            throw y.error(c.get("zookeeper"), field, "'embedded' is no longer allowed: name the"
                     + " ZooKeeper servers" + example);
         }
         int slash = zk.indexOf('/');
         if (slash >= 0 && !ZK_CHROOT.matcher(zk.substring(slash)).matches()) {
-            throw y.error(c.get("zookeeper"), "cluster.zookeeper", "'" + zk.substring(slash) + "' is not a chroot path"
+            throw y.error(c.get("zookeeper"), field, "'" + zk.substring(slash) + "' is not a chroot path"
                     + example);
         }
         for (String server : (slash >= 0 ? zk.substring(0, slash) : zk).split(",", -1)) {
             Matcher m = ZK_SERVER.matcher(server.strip());
             if (!m.matches() || Integer.parseInt(m.group(3)) < 1 || Integer.parseInt(m.group(3)) > 65535) {
-                throw y.error(c.get("zookeeper"), "cluster.zookeeper", "'" + server + "' is not host:port with a port"
+                throw y.error(c.get("zookeeper"), field, "'" + server + "' is not host:port with a port"
                         + " 1..65535" + example);
             }
         }

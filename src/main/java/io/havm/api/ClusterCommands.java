@@ -24,6 +24,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
@@ -74,36 +75,85 @@ final class ClusterCommands {
         return new ZkCoordination(zk, "/havm/" + spec.name(), session, session, waitForConnection);
     }
 
-    /** havm agent --config F --node N: runs until killed. */
+    /** Connects to the ensemble and the cluster a bootstrap file names. */
+    static ZkCoordination connect(io.havm.model.Bootstrap b) {
+        return new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), b.sessionTimeout());
+    }
+
+    /**
+     * havm agent [--bootstrap F] | havm agent --config F --node N: runs until killed. With the
+     * bootstrap file (a host's normal way) the configuration comes from the cluster store; with a
+     * cluster.yaml (the lab's way) that file is stored when the cluster has none, and the stored
+     * version wins over it otherwise (said, never silently). Either way every version put in force
+     * later is applied live.
+     */
     int agent(List<String> args) throws InterruptedException {
-        String usage = "havm agent --config cluster.yaml --node NAME";
-        Args a = Args.parse("havm agent", args, Set.of("--config", "--node"), Set.of(), 0, usage);
-        ClusterSpec spec = spec(a, "havm agent");
-        String node = a.require("havm agent", "--node", usage);
-        requireNode(spec, "--node", node);
-        // Before anything else: no ZooKeeper named, no agent. One that does not answer yet does not
-        // stop it: the agent starts cut off, and its guard protects what runs here until it joins.
-        ZkCoordination zk = connect(spec, a.get("--config"), false);
-        Map<String, Hypervisor> hvs = new TreeMap<>();
-        for (ClusterSpec.NodeSpec n : spec.nodes()) {
-            hvs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri()));
-        }
-        Map<String, FenceDevice> devices = new TreeMap<>();
-        for (ClusterSpec.NodeSpec n : spec.nodes()) {
-            if (n.fencing() != null && !n.fencing().storage()) {
-                devices.put(n.name(), new FenceDevice(n.fencing().agent(), n.fencing().options(), n.fencing().timeout()));
-            }
-        }
+        String usage = "havm agent [--bootstrap /etc/havm/agent.yaml] [--state-dir DIR]"
+                + " | havm agent --config cluster.yaml --node NAME [--state-dir DIR]";
+        Args a = Args.parse("havm agent", args, Set.of("--config", "--node", "--bootstrap", "--state-dir"), Set.of(), 0,
+                usage);
         java.util.function.Consumer<String> log = line -> {
             synchronized (out) {
                 out.println(Instant.now() + " " + line);
                 out.flush();
             }
         };
+        ZkCoordination zk;
+        String node;
+        String cluster;
+        ClusterConfigLoader.Loaded local = null;
+        if (a.get("--config") != null) {
+            if (a.get("--bootstrap") != null) {
+                throw new InvalidInputException("havm agent", "give --bootstrap or --config, not both (usage: " + usage + ")");
+            }
+            local = ClusterConfigLoader.load(Path.of(a.get("--config")));
+            node = a.require("havm agent", "--node", usage);
+            requireNode(local.spec(), "--node", node);
+            cluster = local.spec().name();
+            // Before anything else: no ZooKeeper named, no agent. One that does not answer yet does not
+            // stop it: the agent starts cut off, and its guard protects what runs here until it joins.
+            zk = connect(local.spec(), a.get("--config"), false);
+        } else {
+            if (a.get("--node") != null) {
+                throw new InvalidInputException("havm agent --node", "comes from the bootstrap file's 'node' (--node"
+                        + " goes with --config)");
+            }
+            Path bf = a.get("--bootstrap") != null ? Path.of(a.get("--bootstrap")) : io.havm.model.Bootstrap.DEFAULT_FILE;
+            io.havm.model.Bootstrap b = io.havm.config.BootstrapLoader.load(bf);
+            if (b.node() == null) {
+                throw new InvalidInputException(bf + ": node", "is required to run an agent (this host's node name)");
+            }
+            node = b.node();
+            cluster = b.cluster();
+            zk = new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), b.sessionTimeout(), false);
+        }
+        Path stateDir = Path.of(a.get("--state-dir") != null ? a.get("--state-dir") : "/var/lib/havm");
+        ConfigCache cache = new ConfigCache(stateDir.resolve("agent").resolve(cluster).resolve(node + ".config.json"));
+        io.havm.engine.ConfigStore configs = new io.havm.engine.ConfigStore(zk);
+        StartingConfig first = startingConfig(zk, configs, cache, local, a.get("--config"), node, log);
+        ClusterSpec spec = first.spec();
+        requireNode(spec, "the configuration's nodes", node);
+        Map<String, Hypervisor> hvs = new java.util.concurrent.ConcurrentSkipListMap<>();
+        for (ClusterSpec.NodeSpec n : spec.nodes()) {
+            hvs.put(n.name(), new LibvirtHypervisor(n.name(), n.uri()));
+        }
+        FenceAgentRunner fencer = new FenceAgentRunner(fenceDevices(spec));
         Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM,
-                NodeResources.onHost(spec, node, hvs.get(node), Clock.SYSTEM)).logTo(log),
-                new FenceAgentRunner(devices), Clock.SYSTEM, log);
+                NodeResources.onHost(spec, node, hvs.get(node), Clock.SYSTEM)).logTo(log), fencer, Clock.SYSTEM, log);
         agent.secondChannel(heartbeats(spec), watchdog(spec, node, log));
+        if (first.version() > 0) {
+            agent.reconfigure(spec, first.version());
+        }
+        agent.followConfig(configs, v -> {
+            ClusterSpec next = ClusterConfigLoader.parse(v.files()).spec();
+            // New nodes: their libvirt and fence device, before anything may be sent there.
+            for (ClusterSpec.NodeSpec n : next.nodes()) {
+                hvs.computeIfAbsent(n.name(), k -> new LibvirtHypervisor(n.name(), n.uri()));
+            }
+            fencer.replace(fenceDevices(next));
+            cache.write(v);
+            return next;
+        });
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             agent.close();
@@ -114,6 +164,94 @@ final class ClusterCommands {
         agent.start();
         done.await();
         return 0;
+    }
+
+    private static Map<String, FenceDevice> fenceDevices(ClusterSpec spec) {
+        Map<String, FenceDevice> devices = new TreeMap<>();
+        for (ClusterSpec.NodeSpec n : spec.nodes()) {
+            if (n.fencing() != null && !n.fencing().storage()) {
+                devices.put(n.name(), new FenceDevice(n.fencing().agent(), n.fencing().options(), n.fencing().timeout()));
+            }
+        }
+        return devices;
+    }
+
+    /** The configuration an agent starts with, and its version in the cluster store (0: not from it). */
+    record StartingConfig(ClusterSpec spec, long version) {}
+
+    /**
+     * The stored version in force; when ZooKeeper does not answer, the last version this host used
+     * (its cache), so its guard protects what runs here during an outage. With a local file: it is
+     * stored when the cluster has no configuration, or a different one while no agent runs (a
+     * stopped cluster's new file); while agents run, the stored version wins and the difference is
+     * said. Without either, it waits for {@code havm cluster init}.
+     */
+    static StartingConfig startingConfig(ZkCoordination zk, io.havm.engine.ConfigStore configs, ConfigCache cache,
+            ClusterConfigLoader.Loaded local, String localFile, String node, java.util.function.Consumer<String> log)
+            throws InterruptedException {
+        boolean saidWaiting = false;
+        while (true) {
+            try {
+                Optional<io.havm.engine.ConfigStore.Version> cur = configs.current();
+                if (local != null) {
+                    Map<String, String> files = ClusterConfigLoader.files(Path.of(localFile));
+                    if (cur.isEmpty() || !cur.get().meta().sha256().equals(io.havm.engine.ConfigStore.sha256(files))
+                            && zk.members().isEmpty()) {
+                        try {
+                            io.havm.engine.ConfigStore.Meta m = configs.store(files, cur.map(v -> v.number()).orElse(0L),
+                                    node + " agent", "from " + localFile + (cur.isEmpty() ? "" : " (no agent ran)"),
+                                    Instant.now());
+                            log.accept(node + " agent: stored " + localFile + " as configuration version " + m.version()
+                                    + (cur.isEmpty() ? " (the cluster had none)"
+                                    : " (it differed from version " + cur.get().number() + " and no agent ran)"));
+                            cache.write(configs.version(m.version()));
+                            return new StartingConfig(local.spec(), m.version());
+                        } catch (io.havm.port.Coordination.ConflictException e) {
+                            continue; // another agent stored one first: look again
+                        }
+                    }
+                    io.havm.engine.ConfigStore.Version v = cur.get();
+                    if (!v.meta().sha256().equals(io.havm.engine.ConfigStore.sha256(files))) {
+                        log.accept(node + " agent: " + localFile + " differs from configuration version " + v.number()
+                                + " in the cluster store: using version " + v.number() + " (havm config diff "
+                                + localFile + "; havm config apply " + localFile + " to put it in force)");
+                    }
+                    cache.write(v);
+                    return new StartingConfig(ClusterConfigLoader.parse(v.files()).spec(), v.number());
+                }
+                if (cur.isPresent()) {
+                    cache.write(cur.get());
+                    return new StartingConfig(ClusterConfigLoader.parse(cur.get().files()).spec(), cur.get().number());
+                }
+                if (!saidWaiting) {
+                    log.accept(node + " agent: the cluster has no configuration yet: waiting for havm cluster init");
+                    saidWaiting = true;
+                }
+            } catch (RuntimeException e) {
+                if (e instanceof InvalidInputException) {
+                    throw e;
+                }
+                // ZooKeeper does not answer: the last version this host used, or the given file.
+                Optional<io.havm.engine.ConfigStore.Version> cached = cache.read();
+                if (cached.isPresent()) {
+                    log.accept(node + " agent: the cluster store does not answer (" + e.getMessage() + "): starting"
+                            + " from configuration version " + cached.get().number() + ", the last used here");
+                    return new StartingConfig(ClusterConfigLoader.parse(cached.get().files()).spec(),
+                            cached.get().number());
+                }
+                if (local != null) {
+                    log.accept(node + " agent: the cluster store does not answer (" + e.getMessage() + "): starting"
+                            + " from " + localFile + "; the stored version follows once it answers");
+                    return new StartingConfig(local.spec(), 0);
+                }
+                if (!saidWaiting) {
+                    log.accept(node + " agent: the cluster store does not answer and this host has no configuration"
+                            + " yet (" + e.getMessage() + "): waiting");
+                    saidWaiting = true;
+                }
+            }
+            Thread.sleep(2000);
+        }
     }
 
     /** The heartbeat driver of {@code cluster.heartbeat}, or null when none is configured. */

@@ -61,6 +61,15 @@ public final class Main {
                                                   | is-alive | offline | terminate | close
                                                   (vm and resource: hosts are C's nodes, by their libvirt URIs)
               config check FILE                   validate a cluster configuration (timers, owners, N+1)
+              cluster init --config F [--replace] store F (and its fragments) as the cluster's configuration,
+                                                  version 1 (--replace: a new version whole, every agent stopped)
+              config apply F [--force] [--dry-run]  validate F against the running cluster, show the diff and
+                                                  what will happen, store it as the next version: agents apply
+                                                  it live (refused with reasons: e.g. removing an online group,
+                                                  unless --force, which says what it will do)
+              config diff F | show [--version N] | history [--json] | rollback N [--force]
+                                                  (these find the cluster through --bootstrap FILE, default
+                                                  /etc/havm/agent.yaml, or F's cluster.zookeeper)
               storage check --config F [--node N] [--json]
                                                   from this host as node N: every pool reachable, every disk of
                                                   N's groups there (format, backing file, size; LUN capacity)
@@ -127,6 +136,7 @@ public final class Main {
             case "vm" -> vm(rest);
             case "resource" -> resource(rest);
             case "config" -> config(rest);
+            case "cluster" -> new ConfigCommands(out, err).init(rest);
             case "storage" -> new StorageCommands(out).main(rest);
             case "agent" -> new ClusterCommands(out).agent(rest);
             case "status" -> new ClusterCommands(out).status(rest);
@@ -135,7 +145,7 @@ public final class Main {
             case "sim" -> sim(rest);
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                    + "' (commands: demo, bench, lab, vm, resource, config, storage, sim, agent, status, events, group,"
+                    + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, agent, status, events, group,"
                     + " node, guest-cluster, help)");
         });
     }
@@ -322,8 +332,12 @@ public final class Main {
 
     private int config(List<String> args) {
         String usage = "havm config check FILE";
-        if (args.isEmpty() || !args.get(0).equals("check")) {
-            throw new InvalidInputException("havm config", "expected 'check' (usage: " + usage + ")");
+        if (args.isEmpty()) {
+            throw new InvalidInputException("havm config", "a subcommand is required (allowed: check, apply, diff,"
+                    + " show, history, rollback)");
+        }
+        if (!args.get(0).equals("check")) {
+            return new ConfigCommands(out, err).run(args);
         }
         Args a = Args.parse("havm config check", args.subList(1, args.size()), Set.of(), Set.of(), 1, usage);
         var loaded = io.havm.config.ClusterConfigLoader.load(Path.of(a.positional.get(0)));

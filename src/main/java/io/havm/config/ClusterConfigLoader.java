@@ -87,6 +87,48 @@ public final class ClusterConfigLoader {
         return parse(compose(file, new StringReader(text)), List.of());
     }
 
+    /**
+     * Parses a configuration held as text (the cluster store's): the main file and its fragments
+     * by name, as {@link #load} reads them from disk. Errors name the files as given.
+     */
+    public static Loaded parse(String file, String text, Map<String, String> fragments) {
+        List<Source> f = new ArrayList<>();
+        for (Map.Entry<String, String> e : fragments.entrySet()) {
+            f.add(compose(e.getKey(), new StringReader(e.getValue())));
+        }
+        return parse(compose(file, new StringReader(text)), f);
+    }
+
+    /**
+     * The files of a configuration on disk as the cluster store keeps them: the main file's text
+     * under its file name, then every fragment's under {@code <dir>.d/<name>}.
+     */
+    public static Map<String, String> files(Path file) {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put(file.getFileName().toString(), readText(file));
+        for (Path f : fragmentFiles(file)) {
+            out.put(fragmentDir(file).getFileName() + "/" + f.getFileName(), readText(f));
+        }
+        return out;
+    }
+
+    /** Parses what {@link #files} gives (or the cluster store holds). */
+    public static Loaded parse(Map<String, String> files) {
+        var it = files.entrySet().iterator();
+        Map.Entry<String, String> main = it.next();
+        Map<String, String> fragments = new LinkedHashMap<>();
+        it.forEachRemaining(e -> fragments.put(e.getKey(), e.getValue()));
+        return parse(main.getKey(), main.getValue(), fragments);
+    }
+
+    private static String readText(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new InvalidInputException(file.toString(), "cannot read: " + e.getMessage());
+        }
+    }
+
     /** A parsed file: its node tree and the reader that names it in errors. */
     private record Source(Yaml y, Node root) {}
 

@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -48,7 +49,16 @@ public final class Agent implements AutoCloseable {
     /** Monitoring cadence and fallback poll; new commands wake the loop at once. */
     private static final Duration POLL = Duration.ofMillis(200);
 
-    private final ClusterSpec spec;
+    /** The configuration in force; {@link #known} adds the definitions of groups retired while they ran. */
+    private volatile ClusterSpec spec;
+    private volatile ClusterSpec known;
+    private volatile long configVersion;
+    private static final Duration CONFIG_CHECK = Duration.ofSeconds(30);
+    private volatile ConfigStore configs;
+    private java.util.function.Function<ConfigStore.Version, ClusterSpec> parseConfig;
+    private volatile boolean configHint;
+    private Instant nextConfigCheck = Instant.MIN;
+    private String configProblem;
     private final String node;
     private final Coordination zk;
     private final ClusterStore store;
@@ -91,6 +101,7 @@ public final class Agent implements AutoCloseable {
     public Agent(ClusterSpec spec, String node, Coordination zk, GroupRunner runner, Fencer fencer, Clock clock,
             Consumer<String> log, Scheduler scheduler) {
         this.spec = spec;
+        this.known = spec;
         this.node = node;
         this.zk = zk;
         this.store = new ClusterStore(zk, node, clock);
@@ -100,6 +111,34 @@ public final class Agent implements AutoCloseable {
         this.scheduler = scheduler;
         this.coordinator = new CoordinatorLoop(spec, node, zk, fencer, clock, log, scheduler);
         this.wakeup = new Wakeup(clock);
+    }
+
+    /**
+     * Configuration version {@code version} is in force from now on, without a restart: the
+     * coordinator (if this node is it) places new groups and retires removed ones at its next
+     * step; here, changed definitions take effect at their group's next Online, and a retired
+     * group keeps its old definition until it has stopped.
+     */
+    public synchronized void reconfigure(ClusterSpec next, long version) {
+        if (version <= configVersion && configVersion != 0) {
+            return;
+        }
+        ClusterSpec k = next.retaining(known, known.groups().keySet());
+        this.known = k;
+        this.spec = next;
+        this.configVersion = version;
+        runner.reconfigure(k);
+        coordinator.reconfigure(next, version, k);
+        Guard g = guard;
+        if (g != null) {
+            g.reconfigure(next);
+        }
+        log.accept(node + " agent: configuration version " + version + " in force");
+    }
+
+    /** The configuration version in force here (0: the one it started with, not from the store). */
+    public long configVersion() {
+        return configVersion;
     }
 
     /**
@@ -313,6 +352,7 @@ public final class Agent implements AutoCloseable {
                     return POLL;
                 }
             }
+            followConfig(false);
             executeCommands();
             if (stop) {
                 return null; // it left the cluster
@@ -425,6 +465,17 @@ public final class Agent implements AutoCloseable {
 
     Input execute(Command c) {
         log.accept(node + " agent: " + c);
+        String group = c instanceof Command.Online o ? o.group() : c instanceof Command.Offline o ? o.group()
+                : c instanceof Command.Terminate t ? t.group() : c instanceof Command.Restart r ? r.group()
+                : c instanceof Command.Move m ? m.group() : null;
+        if (group != null && runner.def(group) == null) {
+            followConfig(true); // the coordinator decided with a newer configuration than this agent has
+            if (runner.def(group) == null) {
+                String why = "group " + group + " is not in this agent's configuration (version " + configVersion + ")";
+                log.accept(node + " agent: " + why);
+                return failed(c, why);
+            }
+        }
         if (c instanceof Command.Online o) {
             Result r = runner.online(o.group());
             return new Input.Onlined(o.group(), node, r.ok(), r.detail(), o.attempt());
@@ -447,6 +498,72 @@ public final class Agent implements AutoCloseable {
             return new Input.NodeLeft(node);
         }
         return null;
+    }
+
+    /** The failed answer to command {@code c}. */
+    private Input failed(Command c, String why) {
+        if (c instanceof Command.Online o) {
+            return new Input.Onlined(o.group(), node, false, why, o.attempt());
+        } else if (c instanceof Command.Offline o) {
+            return new Input.Offlined(o.group(), node, false, why, o.attempt());
+        } else if (c instanceof Command.Terminate t) {
+            return new Input.Terminated(t.group(), node, false, why, t.attempt());
+        } else if (c instanceof Command.Restart r) {
+            return new Input.Restarted(r.group(), r.resource(), node, false, r.attempt());
+        } else if (c instanceof Command.Move m) {
+            return new Input.Moved(m.group(), m.from(), m.to(), false, why, m.attempt());
+        }
+        return null;
+    }
+
+    /**
+     * Follows the configuration in the cluster store: each version put in force is applied here
+     * live ({@link #reconfigure}). {@code parse} turns a stored version into a configuration (it
+     * was validated when stored; one this agent cannot use is reported and the one in force stays).
+     */
+    public Agent followConfig(ConfigStore configs, java.util.function.Function<ConfigStore.Version, ClusterSpec> parse) {
+        this.configs = configs;
+        this.parseConfig = parse;
+        configs.watch(() -> {
+            configHint = true;
+            wakeup.signal();
+        });
+        return this;
+    }
+
+    /** Reads the version in force if a watch said it may have changed, every 30 s anyway, or when {@code now}. */
+    private void followConfig(boolean now) {
+        ConfigStore cs = configs;
+        if (cs == null) {
+            return;
+        }
+        Instant t = clock.now();
+        if (!now && !configHint && t.isBefore(nextConfigCheck)) {
+            return;
+        }
+        configHint = false;
+        nextConfigCheck = t.plus(CONFIG_CHECK);
+        Optional<Long> n;
+        try {
+            n = cs.currentNumber();
+        } catch (RuntimeException e) {
+            configHint = true; // cut off just now: read it again once back
+            return;
+        }
+        if (n.isEmpty() || n.get() <= configVersion) {
+            return;
+        }
+        try {
+            reconfigure(parseConfig.apply(cs.version(n.get())), n.get());
+            configProblem = null;
+        } catch (RuntimeException e) {
+            String why = "configuration version " + n.get() + " cannot be used here (" + e.getMessage()
+                    + "); version " + configVersion + " stays in force";
+            if (!why.equals(configProblem)) {
+                log.accept(node + " agent: " + why);
+                configProblem = why;
+            }
+        }
     }
 
     /** LooksAlive and IsAlive on the resources of groups the coordinator has online here. */
@@ -480,7 +597,11 @@ public final class Agent implements AutoCloseable {
             if (incarnation.equals(reported.get(g.name()))) {
                 continue; // already reported for this incarnation; wait for the coordinator
             }
-            for (ResourceSpec r : spec.groups().get(g.name()).resources().values()) {
+            io.havm.model.GroupSpec def = runner.def(g.name());
+            if (def == null) {
+                continue; // not configured here yet: the next configuration version brings it
+            }
+            for (ResourceSpec r : def.resources().values()) {
                 Result res = null;
                 String key = g.name() + "/" + r.name();
                 String domain = r.type() == ResourceSpec.Type.VM ? r.properties().get("domain") : null;

@@ -52,14 +52,18 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration TICK = Duration.ofSeconds(1);
 
-    private final ClusterSpec spec;
+    /** The configuration in force (its nodes, timers; the policy's is {@link #policy}'s). */
+    private volatile ClusterSpec spec;
+    /** Every definition this process has seen: where retired groups' definitions come from. */
+    private volatile ClusterSpec known;
+    private volatile long configVersion;
     private final Coordination zk;
     private final ClusterStore store;
     private final Fencer fencer;
     private final Clock clock;
     private final String node;
     private final Consumer<String> log;
-    private final Coordinator policy;
+    private volatile Coordinator policy;
     private final Wakeup wakeup;
     private final Scheduler scheduler;
     private volatile Scheduler.Handle thread;
@@ -85,6 +89,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     public CoordinatorLoop(ClusterSpec spec, String node, Coordination zk, Fencer fencer, Clock clock,
             Consumer<String> log, Scheduler scheduler) {
         this.spec = spec;
+        this.known = spec;
         this.scheduler = scheduler;
         this.node = node;
         this.zk = zk;
@@ -111,6 +116,18 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         });
         thread = t;
         wakeup.alsoNotify(t::wake);
+    }
+
+    /**
+     * Configuration version {@code version} is in force: the next step decides with it (new groups
+     * placed, groups it no longer has taken offline and dropped). {@code known}: every definition
+     * this process has seen, for groups retired while they run.
+     */
+    void reconfigure(ClusterSpec next, long version, ClusterSpec known) {
+        this.known = known;
+        this.spec = next;
+        this.configVersion = version;
+        wakeup.signal();
     }
 
     /** The agent's guard: heartbeats read on this node, and the agent's outages. */
@@ -202,6 +219,13 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 List<Input> batch = new ArrayList<>();
                 if (first) {
                     batch.add(new Input.Elected()); // its predecessor's fences in flight died with it
+                }
+                long version = configVersion;
+                if (first || policy.configVersion() != version) {
+                    // Taking office, or a new configuration: decide with it from this step on. What
+                    // the state holds that it no longer has is retired; what it adds is placed.
+                    policy = Coordinator.forConfig(spec, version, known, state);
+                    batch.add(new Input.ConfigChanged(version));
                 }
                 reportOutage(e);
                 java.util.TreeSet<String> members = new java.util.TreeSet<>(zk.members());

@@ -25,7 +25,10 @@ import java.util.TreeSet;
  * factory it is given (the same classes on hosts and in the simulator).
  */
 public final class GroupRunner {
-    private final ClusterSpec spec;
+    /** Every group definition this agent knows: the configuration in force, plus groups retired while they ran. */
+    private volatile ClusterSpec spec;
+    /** The definition each group's resource objects were made from (they run as they were started). */
+    private final Map<String, GroupSpec> builtFrom = new java.util.concurrent.ConcurrentHashMap<>();
     private final String node;
     private final Map<String, Hypervisor> hypervisors;
     private final Clock clock;
@@ -49,8 +52,36 @@ public final class GroupRunner {
 
     /** The resource object for this node (kept, so IsAlive remembers whether the guest ever answered). */
     Resource resource(String group, String name) {
-        GroupSpec g = spec.groups().get(group);
+        GroupSpec g = def(group);
+        builtFrom.putIfAbsent(group, g);
         return resources.computeIfAbsent(group + "/" + name, k -> factory.create(g, g.resources().get(name)));
+    }
+
+    /** The group's definition here: the one its resource objects were made from, else the configured one. */
+    GroupSpec def(String group) {
+        GroupSpec built = builtFrom.get(group);
+        return built != null ? built : spec.groups().get(group);
+    }
+
+    /**
+     * A new configuration is in force; {@code known} holds its groups plus those retired while they
+     * ran. What runs keeps running as it was started: a changed definition takes effect at the
+     * group's next Online here.
+     */
+    public void reconfigure(ClusterSpec known) {
+        factory.reconfigure(known);
+        this.spec = known;
+    }
+
+    /** Forgets the resource objects of {@code group} if its definition changed: the next Online makes new ones. */
+    private void refresh(String group) {
+        GroupSpec built = builtFrom.get(group);
+        GroupSpec now = spec.groups().get(group);
+        if (built != null && now != null && !built.equals(now)) {
+            builtFrom.remove(group);
+            resources.keySet().removeIf(k -> k.startsWith(group + "/"));
+            log.accept(node + " group " + group + ": its new definition takes effect with this online");
+        }
     }
 
     VmProperties vmProperties(GroupSpec g, ResourceSpec r) {
@@ -73,8 +104,9 @@ public final class GroupRunner {
     }
 
     public Result online(String group) {
+        refresh(group);
         List<String> started = new ArrayList<>();
-        for (String r : Dependencies.onlineOrder(spec.groups().get(group))) {
+        for (String r : Dependencies.onlineOrder(def(group))) {
             Result res = step(group, r, "online", resource(group, r).online());
             if (res.ok() || res instanceof Result.AlreadyRunning) {
                 started.add(r);
@@ -90,7 +122,7 @@ public final class GroupRunner {
     }
 
     public Result offline(String group) {
-        for (String r : Dependencies.offlineOrder(spec.groups().get(group))) {
+        for (String r : Dependencies.offlineOrder(def(group))) {
             Result res = step(group, r, "offline", resource(group, r).offline());
             if (!res.ok()) {
                 return new Result.Failed(r + ": " + res.word() + ": " + res.detail());
@@ -101,7 +133,7 @@ public final class GroupRunner {
 
     public Result terminate(String group) {
         List<String> problems = new ArrayList<>();
-        for (String r : Dependencies.offlineOrder(spec.groups().get(group))) {
+        for (String r : Dependencies.offlineOrder(def(group))) {
             Result res = step(group, r, "terminate", resource(group, r).terminate());
             if (!res.ok()) {
                 problems.add(r + ": " + res.detail());
@@ -118,7 +150,7 @@ public final class GroupRunner {
      */
     public Result looksAlive(String group, String name) {
         Result r = resource(group, name).looksAlive();
-        ResourceSpec rs = spec.groups().get(group).resources().get(name);
+        ResourceSpec rs = def(group).resources().get(name);
         if (r instanceof Result.RetryLater && rs.type() == ResourceSpec.Type.VM && !factory.processes().qemuAlive(rs.domain())) {
             return new Result.Failed("libvirtd does not answer (" + r.detail() + ") and the QEMU it recorded for "
                     + rs.domain() + " is gone");
@@ -140,7 +172,7 @@ public final class GroupRunner {
             }
         }
         List<String> done = new ArrayList<>();
-        GroupSpec g = spec.groups().get(group);
+        GroupSpec g = def(group);
         for (String r : Dependencies.offlineOrder(g)) {
             ResourceSpec rs = g.resources().get(r);
             if (rs.type() == ResourceSpec.Type.VM) {
@@ -167,7 +199,7 @@ public final class GroupRunner {
     }
 
     private Result proveOff(String group, boolean scripts) {
-        GroupSpec g = spec.groups().get(group);
+        GroupSpec g = def(group);
         List<String> running = new ArrayList<>();
         List<String> how = new ArrayList<>();
         for (ResourceSpec r : g.resources().values()) {
@@ -220,7 +252,7 @@ public final class GroupRunner {
         List<String> scripts = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (String group : new TreeSet<>(scriptGroups)) {
-            GroupSpec g = spec.groups().get(group);
+            GroupSpec g = def(group);
             if (g == null) {
                 continue;
             }
@@ -273,7 +305,7 @@ public final class GroupRunner {
 
     /** Restart one resource in place: its dependents go down first and come back after it. */
     public Result restart(String group, String resource) {
-        GroupSpec g = spec.groups().get(group);
+        GroupSpec g = def(group);
         List<String> down = new ArrayList<>(Dependencies.dependents(g, resource));
         java.util.Collections.reverse(down);
         down.add(resource);
@@ -299,7 +331,7 @@ public final class GroupRunner {
      * are destroyed on the target rather than run twice).
      */
     public Mover.Report move(String group, String to, MoveMode mode) {
-        GroupSpec g = spec.groups().get(group);
+        GroupSpec g = def(group);
         Hypervisor target = hypervisors.get(to);
         Mover mover = new Mover(clock, factory.migrationOptions(g), factory);
         List<java.util.function.Supplier<String>> undo = new ArrayList<>();
@@ -390,7 +422,7 @@ public final class GroupRunner {
     }
 
     public boolean runsHere(String group) {
-        for (ResourceSpec r : spec.groups().get(group).resources().values()) {
+        for (ResourceSpec r : def(group).resources().values()) {
             if (r.type() == ResourceSpec.Type.SCRIPT) {
                 // a script left running by an unproven Terminate must not let its group start elsewhere
                 if (!(resource(group, r.name()).looksAlive() instanceof Result.NotRunning)) {

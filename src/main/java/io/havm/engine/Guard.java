@@ -45,7 +45,8 @@ public final class Guard {
     /** How often the loop runs without heartbeats (watchdog petting only). */
     private static final Duration DEFAULT_INTERVAL = Duration.ofMillis(500);
 
-    private final ClusterSpec spec;
+    /** The configuration in force (its timers may change live; heartbeat and watchdog cannot). */
+    private volatile ClusterSpec spec;
     private final String node;
     private final Heartbeats hb;
     private final ClusterSpec.Heartbeat hbSpec;
@@ -107,6 +108,10 @@ public final class Guard {
             }
         }
         handle = scheduler.start("havm-guard-" + node, true, this::run, this::stepOrNull);
+    }
+
+    void reconfigure(ClusterSpec next) {
+        this.spec = next;
     }
 
     void wake() {

@@ -61,10 +61,15 @@ public final class FenceAgentRunner implements Fencer {
     private static final Pattern ERROR_LINE = Pattern.compile("(ERROR|CRITICAL):.*|(?i)(error|failed)\\b.*");
     private static final int DETAIL_MAX = 400;
 
-    private final Map<String, FenceDevice> devices;
+    private volatile Map<String, FenceDevice> devices;
 
     /** @param devicesByNode the fence device of each node, by node name */
     public FenceAgentRunner(Map<String, FenceDevice> devicesByNode) {
+        this.devices = new TreeMap<>(devicesByNode);
+    }
+
+    /** A new configuration's fence devices (fences already running finish with the ones they had). */
+    public void replace(Map<String, FenceDevice> devicesByNode) {
         this.devices = new TreeMap<>(devicesByNode);
     }
 

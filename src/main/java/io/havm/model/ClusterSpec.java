@@ -36,6 +36,39 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
                 watchdog);
     }
 
+    /**
+     * This configuration plus the groups of {@code older} named in {@code keep} that it no longer
+     * has (with the disks and pools they use that it lacks): what the engine still needs to know of
+     * groups that were removed from the configuration while they ran, until they are offline.
+     */
+    public ClusterSpec retaining(ClusterSpec older, java.util.Collection<String> keep) {
+        Map<String, GroupSpec> g = new java.util.TreeMap<>(groups);
+        Map<String, StorageSpec.Pool> pools = new java.util.TreeMap<>(storage.pools());
+        Map<String, StorageSpec.Disk> disks = new java.util.TreeMap<>(storage.disks());
+        boolean changed = false;
+        for (String name : keep) {
+            GroupSpec old = older.groups().get(name);
+            if (old == null || g.containsKey(name)) {
+                continue;
+            }
+            g.put(name, old);
+            changed = true;
+            for (ResourceSpec r : old.resources().values()) {
+                String d = r.properties().get(ResourceSpec.DISK);
+                StorageSpec.Disk disk = d == null ? null : older.storage().disks().get(d);
+                if (disk != null && !disks.containsKey(d)) {
+                    disks.put(d, disk);
+                    older.storage().pool(disk.pool()).ifPresent(p -> pools.putIfAbsent(p.name(), p));
+                }
+            }
+        }
+        if (!changed) {
+            return this;
+        }
+        return new ClusterSpec(name, nodes, g, timers, zookeeper, admission, migrationsPerHost,
+                new StorageSpec(storage.leaseDir(), pools, disks), heartbeat, watchdog);
+    }
+
     /** The same cluster with another second channel and watchdog (the simulator and tests). */
     public ClusterSpec withSecondChannel(Heartbeat h, WatchdogSpec w) {
         return new ClusterSpec(name, nodes, groups, timers, zookeeper, admission, migrationsPerHost, storage, h, w);

@@ -5,6 +5,7 @@ import io.havm.model.GroupSpec;
 import io.havm.model.ResourceSpec;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -69,8 +70,51 @@ public final class Coordinator {
     /** What one step produced. */
     public record Step(ClusterState state, List<Command> commands, List<String> log) {}
 
+    /** The groups the configuration in force has (the others in {@link #spec} are being retired). */
+    private final java.util.Set<String> configured;
+    /** Groups no longer configured that the state still holds: taken offline, then dropped. */
+    private final java.util.TreeSet<String> retiring = new java.util.TreeSet<>();
+    private final long configVersion;
+
     public Coordinator(ClusterSpec spec) {
+        this(spec, spec.groups().keySet(), 0);
+    }
+
+    private Coordinator(ClusterSpec spec, java.util.Set<String> configured, long configVersion) {
         this.spec = spec;
+        this.configured = java.util.Set.copyOf(configured);
+        this.configVersion = configVersion;
+    }
+
+    /**
+     * The coordinator for configuration version {@code version} ({@code next}), continuing from
+     * {@code state}: groups {@code state} holds that {@code next} no longer has keep their
+     * definitions from {@code known} (every definition this process has seen) until they are
+     * offline and dropped. Apply {@link Input.ConfigChanged} with it next.
+     */
+    public static Coordinator forConfig(ClusterSpec next, long version, ClusterSpec known, ClusterState state) {
+        java.util.List<String> gone = new ArrayList<>();
+        for (String g : state.groups().keySet()) {
+            if (!next.groups().containsKey(g)) {
+                gone.add(g);
+            }
+        }
+        Coordinator c = new Coordinator(next.retaining(known, gone), next.groups().keySet(), version);
+        c.retiring.addAll(gone);
+        return c;
+    }
+
+    /** The configuration version this coordinator decides for (0: one given directly). */
+    public long configVersion() {
+        return configVersion;
+    }
+
+    boolean configured(String group) {
+        return configured.contains(group);
+    }
+
+    java.util.SortedSet<String> retiring() {
+        return retiring;
     }
 
     public ClusterSpec spec() {
@@ -142,6 +186,7 @@ public final class Coordinator {
             handle(c, input);
         }
         c.scheduling.schedule();
+        c.operators.dropRetired();
         c.dropSuperseded();
         Step step = new Step(c.state(), c.commands, c.log);
         lastState = step.state();
@@ -182,6 +227,8 @@ public final class Coordinator {
         } else if (input instanceof Input.Moved in) {
             c.fencing.heard(in.from()); // a move runs on its source's agent
             c.answers.moved(in.group(), in.from(), in.to(), in.ok(), in.detail(), in.attempt());
+        } else if (input instanceof Input.ConfigChanged in) {
+            c.operators.configChanged(in.version());
         } else if (input instanceof Input.Tick in) {
             c.fencing.tick();
         } else if (input instanceof Input.Elected in) {

@@ -81,6 +81,15 @@ final class GroupTable {
         return prev;
     }
 
+    /** Drops the group (a group no longer configured, once offline), updating every index. */
+    ClusterState.Group remove(String name) {
+        ClusterState.Group prev = groups.remove(name);
+        if (prev != null) {
+            count(prev, -1);
+        }
+        return prev;
+    }
+
     ClusterState.Group put(String name, ClusterState.Group g) {
         assert name.equals(g.name()) : name + " != " + g.name();
         return put(g);

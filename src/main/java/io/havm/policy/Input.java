@@ -63,6 +63,12 @@ public sealed interface Input {
     record Moved(String group, String from, String to, boolean ok, String detail, long attempt) implements Input {}
 
     /** Time passed (fence retries, self-fence deadlines, command budgets, failback windows, startup grace). */
+    /**
+     * A new configuration version is in force (the coordinator's {@link Coordinator} was made for
+     * it): new groups are added, groups no longer configured are taken offline, then dropped.
+     */
+    record ConfigChanged(long version) implements Input {}
+
     record Tick() implements Input {}
 
     /**

@@ -1,6 +1,8 @@
 package io.havm.policy;
 
+import io.havm.model.GroupSpec;
 import io.havm.model.MoveMode;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -47,6 +49,57 @@ final class Operators extends Rules {
                     "operator online");
         } else {
             groups.put(name, w);
+        }
+    }
+
+    /**
+     * A new configuration is in force: its new groups are added (pending when they start on their
+     * own, else offline); groups it no longer has are taken offline as an operator's offline would,
+     * and dropped once offline ({@link #dropRetired}). Nodes it no longer has are forgotten once
+     * they are down and hold nothing.
+     */
+    void configChanged(long version) {
+        Coordinator co = c.coordinator;
+        for (GroupSpec gs : c.spec.groups().values()) {
+            if (co.configured(gs.name()) && groups.get(gs.name()) == null) {
+                groups.put(ClusterState.Group.offline(gs.name(), gs.autoStart()));
+                note("group " + gs.name() + ": added by configuration version " + version
+                        + (gs.autoStart() ? "" : " (offline: autoStart is off)"));
+            }
+        }
+        for (String name : co.retiring()) {
+            ClusterState.Group g = groups.get(name);
+            if (g != null && g.wantOnline()) {
+                note("group " + name + ": not in configuration version " + version + ": taken offline, then removed");
+                groupOffline(name);
+            }
+        }
+        for (String n : new ArrayList<>(c.nodes.keySet())) {
+            ClusterState.Node node = c.nodes.get(n);
+            if (c.spec.node(n).isEmpty() && node.status() != NodeStatus.UP && groups.about(n).isEmpty()) {
+                c.nodes.remove(n);
+                note("node " + n + ": not in configuration version " + version + ": forgotten");
+            }
+        }
+        dropRetired();
+    }
+
+    /** Groups no longer configured that are offline now leave the state. */
+    void dropRetired() {
+        java.util.SortedSet<String> r = c.coordinator.retiring();
+        if (r.isEmpty()) {
+            return;
+        }
+        for (java.util.Iterator<String> it = r.iterator(); it.hasNext();) {
+            String name = it.next();
+            ClusterState.Group g = groups.get(name);
+            if (g == null) {
+                it.remove();
+            } else if (g.phase() == GroupPhase.OFFLINE && !g.wantOnline()) {
+                groups.remove(name);
+                it.remove();
+                note("group " + name + ": offline and no longer configured: removed");
+            }
         }
     }
 

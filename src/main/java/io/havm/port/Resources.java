@@ -29,4 +29,11 @@ public interface Resources {
 
     /** This node's processes (QEMU kill by pid). */
     Processes processes();
+
+    /**
+     * A new configuration is in force ({@code known}: its groups, disks and pools, plus those of
+     * groups retired while they ran): resources made from now on use it.
+     */
+    default void reconfigure(io.havm.model.ClusterSpec known) {
+    }
 }

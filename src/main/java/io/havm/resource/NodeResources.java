@@ -34,7 +34,7 @@ import java.util.TreeMap;
  * (ocf:provider:type) or {@code script} (a path), its other properties become its parameters.
  */
 public final class NodeResources implements Resources {
-    private final ClusterSpec spec;
+    private volatile ClusterSpec spec;
     private final String node;
     private final Hypervisor local;
     private final Clock clock;
@@ -49,6 +49,11 @@ public final class NodeResources implements Resources {
         this.clock = clock;
         this.storage = storage;
         this.processes = processes;
+    }
+
+    @Override
+    public void reconfigure(ClusterSpec known) {
+        this.spec = known;
     }
 
     /** On a host: the host's storage and processes. */

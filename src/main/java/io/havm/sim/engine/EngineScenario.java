@@ -47,7 +47,7 @@ public final class EngineScenario {
             "guest-hang", "DOMAIN", "script-start-fails", "N SCRIPT COUNT", "script-stop-fails", "N SCRIPT COUNT",
             "script-crash", "SCRIPT", "script-hang", "N SCRIPT", "script-unhang", "N SCRIPT", "script-sick", "SCRIPT",
             "script-well", "SCRIPT", "script-broken", "SCRIPT", "disk-lost", "DISK", "disk-back", "DISK", "storage-hang", "N",
-            "storage-unhang", "N", "end", "");
+            "storage-unhang", "N", "config", "FILE", "end", "");
 
     private static Map<String, String> verbs(String... kv) {
         Map<String, String> m = new java.util.LinkedHashMap<>();
@@ -66,7 +66,7 @@ public final class EngineScenario {
 
     public static List<String> run(Path dir) {
         ClusterSpec spec = ClusterConfigLoader.load(dir.resolve("cluster.yaml")).spec();
-        List<Step> steps = parse(dir.resolve("events.txt"), spec);
+        List<Step> steps = parse(dir.resolve("events.txt"), spec, dir);
         List<String> startOff = new ArrayList<>();
         for (Step s : steps) {
             if (s.at() == 0 && s.verb().equals("power-off")) {
@@ -97,6 +97,10 @@ public final class EngineScenario {
                 }
                 if (s.at() == 0 && s.verb().equals("power-off")) {
                     continue; // started off
+                }
+                if (s.verb().equals("config")) {
+                    sim.applyConfig(dir.resolve(s.words()[1]));
+                    continue;
                 }
                 apply(sim, s);
             }
@@ -139,6 +143,14 @@ public final class EngineScenario {
     }
 
     static List<Step> parse(Path file, ClusterSpec spec) {
+        return parse(file, spec, file.toAbsolutePath().getParent());
+    }
+
+    /**
+     * The events of {@code file}; a {@code config FILE} line names a configuration beside it, put in
+     * force then (checked here: lines after it may name its new groups).
+     */
+    static List<Step> parse(Path file, ClusterSpec spec, Path dir) {
         List<String> lines;
         try {
             lines = Files.readAllLines(file);
@@ -177,6 +189,18 @@ public final class EngineScenario {
                 throw new InvalidInputException(where, "an event needs a verb (allowed: " + allowed() + ")");
             }
             check(where, words, spec);
+            if (words[0].equals("config")) {
+                Path f = dir.resolve(words[1]);
+                if (!Files.isRegularFile(f)) {
+                    throw new InvalidInputException(where, "config: no file '" + words[1] + "' beside " + file.getFileName());
+                }
+                ClusterSpec next = ClusterConfigLoader.load(f).spec();
+                if (!next.nodeNames().equals(spec.nodeNames())) {
+                    throw new InvalidInputException(where, "config " + words[1] + ": the simulator's nodes are fixed ("
+                            + String.join(", ", spec.nodeNames()) + ")");
+                }
+                spec = next.retaining(spec, spec.groups().keySet()); // later lines may name old and new groups
+            }
             steps.add(new Step(at, where, words));
         }
         if (steps.isEmpty() || !steps.get(steps.size() - 1).verb().equals("end")) {
@@ -239,6 +263,11 @@ public final class EngineScenario {
                         TreeSet<String> disks = new TreeSet<>(spec.storage().disks().keySet());
                         throw new InvalidInputException(where, verb + ": unknown disk '" + a + "' (disks: "
                                 + (disks.isEmpty() ? "none" : String.join(", ", disks)) + ")");
+                    }
+                }
+                case "FILE" -> {
+                    if (a.contains("/") || a.startsWith(".")) {
+                        throw new InvalidInputException(where, verb + ": '" + a + "' must be a file name beside the events file");
                     }
                 }
                 case "COUNT" -> {

@@ -49,7 +49,9 @@ public final class EngineSim implements AutoCloseable {
     /** How soon a supervisor (systemd) restarts an agent that failed to start. */
     static final Duration AGENT_RETRY = Duration.ofSeconds(1);
 
-    private final ClusterSpec spec;
+    /** Every definition the simulation has had (the referee's view); {@link #configured}: the one in force. */
+    private ClusterSpec spec;
+    private ClusterSpec configured;
     private final VirtualClock clock = new VirtualClock(T0);
     private final SimScheduler sched = new SimScheduler(clock);
     private final SimCoordinationService zk;
@@ -84,6 +86,7 @@ public final class EngineSim implements AutoCloseable {
     public EngineSim(ClusterSpec configured) {
         this.shared = new SimStorage(configured.storage());
         this.spec = simulated(configured, shared);
+        this.configured = this.spec;
         this.zk = new SimCoordinationService(sched, clock, spec.timers().sessionTimeout(), this::log);
         sched.uncaught(this::log);
         sched.latency(name -> name.startsWith("havm-fence-") ? FENCE_TIME : Duration.ZERO);
@@ -419,12 +422,12 @@ public final class EngineSim implements AutoCloseable {
         int inc = incarnation.merge(n, 1, Integer::sum);
         SimCoordinationService.Client c = zk.connect(n);
         SimHypervisor h = host(n);
-        GroupRunner runner = new GroupRunner(spec, n, hypervisors, clock,
-                new NodeResources(spec, n, h, clock, shared.view(n), scripts.view(n, h)));
+        GroupRunner runner = new GroupRunner(configured, n, hypervisors, clock,
+                new NodeResources(configured, n, h, clock, shared.view(n), scripts.view(n, h)));
         clients.put(n, c);
         try {
             runner.logTo(this::log);
-            Agent a = new Agent(spec, n, c, runner, fencer, clock, this::log, sched.forNode(n));
+            Agent a = new Agent(configured, n, c, runner, fencer, clock, this::log, sched.forNode(n));
             if (spec.heartbeat() != null || spec.watchdog() != null) {
                 SimWatchdog w = null;
                 if (spec.watchdog() != null) {
@@ -433,6 +436,8 @@ public final class EngineSim implements AutoCloseable {
                 }
                 a.secondChannel(spec.heartbeat() == null ? null : storage.view(n), w);
             }
+            a.followConfig(new io.havm.engine.ConfigStore(c),
+                    v -> simulated(io.havm.config.ClusterConfigLoader.parse(v.files()).spec(), shared));
             agents.put(n, a);
             a.whenLeft(() -> stopProcess(n)); // the process ends after a clean leave, as on hosts
             a.start();
@@ -733,6 +738,23 @@ public final class EngineSim implements AutoCloseable {
         otherFault();
         log("fault: the monitor of script " + script + (broken ? " is broken (it errs)" : " works again"));
         scripts.broken(script, broken);
+    }
+
+    /**
+     * Puts configuration {@code file} in force through the cluster store, as {@code havm config
+     * apply} does (its checks are the CLI's; the simulator stores it as given): every agent applies
+     * it live.
+     */
+    public void applyConfig(Path file) {
+        otherFault();
+        java.util.Map<String, String> files = io.havm.config.ClusterConfigLoader.files(file);
+        ClusterSpec next = simulated(io.havm.config.ClusterConfigLoader.parse(files).spec(), shared);
+        io.havm.engine.ConfigStore cs = new io.havm.engine.ConfigStore(operator);
+        io.havm.engine.ConfigStore.Meta m = cs.store(files, cs.currentNumber().orElse(0L), "operator",
+                "apply " + file.getFileName(), clock.now());
+        log("operator: configuration " + file.getFileName() + " stored as version " + m.version());
+        configured = next;
+        spec = configured.retaining(spec, spec.groups().keySet());
     }
 
     /** An operator's request, through the store as the CLI submits it. */

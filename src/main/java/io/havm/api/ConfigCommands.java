@@ -1,0 +1,335 @@
+package io.havm.api;
+
+import com.github.difflib.DiffUtils;
+import com.github.difflib.UnifiedDiffUtils;
+import io.havm.config.BootstrapLoader;
+import io.havm.config.ClusterConfigLoader;
+import io.havm.coordination.ZkCoordination;
+import io.havm.engine.ClusterStore;
+import io.havm.engine.ConfigStore;
+import io.havm.model.Bootstrap;
+import io.havm.model.ClusterSpec;
+import io.havm.model.InvalidInputException;
+import io.havm.policy.ClusterState;
+import io.havm.policy.ConfigChange;
+import io.havm.port.Clock;
+import io.havm.port.Coordination;
+import io.havm.util.Args;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The configuration in the cluster store: {@code havm cluster init}, {@code havm config apply |
+ * show | diff | history | rollback}. A configuration is stored whole (the main file and its
+ * fragments), each change as a new version; agents follow it live.
+ */
+final class ConfigCommands {
+    private final PrintStream out;
+    private final PrintStream err;
+
+    ConfigCommands(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    /** Where the cluster is: the bootstrap file's ZooKeeper and cluster, or the given cluster.yaml's. */
+    static ZkCoordination connect(Args a, ClusterSpec fromFile, String file) {
+        if (a.get("--bootstrap") != null || fromFile == null || fromFile.zookeeper() == null) {
+            Path b = a.get("--bootstrap") != null ? Path.of(a.get("--bootstrap")) : Bootstrap.DEFAULT_FILE;
+            Bootstrap boot = BootstrapLoader.load(b);
+            if (fromFile != null && !fromFile.name().equals(boot.cluster())) {
+                throw new InvalidInputException(file + ": cluster.name", "is '" + fromFile.name() + "' but " + b
+                        + " says this host's cluster is '" + boot.cluster() + "'");
+            }
+            return ClusterCommands.connect(boot);
+        }
+        return ClusterCommands.connect(fromFile, file);
+    }
+
+    private static String by() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        return System.getProperty("user.name", "?") + "@" + host;
+    }
+
+    /** havm cluster init --config F [--bootstrap B] [--replace] [--comment C] */
+    int init(List<String> args) {
+        String usage = "havm cluster init --config cluster.yaml [--bootstrap FILE] [--replace] [--comment TEXT]";
+        if (args.isEmpty() || !args.get(0).equals("init")) {
+            throw new InvalidInputException("havm cluster", "expected 'init' (usage: " + usage + ")");
+        }
+        Args a = Args.parse("havm cluster init", args.subList(1, args.size()), Set.of("--config", "--bootstrap",
+                "--comment"), Set.of("--replace"), 0, usage);
+        String file = a.require("havm cluster init", "--config", usage);
+        Map<String, String> files = ClusterConfigLoader.files(Path.of(file));
+        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(Path.of(file));
+        loaded.warnings().forEach(w -> err.println("warning: " + w));
+        try (ZkCoordination zk = connect(a, loaded.spec(), file)) {
+            ConfigStore cs = new ConfigStore(zk);
+            Optional<Long> cur = cs.currentNumber();
+            if (cur.isPresent() && !a.flag("--replace")) {
+                throw new InvalidInputException("havm cluster init", "cluster '" + loaded.spec().name()
+                        + "' already has configuration version " + cur.get() + " (change it with havm config apply "
+                        + file + "; replace it whole, with every agent stopped, with --replace)");
+            }
+            if (cur.isPresent() && !zk.members().isEmpty()) {
+                throw new InvalidInputException("havm cluster init --replace", "agents still run on "
+                        + String.join(", ", zk.members()) + ": stop them first, or change the configuration live"
+                        + " with havm config apply " + file);
+            }
+            String comment = a.get("--comment") != null ? a.get("--comment")
+                    : cur.isPresent() ? "replaced with every agent stopped" : "cluster init";
+            ConfigStore.Meta m = cs.store(files, cur.orElse(0L), by(), comment, Instant.now());
+            out.println("stored configuration version " + m.version() + " of cluster " + loaded.spec().name() + " ("
+                    + files.size() + " file(s), " + m.bytes() + " bytes compressed); agents start from it: havm agent"
+                    + " --bootstrap /etc/havm/agent.yaml");
+            return 0;
+        }
+    }
+
+    int run(List<String> args) {
+        String sub = args.get(0);
+        List<String> rest = args.subList(1, args.size());
+        return switch (sub) {
+            case "apply" -> apply(rest, null);
+            case "rollback" -> rollback(rest);
+            case "show" -> show(rest);
+            case "diff" -> diff(rest);
+            case "history" -> history(rest);
+            default -> throw new InvalidInputException("havm config", "unknown subcommand '" + sub
+                    + "' (allowed: check, apply, diff, show, history, rollback)");
+        };
+    }
+
+    /** havm config apply FILE [--force] [--dry-run] [--comment C] [--bootstrap B] */
+    private int apply(List<String> args, ConfigStore.Version rollbackTo) {
+        String usage = rollbackTo == null
+                ? "havm config apply cluster.yaml [--force] [--dry-run] [--comment TEXT] [--bootstrap FILE]"
+                : "havm config rollback N [--force] [--dry-run] [--comment TEXT] [--bootstrap FILE]";
+        String command = rollbackTo == null ? "havm config apply" : "havm config rollback";
+        Args a = Args.parse(command, args, Set.of("--comment", "--bootstrap"), Set.of("--force", "--dry-run"), 1, usage);
+        return applyParsed(a, command, rollbackTo);
+    }
+
+    private int applyParsed(Args a, String command, ConfigStore.Version rollbackTo) {
+        Map<String, String> files;
+        ClusterConfigLoader.Loaded loaded;
+        String source;
+        ZkCoordination zk;
+        if (rollbackTo == null) {
+            source = a.positional.get(0);
+            files = ClusterConfigLoader.files(Path.of(source));
+            loaded = ClusterConfigLoader.load(Path.of(source));
+            zk = connect(a, loaded.spec(), source);
+        } else {
+            source = "version " + rollbackTo.number();
+            files = rollbackTo.files();
+            loaded = ClusterConfigLoader.parse(files);
+            zk = null;
+        }
+        try (ZkCoordination c = zk != null ? zk : connect(a, null, null)) {
+            return store(c, a, command, source, files, loaded);
+        }
+    }
+
+    private int store(ZkCoordination zk, Args a, String command, String source, Map<String, String> files,
+            ClusterConfigLoader.Loaded loaded) {
+        ConfigStore cs = new ConfigStore(zk);
+        ConfigStore.Version cur = cs.current().orElseThrow(() -> new InvalidInputException(command,
+                "the cluster has no configuration yet: store the first with havm cluster init --config FILE"));
+        loaded.warnings().forEach(w -> err.println("warning: " + w));
+        String diff = unifiedDiff(cur, files, source);
+        if (diff.isEmpty()) {
+            out.println("no change: " + source + " is configuration version " + cur.number());
+            return 0;
+        }
+        out.print(diff);
+        ClusterSpec old = ClusterConfigLoader.parse(cur.files()).spec();
+        ClusterState state = new ClusterStore(zk, "cli", Clock.SYSTEM).state().orElse(null);
+        ConfigChange.Verdict v = ConfigChange.judge(old, loaded.spec(), state);
+        v.effects().forEach(e -> out.println("will: " + e));
+        boolean force = a.flag("--force");
+        if (!v.allowed(force)) {
+            List<String> why = new ArrayList<>(v.refused());
+            if (!force) {
+                why.addAll(v.overridable());
+            }
+            throw new InvalidInputException(command + " " + source, "refused, nothing stored:\n  "
+                    + String.join("\n  ", why));
+        }
+        if (force && !v.overridable().isEmpty()) {
+            v.overridable().forEach(o -> out.println("forced: " + o));
+        }
+        if (a.flag("--dry-run")) {
+            out.println("dry run: nothing stored (version " + cur.number() + " stays in force)");
+            return 0;
+        }
+        try {
+            ConfigStore.Meta m = cs.store(files, cur.number(), by(), a.get("--comment") != null ? a.get("--comment")
+                    : command.endsWith("rollback") ? "rollback to " + source : "apply " + source, Instant.now());
+            out.println("stored configuration version " + m.version() + " (was " + cur.number() + "); every agent"
+                    + " applies it now, without a restart (havm events shows what the coordinator did)");
+            return 0;
+        } catch (Coordination.ConflictException e) {
+            throw new InvalidInputException(command, e.getMessage() + "; nothing stored: look again with havm config"
+                    + " diff " + source);
+        }
+    }
+
+    /** havm config rollback N: version N's files, applied as a new version (with the same checks). */
+    private int rollback(List<String> args) {
+        String usage = "havm config rollback N [--force] [--dry-run] [--comment TEXT] [--bootstrap FILE]";
+        Args a = Args.parse("havm config rollback", args, Set.of("--comment", "--bootstrap"),
+                Set.of("--force", "--dry-run"), 1, usage);
+        long n = version(a.positional.get(0), "havm config rollback");
+        ConfigStore.Version v;
+        try (ZkCoordination zk = connect(a, null, null)) {
+            v = versionOrRefuse(new ConfigStore(zk), n, "havm config rollback");
+        }
+        return applyParsed(a, "havm config rollback", v);
+    }
+
+    private static long version(String s, String command) {
+        try {
+            long n = Long.parseLong(s);
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new InvalidInputException(command, "'" + s + "' is not a version number (1, 2, ...: havm config history)");
+    }
+
+    private static ConfigStore.Version versionOrRefuse(ConfigStore cs, long n, String command) {
+        try {
+            return cs.version(n);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException(command, e.getMessage());
+        }
+    }
+
+    /** havm config show [--version N] [--bootstrap B | --config F] */
+    private int show(List<String> args) {
+        String usage = "havm config show [--version N] [--bootstrap FILE | --config cluster.yaml]";
+        Args a = Args.parse("havm config show", args, Set.of("--version", "--bootstrap", "--config"), Set.of(), 0, usage);
+        try (ZkCoordination zk = connectForReading(a)) {
+            ConfigStore cs = new ConfigStore(zk);
+            ConfigStore.Version v = a.get("--version") != null
+                    ? versionOrRefuse(cs, version(a.get("--version"), "havm config show"), "havm config show")
+                    : cs.current().orElseThrow(() -> new InvalidInputException("havm config show",
+                            "the cluster has no configuration yet (havm cluster init --config FILE)"));
+            for (Map.Entry<String, String> f : v.files().entrySet()) {
+                out.println("# " + f.getKey() + " (configuration version " + v.number() + ")");
+                out.print(f.getValue().endsWith("\n") ? f.getValue() : f.getValue() + "\n");
+            }
+            return 0;
+        }
+    }
+
+    /** havm config diff FILE: exit 0 when FILE is the version in force, 1 when it differs (the diff printed). */
+    private int diff(List<String> args) {
+        String usage = "havm config diff cluster.yaml [--version N] [--bootstrap FILE]";
+        Args a = Args.parse("havm config diff", args, Set.of("--version", "--bootstrap"), Set.of(), 1, usage);
+        String source = a.positional.get(0);
+        Map<String, String> files = ClusterConfigLoader.files(Path.of(source));
+        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(Path.of(source));
+        try (ZkCoordination zk = connect(a, loaded.spec(), source)) {
+            ConfigStore cs = new ConfigStore(zk);
+            ConfigStore.Version v = a.get("--version") != null
+                    ? versionOrRefuse(cs, version(a.get("--version"), "havm config diff"), "havm config diff")
+                    : cs.current().orElseThrow(() -> new InvalidInputException("havm config diff",
+                            "the cluster has no configuration yet (havm cluster init --config FILE)"));
+            String d = unifiedDiff(v, files, source);
+            if (d.isEmpty()) {
+                out.println("no differences: " + source + " is configuration version " + v.number());
+                return 0;
+            }
+            out.print(d);
+            return 1;
+        }
+    }
+
+    /** havm config history [--json] */
+    private int history(List<String> args) {
+        String usage = "havm config history [--json] [--bootstrap FILE | --config cluster.yaml]";
+        Args a = Args.parse("havm config history", args, Set.of("--bootstrap", "--config"), Set.of("--json"), 0, usage);
+        try (ZkCoordination zk = connectForReading(a)) {
+            ConfigStore cs = new ConfigStore(zk);
+            List<ConfigStore.Meta> h = cs.history();
+            long current = cs.currentNumber().orElse(0L);
+            if (a.flag("--json")) {
+                List<Map<String, Object>> list = new ArrayList<>();
+                for (ConfigStore.Meta m : h) {
+                    Map<String, Object> e = new LinkedHashMap<>();
+                    e.put("version", m.version());
+                    e.put("at", m.at().toString());
+                    e.put("by", m.by());
+                    e.put("comment", m.comment());
+                    e.put("inForce", m.version() == current);
+                    e.put("sha256", m.sha256());
+                    list.add(e);
+                }
+                out.println(io.havm.engine.Codec.json().valueToTree(Map.of("current", current, "versions", list)));
+            } else {
+                for (ConfigStore.Meta m : h) {
+                    out.printf("%s %4d  %s  %s  %s%n", m.version() == current ? "*" : " ", m.version(), m.at(), m.by(),
+                            m.comment());
+                }
+            }
+            return 0;
+        }
+    }
+
+    private static ZkCoordination connectForReading(Args a) {
+        if (a.get("--config") != null) {
+            ClusterSpec spec = ClusterConfigLoader.load(Path.of(a.get("--config"))).spec();
+            return connect(a, spec, a.get("--config"));
+        }
+        return connect(a, null, null);
+    }
+
+    /** The unified diff from version {@code v} to {@code files} (empty when equal), file by file. */
+    static String unifiedDiff(ConfigStore.Version v, Map<String, String> files, String source) {
+        StringBuilder b = new StringBuilder();
+        // The main file is compared with the stored main file whatever either is named.
+        Map<String, String> before = new LinkedHashMap<>(v.files());
+        Map<String, String> after = new LinkedHashMap<>(files);
+        String oldMain = v.mainName();
+        String newMain = after.keySet().iterator().next();
+        TreeSet<String> names = new TreeSet<>(before.keySet());
+        names.addAll(after.keySet());
+        names.remove(oldMain);
+        names.remove(newMain);
+        List<String[]> pairs = new ArrayList<>();
+        pairs.add(new String[] {oldMain, newMain});
+        for (String n : names) {
+            pairs.add(new String[] {n, n});
+        }
+        for (String[] p : pairs) {
+            String o = before.getOrDefault(p[0], "");
+            String n = after.getOrDefault(p[1], "");
+            if (o.equals(n)) {
+                continue;
+            }
+            List<String> ol = o.isEmpty() ? List.of() : List.of(o.split("\n", -1));
+            List<String> nl = n.isEmpty() ? List.of() : List.of(n.split("\n", -1));
+            List<String> d = UnifiedDiffUtils.generateUnifiedDiff("version " + v.number() + "/" + p[0],
+                    source.startsWith("version ") ? source + "/" + p[1] : p[1], ol, DiffUtils.diff(ol, nl), 3);
+            d.forEach(line -> b.append(line).append('\n'));
+        }
+        return b.toString();
+    }
+}

@@ -139,7 +139,7 @@ final class ConfigCommands {
             loaded = ClusterConfigLoader.parse(files);
             zk = null;
         }
-        try (ZkCoordination c = zk != null ? zk : connect(a, null, null)) {
+        try (ZkCoordination c = zk != null ? zk : connectForReading(a)) {
             return store(c, a, command, source, files, loaded);
         }
     }
@@ -188,14 +188,47 @@ final class ConfigCommands {
         }
     }
 
+    /**
+     * After a command changed {@code config}'s files (guest-cluster create, remove): puts them in
+     * force as the next version when the cluster has a configuration in its store, with the checks
+     * of {@code config apply}. Returns false (and says why) when it could not.
+     */
+    boolean putInForce(Path config, String why) {
+        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(config);
+        if (loaded.spec().zookeeper() == null) {
+            out.println("  " + config + " names no cluster.zookeeper: put it in force with havm config apply " + config
+                    + " --bootstrap FILE");
+            return true;
+        }
+        Args none = Args.parse("havm config apply", List.of(config.toString()), Set.of("--comment", "--bootstrap"),
+                Set.of("--force", "--dry-run"), 1, "");
+        try (ZkCoordination zk = connect(none, loaded.spec(), config.toString())) {
+            ConfigStore cs = new ConfigStore(zk);
+            if (cs.currentNumber().isEmpty()) {
+                out.println("  the cluster has no configuration in its store yet: the first agent (or havm cluster init)"
+                        + " stores this one");
+                return true;
+            }
+            Args a = Args.parse("havm config apply", List.of(config.toString(), "--comment", why),
+                    Set.of("--comment", "--bootstrap"), Set.of("--force", "--dry-run"), 1, "");
+            store(zk, a, "havm config apply", config.toString(), ClusterConfigLoader.files(config), loaded);
+            return true;
+        } catch (RuntimeException e) {
+            err.println("  not put in force (" + e.getMessage() + "): the files are written; put them in force with"
+                    + " havm config apply " + config);
+            return false;
+        }
+    }
+
     /** havm config rollback N: version N's files, applied as a new version (with the same checks). */
     private int rollback(List<String> args) {
-        String usage = "havm config rollback N [--force] [--dry-run] [--comment TEXT] [--bootstrap FILE]";
-        Args a = Args.parse("havm config rollback", args, Set.of("--comment", "--bootstrap"),
+        String usage = "havm config rollback N [--force] [--dry-run] [--comment TEXT] [--bootstrap FILE | --config"
+                + " cluster.yaml]";
+        Args a = Args.parse("havm config rollback", args, Set.of("--comment", "--bootstrap", "--config"),
                 Set.of("--force", "--dry-run"), 1, usage);
         long n = version(a.positional.get(0), "havm config rollback");
         ConfigStore.Version v;
-        try (ZkCoordination zk = connect(a, null, null)) {
+        try (ZkCoordination zk = connectForReading(a)) {
             v = versionOrRefuse(new ConfigStore(zk), n, "havm config rollback");
         }
         return applyParsed(a, "havm config rollback", v);

@@ -108,8 +108,8 @@ final class GuestClusterCommands {
             out.println("  shared disk " + s.given() + ": " + GuestClusters.describe(p.storage(), s.disk()));
         }
         out.println("  fragment " + p.fragment() + ", definitions in " + p.defsDir());
-        out.println("  agents read the configuration when they start: restart them to pick it up");
-        return 0;
+        // The cluster's configuration changes like any other: a new version, applied live by the agents.
+        return new ConfigCommands(out, err).putInForce(config, "guest-cluster create " + p.name()) ? 0 : 1;
     }
 
     private int remove(List<String> args) {
@@ -127,12 +127,16 @@ final class GuestClusterCommands {
                 + r.removed() + " files and directories");
         r.luns().forEach((disk, d) -> out.println("  LUN " + d.get("lun") + " of pool " + d.get("pool") + " (disk "
                 + disk + ") keeps its data; it is free for the next guest cluster"));
-        out.println("  agents read the configuration when they start: restart them to forget its groups");
+        boolean stored = a.flag("--cluster-stopped") || new ConfigCommands(out, err).putInForce(config,
+                "guest-cluster remove " + r.name());
+        if (a.flag("--cluster-stopped")) {
+            out.println("  the cluster is stopped: the first agent to start stores this configuration");
+        }
         if (!r.left().isEmpty()) {
             err.println(cmd + ": " + r.name() + ": could not remove: " + String.join("; ", r.left()));
             return 1;
         }
-        return 0;
+        return stored ? 0 : 1;
     }
 
     private int list(List<String> args) {

@@ -95,8 +95,8 @@ public final class Main {
                                                   shows one running; --cluster-stopped: no agent runs (ZooKeeper
                                                   is not asked); --host-off: that node is powered off
               guest-cluster list --config F       guest clusters made by havm: members, shared disks
-                                                  (agents read the configuration when they start: restart them
-                                                  after a guest-cluster create or remove)
+                                                  (create and remove put the configuration in force as a new
+                                                  version: the agents apply it live)
               help""";
 
     private final Path home;

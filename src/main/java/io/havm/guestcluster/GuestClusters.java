@@ -545,8 +545,8 @@ public final class GuestClusters {
         y.append(MARK).append(p.name()).append('\n');
         y.append("# Made by 'havm guest-cluster create'. 'havm guest-cluster remove ").append(p.name())
                 .append(" --config ").append(p.config()).append("'\n");
-        y.append("# removes this file and what is listed below (iSCSI LUNs keep their data). Agents read the\n");
-        y.append("# configuration when they start: restart them to pick up a change.\n");
+        y.append("# removes this file and what is listed below (iSCSI LUNs keep their data). A change here\n");
+        y.append("# takes effect with 'havm config apply': the agents apply each version live.\n");
         for (Path f : made) {
             y.append(CREATED).append(f).append('\n');
         }

@@ -146,7 +146,7 @@ class GuestClusterCommandsTest {
         assertEquals(0, create("gc", "--members", "2", "--shared-disk", "witness:64M", "--shared-disk", "data:1G"),
                 err());
         assertTrue(out().contains("created guest cluster gc: 2 members (gc-1 prefers n1, gc-2 prefers n2)"), out());
-        assertTrue(out().contains("agents read the configuration when they start"), out());
+        assertTrue(out().contains("put it in force with havm config apply"), out());
 
         Path fragment = dir.resolve("cluster.d/gc.yaml");
         assertTrue(Files.readString(fragment).startsWith("# havm guest-cluster: gc\n"));

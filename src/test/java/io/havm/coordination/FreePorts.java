@@ -18,12 +18,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * connects to itself (TCP simultaneous open) — the restarted server then cannot bind. Ports outside
  * the ephemeral range are never a client's source port. Ports are never handed out twice per JVM.
  */
-final class FreePorts {
+public final class FreePorts {
     private static final Set<Integer> HANDED_OUT = new HashSet<>();
 
     private FreePorts() {}
 
-    static synchronized int[] pick(int count) {
+    public static synchronized int[] pick(int count) {
         int high = ephemeralLow() - 1;
         int low = Math.max(1024, high - 12_000);
         int[] ports = new int[count];

@@ -91,7 +91,7 @@ final class ClusterCommands {
         Map<String, FenceDevice> devices = new TreeMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
             if (n.fencing() != null && !n.fencing().storage()) {
-                devices.put(n.name(), new FenceDevice(n.fencing().agent(), n.fencing().options(), n.fencing().timeout()));
+                devices.put(n.name(), FenceDevice.of(n.fencing()));
             }
         }
         java.util.function.Consumer<String> log = line -> {

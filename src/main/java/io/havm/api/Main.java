@@ -238,8 +238,7 @@ public final class Main {
                     + " that could prove it off");
             return 1;
         }
-        FenceDevice device = new FenceDevice(deadNode.fencing().agent(), deadNode.fencing().options(),
-                deadNode.fencing().timeout());
+        FenceDevice device = FenceDevice.of(deadNode.fencing());
         Fencer.Result status = new FenceAgentRunner(Map.of(dead, device)).fence(dead, Fencer.Action.STATUS);
         if (status.outcome() != Fencer.Outcome.OFF) {
             err.println("havm vm recover: refused: " + dead + " is not proven off (" + status.detail()
@@ -346,8 +345,7 @@ public final class Main {
                 continue; // a fence request on the heartbeat storage: SafetyBudget checked its numbers
             }
             // The agent's own metadata says which options it takes: a typo fails here, not during a failover.
-            var device = new io.havm.fencing.FenceDevice(n.fencing().agent(), n.fencing().options(),
-                    n.fencing().timeout());
+            var device = io.havm.fencing.FenceDevice.of(n.fencing());
             io.havm.fencing.FenceAgentRunner.validate(a.positional.get(0) + ": cluster.nodes." + n.name() + ".fencing",
                     device);
         }

@@ -323,6 +323,9 @@ class ZkAccessControlTest {
         for (String s : texts) {
             for (String secret : List.of(WRONG.password(), CREDS.password())) {
                 assertFalse(s.contains(secret), s);
+                // as a library would print the auth bytes it was given (Curator's AuthInfo.toString)
+                String asBytes = java.util.Arrays.toString(("havm:" + secret).getBytes(UTF_8));
+                assertFalse(s.contains(asBytes.substring(1, asBytes.length() - 1)), s);
             }
         }
         assertEquals("ZkCredentials[user=havm, password=****]", WRONG.toString());

@@ -240,6 +240,33 @@ class ZkAccessControlTest {
     }
 
     @Test
+    void aNewSessionIsAuthenticatedAgainAndItsNodesAreProtectedToo() throws Exception {
+        ZkCoordination a = client(CREDS);
+        ZkCoordination b = client(CREDS);
+        Recorder bState = new Recorder();
+        b.onConnectionState(bState::state);
+        b.join("node2", bytes("b"));
+        within(10).until(() -> a.members().contains("node2"));
+
+        // b's session ends (as after a network cut longer than the session timeout): Curator makes
+        // a new ZooKeeper handle, which must carry the credentials again.
+        long old = b.curator().getZookeeperClient().getZooKeeper().getSessionId();
+        org.apache.zookeeper.ClientSessionLoss.loseSessionWithoutClosingIt(b.curator().getZookeeperClient().getZooKeeper());
+        within(15).until(() -> bState.inOrder("state LOST", "state RECONNECTED"));
+        assertTrue(b.curator().getZookeeperClient().getZooKeeper().getSessionId() != old);
+        within(15).until(() -> !a.members().contains("node2"));
+
+        b.join("node2", bytes("b again"));
+        b.put("after/expiry", bytes("written"), -1);
+        assertArrayEquals(bytes("written"), a.get("after/expiry").orElseThrow().value());
+        ZooKeeper admin = raw(CREDS);
+        List<ACL> ours = ZkCoordination.acl(CREDS);
+        assertEquals(ours, admin.getACL(ROOT + "/members/node2", new Stat()));
+        assertEquals(ours, admin.getACL(ROOT + "/store/after/expiry", new Stat()));
+        assertEquals(ours, admin.getACL(ROOT + "/store/after", new Stat()));
+    }
+
+    @Test
     void anOpenTreeIsRefusedByAClientWithCredentialsUntilItIsSecuredOnPurpose() throws Exception {
         ZkCoordination open = client(null);
         open.join("node1", bytes("info1"));

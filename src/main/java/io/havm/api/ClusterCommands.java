@@ -77,7 +77,13 @@ final class ClusterCommands {
 
     /** Connects to the ensemble and the cluster a bootstrap file names. */
     static ZkCoordination connect(io.havm.model.Bootstrap b) {
-        return new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), b.sessionTimeout());
+        return new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), b.sessionTimeout(), true,
+                credentials(b));
+    }
+
+    /** The bootstrap file's ZooKeeper credentials (read from their root-only file), or null: none. */
+    static io.havm.model.ZkCredentials credentials(io.havm.model.Bootstrap b) {
+        return b.credentials() == null ? null : io.havm.util.Secrets.zkCredentials(b.credentials());
     }
 
     /**
@@ -125,7 +131,8 @@ final class ClusterCommands {
             }
             node = b.node();
             cluster = b.cluster();
-            zk = new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), b.sessionTimeout(), false);
+            zk = new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), b.sessionTimeout(), false,
+                    credentials(b));
         }
         Path stateDir = Path.of(a.get("--state-dir") != null ? a.get("--state-dir") : "/var/lib/havm");
         ConfigCache cache = new ConfigCache(stateDir.resolve("agent").resolve(cluster).resolve(node + ".config.json"));
@@ -170,7 +177,7 @@ final class ClusterCommands {
         Map<String, FenceDevice> devices = new TreeMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
             if (n.fencing() != null && !n.fencing().storage()) {
-                devices.put(n.name(), new FenceDevice(n.fencing().agent(), n.fencing().options(), n.fencing().timeout()));
+                devices.put(n.name(), FenceDevice.of(n.fencing()));
             }
         }
         return devices;

@@ -64,11 +64,40 @@ final class ConfigCommands {
         return System.getProperty("user.name", "?") + "@" + host;
     }
 
+    /** havm cluster init | secure */
+    int cluster(List<String> args) {
+        if (!args.isEmpty() && args.get(0).equals("secure")) {
+            return secure(args.subList(1, args.size()));
+        }
+        return init(args);
+    }
+
+    /**
+     * havm cluster secure [--bootstrap B]: locks an existing open tree with the bootstrap file's
+     * credentials (every host must have them first: clients without lose every access).
+     */
+    private int secure(List<String> args) {
+        String usage = "havm cluster secure [--bootstrap FILE]";
+        Args a = Args.parse("havm cluster secure", args, Set.of("--bootstrap"), Set.of(), 0, usage);
+        Path b = a.get("--bootstrap") != null ? Path.of(a.get("--bootstrap")) : Bootstrap.DEFAULT_FILE;
+        Bootstrap boot = BootstrapLoader.load(b);
+        if (boot.credentials() == null) {
+            throw new InvalidInputException(b + ": credentials", "is required to secure the cluster (a root-only file"
+                    + " holding user:password)");
+        }
+        int n = ZkCoordination.secure(boot.connectString(), boot.root(), ClusterCommands.credentials(boot),
+                boot.sessionTimeout());
+        out.println("secured cluster " + boot.cluster() + ": " + n + " znode(s) given the cluster's ACL; clients without"
+                + " its credentials can read and change nothing");
+        return 0;
+    }
+
     /** havm cluster init --config F [--bootstrap B] [--replace] [--comment C] */
     int init(List<String> args) {
-        String usage = "havm cluster init --config cluster.yaml [--bootstrap FILE] [--replace] [--comment TEXT]";
+        String usage = "havm cluster init --config cluster.yaml [--bootstrap FILE] [--replace] [--comment TEXT]"
+                + " | havm cluster secure [--bootstrap FILE]";
         if (args.isEmpty() || !args.get(0).equals("init")) {
-            throw new InvalidInputException("havm cluster", "expected 'init' (usage: " + usage + ")");
+            throw new InvalidInputException("havm cluster", "expected 'init' or 'secure' (usage: " + usage + ")");
         }
         Args a = Args.parse("havm cluster init", args.subList(1, args.size()), Set.of("--config", "--bootstrap",
                 "--comment"), Set.of("--replace"), 0, usage);

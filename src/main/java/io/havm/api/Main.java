@@ -63,6 +63,7 @@ public final class Main {
               config check FILE                   validate a cluster configuration (timers, owners, N+1)
               cluster init --config F [--replace] store F (and its fragments) as the cluster's configuration,
                                                   version 1 (--replace: a new version whole, every agent stopped)
+              cluster secure [--bootstrap B]      lock the cluster's ZooKeeper tree with B's credentials (ACLs)
               config apply F [--force] [--dry-run]  validate F against the running cluster, show the diff and
                                                   what will happen, store it as the next version: agents apply
                                                   it live (refused with reasons: e.g. removing an online group,
@@ -136,7 +137,7 @@ public final class Main {
             case "vm" -> vm(rest);
             case "resource" -> resource(rest);
             case "config" -> config(rest);
-            case "cluster" -> new ConfigCommands(out, err).init(rest);
+            case "cluster" -> new ConfigCommands(out, err).cluster(rest);
             case "storage" -> new StorageCommands(out).main(rest);
             case "agent" -> new ClusterCommands(out).agent(rest);
             case "status" -> new ClusterCommands(out).status(rest);
@@ -248,8 +249,7 @@ public final class Main {
                     + " that could prove it off");
             return 1;
         }
-        FenceDevice device = new FenceDevice(deadNode.fencing().agent(), deadNode.fencing().options(),
-                deadNode.fencing().timeout());
+        FenceDevice device = FenceDevice.of(deadNode.fencing());
         Fencer.Result status = new FenceAgentRunner(Map.of(dead, device)).fence(dead, Fencer.Action.STATUS);
         if (status.outcome() != Fencer.Outcome.OFF) {
             err.println("havm vm recover: refused: " + dead + " is not proven off (" + status.detail()
@@ -360,8 +360,7 @@ public final class Main {
                 continue; // a fence request on the heartbeat storage: SafetyBudget checked its numbers
             }
             // The agent's own metadata says which options it takes: a typo fails here, not during a failover.
-            var device = new io.havm.fencing.FenceDevice(n.fencing().agent(), n.fencing().options(),
-                    n.fencing().timeout());
+            var device = io.havm.fencing.FenceDevice.of(n.fencing());
             io.havm.fencing.FenceAgentRunner.validate(a.positional.get(0) + ": cluster.nodes." + n.name() + ".fencing",
                     device);
         }

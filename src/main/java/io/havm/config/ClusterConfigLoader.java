@@ -358,15 +358,45 @@ public final class ClusterConfigLoader {
                         + " a fence request on the heartbeat storage)");
             }
             Map<String, String> options = new TreeMap<>();
+            Map<String, Path> files = new TreeMap<>();
             if (fm.containsKey("options")) {
                 for (Map.Entry<String, Node> e : y.mapping(fm.get("options"), f + ".fencing.options", null).entrySet()) {
-                    options.put(e.getKey(), y.scalar(e.getValue(), f + ".fencing.options." + e.getKey()));
+                    String o = f + ".fencing.options." + e.getKey();
+                    if (e.getValue() instanceof org.yaml.snakeyaml.nodes.MappingNode) {
+                        files.put(e.getKey(), optionFile(y, e.getValue(), o));
+                        continue;
+                    }
+                    String v = y.scalar(e.getValue(), o);
+                    if (ClusterSpec.Fencing.isSecret(e.getKey()) && !v.isEmpty()) {
+                        // The value is not repeated: it is the secret.
+                        throw y.error(e.getValue(), o, ClusterSpec.Fencing.clearSecretProblem(e.getKey(),
+                                "/etc/havm/secrets/" + name + "-" + e.getKey()));
+                    }
+                    options.put(e.getKey(), v);
                 }
             }
             fencing = new ClusterSpec.Fencing(agent, options,
-                    y.duration(fm, "timeout", f + ".fencing.timeout", Duration.ofSeconds(30), false));
+                    y.duration(fm, "timeout", f + ".fencing.timeout", Duration.ofSeconds(30), false), files);
         }
         return new ClusterSpec.NodeSpec(name, uri, mem, fencing);
+    }
+
+    /**
+     * {@code {file: /abs/path}}: a fence option whose value the agent reads from that file when it
+     * runs the fence agent (checked then, and by {@code config check}: owner only, see
+     * {@code io.havm.util.Secrets}). Only the path is in the configuration.
+     */
+    private static Path optionFile(Yaml y, Node n, String field) {
+        Map<String, Node> m = y.mapping(n, field, Set.of("file"));
+        if (!m.containsKey("file")) {
+            throw y.error(n, field, "a mapping here names the file that holds the value: {file: /etc/havm/secrets/NAME}");
+        }
+        String path = y.text(m, "file", field + ".file", null);
+        if (!path.startsWith("/") || path.contains("\0")) {
+            throw y.error(m.get("file"), field + ".file", "'" + path + "' is not an absolute path (a file readable by"
+                    + " root only that holds the value alone on one line)");
+        }
+        return Path.of(path);
     }
 
     /** A ZooKeeper ensemble member, as a connect string names it: host:port or [IPv6]:port. */

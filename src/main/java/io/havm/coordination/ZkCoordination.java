@@ -2,6 +2,7 @@ package io.havm.coordination;
 
 import io.havm.port.Coordination;
 import io.havm.model.InvalidInputException;
+import io.havm.model.ZkCredentials;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.api.ACLProvider;
 import org.apache.curator.framework.api.transaction.CuratorOp;
 import org.apache.curator.framework.api.transaction.CuratorTransactionResult;
 import org.apache.curator.framework.recipes.cache.ChildData;
@@ -36,8 +38,12 @@ import org.apache.curator.utils.ZKPaths;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.OpResult;
+import org.apache.zookeeper.ZooDefs;
 import org.apache.zookeeper.common.PathUtils;
+import org.apache.zookeeper.data.ACL;
+import org.apache.zookeeper.data.Id;
 import org.apache.zookeeper.data.Stat;
+import org.apache.zookeeper.server.auth.DigestAuthenticationProvider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,6 +100,25 @@ import org.slf4j.LoggerFactory;
  * heartbeat — later than the survivors notice. So LOST is too late a trigger for self-fencing:
  * start the self-fence clock at SUSPENDED.
  *
+ * <h2>Access control</h2>
+ * Without credentials the tree is open, as ZooKeeper makes nodes by default ({@code world:anyone},
+ * every right): fine for the lab, not for a cluster whose ZooKeeper others can reach. With
+ * {@link ZkCredentials} the client authenticates with the {@code digest} scheme and every znode it
+ * creates (the root and the parents it makes above it, members, election, epoch, store, ephemeral
+ * nodes alike: one Curator {@link ACLProvider} for all) gets exactly one ACL entry: every right for
+ * {@code digest:<user>:<hash>}, nothing for anyone else. A client without them, or with other
+ * ones, then gets NoAuth for every read, stat, listing, create, write, delete and ACL change under
+ * the root; all it can learn is whether a path exists (a missing one answers "no node", an existing
+ * one NoAuth), e.g. the names of the cluster and of its nodes and groups, never a value.
+ *
+ * <p>An existing root that is open (made by clients without credentials) is <em>refused</em> by a
+ * client with credentials, with a message that says so, rather than locked: agents still running
+ * without credentials would lose the cluster at once, an outage havm would cause. The operator gives
+ * every host the credentials, then locks the tree once with {@link #secure} (every node below the
+ * root, the root last). Parents above an existing root (e.g. {@code /havm}, which other clusters may
+ * share) are left as they are. The digest password crosses the network in clear: a ZooKeeper
+ * reached over an untrusted network needs TLS on its client port as well.
+ *
  * <h2>What is not automatic</h2>
  * After LOST the member znode is gone and is <em>not</em> recreated: the engine self-fences, then
  * calls {@link #join} again when it is fit to host VMs. The election, however, is rejoined by the
@@ -123,6 +148,8 @@ public final class ZkCoordination implements Coordination {
 
     private final String connectString;
     private final String root;
+    /** Null: an open tree (no authentication, ZooKeeper's default ACL). */
+    private final ZkCredentials credentials;
     private final CuratorFramework client;
     private final CuratorCache membersCache;
     private final List<CuratorCache> watches = new ArrayList<>(); // guarded by electionLock
@@ -179,11 +206,27 @@ public final class ZkCoordination implements Coordination {
      */
     public ZkCoordination(String connectString, String root, Duration sessionTimeout, Duration connectionTimeout,
             boolean waitForConnection) {
+        this(connectString, root, sessionTimeout, connectionTimeout, waitForConnection, null);
+    }
+
+    /**
+     * As {@link #ZkCoordination(String, String, Duration, Duration, boolean)}, authenticated: with
+     * {@code credentials} every znode this client creates is protected by them (see "Access
+     * control" above), and an existing root open to anyone is refused (see {@link #secure}).
+     *
+     * @param credentials the cluster's digest credentials ({@code Secrets.zkCredentials(file)}); null:
+     *                    none, an open tree as before
+     * @throws CoordinationException also when ZooKeeper refuses these credentials, or the root exists
+     *                               open to anyone
+     */
+    public ZkCoordination(String connectString, String root, Duration sessionTimeout, Duration connectionTimeout,
+            boolean waitForConnection, ZkCredentials credentials) {
         if (connectString == null || connectString.isBlank()) {
             throw new InvalidInputException("coordination connect string", "must list host:port[,host:port…]");
         }
         this.connectString = connectString;
         this.root = validRoot(root);
+        this.credentials = credentials;
         this.events = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "havm-coordination-events");
             t.setDaemon(true);
@@ -195,7 +238,11 @@ public final class ZkCoordination implements Coordination {
             t.setDaemon(true);
             return t;
         });
-        this.client = CuratorFrameworkFactory.builder()
+        CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder();
+        if (credentials != null) {
+            authenticate(builder, credentials);
+        }
+        this.client = builder
                 .connectString(connectString)
                 .namespace(this.root.substring(1))
                 .sessionTimeoutMs(Math.toIntExact(sessionTimeout.toMillis()))
@@ -251,6 +298,9 @@ public final class ZkCoordination implements Coordination {
 
     /** The paths this client needs, and the member cache loaded. */
     private void setUp(Duration timeout) throws Exception {
+        if (credentials != null) {
+            checkRoot(); // first: nothing may be created under a root we refuse
+        }
         ensurePath(MEMBERS);
         ensurePath(STORE);
         try {
@@ -300,6 +350,192 @@ public final class ZkCoordination implements Coordination {
             c.setProperty(org.apache.zookeeper.common.ZKConfig.JUTE_MAXBUFFER, Integer.toString(CLIENT_MAX_ANSWER_BYTES));
         }
         return c;
+    }
+
+    // ------------------------------------------------------------------ access control
+
+    /** Digest authentication, and this credential's ACL on every znode the client creates. */
+    private static void authenticate(CuratorFrameworkFactory.Builder builder, ZkCredentials credentials) {
+        List<ACL> acl = acl(credentials);
+        builder.authorization("digest", (credentials.user() + ":" + credentials.password()).getBytes(StandardCharsets.UTF_8))
+                .aclProvider(new ACLProvider() {
+                    @Override
+                    public List<ACL> getDefaultAcl() {
+                        return acl;
+                    }
+
+                    @Override
+                    public List<ACL> getAclForPath(String path) {
+                        return acl;
+                    }
+                });
+    }
+
+    /** Every right for {@code digest:<user>:<hash of user:password>}, nothing for anyone else. */
+    static List<ACL> acl(ZkCredentials credentials) {
+        try {
+            String id = DigestAuthenticationProvider.generateDigest(credentials.user() + ":" + credentials.password());
+            // Not List.of: ZooKeeper asks the list contains(null), which an immutable List.of throws on.
+            return Collections.singletonList(new ACL(ZooDefs.Perms.ALL, new Id("digest", id)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("ZooKeeper's digest algorithm is missing from this JVM: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The root (created by this call, through Curator's namespace, if it did not exist: then with our
+     * ACL) must give our credential every right and nobody else any: an existing open tree is not
+     * ours to lock behind the backs of clients still using it (see {@link #secure}).
+     */
+    private void checkRoot() throws Exception {
+        List<ACL> found;
+        try {
+            try {
+                found = client.getACL().forPath("/");
+            } catch (KeeperException.NoNodeException e) {
+                // A new cluster (Curator makes the namespace on a create, not on getACL): made now,
+                // with our ACL, then checked like any, in case another client made it first, open.
+                ensurePath(MEMBERS);
+                found = client.getACL().forPath("/");
+            }
+        } catch (KeeperException.NoAuthException e) {
+            throw new CoordinationException("ZooKeeper " + connectString + " refuses user '" + credentials.user()
+                    + "' on the cluster's root " + root + " (NoAuth): it is protected by other credentials; give this"
+                    + " host the credentials file the cluster was secured with (user:password)", e);
+        }
+        if (found.stream().anyMatch(a -> a.getId().equals(ZooDefs.Ids.ANYONE_ID_UNSAFE) && a.getPerms() != 0)) {
+            throw new CoordinationException("the cluster's root " + root + " at ZooKeeper " + connectString
+                    + " exists open to anyone (" + describe(found) + "): it was made by clients without credentials."
+                    + " havm does not lock it on its own, since agents still running without credentials would lose"
+                    + " the cluster at once: give every host the credentials file, then lock the existing tree once"
+                    + " with 'havm cluster secure' (ZkCoordination.secure); or run without credentials as before");
+        }
+        List<ACL> ours = acl(credentials);
+        if (found.stream().noneMatch(a -> a.getId().equals(ours.get(0).getId()) && a.getPerms() == ZooDefs.Perms.ALL)) {
+            throw new CoordinationException("the cluster's root " + root + " at ZooKeeper " + connectString
+                    + " does not give user '" + credentials.user() + "' every right (its ACL: " + describe(found)
+                    + "): it was set by hand or for other credentials; give this host the credentials the cluster"
+                    + " was secured with, or set the ACL again with 'havm cluster secure'");
+        }
+    }
+
+    /**
+     * Locks an existing tree: puts the ACL of {@code credentials} (every right for them, none for
+     * anyone else) on every znode under {@code root}, children before parents and the root last,
+     * then walks again until a walk changes nothing (a node created by an open client during a
+     * walk is caught by the next one; once the root is locked, nobody without the credentials can
+     * create anything). Nodes that already carry exactly this ACL are left alone, so it is
+     * idempotent and can be rerun after an interruption. Parents above the root are not touched
+     * (other clusters may share them). A missing root is nothing to secure.
+     *
+     * <p>Clients still connected without credentials lose every access when their nodes are
+     * locked: give every host the credentials first (clients with credentials work on an open tree,
+     * but refuse to start on one: {@link #checkRoot}).
+     *
+     * @return how many znodes got the ACL
+     * @throws CoordinationException if ZooKeeper cannot be reached, or a znode is protected by
+     *                               other credentials (named)
+     */
+    public static int secure(String connectString, String root, ZkCredentials credentials, Duration timeout) {
+        validRoot(root);
+        java.util.Objects.requireNonNull(credentials, "credentials");
+        List<ACL> acl = acl(credentials);
+        CuratorFrameworkFactory.Builder builder = CuratorFrameworkFactory.builder();
+        authenticate(builder, credentials);
+        try (CuratorFramework c = builder.connectString(connectString)
+                .sessionTimeoutMs(Math.toIntExact(Math.max(timeout.toMillis(), 2000)))
+                .connectionTimeoutMs(Math.toIntExact(timeout.toMillis()))
+                .retryPolicy(new BoundedExponentialBackoffRetry(100, 1000, 3))
+                .ensembleTracker(false)
+                .build()) {
+            c.start();
+            if (!c.blockUntilConnected(Math.toIntExact(timeout.toMillis()), TimeUnit.MILLISECONDS)) {
+                throw new CoordinationException("no connection to ZooKeeper at " + connectString + " within "
+                        + timeout.toMillis() + " ms");
+            }
+            int total = 0;
+            for (int walk = 0; walk < 10; walk++) {
+                int changed = 0;
+                for (String path : childrenFirst(c, root)) {
+                    String at = connectString + " " + path;
+                    try {
+                        if (!c.getACL().forPath(path).equals(acl)) {
+                            c.setACL().withACL(acl).forPath(path);
+                            changed++;
+                        }
+                    } catch (KeeperException.NoNodeException e) {
+                        // gone meanwhile (an ephemeral node, a deleted key): nothing to lock
+                    } catch (KeeperException.NoAuthException e) {
+                        throw new CoordinationException("securing " + root + ": ZooKeeper refuses user '"
+                                + credentials.user() + "' on " + at + " (NoAuth): that node is protected by other"
+                                + " credentials; the nodes below it are locked already, the root not yet: fix that"
+                                + " node's ACL (or use the credentials it has) and run again", e);
+                    }
+                }
+                total += changed;
+                if (changed == 0) {
+                    LOG.info("secured {} at ZooKeeper {}: {} znodes got the ACL of user '{}'", root, connectString,
+                            total, credentials.user());
+                    return total;
+                }
+            }
+            throw new CoordinationException("securing " + root + " at ZooKeeper " + connectString + ": znodes kept"
+                    + " appearing without the ACL after 10 walks: stop the clients that run without credentials");
+        } catch (CoordinationException e) {
+            throw e;
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw new CoordinationException("securing " + root + " at ZooKeeper " + connectString + " failed: " + e, e);
+        }
+    }
+
+    /** Every znode of the subtree at {@code top} (absolute paths), each after all of its descendants. */
+    private static List<String> childrenFirst(CuratorFramework c, String top) throws Exception {
+        List<String> preorder = new ArrayList<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(List.of(top));
+        while (!todo.isEmpty()) {
+            String p = todo.pop();
+            List<String> kids;
+            try {
+                kids = c.getChildren().forPath(p);
+            } catch (KeeperException.NoNodeException e) {
+                continue;
+            } catch (KeeperException.NoAuthException e) {
+                throw new CoordinationException("securing " + top + ": ZooKeeper refuses to list " + p
+                        + " (NoAuth): that node is protected by other credentials; nothing was changed", e);
+            }
+            preorder.add(p);
+            for (String k : kids) {
+                todo.push(ZKPaths.makePath(p, k));
+            }
+        }
+        // Preorder puts every node before its descendants: reversed, after them.
+        Collections.reverse(preorder);
+        return preorder;
+    }
+
+    /** An ACL for a message: scheme:id:rights, with a digest's hash left out (it can be attacked offline). */
+    static String describe(List<ACL> acl) {
+        List<String> out = new ArrayList<>();
+        for (ACL a : acl) {
+            String id = a.getId().getId();
+            if (a.getId().getScheme().equals("digest") && id.indexOf(':') >= 0) {
+                id = id.substring(0, id.indexOf(':'));
+            }
+            StringBuilder rights = new StringBuilder();
+            int[] bits = {ZooDefs.Perms.CREATE, ZooDefs.Perms.DELETE, ZooDefs.Perms.READ, ZooDefs.Perms.WRITE,
+                ZooDefs.Perms.ADMIN};
+            String letters = "cdrwa";
+            for (int i = 0; i < bits.length; i++) {
+                if ((a.getPerms() & bits[i]) != 0) {
+                    rights.append(letters.charAt(i));
+                }
+            }
+            out.add(a.getId().getScheme() + ":" + id + ":" + (rights.length() == 0 ? "-" : rights));
+        }
+        return String.join(", ", out);
     }
 
     // ------------------------------------------------------------------ membership
@@ -992,6 +1228,14 @@ public final class ZkCoordination implements Coordination {
         }
         if (e instanceof InterruptedException) {
             Thread.currentThread().interrupt();
+        }
+        if (e instanceof KeeperException.NoAuthException) {
+            return new CoordinationException(what + " at ZooKeeper " + connectString + " under " + root
+                    + " refused: " + e.getMessage() + (credentials == null
+                    ? ": the cluster's znodes are protected by credentials and this client has none; give it the"
+                            + " cluster's credentials file (the bootstrap file's 'credentials')"
+                    : ": user '" + credentials.user() + "' has no right there; the credentials file holds other"
+                            + " credentials than those the cluster was secured with"), e);
         }
         return new CoordinationException(what + " at ZooKeeper " + connectString + " under " + root + " failed: " + e, e);
     }

@@ -52,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * <h2>Secrets</h2>
  * Values of secret options ({@link FenceDevice#isSecret}: password, passwd, …) appear only on the
  * agent's stdin: they are replaced by {@code ****} in every log line and every result detail, also
- * where the agent itself echoed them.
+ * where the agent itself echoed them. Options from files ({@code password: {file: …}}) are read at
+ * each fence call, with the checks of {@code Secrets}, and masked the same way whatever their name;
+ * a file that is missing or open to others fails the call before any agent runs, naming the file.
  */
 public final class FenceAgentRunner implements Fencer {
     private static final Logger LOG = LoggerFactory.getLogger(FenceAgentRunner.class);
@@ -80,7 +82,7 @@ public final class FenceAgentRunner implements Fencer {
             return fenceOrThrow(node, action);
         } catch (RuntimeException e) {
             FenceDevice d = devices.get(node);
-            String why = d == null ? e.toString() : mask(e.toString(), d.secrets());
+            String why = e instanceof Masked ? e.getMessage() : d == null ? e.toString() : mask(e.toString(), d.secrets());
             LOG.error("fence {} {}: {}", node, word(action), why);
             return new Result(Outcome.FAILED, node + ": " + word(action) + " failed: " + why);
         }
@@ -94,11 +96,35 @@ public final class FenceAgentRunner implements Fencer {
         }
         long deadline = System.nanoTime() + d.timeout().toNanos();
         String agent = d.agentName();
+        FenceDevice.Resolved opts;
+        try {
+            opts = d.readOptions();
+        } catch (InvalidInputException e) {
+            Result r = new Result(Outcome.FAILED, node + ": " + agent + " " + d.agentAction(action) + ": not run: "
+                    + e.getMessage());
+            LOG.warn("fence {} {}: {}", node, word(action), r.detail());
+            return r;
+        }
         LOG.info("fence {} {}: {} action={} {} (budget {})", node, word(action), agent, d.agentAction(action),
                 d.maskedOptions(), seconds(d.timeout()));
-        Run first = run(node, d, d.agentAction(action), deadline);
+        try {
+            return fenceWith(node, action, d, opts, deadline);
+        } catch (RuntimeException e) {
+            throw new Masked(mask(e.toString(), opts.secrets()));
+        }
+    }
+
+    /** A failure whose text is already masked. */
+    private static final class Masked extends RuntimeException {
+        Masked(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private Result fenceWith(String node, Action action, FenceDevice d, FenceDevice.Resolved opts, long deadline) {
+        Run first = run(node, d, opts, d.agentAction(action), deadline);
         Result r = switch (action) {
-            case OFF -> off(node, d, first, deadline);
+            case OFF -> off(node, d, opts, first, deadline);
             case STATUS -> first.ok() ? new Result(Outcome.ON, node + ": " + first.say())
                     : first.saidOff() ? new Result(Outcome.OFF, node + ": " + first.say())
                     : failed(node, d, first);
@@ -116,14 +142,14 @@ public final class FenceAgentRunner implements Fencer {
         return r;
     }
 
-    private Result off(String node, FenceDevice d, Run off, long deadline) {
+    private Result off(String node, FenceDevice d, FenceDevice.Resolved opts, Run off, long deadline) {
         if (!off.ok()) {
             return failed(node, d, off);
         }
         if (!d.confirmOff()) {
             return new Result(Outcome.OFF, node + ": " + off.say() + " (not checked with status: confirm-off is false)");
         }
-        Run status = run(node, d, d.agentAction(Action.STATUS), deadline);
+        Run status = run(node, d, opts, d.agentAction(Action.STATUS), deadline);
         if (status.saidOff()) {
             return new Result(Outcome.OFF, node + ": " + off.say() + "; " + status.say() + ": off confirmed in "
                     + seconds(Duration.ofNanos(off.nanos + status.nanos)));
@@ -169,7 +195,8 @@ public final class FenceAgentRunner implements Fencer {
     /**
      * Checks a device against what its agent declares (its metadata): every option is a parameter
      * of the agent, every required parameter is given, the agent has the off action (and status when
-     * off is confirmed). Run at configuration load, so that a typo fails then and not during a fence.
+     * off is confirmed), every option file exists and is for root only. Run at configuration load, so
+     * that a typo or an unsafe file fails then and not during a fence.
      *
      * @param where the device's place in the configuration, e.g. {@code cluster.yaml: nodes.host2.fence}
      * @return the metadata, for the caller's own use
@@ -184,13 +211,13 @@ public final class FenceAgentRunner implements Fencer {
         String name = md.name().isEmpty() ? d.agentName() : md.name();
         String allowed = md.parameters().stream().filter(p -> !p.deprecated() && !p.name().equals("action"))
                 .map(AgentMetadata.Parameter::name).collect(Collectors.joining(", "));
-        for (String k : d.options().keySet()) {
+        for (String k : d.optionNames()) {
             if (md.parameter(k).isEmpty()) {
                 throw new InvalidInputException(where + ".options." + k, name + " has no parameter '" + k
                         + "' (its parameters: " + allowed + ")");
             }
         }
-        Set<String> given = d.options().keySet().stream().map(AgentMetadata::norm).collect(Collectors.toSet());
+        Set<String> given = d.optionNames().stream().map(AgentMetadata::norm).collect(Collectors.toSet());
         for (AgentMetadata.Parameter p : md.parameters()) {
             if (p.required() && !p.deprecated() && !p.name().equals("action") && !given.contains(AgentMetadata.norm(p.name()))
                     && (p.obsoletes() == null || !given.contains(AgentMetadata.norm(p.obsoletes())))) {
@@ -211,6 +238,12 @@ public final class FenceAgentRunner implements Fencer {
                             + (a == Action.STATUS ? "; without one, set confirm-off: false" : ""));
                 }
             }
+        }
+        // Last, once the names are right: each secret file is there and for root only (not read here).
+        try {
+            d.checkOptionFiles();
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(where + "." + e.where(), e.problem());
         }
         return md;
     }
@@ -233,30 +266,31 @@ public final class FenceAgentRunner implements Fencer {
         }
     }
 
-    private static Run run(String node, FenceDevice d, String agentAction, long deadline) {
+    private static Run run(String node, FenceDevice d, FenceDevice.Resolved opts, String agentAction, long deadline) {
         long left = deadline - System.nanoTime();
         if (left < Duration.ofMillis(1).toNanos()) {
             return new Run(d.agentName(), agentAction, -1, true, true, 0, "");
         }
         long t0 = System.nanoTime();
-        Exec.Outcome o = Exec.run(Duration.ofNanos(left), null, null, stdin(node, d, agentAction),
+        Exec.Outcome o = Exec.run(Duration.ofNanos(left), null, null, stdin(node, opts.options(), agentAction),
                 List.of(d.path().toString()));
         long took = System.nanoTime() - t0;
         boolean failed = o.timedOut() || (o.code() != 0 && !(o.code() == 2 && (agentAction.equals(d.agentAction(Action.STATUS))
                 || agentAction.equals(d.agentAction(Action.MONITOR)))));
-        Run r = new Run(d.agentName(), agentAction, o.code(), o.timedOut(), false, took, summary(d, o.out(), o.err(), failed));
+        Run r = new Run(d.agentName(), agentAction, o.code(), o.timedOut(), false, took,
+                summary(opts.secrets(), o.out(), o.err(), failed));
         LOG.debug("fence {}: {} {} -> exit {}{} in {}", node, d.agentName(), agentAction, o.code(),
                 o.timedOut() ? " (timed out)" : "", seconds(Duration.ofNanos(took)));
         return r;
     }
 
-    /** The agent's stdin: action, nodename, then the options in name order. */
-    static String stdin(String node, FenceDevice d, String agentAction) {
+    /** The agent's stdin: action, nodename, then the options (files already read) in name order. */
+    static String stdin(String node, Map<String, String> options, String agentAction) {
         StringBuilder sb = new StringBuilder("action=").append(agentAction).append('\n');
-        if (d.options().keySet().stream().noneMatch(k -> k.equalsIgnoreCase("nodename"))) {
+        if (options.keySet().stream().noneMatch(k -> k.equalsIgnoreCase("nodename"))) {
             sb.append("nodename=").append(node).append('\n');
         }
-        d.options().forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+        new TreeMap<>(options).forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
         return sb.toString();
     }
 
@@ -266,9 +300,13 @@ public final class FenceAgentRunner implements Fencer {
      * "Please use '-h' for usage"), only those; otherwise everything it printed.
      */
     static String summary(FenceDevice d, String out, String err, boolean failed) {
+        return summary(d.secrets(), out, err, failed);
+    }
+
+    static String summary(List<String> secrets, String out, String err, boolean failed) {
         Set<String> lines = new LinkedHashSet<>();
         // Masked before anything else touches the text: stripping could cut a secret's edge off.
-        for (String text : List.of(mask(err, d.secrets()), mask(out, d.secrets()))) {
+        for (String text : List.of(mask(err, secrets), mask(out, secrets))) {
             for (String l : text.split("\\R")) {
                 String s = LOG_PREFIX.matcher(l.strip()).replaceFirst("").strip();
                 if (!s.isEmpty() && !s.equals("ERROR: Please use '-h' for usage") && !s.contains("DeprecationWarning") && !s.startsWith("from pipes import")) {
@@ -283,7 +321,7 @@ public final class FenceAgentRunner implements Fencer {
                 chosen = errors;
             }
         }
-        String s = mask(String.join(" | ", chosen), d.secrets());
+        String s = mask(String.join(" | ", chosen), secrets);
         return s.length() <= DETAIL_MAX ? s : s.substring(0, DETAIL_MAX) + "…";
     }
 

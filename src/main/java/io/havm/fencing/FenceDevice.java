@@ -1,7 +1,9 @@
 package io.havm.fencing;
 
 import io.havm.port.Fencer.Action;
+import io.havm.model.ClusterSpec;
 import io.havm.model.InvalidInputException;
+import io.havm.util.Secrets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,7 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -37,9 +41,13 @@ import java.util.stream.Collectors;
  *                   {@code reboot}, {@code status}, {@code monitor})
  * @param confirmOff after a successful {@code off}, run {@code status} and accept only exit 2 (off)
  *                   as proof; turn off only for agents without a status action
+ * @param optionFiles options whose value is read from a secret file each time the agent runs
+ *                   ({@link Secrets#read}: owner only, one line), so that the configuration holds
+ *                   only the path; a value read from a file is masked like a password, whatever
+ *                   the option's name
  */
 public record FenceDevice(String agent, Map<String, String> options, Duration timeout, Map<Action, String> actions,
-        boolean confirmOff) {
+        boolean confirmOff, Map<String, Path> optionFiles) {
 
     /** Where bare agent names are looked up: Debian's fence-agents installs {@code /usr/sbin/fence_*}. */
     public static final Path SEARCH_DIR = Path.of("/usr/sbin");
@@ -51,9 +59,6 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
     /** fencing.py maps '-' and '_' alike; no spaces, no '=' (the FenceAgentAPI forbids both). */
     private static final Pattern OPTION_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_-]*");
     private static final Pattern ACTION_NAME = Pattern.compile("[a-z][a-z0-9_-]*");
-    /** Option names whose values are secrets: never logged, never in a result's detail. */
-    private static final Pattern SECRET_NAME = Pattern.compile(
-            "(?i).*(passw|secret|token|api[_-]?key|private[_-]?key|community).*");
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m)?");
     private static final List<String> CONFIG_KEYS = List.of("agent", "options", "timeout", "actions", "confirm-off");
 
@@ -90,6 +95,29 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
             opts.put(k, v);
         }
         options = Collections.unmodifiableMap(opts);
+        TreeMap<String, Path> files = new TreeMap<>();
+        Set<String> given = new TreeSet<>();
+        opts.keySet().forEach(k -> given.add(norm(k)));
+        for (Map.Entry<String, Path> e : (optionFiles == null ? Map.<String, Path>of() : optionFiles).entrySet()) {
+            String k = e.getKey();
+            if (k == null || !OPTION_NAME.matcher(k).matches()) {
+                throw new InvalidInputException("options." + k, "option names are a letter, then letters, digits,"
+                        + " '_' or '-' (no spaces, no '='): each becomes one 'name=value' line on the agent's stdin");
+            }
+            String lower = k.toLowerCase(Locale.ROOT);
+            if (lower.equals("action") || lower.equals("option")) {
+                throw new InvalidInputException("options." + k, "is set by havm on every call");
+            }
+            if (!given.add(norm(k))) {
+                throw new InvalidInputException("options." + k, "is given twice (once in clear, once from a file)");
+            }
+            if (e.getValue() == null || !e.getValue().isAbsolute()) {
+                throw new InvalidInputException("options." + k + ".file", "'" + e.getValue() + "' is not an absolute"
+                        + " path (a file readable by root only that holds the value alone on one line)");
+            }
+            files.put(k, e.getValue());
+        }
+        optionFiles = Collections.unmodifiableMap(files);
         if (timeout == null || timeout.isNegative() || timeout.isZero() || timeout.compareTo(MAX_TIMEOUT) > 0) {
             throw new InvalidInputException("timeout", "must be a positive duration of at most "
                     + MAX_TIMEOUT.toMinutes() + " min (e.g. 60s, the Pacemaker default), got " + timeout);
@@ -114,9 +142,20 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
         actions = Collections.unmodifiableMap(acts);
     }
 
+    /** No option from a file. */
+    public FenceDevice(String agent, Map<String, String> options, Duration timeout, Map<Action, String> actions,
+            boolean confirmOff) {
+        this(agent, options, timeout, actions, confirmOff, Map.of());
+    }
+
     /** Defaults: every havm action runs the agent action of the same name; off is confirmed by status. */
     public FenceDevice(String agent, Map<String, String> options, Duration timeout) {
         this(agent, options, timeout, Map.of(), true);
+    }
+
+    /** The device a node's configuration describes (a power fence agent, not {@code storage}). */
+    public static FenceDevice of(ClusterSpec.Fencing f) {
+        return new FenceDevice(f.agent(), f.options(), f.timeout(), Map.of(), true, f.optionFiles());
     }
 
     /** The executable this device runs, checked again (it may have gone since the device was made). */
@@ -141,7 +180,63 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
 
     /** Whether the option's value is a secret (password, passwd, snmp_priv_passwd, secret_key, …). */
     public static boolean isSecret(String optionName) {
-        return SECRET_NAME.matcher(optionName).matches() && !optionName.toLowerCase(Locale.ROOT).endsWith("_script");
+        return ClusterSpec.Fencing.isSecret(optionName);
+    }
+
+    /** Every option's name, in clear or from a file. */
+    public Set<String> optionNames() {
+        Set<String> out = new TreeSet<>(options.keySet());
+        out.addAll(optionFiles.keySet());
+        return out;
+    }
+
+    /**
+     * What one fence call sends: every option's value, the files read now ({@link Secrets#read});
+     * and the values to mask in what the agent prints: the secret options' and every file's.
+     */
+    public record Resolved(Map<String, String> options, List<String> secrets) {
+        /** Never prints a value. */
+        @Override
+        public String toString() {
+            return "Resolved[options=" + options.keySet() + "]";
+        }
+    }
+
+    /**
+     * The options to send, the files read now (each time: a changed password takes effect at the
+     * next fence, and a file made unsafe since the start is refused then).
+     *
+     * @throws InvalidInputException naming the option and the file, never the value
+     */
+    public Resolved readOptions() {
+        TreeMap<String, String> all = new TreeMap<>(options);
+        List<String> secrets = new java.util.ArrayList<>(secrets());
+        for (Map.Entry<String, Path> e : optionFiles.entrySet()) {
+            String v;
+            try {
+                v = Secrets.read(e.getValue());
+            } catch (InvalidInputException x) {
+                throw new InvalidInputException("options." + e.getKey(), x.getMessage());
+            }
+            all.put(e.getKey(), v);
+            secrets.add(v);
+        }
+        return new Resolved(Collections.unmodifiableMap(all), List.copyOf(secrets));
+    }
+
+    /** Checks every option file's owner and mode now, without reading it ({@link Secrets#check}). */
+    public void checkOptionFiles() {
+        for (Map.Entry<String, Path> e : optionFiles.entrySet()) {
+            try {
+                Secrets.check(e.getValue());
+            } catch (InvalidInputException x) {
+                throw new InvalidInputException("options." + e.getKey(), x.getMessage());
+            }
+        }
+    }
+
+    static String norm(String name) {
+        return name.toLowerCase(Locale.ROOT).replace('-', '_');
     }
 
     /** The values of secret options: masked wherever an agent's output is shown. */
@@ -150,10 +245,12 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
                 .filter(v -> !v.isEmpty()).toList();
     }
 
-    /** Options for the operator's eyes: secret values replaced by {@code ****}. */
+    /** Options for the operator's eyes: secret values replaced by {@code ****}, files named, never read. */
     public String maskedOptions() {
-        return options.entrySet().stream().map(e -> e.getKey() + "=" + (isSecret(e.getKey()) ? "****" : e.getValue()))
-                .collect(Collectors.joining(" "));
+        TreeMap<String, String> shown = new TreeMap<>();
+        options.forEach((k, v) -> shown.put(k, isSecret(k) ? "****" : v));
+        optionFiles.forEach((k, f) -> shown.put(k, "<file " + f + ">"));
+        return shown.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "));
     }
 
     /** Never prints a secret (the record's generated toString would). */
@@ -165,7 +262,8 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
 
     /**
      * Reads one device from configuration (YAML mapped to Java): {@code agent} (required),
-     * {@code options} (a mapping of scalars), {@code timeout} ({@code 60s}, {@code 500ms}, {@code 2m}
+     * {@code options} (a mapping of scalars, or {@code {file: PATH}} for a value read from a secret
+     * file; a secret option in clear is refused), {@code timeout} ({@code 60s}, {@code 500ms}, {@code 2m}
      * or a number of seconds; default 60 s), {@code actions} (havm action → agent action),
      * {@code confirm-off} (default true). Errors name {@code where} and the field.
      */
@@ -183,6 +281,7 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
             throw new InvalidInputException(where + ".agent", "must be a string, e.g. fence_ipmilan");
         }
         Map<String, String> options = new LinkedHashMap<>();
+        Map<String, Path> files = new LinkedHashMap<>();
         Object rawOptions = raw.get("options");
         if (rawOptions != null) {
             if (!(rawOptions instanceof Map<?, ?> m)) {
@@ -190,11 +289,24 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
             }
             for (Map.Entry<?, ?> e : m.entrySet()) {
                 Object v = e.getValue();
-                if (v instanceof Map || v instanceof Iterable) {
-                    throw new InvalidInputException(where + ".options." + e.getKey(), "must be a single value, not a "
-                            + (v instanceof Map ? "mapping" : "list"));
+                String k = String.valueOf(e.getKey());
+                String o = where + ".options." + k;
+                if (v instanceof Map<?, ?> fm) {
+                    if (fm.size() != 1 || !(fm.get("file") instanceof String f) || !f.startsWith("/")) {
+                        throw new InvalidInputException(o, "a mapping here names the file that holds the value:"
+                                + " {file: /etc/havm/secrets/NAME} (an absolute path)");
+                    }
+                    files.put(k, Path.of(f));
+                    continue;
                 }
-                options.put(String.valueOf(e.getKey()), v == null ? null : String.valueOf(v));
+                if (v instanceof Iterable) {
+                    throw new InvalidInputException(o, "must be a single value or {file: PATH}, not a list");
+                }
+                if (v != null && isSecret(k) && !String.valueOf(v).isEmpty()) {
+                    throw new InvalidInputException(o, ClusterSpec.Fencing.clearSecretProblem(k,
+                            "/etc/havm/secrets/" + k));
+                }
+                options.put(k, v == null ? null : String.valueOf(v));
             }
         }
         Duration timeout = raw.containsKey("timeout") ? parseDuration(where + ".timeout", raw.get("timeout"))
@@ -219,7 +331,7 @@ public record FenceDevice(String agent, Map<String, String> options, Duration ti
             throw new InvalidInputException(where + ".confirm-off", "must be true or false, got '" + confirm + "'");
         }
         try {
-            return new FenceDevice((String) agent, options, timeout, actions, (Boolean) confirm);
+            return new FenceDevice((String) agent, options, timeout, actions, (Boolean) confirm, files);
         } catch (InvalidInputException e) {
             throw new InvalidInputException(where + "." + e.where(), e.getMessage().substring(e.where().length() + 2));
         }

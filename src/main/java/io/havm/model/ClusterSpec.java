@@ -132,15 +132,53 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
     public record NodeSpec(String name, String uri, long memoryMiB, Fencing fencing) {}
 
     /**
-     * How a node is fenced: a fence agent and its options (passwords included, never logged), or
-     * {@value #STORAGE}: a fence request written into the node's slot of the heartbeat storage
-     * (the node stops its HA groups and acknowledges; silence past its watchdog's deadline counts).
+     * How a node is fenced: a fence agent and its options, or {@value #STORAGE}: a fence request
+     * written into the node's slot of the heartbeat storage (the node stops its HA groups and
+     * acknowledges; silence past its watchdog's deadline counts).
+     *
+     * @param options     options given in the configuration; never a secret ({@link #isSecret}):
+     *                    the loader refuses those in clear
+     * @param optionFiles options whose value is read, when the agent runs, from a file readable by
+     *                    root only ({@code password: {file: /etc/havm/secrets/bmc1}}): only the
+     *                    path is in the configuration
      */
-    public record Fencing(String agent, Map<String, String> options, Duration timeout) {
+    public record Fencing(String agent, Map<String, String> options, Duration timeout, Map<String, java.nio.file.Path> optionFiles) {
         public static final String STORAGE = "storage";
+
+        /** Option names whose values are secrets, e.g. password, passwd, snmp_priv_passwd, secret_key, hexadecimal_kg. */
+        private static final java.util.regex.Pattern SECRET_NAME = java.util.regex.Pattern.compile(
+                "(?i).*(passw|secret|token|api[_-]?key|private[_-]?key|community).*|(?i)(.*[_-])?kg");
+        /** ...but not these: the path of a script or file that yields the secret is no secret. */
+        private static final java.util.regex.Pattern NOT_SECRET = java.util.regex.Pattern.compile(
+                "(?i).*[_-](script|file|path)");
 
         public Fencing {
             options = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(options));
+            optionFiles = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(
+                    optionFiles == null ? Map.of() : optionFiles));
+        }
+
+        /** No option from a file. */
+        public Fencing(String agent, Map<String, String> options, Duration timeout) {
+            this(agent, options, timeout, Map.of());
+        }
+
+        /**
+         * Whether an option's value is a secret: passwords (password, passwd, snmp_priv_passwd),
+         * keys and tokens (secret_key, apikey, token, hexadecimal_kg), SNMP communities. Fence agents'
+         * metadata marks none of them as such, so this is by name, after fence-agents' parameter
+         * names; a {@code *_script}, {@code *_file} or {@code *_path} parameter holds where a secret
+         * is, not the secret.
+         */
+        public static boolean isSecret(String optionName) {
+            return SECRET_NAME.matcher(optionName).matches() && !NOT_SECRET.matcher(optionName).matches();
+        }
+
+        /** Why a secret option in clear is refused, and how to move it to {@code file}; never the value. */
+        public static String clearSecretProblem(String option, String file) {
+            return "a secret in clear is refused: the configuration is stored in the cluster and shown by 'config"
+                    + " show'. Put the value alone on one line in a file readable by root only (chmod 600, owner"
+                    + " root) on every host, e.g. " + file + ", and write '" + option + ": {file: " + file + "}'";
         }
 
         /** Fenced through the heartbeat storage, not a power fence agent. */

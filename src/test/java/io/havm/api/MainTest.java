@@ -83,11 +83,24 @@ class MainTest {
 
     @Test
     void configCheckValidatesFenceAgentOptionsAgainstTheAgentsOwnMetadata() throws Exception {
+        Path pw = Files.writeString(dir.resolve("bmc1"), "s3cret\n");
+        Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         String yaml = "cluster:\n  nodes:\n    - {name: host1, uri: qemu+tcp://10.0.0.1/system, fencing: {agent: "
-                + "fence_redfish, options: {ip: 10.0.0.9, USER: admin, password: s3cret}}}\n"
+                + "fence_redfish, options: {ip: 10.0.0.9, USER: admin, password: {file: " + pw + "}}}}\n"
                 + "groups:\n  web: {resources: {web-vm: {type: vm}}}\n";
         Path ok = Files.writeString(dir.resolve("ok.yaml"), yaml.replace("USER", "username"));
         assertEquals(0, run("config", "check", ok.toString()), err());
+        Path clear = Files.writeString(dir.resolve("clear.yaml"), yaml.replace("USER", "username")
+                .replace("{file: " + pw + "}", "s3cret"));
+        assertEquals(2, run("config", "check", clear.toString()));
+        assertTrue(err().contains("clear.yaml:3: cluster.nodes.host1.fencing.options.password: a secret in clear is"
+                + " refused"), err());
+        Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        assertEquals(2, run("config", "check", ok.toString()));
+        assertTrue(err().contains("ok.yaml: cluster.nodes.host1.fencing.options.password: " + pw + ": mode 0644"
+                + " (rw-r--r--)"), err());
+        assertTrue(err().contains("chmod 600 " + pw), err());
+        Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Path typo = Files.writeString(dir.resolve("typo.yaml"), yaml.replace("USER", "usernme"));
         assertEquals(2, run("config", "check", typo.toString()));
         assertTrue(err().contains("typo.yaml: cluster.nodes.host1.fencing.options.usernme: fence_redfish has no "

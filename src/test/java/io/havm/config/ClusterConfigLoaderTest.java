@@ -45,6 +45,37 @@ class ClusterConfigLoaderTest {
     }
 
     @Test
+    void fencePasswordsComeFromFilesNeverFromTheConfigurationInClear() {
+        String fenced = NODES.replace("memoryMiB: 2048}\n    - {name: host2", "memoryMiB: 2048, fencing: {agent:"
+                + " fence_ipmilan, options: {ip: 10.0.0.21, username: admin, password: PW}}}\n    - {name: host2");
+        ClusterSpec.Fencing f = ClusterConfigLoader.parse("c.yaml", fenced.replace("PW", "{file: /etc/havm/secrets/bmc1}"))
+                .spec().node("host1").orElseThrow().fencing();
+        assertEquals(java.util.Map.of("ip", "10.0.0.21", "username", "admin"), f.options());
+        assertEquals(java.util.Map.of("password", java.nio.file.Path.of("/etc/havm/secrets/bmc1")), f.optionFiles());
+
+        String clear = error(fenced.replace("PW", "'hunter2-Pw'"));
+        assertEquals("c.yaml:3: cluster.nodes.host1.fencing.options.password: a secret in clear is refused: the"
+                + " configuration is stored in the cluster and shown by 'config show'. Put the value alone on one line"
+                + " in a file readable by root only (chmod 600, owner root) on every host, e.g."
+                + " /etc/havm/secrets/host1-password, and write 'password: {file: /etc/havm/secrets/host1-password}'",
+                clear);
+        for (String name : List.of("passwd", "snmp_priv_passwd", "community", "secret_key", "hexadecimal_kg")) {
+            String e = error(fenced.replace("password: PW", name + ": hunter2-Pw"));
+            assertTrue(e.contains("options." + name + ": a secret in clear is refused"), e);
+            assertTrue(!e.contains("hunter2"), "the value is never repeated: " + e);
+        }
+        assertEquals("c.yaml:3: cluster.nodes.host1.fencing.options.password.file: 'secrets/bmc1' is not an absolute"
+                + " path (a file readable by root only that holds the value alone on one line)",
+                error(fenced.replace("PW", "{file: secrets/bmc1}")));
+        assertTrue(error(fenced.replace("PW", "{path: /etc/havm/secrets/bmc1}"))
+                .contains("options.password.path: unknown field (allowed: file)"));
+        // Where a secret is, is no secret: a script's or a file's path stays in clear.
+        assertEquals("/usr/local/bin/bmc-pw", ClusterConfigLoader.parse("c.yaml", fenced.replace("password: PW",
+                "password_script: /usr/local/bin/bmc-pw")).spec().node("host1").orElseThrow().fencing().options()
+                .get("password_script"));
+    }
+
+    @Test
     void startupGraceIsADurationNamedByLineAndField() {
         ClusterSpec s = ClusterConfigLoader.parse("c.yaml", NODES.replace("cluster:\n", """
                 cluster:

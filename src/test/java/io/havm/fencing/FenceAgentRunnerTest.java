@@ -240,6 +240,54 @@ class FenceAgentRunnerTest {
     }
 
     @Test
+    void aPasswordFromAFileGoesOnlyOnTheAgentsStdinAndIsMaskedEverywhereElse() throws Exception {
+        // The agent echoes its whole stdin back in an error, as a careless agent might.
+        Path a = script(dir, "fence_stub", "in=$(cat)\nprintf 'argc=%s\\n%s\\n--\\n' $# \"$in\" >> "
+                + dir.resolve("calls") + "\necho \"ERROR: Failed: login with $(tr '\\n' ' ' <<<\"$in\")\" >&2\nexit 1\n");
+        Path pw = Files.writeString(dir.resolve("bmc1"), PASSWORD + "\n");
+        Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        FenceDevice d = new FenceDevice(a.toString(), Map.of("username", "admin"), Duration.ofSeconds(20), Map.of(),
+                true, Map.of("password", pw));
+        Logger logger = (Logger) LoggerFactory.getLogger(FenceAgentRunner.class);
+        ListAppender<ILoggingEvent> logs = new ListAppender<>();
+        logs.start();
+        Level before = logger.getLevel();
+        logger.setLevel(Level.DEBUG);
+        logger.addAppender(logs);
+        try {
+            Result r = new FenceAgentRunner(Map.of("node1", d)).fence("node1", Action.OFF);
+            assertEquals(Outcome.FAILED, r.outcome());
+            assertEquals("argc=0\naction=off\nnodename=node1\npassword=" + PASSWORD + "\nusername=admin\n--\n",
+                    Files.readString(dir.resolve("calls")), "on stdin, never as an argument");
+            assertTrue(r.detail().contains("password=****"), r.detail());
+            assertFalse(r.detail().contains(PASSWORD), r.detail());
+            assertEquals("password=<file " + pw + "> username=admin", d.maskedOptions());
+            assertFalse(d.toString().contains(PASSWORD), d.toString());
+            assertFalse(d.readOptions().toString().contains(PASSWORD));
+            assertFalse(logs.list.isEmpty());
+            for (ILoggingEvent e : logs.list) {
+                assertFalse(e.getFormattedMessage().contains(PASSWORD), e.getFormattedMessage());
+            }
+        } finally {
+            logger.detachAppender(logs);
+            logger.setLevel(before);
+        }
+    }
+
+    @Test
+    void aMissingPasswordFileFailsTheFenceBeforeTheAgentRuns() {
+        Path a = agent("exit 0\n");
+        Path missing = dir.resolve("no-such-secret");
+        FenceDevice d = new FenceDevice(a.toString(), Map.of(), Duration.ofSeconds(20), Map.of(), true,
+                Map.of("password", missing));
+        Result r = new FenceAgentRunner(Map.of("node1", d)).fence("node1", Action.OFF);
+        assertEquals(Outcome.FAILED, r.outcome());
+        assertTrue(r.detail().startsWith("node1: fence_stub off: not run: options.password: " + missing
+                + ": does not exist"), r.detail());
+        assertFalse(Files.exists(dir.resolve("calls")), "the agent never ran");
+    }
+
+    @Test
     void aNodeWithoutDeviceFails() {
         Result r = runner(agent("exit 0\n")).fence("node7", Action.OFF);
         assertEquals(new Result(Outcome.FAILED, "node7: no fence device configured (nodes with one: node1)"), r);

@@ -156,6 +156,54 @@ class RealFenceAgentsTest {
         }
     }
 
+    /** fence_redfish's options with the password in a secret file, as a configuration gives it. */
+    private FenceDevice redfishWithPasswordFile(int port, String password, String mode) throws Exception {
+        Path pw = Files.writeString(dir.resolve("bmc1-password"), password + "\n");
+        Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString(mode));
+        Map<String, String> opts = new HashMap<>(redfish(port, "unused"));
+        opts.remove("password");
+        return new FenceDevice("fence_redfish", opts, BUDGET, Map.of(), true, Map.of("password", pw));
+    }
+
+    @Test
+    void redfishGetsItsPasswordFromARootOnlyFileAtEachFence() throws Exception {
+        try (FakeRedfishBmc bmc = new FakeRedfishBmc(keyStore)) {
+            FenceDevice d = redfishWithPasswordFile(bmc.port(), FakeRedfishBmc.PASSWORD, "rw-------");
+            FenceAgentRunner.validate("cluster.yaml: nodes.node1.fence", d); // password is a parameter of it
+            FenceAgentRunner runner = runner(d);
+            Result off = runner.fence("node1", Action.OFF);
+            assertEquals(Outcome.OFF, off.outcome(), "the fake BMC checks basic auth: " + off.detail());
+            assertEquals("Off", bmc.powerState);
+            assertFalse(d.toString().contains(FakeRedfishBmc.PASSWORD), d.toString());
+
+            // Read at each call, not at start: a changed password takes effect at the next fence.
+            Files.writeString(d.optionFiles().get("password"), "changed-Pa55word\n");
+            Result refused = runner.fence("node1", Action.STATUS);
+            assertEquals(Outcome.FAILED, refused.outcome(), refused.detail());
+            assertFalse(refused.detail().contains("changed-Pa55word"), refused.detail());
+        }
+    }
+
+    @Test
+    void aPasswordFileOthersCanReadIsRefusedByValidateAndAtFenceTime() throws Exception {
+        try (FakeRedfishBmc bmc = new FakeRedfishBmc(keyStore)) {
+            FenceDevice d = redfishWithPasswordFile(bmc.port(), FakeRedfishBmc.PASSWORD, "rw-r--r--");
+            Path pw = d.optionFiles().get("password");
+            String w = "cluster.yaml: nodes.node1.fence";
+            InvalidInputException e = assertThrows(InvalidInputException.class, () -> FenceAgentRunner.validate(w, d));
+            assertEquals(w + ".options.password", e.where());
+            assertTrue(e.getMessage().contains(pw + ": mode 0644 (rw-r--r--), owner root (uid 0): readable by group or"
+                    + " others; a secret file must be for its owner only: chmod 600 " + pw), e.getMessage());
+            Result r = runner(d).fence("node1", Action.OFF);
+            assertEquals(Outcome.FAILED, r.outcome());
+            assertTrue(r.detail().startsWith("node1: fence_redfish off: not run: options.password: " + pw
+                    + ": mode 0644"), r.detail());
+            assertFalse(r.detail().contains(FakeRedfishBmc.PASSWORD), r.detail());
+            assertEquals("On", bmc.powerState, "nothing ran");
+            assertEquals(List.of(), bmc.resets);
+        }
+    }
+
     @Test
     void redfishWithAWrongPasswordFailsWithoutShowingIt() throws Exception {
         String wrong = "wrong-Pa55word";

@@ -32,6 +32,8 @@ import org.yaml.snakeyaml.nodes.Node;
  * allowed; a configuration whose timers race is refused with the clashing numbers.
  */
 public final class ClusterConfigLoader {
+    /** The largest configuration file read (characters): room for 100,000 groups. */
+    static final int MAX_CODE_POINTS = 64 * 1024 * 1024;
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final Pattern WINDOW = Pattern.compile("window ([01][0-9]|2[0-3])-([01][0-9]|2[0-3])");
 
@@ -137,10 +139,14 @@ public final class ClusterConfigLoader {
         try {
             LoaderOptions opts = new LoaderOptions();
             opts.setAllowDuplicateKeys(true); // we report duplicates ourselves, with the line
+            // 20,000 groups are some 4 MiB of YAML: well above SnakeYAML's default 3 MiB.
+            opts.setCodePointLimit(MAX_CODE_POINTS);
             return new Source(y, new org.yaml.snakeyaml.Yaml(opts).compose(reader));
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
             throw new InvalidInputException(file + ":" + line, "malformed YAML: " + e.getProblem());
+        } catch (org.yaml.snakeyaml.error.YAMLException e) {
+            throw new InvalidInputException(file, "unreadable YAML: " + e.getMessage());
         }
     }
 

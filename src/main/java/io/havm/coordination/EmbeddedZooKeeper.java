@@ -288,8 +288,10 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
     /**
      * Tells {@code listener} every change of the server's {@link State}, in order, on a thread of
      * its own (never ZooKeeper's: a slow listener must not stall the quorum). Set before
-     * {@link #start}. A peer reports ELECTING when it starts and whenever it stops serving, and
-     * LEADER or FOLLOWER once it serves (ZooKeeper's BROADCAST phase: synchronised with a quorum).
+     * {@link #start}. A peer reports LEADER or FOLLOWER once it serves (ZooKeeper's BROADCAST
+     * phase: synchronised with a quorum), and ELECTING whenever it stops serving (ZooKeeper's
+     * ELECTION); it starts not serving without a report. A state repeated by ZooKeeper (an election
+     * that fails to sync and starts over) is told once. {@link #close} ends the reports.
      */
     public synchronized EmbeddedZooKeeper onStateChange(Consumer<State> listener) {
         if (stateEvents == null) {

@@ -79,6 +79,11 @@ public final class Main {
               sim DIR                             run a scenario (cluster.yaml + events.txt) in the simulator
               sim --seeds N [--first K]           seeded random faults; invariants checked at every step
               agent --config F --node N           run this node's agent (and coordinator when elected)
+              zookeeper [--bootstrap FILE] [--witness]
+                                                  run this machine's member of the ZooKeeper ensemble listed in
+                                                  FILE (default /etc/havm/agent.yaml): the member on FILE's node,
+                                                  or with --witness the witness (a third machine of a two-host
+                                                  cluster); in the foreground, until SIGTERM
               status --config F [--json]          the coordinator's view: members, nodes, groups
               events --config F [--json]          the timeline of every transition
               group move G --to N [--mode M] --config F | group online|offline G --config F
@@ -140,14 +145,15 @@ public final class Main {
             case "cluster" -> new ConfigCommands(out, err).cluster(rest);
             case "storage" -> new StorageCommands(out).main(rest);
             case "agent" -> new ClusterCommands(out).agent(rest);
+            case "zookeeper" -> new ZooKeeperCommand(out, err).run(rest);
             case "status" -> new ClusterCommands(out).status(rest);
             case "events" -> new ClusterCommands(out).events(rest);
             case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
             case "sim" -> sim(rest);
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                    + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, agent, status, events, group,"
-                    + " node, guest-cluster, help)");
+                    + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, agent, zookeeper, status,"
+                    + " events, group, node, guest-cluster, help)");
         });
     }
 

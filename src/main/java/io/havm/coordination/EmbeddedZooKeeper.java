@@ -14,8 +14,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import javax.security.sasl.SaslException;
+import org.apache.zookeeper.server.DatadirCleanupManager;
 import org.apache.zookeeper.server.ServerConfig;
 import org.apache.zookeeper.server.ZooKeeperServer;
 import org.apache.zookeeper.server.ZooKeeperServerMain;
@@ -25,8 +29,9 @@ import org.apache.zookeeper.server.quorum.QuorumPeerMain;
 
 /**
  * A real ZooKeeper server in this JVM: standalone, or one peer of an ensemble (see
- * {@link EmbeddedEnsemble} for three peers in one JVM). Used by {@code havm lab up} (bound on the
- * lab bridge), by tests, and as a process of its own through {@link #main}.
+ * {@link EmbeddedEnsemble} for three peers in one JVM). Used by {@code havm zookeeper} (a member of
+ * a production ensemble, configured from the bootstrap file), by {@code havm lab up} (bound on the
+ * lab bridge, through {@link #main}), and by tests.
  *
  * <p>Why ZooKeeper's own entry points ({@link ZooKeeperServerMain}, {@link QuorumPeerMain}) and not
  * a hand-built {@code ZooKeeperServer}: the server then runs exactly as {@code zkServer.sh} would
@@ -64,6 +69,25 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         }
     }
 
+    /** What a server does, as far as its clients are concerned. */
+    public enum Role {
+        /** A single server: it serves as soon as it has started, with no quorum to keep. */
+        STANDALONE,
+        /** A peer elected leader, serving: a majority of the ensemble has synchronised with it. */
+        LEADER,
+        /** A peer serving in a quorum led by another peer. */
+        FOLLOWER,
+        /** A peer not serving: it has no quorum (at start, or after losing its leader or followers). */
+        ELECTING
+    }
+
+    /**
+     * A change of what the server does.
+     *
+     * @param leaderId the leader's id when {@code role} is LEADER or FOLLOWER, else 0
+     */
+    public record State(Role role, long leaderId) {}
+
     private static final long START_WAIT_MS = 30_000;
     private static final long STOP_WAIT_MS = 30_000;
 
@@ -77,7 +101,13 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
     private Thread thread; // guarded by this
     private Standalone standalone; // guarded by this
     private Quorum quorum; // guarded by this
+    private DatadirCleanupManager purge; // guarded by this
     private volatile Throwable failure;
+    private volatile Consumer<State> stateListener;
+    /** Delivers {@link State}s; never locked on from ZooKeeper's threads, which stop() joins holding this. */
+    private volatile ExecutorService stateEvents;
+    /** The last state delivered; touched by the {@link #stateEvents} thread only. */
+    private State delivered;
 
     private EmbeddedZooKeeper(String host, int clientPort, Path dataDir, Settings settings, int myId, List<Peer> peers) {
         this.host = host;
@@ -151,12 +181,16 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
                 standaloneConfig = null;
                 peerConfig = parsed;
             }
+            // runFromConfig, unlike ZooKeeper's own main, does not purge: start it as that main does
+            purge = new DatadirCleanupManager(parsed.getDataDir(), parsed.getDataLogDir(), parsed.getSnapRetainCount(),
+                    parsed.getPurgeInterval());
+            purge.start();
         } catch (IOException | QuorumPeerConfig.ConfigException e) {
             throw new CoordinationException("ZooKeeper " + describe() + ": bad configuration: " + e.getMessage(), e);
         }
         Runnable body;
         if (standaloneConfig != null) {
-            Standalone s = new Standalone(settled);
+            Standalone s = new Standalone(settled, this::changed);
             standalone = s;
             body = () -> {
                 try {
@@ -166,7 +200,7 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
                 }
             };
         } else {
-            Quorum q = new Quorum(settled);
+            Quorum q = new Quorum(settled, this::changed);
             quorum = q;
             body = () -> {
                 try {
@@ -233,6 +267,11 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
                 thread = null;
                 standalone = null;
                 quorum = null;
+                if (purge != null) {
+                    purge.shutdown();
+                    purge = null;
+                }
+                changed(null); // a restarted server reports its first state again
             }
         }
     }
@@ -240,6 +279,66 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
     @Override
     public void close() {
         stop();
+        ExecutorService e = stateEvents;
+        if (e != null) {
+            e.shutdown();
+        }
+    }
+
+    /**
+     * Tells {@code listener} every change of the server's {@link State}, in order, on a thread of
+     * its own (never ZooKeeper's: a slow listener must not stall the quorum). Set before
+     * {@link #start}. A peer reports LEADER or FOLLOWER once it serves (ZooKeeper's BROADCAST
+     * phase: synchronised with a quorum), and ELECTING whenever it stops serving (ZooKeeper's
+     * ELECTION); it starts not serving without a report. A state repeated by ZooKeeper (an election
+     * that fails to sync and starts over) is told once. {@link #close} ends the reports.
+     */
+    public synchronized EmbeddedZooKeeper onStateChange(Consumer<State> listener) {
+        if (stateEvents == null) {
+            stateEvents = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "zookeeper-state-" + clientPort);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        this.stateListener = listener;
+        return this;
+    }
+
+    /**
+     * Waits until the server ends — after {@link #stop}, or because it died — and returns what
+     * killed it, if anything did (null: it stopped, or ended without an error of its own).
+     */
+    public Throwable awaitEnd() throws InterruptedException {
+        Thread t;
+        synchronized (this) {
+            t = thread;
+        }
+        if (t != null) {
+            t.join();
+        }
+        return failure;
+    }
+
+    /** From ZooKeeper's threads: hand the change over, never call out from there. */
+    private void changed(State s) {
+        ExecutorService e = stateEvents;
+        Consumer<State> l = stateListener;
+        if (e != null && l != null) {
+            try {
+                e.execute(() -> {
+                    // ZooKeeper repeats a phase (an election that failed to sync starts over): one line each
+                    if (s == null || !s.equals(delivered)) {
+                        delivered = s;
+                        if (s != null) {
+                            l.accept(s);
+                        }
+                    }
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                // closed: nobody listens any more
+            }
+        }
     }
 
     /** True while the server answers clients (a peer: only while it is in a quorum). */
@@ -287,11 +386,16 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         p.setProperty("tickTime", Integer.toString(settings.tickTimeMs()));
         p.setProperty("minSessionTimeout", Integer.toString(settings.minSessionTimeoutMs()));
         p.setProperty("maxSessionTimeout", Integer.toString(settings.maxSessionTimeoutMs()));
+        // ZooKeeper keeps every snapshot and transaction log unless told otherwise: a server that
+        // runs for months (havm zookeeper as a service) would fill its disk. Keep the last three.
+        p.setProperty("autopurge.snapRetainCount", "3");
+        p.setProperty("autopurge.purgeInterval", "1"); // hours
         if (myId != 0) {
             p.setProperty("initLimit", "10");
             p.setProperty("syncLimit", "5");
             for (Peer peer : peers) {
-                p.setProperty("server." + peer.id(), peer.host() + ":" + peer.quorumPort() + ":" + peer.electionPort());
+                String h = peer.host().contains(":") ? "[" + peer.host() + "]" : peer.host(); // IPv6
+                p.setProperty("server." + peer.id(), h + ":" + peer.quorumPort() + ":" + peer.electionPort());
             }
             Files.writeString(dataDir.resolve("myid"), Integer.toString(myId) + "\n");
         }
@@ -318,15 +422,18 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
     /** ZooKeeperServerMain that says when it serves. */
     private static final class Standalone extends ZooKeeperServerMain {
         private final CountDownLatch settled;
+        private final Consumer<State> changes;
         volatile boolean serving;
 
-        Standalone(CountDownLatch settled) {
+        Standalone(CountDownLatch settled, Consumer<State> changes) {
             this.settled = settled;
+            this.changes = changes;
         }
 
         @Override
         protected void serverStarted() {
             serving = true;
+            changes.accept(new State(Role.STANDALONE, 0));
             settled.countDown();
         }
 
@@ -336,22 +443,50 @@ public final class EmbeddedZooKeeper implements AutoCloseable {
         }
     }
 
-    /** QuorumPeerMain that hands out its peer once the peer's threads run. */
+    /** QuorumPeerMain that hands out its peer once the peer's threads run, and reports its states. */
     private static final class Quorum extends QuorumPeerMain {
         private final CountDownLatch settled;
+        private final Consumer<State> changes;
         volatile QuorumPeer peer;
 
-        Quorum(CountDownLatch settled) {
+        Quorum(CountDownLatch settled, Consumer<State> changes) {
             this.settled = settled;
+            this.changes = changes;
         }
 
         @Override
         protected QuorumPeer getQuorumPeer() throws SaslException {
             QuorumPeer p = new QuorumPeer() {
+                /** Written under the peer's lock (setPeerState is synchronized), read without it. */
+                private volatile ServerState lastPeerState = ServerState.LOOKING;
+
                 @Override
                 public synchronized void start() {
                     super.start();
                     settled.countDown();
+                }
+
+                @Override
+                public synchronized void setPeerState(ServerState newState) {
+                    lastPeerState = newState;
+                    super.setPeerState(newState);
+                }
+
+                /**
+                 * ZooKeeper's own phases: ELECTION whenever the peer looks for a leader (at start,
+                 * after losing its quorum), BROADCAST once it serves. Called from the peer's and
+                 * the leader's threads, some holding the peer's lock: nothing here may take a lock.
+                 */
+                @Override
+                public void setZabState(ZabState zabState) {
+                    super.setZabState(zabState);
+                    if (zabState == ZabState.ELECTION) {
+                        changes.accept(new EmbeddedZooKeeper.State(Role.ELECTING, 0));
+                    } else if (zabState == ZabState.BROADCAST) {
+                        boolean leading = lastPeerState == ServerState.LEADING;
+                        changes.accept(new EmbeddedZooKeeper.State(leading ? Role.LEADER : Role.FOLLOWER,
+                                leading ? getMyId() : getLeaderId()));
+                    }
                 }
             };
             peer = p;

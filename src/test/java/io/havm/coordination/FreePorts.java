@@ -17,6 +17,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * reconnecting from ephemeral ports, and a client whose own source port equals the server's port
  * connects to itself (TCP simultaneous open) — the restarted server then cannot bind. Ports outside
  * the ephemeral range are never a client's source port. Ports are never handed out twice per JVM.
+ * Public for the tests of {@code havm zookeeper} (io.havm.api), whose members are processes.
  */
 public final class FreePorts {
     private static final Set<Integer> HANDED_OUT = new HashSet<>();

@@ -88,7 +88,8 @@ public final class Main {
               guest-cluster list --config F       guest clusters made by havm: members, shared disks
                                                   (agents read the configuration when they start: restart them
                                                   after a guest-cluster create or remove)
-              help""";
+              help | --help                       this text
+              --version                           havm's version (havm X.Y.Z), as the package and the jar carry it""";
 
     private final Path home;
     private final PrintStream out;
@@ -121,6 +122,10 @@ public final class Main {
                 out.println(USAGE);
                 yield 0;
             }
+            case "--version" -> {
+                out.println("havm " + version());
+                yield 0;
+            }
             case "demo", "bench" -> throw new InvalidInputException("havm " + cmd, "the lab's own command: run it"
                     + " through the launcher, ./havm " + cmd + " (it builds and boots the lab it needs)");
             case "lab" -> lab(rest);
@@ -138,6 +143,27 @@ public final class Main {
                     + "' (commands: demo, bench, lab, vm, resource, config, storage, sim, agent, status, events, group,"
                     + " node, guest-cluster, help)");
         });
+    }
+
+    /**
+     * The version this build was made from: the pom's, copied into {@code io/havm/version.properties}
+     * by Maven's resource filtering, so the jar, the Debian package and a unit test's classpath all
+     * agree on it. A missing or unfiltered resource is a build fault: said as such, never guessed.
+     */
+    static String version() {
+        try (var in = Main.class.getResourceAsStream("/io/havm/version.properties")) {
+            if (in != null) {
+                var p = new java.util.Properties();
+                p.load(in);
+                String v = p.getProperty("version", "");
+                if (!v.isBlank() && !v.contains("${")) {
+                    return v;
+                }
+            }
+        } catch (java.io.IOException e) {
+            // reported below like a missing resource
+        }
+        return "(unknown: io/havm/version.properties was not made by the Maven build)";
     }
 
     private int lab(List<String> args) {

@@ -64,7 +64,7 @@ public final class Main {
               storage check --config F [--node N] [--json]
                                                   from this host as node N: every pool reachable, every disk of
                                                   N's groups there (format, backing file, size; LUN capacity)
-              storage create --config F [DISK...] create the missing volumes (and LUN lease files) of the disks,
+              storage create --config F [DISK...]  create the missing volumes (and LUN lease files) of the disks,
                                                   all by default; LUNs must exist already (never created)
               sim DIR                             run a scenario (cluster.yaml + events.txt) in the simulator
               sim --seeds N [--first K]           seeded random faults; invariants checked at every step

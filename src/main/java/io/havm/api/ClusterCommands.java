@@ -108,6 +108,8 @@ final class ClusterCommands {
         String node;
         String cluster;
         ClusterConfigLoader.Loaded local = null;
+        java.time.Duration bootSession = null;
+        Path bootFile = null;
         if (a.get("--config") != null) {
             if (a.get("--bootstrap") != null) {
                 throw new InvalidInputException("havm agent", "give --bootstrap or --config, not both (usage: " + usage + ")");
@@ -131,6 +133,8 @@ final class ClusterCommands {
             }
             node = b.node();
             cluster = b.cluster();
+            bootSession = b.sessionTimeout();
+            bootFile = bf;
             zk = new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), b.sessionTimeout(), false,
                     credentials(b));
         }
@@ -139,6 +143,14 @@ final class ClusterCommands {
         io.havm.engine.ConfigStore configs = new io.havm.engine.ConfigStore(zk);
         StartingConfig first = startingConfig(zk, configs, cache, local, a.get("--config"), node, log);
         ClusterSpec spec = first.spec();
+        if (bootSession != null && !bootSession.equals(spec.timers().sessionTimeout())) {
+            // Every timer of the configuration was checked against its session timeout: the session
+            // this agent holds must be that one.
+            zk.close();
+            throw new InvalidInputException(bootFile + ": sessionTimeout", bootSession.toMillis() + " ms differs from"
+                    + " the configuration's cluster.timers.sessionTimeout (" + spec.timers().sessionTimeout().toMillis()
+                    + " ms, version " + first.version() + "): set them equal");
+        }
         requireNode(spec, "the configuration's nodes", node);
         Map<String, Hypervisor> hvs = new java.util.concurrent.ConcurrentSkipListMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {

@@ -74,7 +74,7 @@ public final class Main {
               storage check --config F [--node N] [--json]
                                                   from this host as node N: every pool reachable, every disk of
                                                   N's groups there (format, backing file, size; LUN capacity)
-              storage create --config F [DISK...] create the missing volumes (and LUN lease files) of the disks,
+              storage create --config F [DISK...]  create the missing volumes (and LUN lease files) of the disks,
                                                   all by default; LUNs must exist already (never created)
               sim DIR                             run a scenario (cluster.yaml + events.txt) in the simulator
               sim --seeds N [--first K]           seeded random faults; invariants checked at every step
@@ -103,7 +103,8 @@ public final class Main {
               guest-cluster list --config F       guest clusters made by havm: members, shared disks
                                                   (create and remove put the configuration in force as a new
                                                   version: the agents apply it live)
-              help""";
+              help | --help                       this text
+              --version                           havm's version (havm X.Y.Z), as the package and the jar carry it""";
 
     private final Path home;
     private final PrintStream out;
@@ -136,6 +137,10 @@ public final class Main {
                 out.println(USAGE);
                 yield 0;
             }
+            case "--version" -> {
+                out.println("havm " + version());
+                yield 0;
+            }
             case "demo", "bench" -> throw new InvalidInputException("havm " + cmd, "the lab's own command: run it"
                     + " through the launcher, ./havm " + cmd + " (it builds and boots the lab it needs)");
             case "lab" -> lab(rest);
@@ -155,6 +160,27 @@ public final class Main {
                     + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, agent, zookeeper, status,"
                     + " events, group, node, guest-cluster, help)");
         });
+    }
+
+    /**
+     * The version this build was made from: the pom's, copied into {@code io/havm/version.properties}
+     * by Maven's resource filtering, so the jar, the Debian package and a unit test's classpath all
+     * agree on it. A missing or unfiltered resource is a build fault: said as such, never guessed.
+     */
+    static String version() {
+        try (var in = Main.class.getResourceAsStream("/io/havm/version.properties")) {
+            if (in != null) {
+                var p = new java.util.Properties();
+                p.load(in);
+                String v = p.getProperty("version", "");
+                if (!v.isBlank() && !v.contains("${")) {
+                    return v;
+                }
+            }
+        } catch (java.io.IOException e) {
+            // reported below like a missing resource
+        }
+        return "(unknown: io/havm/version.properties was not made by the Maven build)";
     }
 
     private int lab(List<String> args) {

@@ -24,6 +24,15 @@ class MainTest {
         return m.run(List.of(args));
     }
 
+    /** Runs and returns what the command printed on its standard output. */
+    private String runOut(int expectedExit, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Main m = new Main(Path.of("").toAbsolutePath(), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(expectedExit, m.run(List.of(args)), err());
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
     private String err() {
         return err.toString(StandardCharsets.UTF_8);
     }
@@ -141,5 +150,15 @@ class MainTest {
         assertEquals(2, run("agent", "--config", c.toString(), "--node", "kvm1"), "no agent without a ZooKeeper");
         assertEquals(0, run("config", "check", c.toString()), err());
         assertTrue(err().contains("warning: " + c + ": cluster.zookeeper is not set"), err());
+    }
+
+    @Test
+    void versionIsThePomsAsTheBuildFilteredIt() throws Exception {
+        // The Debian package (ci/package) names itself after this version and help2man reads it here.
+        java.util.regex.Matcher pom = java.util.regex.Pattern.compile(
+                "<artifactId>havm</artifactId>\\s*<version>([^<]+)</version>").matcher(Files.readString(Path.of("pom.xml")));
+        assertTrue(pom.find(), "pom.xml names havm's version");
+        assertEquals("havm " + pom.group(1) + "\n", runOut(0, "--version"));
+        assertTrue(runOut(0, "--help").contains("--version"), "help lists --version (the man page is made from it)");
     }
 }

@@ -1030,10 +1030,17 @@ public final class ZkCoordination implements Coordination {
     public void watchChildren(String key, Runnable onChange) {
         Objects.requireNonNull(onChange, "onChange");
         String path = storePath(key);
-        call("watching " + key, () -> {
-            ensurePath(path);
-            return null;
-        });
+        try {
+            if (client.getZookeeperClient().isConnected()) { // cut off: never block a start on it
+                ensurePath(path);
+            }
+        } catch (Exception e) {
+            if (!isConnectionProblem(e)) {
+                throw failure("watching " + key, e);
+            }
+            // Cut off (an agent that starts during an outage): the cache loads the subtree once
+            // connected, and hears of the path's creation if it is still missing then.
+        }
         CuratorCache cache = CuratorCache.build(client, path);
         cache.listenable().addListener(CuratorCacheListener.builder()
                 .forAll((type, before, after) -> post(() -> safely("watch on " + key, onChange)))

@@ -154,6 +154,10 @@ public final class Agent implements AutoCloseable {
     public void start() {
         guard = new Guard(spec, node, heartbeats, watchdog, clock, log, this, coordinator);
         coordinator.guard(guard);
+        // The guard first: whatever ZooKeeper does from here on (a stall right after the join, a
+        // network cut, a previous process's session not yet expired), the VMs on this host are
+        // protected as they are for any member cut off; and nothing below is fatal to the process.
+        guard.start(scheduler);
         zk.onConnectionState(this::onConnection);
         zk.watchChildren("commands/" + node, wakeup::signal);
         // The second source of LooksAlive: libvirt's own lifecycle events on this host. A QEMU that
@@ -169,10 +173,6 @@ public final class Agent implements AutoCloseable {
                 }
             });
         }
-        // The guard first: whatever ZooKeeper does from here on (a stall right after the join, a
-        // network cut, a previous process's session not yet expired), the VMs on this host are
-        // protected as they are for any member cut off; and nothing below is fatal to the process.
-        guard.start(scheduler);
         startUp();
         Scheduler.Handle h = scheduler.start("havm-agent-" + node, false, this::loop, this::step);
         loop = h;

@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.nodes.Node;
 
 /**
@@ -41,16 +39,9 @@ public final class BootstrapLoader {
     }
 
     private static Bootstrap parse(String file, Reader reader) {
-        Yaml y = new Yaml(file);
-        Node root;
-        try {
-            LoaderOptions opts = new LoaderOptions();
-            opts.setAllowDuplicateKeys(true);
-            root = new org.yaml.snakeyaml.Yaml(opts).compose(reader);
-        } catch (MarkedYAMLException e) {
-            int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
-            throw new InvalidInputException(file + ":" + line, "malformed YAML: " + e.getProblem());
-        }
+        ClusterConfigLoader.Source src = ClusterConfigLoader.compose(file, reader);
+        Yaml y = src.y();
+        Node root = src.root();
         if (root == null) {
             throw new InvalidInputException(file, "is empty: needs at least 'cluster' and 'zookeeper' (or 'ensemble')");
         }

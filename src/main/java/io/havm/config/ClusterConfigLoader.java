@@ -132,9 +132,10 @@ public final class ClusterConfigLoader {
     }
 
     /** A parsed file: its node tree and the reader that names it in errors. */
-    private record Source(Yaml y, Node root) {}
+    record Source(Yaml y, Node root) {}
 
-    private static Source compose(String file, Reader reader) {
+    /** Composes one YAML file, with the loader's limits; every parse error named by file and line. */
+    static Source compose(String file, Reader reader) {
         Yaml y = new Yaml(file);
         try {
             LoaderOptions opts = new LoaderOptions();

@@ -163,7 +163,7 @@ public final class ClusterConfigLoader {
             throw y.error(root, "cluster", "is required");
         }
         Map<String, Node> c = y.mapping(top.get("cluster"), "cluster", Set.of("name", "zookeeper", "admission",
-                "migrationsPerHost", "timers", "nodes", "heartbeat", "watchdog", "timeZone"));
+                "migrationsPerHost", "migration", "timers", "nodes", "heartbeat", "watchdog", "timeZone"));
         String name = y.text(c, "name", "cluster.name", "havm");
         checkName(y, c.get("name"), "cluster.name", name);
         String zk = zookeeper(y, c);
@@ -173,6 +173,7 @@ public final class ClusterConfigLoader {
             throw y.error(c.get("admission"), "cluster.admission", "'" + adm + "' is not allowed (allowed: warn, refuse)");
         }
         int migrations = (int) y.integer(c, "migrationsPerHost", "cluster.migrationsPerHost", 1, 1, 16);
+        boolean migrationTls = migrationTls(y, c.get("migration"));
         ClusterSpec.Timers timers = timers(y, c.get("timers"));
         if (!c.containsKey("nodes")) {
             throw y.error(top.get("cluster"), "cluster.nodes", "is required: at least one node");
@@ -230,7 +231,7 @@ public final class ClusterConfigLoader {
         ClusterSpec.WatchdogSpec watchdog = watchdog(y, c.get("watchdog"));
         ClusterSpec spec = new ClusterSpec(name, nodes, groups, timers, zk,
                 adm.equals("warn") ? ClusterSpec.Admission.WARN : ClusterSpec.Admission.REFUSE, migrations, st,
-                heartbeat, watchdog);
+                heartbeat, watchdog, migrationTls);
         List<String> clashes = spec.clashes();
         if (!clashes.isEmpty()) {
             throw new InvalidInputException(file, "timers race: " + String.join("; ", clashes));
@@ -252,6 +253,19 @@ public final class ClusterConfigLoader {
         if (!NAME.matcher(v).matches()) {
             throw y.error(at, field, "'" + v + "' is not a valid name (letters, digits, '_', '.', '-'; 1-64 characters)");
         }
+    }
+
+    /**
+     * {@code cluster.migration: {tls: true}}: live migrations send the guest's memory over QEMU's
+     * native TLS (VIR_MIGRATE_TLS), with the certificates of each host's qemu.conf
+     * {@code migrate_tls_x509_cert_dir}. Default false.
+     */
+    private static boolean migrationTls(Yaml y, Node n) {
+        if (n == null) {
+            return false;
+        }
+        Map<String, Node> m = y.mapping(n, "cluster.migration", Set.of("tls"));
+        return y.bool(m, "tls", "cluster.migration.tls", false);
     }
 
     private static ClusterSpec.Timers timers(Yaml y, Node n) {

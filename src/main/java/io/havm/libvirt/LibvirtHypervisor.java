@@ -401,12 +401,18 @@ public final class LibvirtHypervisor implements Hypervisor {
         return onDomain("has-managed-save", domain, Domain::hasManagedSaveImage) == 1;
     }
 
+    /** libvirt's VIR_MIGRATE_TLS (1 << 16, libvirt 3.2): the migration stream over QEMU's native TLS. */
+    static final long VIR_MIGRATE_TLS = 1L << 16;
+
     @Override
     public void migrateLive(String domain, Hypervisor target, MigrationOptions options) {
         long flags = Domain.MigrateFlags.LIVE | Domain.MigrateFlags.PEER2PEER | Domain.MigrateFlags.PERSIST_DEST
                 | Domain.MigrateFlags.UNDEFINE_SOURCE | Domain.MigrateFlags.ABORT_ON_ERROR;
         if (options.unsafeSharedStorage()) {
             flags |= Domain.MigrateFlags.UNSAFE;
+        }
+        if (options.tls()) {
+            flags |= VIR_MIGRATE_TLS;
         }
         final long f = flags;
         onDomain("migrate " + domain + " to " + target.host(), domain, d -> {

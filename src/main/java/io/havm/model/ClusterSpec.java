@@ -19,10 +19,20 @@ import java.util.Optional;
  * @param storage pools and disks ({@link StorageSpec#none()} when the configuration has none)
  * @param heartbeat the second channel on shared storage; null when none is configured
  * @param watchdog the hosts' watchdog; null when none is configured
+ * @param migrationTls live migrations carry the guest's memory and state over QEMU's native TLS
+ *        (VIR_MIGRATE_TLS; {@code cluster.migration.tls}): every host's qemu.conf then needs
+ *        {@code migrate_tls_x509_cert_dir} (or {@code default_tls_x509_cert_dir}) with its certificates
  */
 public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
         String zookeeper, Admission admission, int migrationsPerHost, StorageSpec storage, Heartbeat heartbeat,
-        WatchdogSpec watchdog) {
+        WatchdogSpec watchdog, boolean migrationTls) {
+
+    /** A configuration without TLS migration (as before it existed). */
+    public ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
+            String zookeeper, Admission admission, int migrationsPerHost, StorageSpec storage, Heartbeat heartbeat,
+            WatchdogSpec watchdog) {
+        this(name, nodes, groups, timers, zookeeper, admission, migrationsPerHost, storage, heartbeat, watchdog, false);
+    }
 
     /** A configuration without a second channel or a watchdog (as before they existed). */
     public ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
@@ -33,7 +43,7 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
     /** The same cluster with other groups. */
     public ClusterSpec withGroups(Map<String, GroupSpec> g) {
         return new ClusterSpec(name, nodes, g, timers, zookeeper, admission, migrationsPerHost, storage, heartbeat,
-                watchdog);
+                watchdog, migrationTls);
     }
 
     /**
@@ -66,12 +76,13 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
             return this;
         }
         return new ClusterSpec(name, nodes, g, timers, zookeeper, admission, migrationsPerHost,
-                new StorageSpec(storage.leaseDir(), pools, disks), heartbeat, watchdog);
+                new StorageSpec(storage.leaseDir(), pools, disks), heartbeat, watchdog, migrationTls);
     }
 
     /** The same cluster with another second channel and watchdog (the simulator and tests). */
     public ClusterSpec withSecondChannel(Heartbeat h, WatchdogSpec w) {
-        return new ClusterSpec(name, nodes, groups, timers, zookeeper, admission, migrationsPerHost, storage, h, w);
+        return new ClusterSpec(name, nodes, groups, timers, zookeeper, admission, migrationsPerHost, storage, h, w,
+                migrationTls);
     }
 
     /**

@@ -125,6 +125,10 @@ public final class ConfigChange {
         if (old.migrationsPerHost() != next.migrationsPerHost()) {
             effects.add("cluster.migrationsPerHost: " + old.migrationsPerHost() + " -> " + next.migrationsPerHost());
         }
+        if (old.migrationTls() != next.migrationTls()) {
+            effects.add("cluster.migration.tls: " + old.migrationTls() + " -> " + next.migrationTls()
+                    + " (from the next live move on)");
+        }
         return new Verdict(List.copyOf(refused), List.copyOf(overridable), List.copyOf(effects));
     }
 }

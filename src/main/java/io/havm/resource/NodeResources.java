@@ -141,7 +141,8 @@ public final class NodeResources implements Resources {
      * Live-migration options of a group: VIR_MIGRATE_UNSAFE when a resource says
      * {@code unsafeSharedStorage: true}, or when a VM has a file disk on a shared-dir pool that
      * libvirt does not recognise as shared (libvirt refuses to migrate such a disk without it;
-     * iSCSI network disks never need it).
+     * iSCSI network disks never need it); VIR_MIGRATE_TLS when the cluster says
+     * {@code migration: {tls: true}}.
      */
     @Override
     public MigrationOptions migrationOptions(GroupSpec g) {
@@ -154,7 +155,7 @@ public final class NodeResources implements Resources {
                 unsafe = true;
             }
         }
-        return new MigrationOptions(unsafe, 0, 0);
+        return new MigrationOptions(unsafe, 0, 0, spec.migrationTls());
     }
 
     /** The storage disks a VM of group {@code g} attaches, in vda, vdb, … order. */

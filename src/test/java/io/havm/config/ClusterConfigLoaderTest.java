@@ -136,7 +136,7 @@ class ClusterConfigLoaderTest {
                 """).contains("looksAlive: 'soon' is not a duration"));
         assertTrue(error("cluster: {nodes: [}\n").startsWith("c.yaml:1: malformed YAML"));
         assertTrue(error(NODES + "  colour: blue\n").contains("c.yaml:6: cluster.colour: unknown field (allowed: "
-                + "admission, heartbeat, migrationsPerHost, name, nodes, timeZone, timers, watchdog, zookeeper)"));
+                + "admission, heartbeat, migration, migrationsPerHost, name, nodes, timeZone, timers, watchdog, zookeeper)"));
     }
 
     @Test
@@ -206,5 +206,20 @@ class ClusterConfigLoaderTest {
                 .zookeeper());
         assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  zookeeper: 'zk1:2181/'\n"))
                 .startsWith("c.yaml:2: cluster.zookeeper: '/' is not a chroot path"));
+    }
+
+    @Test
+    void migrationOverTlsIsAskedForByTheClusterAndBadValuesAreNamed() {
+        assertEquals(false, ClusterConfigLoader.parse("c.yaml", NODES).spec().migrationTls(), "off by default");
+        assertTrue(ClusterConfigLoader.parse("c.yaml", NODES.replace("cluster:\n",
+                "cluster:\n  migration: {tls: true}\n")).spec().migrationTls());
+        assertEquals(false, ClusterConfigLoader.parse("c.yaml", NODES.replace("cluster:\n",
+                "cluster:\n  migration: {tls: false}\n")).spec().migrationTls());
+        assertEquals("c.yaml:2: cluster.migration.tls: 'yes' is not allowed (allowed: true, false)",
+                error(NODES.replace("cluster:\n", "cluster:\n  migration: {tls: yes}\n")));
+        assertEquals("c.yaml:2: cluster.migration.tsl: unknown field (allowed: tls)",
+                error(NODES.replace("cluster:\n", "cluster:\n  migration: {tsl: true}\n")));
+        assertEquals("c.yaml:2: cluster.migration: must be a mapping",
+                error(NODES.replace("cluster:\n", "cluster:\n  migration: tls\n")));
     }
 }

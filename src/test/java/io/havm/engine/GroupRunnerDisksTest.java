@@ -209,4 +209,16 @@ class GroupRunnerDisksTest {
         assertTrue(runner.move("plain", "host2", MoveMode.LIVE).ok());
         assertEquals(List.of(true, false), h1.migrations.stream().map(MigrationOptions::unsafeSharedStorage).toList());
     }
+
+    @Test
+    void aClusterWithMigrationTlsMigratesOverTls() {
+        assertFalse(resources.migrationOptions(spec.groups().get("plain")).tls(), "off by default");
+        ClusterSpec tls = new ClusterSpec(spec.name(), spec.nodes(), spec.groups(), spec.timers(), spec.zookeeper(),
+                spec.admission(), spec.migrationsPerHost(), spec.storage(), spec.heartbeat(), spec.watchdog(), true);
+        NodeResources r = TestPorts.resources(tls, "host1", h1, new ManualClock());
+        GroupRunner run = new GroupRunner(tls, "host1", Map.of("host1", h1, "host2", h2), new ManualClock(), r);
+        h1.put("plain", true);
+        assertTrue(run.move("plain", "host2", MoveMode.LIVE).ok());
+        assertEquals(List.of(new MigrationOptions(false, 0, 0, true)), h1.migrations);
+    }
 }

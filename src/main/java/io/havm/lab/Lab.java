@@ -29,10 +29,20 @@ public final class Lab {
     private final Path script;
     private final OutputStream progress;
 
-    /** One lab host as `ci/lab status --json` reports it. */
-    public record Host(String name, String ip, String uri, String netns, String state) {
+    /**
+     * One lab host as `ci/lab status --json` reports it.
+     *
+     * @param uri its libvirt over TCP (no authentication)
+     * @param tlsUri its libvirt over TLS, with the lab's client certificate ({@code pkipath})
+     */
+    public record Host(String name, String ip, String uri, String tlsUri, String netns, String state) {
         public boolean up() {
             return "up".equals(state);
+        }
+
+        /** The same host, reached over TLS ({@link #uri} is the TLS one): for clusters whose nodes use qemu+tls. */
+        public Host overTls() {
+            return new Host(name, ip, tlsUri, tlsUri, netns, state);
         }
     }
 
@@ -89,7 +99,7 @@ public final class Lab {
             List<Host> hosts = new ArrayList<>();
             for (JsonNode h : root.path("hosts")) {
                 hosts.add(new Host(h.path("name").asText(), h.path("ip").asText(), h.path("uri").asText(),
-                        h.path("netns").asText(), h.path("state").asText()));
+                        h.path("tls_uri").asText(), h.path("netns").asText(), h.path("state").asText()));
             }
             return new Status(f, hosts);
         } catch (IOException e) {

@@ -80,9 +80,15 @@ class TlsIT {
     void everyHostAnswersOverTlsAndRefusesAClientOfAnotherCa() throws IOException {
         for (Lab.Host h : lab.lab.status()) {
             assertTrue(h.tlsUri().startsWith("qemu+tls://" + h.ip() + "/system?pkipath="), h.tlsUri());
+            long t0 = System.nanoTime();
             Exec.Outcome o = run("virsh", "-c", h.tlsUri(), "hostname");
+            long t1 = System.nanoTime();
             assertEquals(0, o.code(), h.name() + ": " + o.out() + o.err());
             assertEquals(h.name(), o.out().strip(), "the TLS connection reached " + h.name() + "'s libvirtd");
+            long t2 = System.nanoTime();
+            run("virsh", "-c", h.uri(), "hostname").orThrow();
+            System.out.printf("TlsIT: %s: virsh hostname over TLS %.0f ms, over TCP %.0f ms%n", h.name(),
+                    (t1 - t0) / 1e6, (System.nanoTime() - t2) / 1e6);
             tls(h.name()).ping();
         }
         // A client certificate signed by a CA of its own: it trusts the lab's CA (so it accepts the

@@ -63,17 +63,45 @@ class TlsIT {
         return Exec.run(Duration.ofSeconds(30), List.of(cmd));
     }
 
-    /** The QEMU log of {@code domain} on {@code host}: its command lines, as libvirt wrote them. */
-    private String qemuLog(String host, String domain) throws IOException {
-        Path log = lab.lab.facts().root().resolve("hosts").resolve(host).resolve("var-log-libvirt/qemu")
-                .resolve(domain + ".log");
-        return Files.exists(log) ? Files.readString(log) : "";
+    /**
+     * Host {@code host}'s log of every QMP message its libvirtd sent to a QEMU (ci/lab's
+     * {@code log_filters = "1:qemu.qemu_monitor"}), from byte {@code from} on.
+     */
+    private String monitorLog(String host, long from) throws IOException {
+        byte[] all = Files.readAllBytes(monitorLogFile(host));
+        return new String(all, (int) Math.min(from, all.length), (int) Math.max(0, all.length - from),
+                java.nio.charset.StandardCharsets.UTF_8);
     }
 
-    /** The lab's TLS objects on a QEMU command line: {@code -object {"qom-type":"tls-creds-x509",…}}. */
-    private static List<String> tlsObjects(String log) {
-        return log.lines().flatMap(l -> java.util.Arrays.stream(l.split(" -"))).filter(a -> a.contains("tls-creds-x509"))
-                .toList();
+    private Path monitorLogFile(String host) {
+        return lab.lab.facts().root().resolve("hosts").resolve(host).resolve("var-log-libvirt/qemu-monitor.log");
+    }
+
+    private long monitorLogSize(String host) throws IOException {
+        return Files.size(monitorLogFile(host));
+    }
+
+    /**
+     * Asserts that the migration whose QMP traffic is in {@code src} (the source's) and
+     * {@code dst} (the target's) ran over QEMU's TLS: libvirt gave each QEMU the host's
+     * credentials (client on the source, server on the target, both verifying the peer) and set
+     * them as the migration's {@code tls-creds}, with the target's address as the name its
+     * certificate must carry.
+     */
+    private void assertMigratedOverTls(String src, String dst, String from, String to) {
+        String creds = "{\"qom-type\":\"tls-creds-x509\",\"id\":\"objlibvirt_migrate_tls0\",\"dir\":\"";
+        assertTrue(src.contains(creds + pki().resolve(from + "/qemu") + "\",\"endpoint\":\"client\","
+                + "\"verify-peer\":true}"), "source's QMP:\n" + grep(src, "tls"));
+        assertTrue(dst.contains(creds + pki().resolve(to + "/qemu") + "\",\"endpoint\":\"server\","
+                + "\"verify-peer\":true}"), "target's QMP:\n" + grep(dst, "tls"));
+        assertTrue(src.contains("\"migrate-set-parameters\",\"arguments\":{\"tls-creds\":\"objlibvirt_migrate_tls0\","
+                + "\"tls-hostname\":\"" + lab.lab.host(to).ip() + "\""), "source's QMP:\n" + grep(src, "tls"));
+        assertTrue(dst.contains("\"migrate-set-parameters\",\"arguments\":{\"tls-creds\":\"objlibvirt_migrate_tls0\""),
+                "target's QMP:\n" + grep(dst, "tls"));
+    }
+
+    private static String grep(String text, String needle) {
+        return String.join("\n", text.lines().filter(l -> l.contains(needle)).limit(20).toList());
     }
 
     @Test
@@ -91,10 +119,10 @@ class TlsIT {
                     (t1 - t0) / 1e6, (System.nanoTime() - t2) / 1e6);
             tls(h.name()).ping();
         }
-        // A client certificate signed by a CA of its own: it trusts the lab's CA (so it accepts the
-        // server), but the server must refuse it.
+        // A client certificate signed by a CA of its own. The client trusts the lab's CA (so it
+        // accepts the server) and its own (libvirt checks the client's certificate against its
+        // cacert.pem before connecting); the server, which trusts the lab's CA only, must refuse it.
         Path rogue = Files.createDirectories(dir.resolve("rogue"));
-        Files.copy(pki().resolve("client/cacert.pem"), rogue.resolve("cacert.pem"));
         Path ca = rogue.resolve("rogue-ca");
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
                 ca + "-key.pem", "-out", ca + "-cert.pem", "-days", "1", "-subj", "/O=not the lab/CN=rogue CA");
@@ -106,12 +134,20 @@ class TlsIT {
         openssl("x509", "-req", "-in", rogue.resolve("client.csr").toString(), "-CA", ca + "-cert.pem", "-CAkey",
                 ca + "-key.pem", "-set_serial", "7", "-days", "1", "-extfile", ext.toString(), "-out",
                 rogue.resolve("clientcert.pem").toString());
+        Files.writeString(rogue.resolve("cacert.pem"), Files.readString(pki().resolve("client/cacert.pem"))
+                + Files.readString(Path.of(ca + "-cert.pem")));
         Lab.Host host1 = lab.lab.host("host1");
+        Path serverLog = lab.lab.facts().root().resolve("hosts/host1/var-log-libvirt/libvirtd.log");
+        long before = Files.size(serverLog);
         Exec.Outcome refused = run("virsh", "-c", "qemu+tls://" + host1.ip() + "/system?pkipath=" + rogue, "hostname");
         assertNotEquals(0, refused.code(), "a client certificate of another CA: " + refused.out());
         assertFalse(refused.out().contains("host1"), refused.out());
-        System.out.printf("TlsIT: every host answers over TLS; a client of another CA gets: %s%n",
-                refused.err().strip().replace('\n', ' '));
+        String said = new String(Files.readAllBytes(serverLog), java.nio.charset.StandardCharsets.UTF_8)
+                .substring((int) before);
+        assertTrue(said.contains("authentication failed: Failed to verify peer's certificate"),
+                "host1's libvirtd refused the client: " + said);
+        System.out.printf("TlsIT: every host answers over TLS; a client of another CA gets: %s; host1's libvirtd: %s%n",
+                refused.err().strip().replace('\n', ' '), grep(said, "error").replace('\n', ' '));
         // The same with the lab's client certificate, and the same files otherwise, works: it is the CA that counts.
         Files.copy(pki().resolve("client/clientcert.pem"), rogue.resolve("clientcert.pem"),
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -138,6 +174,8 @@ class TlsIT {
         from.start(vm.name());
         lab.awaitBooted(vm, 1);
         int tick = vm.log().lastTick();
+        long src0 = monitorLogSize("host1");
+        long dst0 = monitorLogSize("host2");
         long t0 = System.nanoTime();
         // p2p: host1's libvirtd opens host2's qemu+tls URI itself (pkipath names the lab's client
         // certificate, at the same path inside every host); the lab's shared dir needs UNSAFE (LAB.md).
@@ -146,16 +184,9 @@ class TlsIT {
         assertEquals(List.of("host2"), lab.activeOn(vm.name()));
         lab.awaitConsole(vm, "ticks after the TLS migration", c -> c.lastTick() > tick);
         assertEquals(1, vm.log().booted(), "the guest kept running");
-        // The destination QEMU was started with the host's TLS credentials as server and verifies
-        // the source's client certificate; the migration stream then used them.
-        List<String> objects = tlsObjects(qemuLog("host2", vm.name()));
-        assertFalse(objects.isEmpty(), "no tls-creds-x509 in:\n" + qemuLog("host2", vm.name()));
-        String o = objects.get(objects.size() - 1);
-        assertTrue(o.contains("\"dir\":\"" + pki().resolve("host2/qemu") + "\""), o);
-        assertTrue(o.contains("\"endpoint\":\"server\""), o);
-        assertTrue(o.contains("\"verify-peer\":true"), o);
-        System.out.printf("TlsIT: live migration host1 -> host2 over qemu+tls with TLS memory stream in %.2f s;"
-                + " destination QEMU: %s%n", secs, o.strip());
+        assertMigratedOverTls(monitorLog("host1", src0), monitorLog("host2", dst0), "host1", "host2");
+        System.out.printf("TlsIT: live migration host1 -> host2 over qemu+tls with its memory stream over TLS in"
+                + " %.2f s%n", secs);
     }
 
     @Test
@@ -178,6 +209,8 @@ class TlsIT {
                 .isPresent() && lab.activeOn(vm.name()).equals(List.of("host1")));
         lab.awaitBooted(vm, 1);
         int tick = vm.log().lastTick();
+        long src0 = monitorLogSize("host1");
+        long dst0 = monitorLogSize("host2");
 
         long t0 = System.nanoTime();
         Exec.Outcome move = Exec.run(Duration.ofMinutes(2), List.of(lab.home.resolve("havm").toString(), "group",
@@ -191,9 +224,7 @@ class TlsIT {
         assertTrue(vm.log().ticksContinuous(0), "no tick lost or repeated: " + vm.log().ticksPerBoot().get(0));
         assertTrue(cluster.events().stream().anyMatch(e -> e.contains("web") && e.contains("host2")),
                 String.join("\n", cluster.events()));
-        List<String> objects = tlsObjects(qemuLog("host2", vm.name()));
-        assertFalse(objects.isEmpty(), "the move used VIR_MIGRATE_TLS:\n" + qemuLog("host2", vm.name()));
-        assertTrue(objects.get(objects.size() - 1).contains("\"endpoint\":\"server\""), objects.toString());
+        assertMigratedOverTls(monitorLog("host1", src0), monitorLog("host2", dst0), "host1", "host2");
         System.out.printf("TlsIT: agents on qemu+tls moved web host1 -> host2 live (migration over TLS) in %.2f s"
                 + " (havm group move until online there)%n", secs);
     }

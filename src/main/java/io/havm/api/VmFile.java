@@ -51,7 +51,7 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
     private static final Set<String> TOP = Set.of("name", "memoryMiB", "vcpus", "domainType", "template", "kernel",
             "initrd", "cmdline", "disk", "disks", "mac", "serialLog", "stateDir", "migration", "resource");
     private static final Set<String> DISK = Set.of("path", "format", "size");
-    private static final Set<String> MIGRATION = Set.of("unsafeSharedStorage", "bandwidthMiBs", "maxDowntimeMs");
+    private static final Set<String> MIGRATION = Set.of("unsafeSharedStorage", "bandwidthMiBs", "maxDowntimeMs", "tls");
     private static final Set<String> RESOURCE = Set.of("useAgentIsAlive", "agentFailureAction", "offlineAction",
             "onlineTimeout", "offlineTimeout", "agentTimeout");
 
@@ -146,7 +146,8 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
             known(where, "migration.", mig, MIGRATION);
         }
         MigrationOptions migration = new MigrationOptions(bool(where, mig, "migration.unsafeSharedStorage", false),
-                integer(where, mig, "migration.bandwidthMiBs", 0), integer(where, mig, "migration.maxDowntimeMs", 0));
+                integer(where, mig, "migration.bandwidthMiBs", 0), integer(where, mig, "migration.maxDowntimeMs", 0),
+                bool(where, mig, "migration.tls", false));
         JsonNode res = root.path("resource");
         if (!res.isMissingNode()) {
             known(where, "resource.", res, RESOURCE);

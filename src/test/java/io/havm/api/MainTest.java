@@ -1,6 +1,7 @@
 package io.havm.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -139,6 +140,18 @@ class MainTest {
                 Path.of("").toAbsolutePath());
         assertEquals(dir.resolve("web.console.log"), v.spec().serialLog());
         assertEquals(dir, v.properties().stateDir());
+    }
+
+    @Test
+    void aVmFileAsksForTlsMigrationOrNot() throws Exception {
+        String base = "name: web\nkernel: KERNEL\ninitrd: KERNEL\ndomainType: qemu\ndisk: {path: DISK}\n";
+        Path home = Path.of("").toAbsolutePath();
+        assertFalse(VmFile.load(vmFile(base), home).migration().tls(), "off by default");
+        assertTrue(VmFile.load(vmFile(base + "migration: {tls: true, unsafeSharedStorage: true}\n"), home).migration()
+                .tls());
+        Path f = vmFile(base + "migration: {tls: maybe}\n");
+        assertEquals(2, run("vm", "status", f.toString()));
+        assertTrue(err().contains("vm.yaml: migration.tls: 'maybe' is not allowed (allowed: true, false)"), err());
     }
 
     @Test

@@ -54,7 +54,7 @@ final class ConfigCommands {
         return ClusterCommands.connect(fromFile, file);
     }
 
-    private static String by() {
+    static String by() {
         String host;
         try {
             host = java.net.InetAddress.getLocalHost().getHostName();
@@ -355,7 +355,7 @@ final class ConfigCommands {
         }
     }
 
-    private static ZkCoordination connectForReading(Args a) {
+    static ZkCoordination connectForReading(Args a) {
         if (a.get("--config") != null) {
             ClusterSpec spec = ClusterConfigLoader.load(Path.of(a.get("--config"))).spec();
             return connect(a, spec, a.get("--config"));

@@ -130,6 +130,7 @@ final class VmImport {
         List<String> diskResources = new ArrayList<>();
         StorageSpec.SharedDir firstPool = null;
         boolean unsafe = false;
+        int luns = 0;
         for (Element d : children(devices(inactive), "disk")) {
             String device = d.getAttribute("device").isEmpty() ? "disk" : d.getAttribute("device");
             String type = d.getAttribute("type");
@@ -142,12 +143,26 @@ final class VmImport {
                 continue; // an empty drive goes with the VM anywhere
             }
             String what = device + " " + dev;
+            if (type.equals("network") && source != null && source.getAttribute("protocol").equals("iscsi")
+                    && !device.equals("cdrom")) {
+                String lunDisk = lun(spec, g, what, source, problems);
+                if (lunDisk != null) {
+                    if (spec.storage().disks().containsKey(g + "-" + dev)) {
+                        problems.add(what + ": a disk named " + g + "-" + dev + " exists already in storage.disks");
+                        continue;
+                    }
+                    diskYaml.put(g + "-" + dev, lunDisk + (d.getElementsByTagName("shareable").getLength() > 0
+                            ? ", shareable: true}" : "}"));
+                    diskResources.add(dev);
+                    luns++;
+                }
+                continue;
+            }
             if (!type.equals("file")) {
                 problems.add(what + ": a " + (type.isEmpty() ? "?" : type) + " disk ("
                         + (source == null ? "no source" : describe(source)) + "): vm import takes file disks on a"
                         + " shared-dir pool of the cluster; "
-                        + (type.equals("network") ? "an iSCSI LUN needs its group made by hand (storage.disks with"
-                                + " a lun, see the README)" : type.equals("block")
+                        + (type.equals("network") ? "a network disk other than an iSCSI LUN of an iscsi pool" : type.equals("block")
                                 ? "a block device is this host's: another host that takes the VM over cannot open it"
                                 : "another host could not open it"));
                 continue;
@@ -193,8 +208,12 @@ final class VmImport {
             diskResources.add(dev);
         }
         if (diskResources.isEmpty() && problems.isEmpty()) {
-            problems.add("it has no disk on a shared-dir pool: nothing to make HA with it (vm import needs its disks on"
-                    + " cluster storage)");
+            problems.add("it has no disk on cluster storage: nothing to make HA with it (vm import needs its disks in a"
+                    + " shared-dir pool or on LUNs of an iscsi pool)");
+        }
+        if (firstPool == null && problems.isEmpty() && (definitionDir == null || stateDir == null)) {
+            problems.add("its disks are all LUNs: say where its definition and saved states go on shared storage"
+                    + " (--definition-dir and --state-dir)");
         }
 
         // NICs: a fixed MAC, and a network every possible owner has.
@@ -250,6 +269,11 @@ final class VmImport {
         }
         Path defDir = definitionDir != null ? definitionDir : firstPool.path().resolve("definitions");
         Path saveDir = stateDir != null ? stateDir : firstPool.path().resolve("save");
+        if (luns > 0 && spec.storage().leaseDir() != null) {
+            notes.add(luns + " LUN(s): the stored definition holds a lockd lease for each (lockd leases file disks by"
+                    + " itself, never network disks); it takes effect at the VM's next start: the running VM holds"
+                    + " none until then, and havm starts it nowhere else meanwhile");
+        }
         Path definition = defDir.resolve(domain + ".xml");
         long memKiB = 0;
         Element mem = child(inactive.getDocumentElement(), "memory");
@@ -291,8 +315,55 @@ final class VmImport {
         String fragName = fragmentName(files, g);
         Map<String, String> next = new LinkedHashMap<>(files);
         next.put(fragName, y.toString());
-        ClusterConfigLoader.parse(sorted(next)); // the whole new version validates, or this throws
-        return new Plan(g, domain, host, fragName, y.toString(), definition, serialize(inactive), notes);
+        // the whole new version validates, or this throws
+        ClusterSpec after = ClusterConfigLoader.parse(sorted(next)).spec();
+        List<StorageSpec.Disk> disks = new ArrayList<>();
+        for (String dev : diskResources) {
+            disks.add(after.storage().disks().get(g + "-" + dev));
+        }
+        String xml = io.havm.storage.DomainDisks.withLeases(serialize(inactive), after.storage(), disks);
+        return new Plan(g, domain, host, fragName, y.toString(), definition, xml, notes);
+    }
+
+    /** The disk entry of an iSCSI network disk on one of the cluster's iscsi pools, or null (a problem said). */
+    private static String lun(ClusterSpec spec, String g, String what, Element source, List<String> problems) {
+        String name = source.getAttribute("name");
+        int slash = name.lastIndexOf('/');
+        Element hostEl = child(source, "host");
+        String h = hostEl == null ? "" : hostEl.getAttribute("name");
+        int port = hostEl == null || hostEl.getAttribute("port").isEmpty() ? 3260
+                : Integer.parseInt(hostEl.getAttribute("port"));
+        if (slash < 0) {
+            problems.add(what + ": iSCSI source '" + name + "' names no LUN (IQN/LUN)");
+            return null;
+        }
+        String iqn = name.substring(0, slash);
+        int lun;
+        try {
+            lun = Integer.parseInt(name.substring(slash + 1));
+        } catch (NumberFormatException e) {
+            problems.add(what + ": iSCSI source '" + name + "': '" + name.substring(slash + 1) + "' is not a LUN number");
+            return null;
+        }
+        List<String> pools = new ArrayList<>();
+        for (StorageSpec.Pool p : spec.storage().pools().values()) {
+            if (p instanceof StorageSpec.Iscsi i) {
+                pools.add(i.name() + " = " + i.portal() + " " + i.target());
+                if (i.host().equals(h) && i.port() == port && i.target().equals(iqn)) {
+                    for (StorageSpec.Disk d : spec.storage().disks().values()) {
+                        if (d.pool().equals(i.name()) && d.lun() != null && d.lun() == lun) {
+                            problems.add(what + ": LUN " + lun + " of pool " + i.name() + " is disk " + d.name()
+                                    + " already");
+                            return null;
+                        }
+                    }
+                    return "{pool: " + i.name() + ", lun: " + lun;
+                }
+            }
+        }
+        problems.add(what + ": iSCSI LUN " + h + ":" + port + " " + name + " is on no iscsi pool of the cluster ("
+                + (pools.isEmpty() ? "it has none" : String.join(", ", pools)) + "): add the target as a pool first");
+        return null;
     }
 
     /** The main file first, then the fragments by name (as files() reads them from a directory). */

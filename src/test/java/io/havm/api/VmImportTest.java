@@ -28,8 +28,10 @@ class VmImportTest {
                 - {name: h2, uri: 'qemu+tcp://h2/system'}
                 - {name: h3, uri: 'qemu+tcp://h3/system'}
             storage:
+              leaseDir: /srv/lockd
               pools:
                 shared: {type: shared-dir, path: /srv/pool}
+                san: {type: iscsi, portal: '10.0.0.5:3260', target: 'iqn.2026-11.org.example:san'}
             groups:
               old:
                 resources:
@@ -156,5 +158,26 @@ class VmImportTest {
         String node = assertThrows(InvalidInputException.class, () -> VmImport.plan(files(), spec(), "web", "h9",
                 null, List.of(), null, null, hosts(ok, DomainState.Kind.RUNNING, true, Map.of()))).getMessage();
         assertTrue(node.contains("unknown node 'h9' (nodes: h1, h2, h3)"), node);
+    }
+
+    @Test
+    void anIscsiLunOfAClusterPoolIsADiskWithALeaseInTheStoredDefinition() {
+        String lun = "<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='iscsi'"
+                + " name='iqn.2026-11.org.example:san/3'><host name='10.0.0.5' port='3260'/></source>"
+                + "<target dev='vdb' bus='virtio'/></disk>";
+        VmImport.Plan p = plan(hosts(domain(FILE_DISK + lun, ""), DomainState.Kind.RUNNING, true, Map.of()), List.of());
+        Map<String, String> next = new LinkedHashMap<>(files());
+        next.put(p.fragmentName(), p.fragment());
+        ClusterSpec s = ClusterConfigLoader.parse(next).spec();
+        assertEquals(3, s.storage().disks().get("web-vdb").lun());
+        assertEquals(List.of("sda", "vdb"), s.groups().get("web").resources().get("vm").dependsOn());
+        assertTrue(p.definitionXml().contains("<key>" + s.storage().disks().get("web-vdb").leaseKey() + "</key>"),
+                p.definitionXml());
+        assertTrue(p.notes().get(0).contains("1 LUN(s): the stored definition holds a lockd lease"), p.notes().toString());
+
+        String other = lun.replace("org.example:san", "org.example:other");
+        String why = refused(hosts(domain(FILE_DISK + other, ""), DomainState.Kind.RUNNING, true, Map.of()));
+        assertTrue(why.contains("disk vdb: iSCSI LUN 10.0.0.5:3260 iqn.2026-11.org.example:other/3 is on no iscsi pool"
+                + " of the cluster (san = 10.0.0.5:3260 iqn.2026-11.org.example:san)"), why);
     }
 }

@@ -75,7 +75,7 @@ public final class Main {
                                                   what will happen, store it as the next version: agents apply
                                                   it live (refused with reasons: e.g. removing an online group,
                                                   unless --force, which says what it will do)
-              config diff F | show [--version N] | history [--json] | rollback N [--force]
+              config diff F | show [--version N] [--into DIR] | history [--json] | rollback N [--force]
                                                   (these find the cluster through --bootstrap FILE, default
                                                   /etc/havm/agent.yaml, or F's cluster.zookeeper)
               storage check --config F [--node N] [--json]

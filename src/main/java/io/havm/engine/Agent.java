@@ -343,7 +343,10 @@ public final class Agent implements AutoCloseable {
                 wakeup.await(next);
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError e) {
+                // A LinkageError (a class missing from a jar replaced under a running agent) ends
+                // one pass, not the loop: the thread dying would leave the host a member that
+                // monitors nothing and answers nothing, its watchdog petted.
                 log.accept(node + " agent: " + e);
                 try {
                     clock.pause(POLL);

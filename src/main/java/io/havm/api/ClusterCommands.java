@@ -389,7 +389,22 @@ final class ClusterCommands {
         String usage = "havm " + noun + " " + verb + " NAME --config cluster.yaml";
         Args a = Args.parse("havm " + noun + " " + verb, rest, Set.of("--config", "--to", "--mode"),
                 Set.of("--failback", "--json"), 1, usage);
-        ClusterSpec spec = spec(a, "havm " + noun);
+        ClusterSpec fileSpec = spec(a, "havm " + noun);
+        try (ZkCoordination zk = connect(fileSpec, a.get("--config"))) {
+            // the groups and nodes in force are the stored version's (vm import, config apply change
+            // them without touching the file); the file only finds the cluster when it has none
+            ClusterSpec spec = new io.havm.engine.ConfigStore(zk).current()
+                    .map(v -> io.havm.config.ClusterConfigLoader.parse(v.files()).spec()).orElse(fileSpec);
+            Input in = input(noun, verb, a, spec);
+            new ClusterStore(zk, "cli", Clock.SYSTEM).submit(in);
+        }
+        String name = a.positional.get(0);
+        out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"
+                : "submitted: " + noun + " " + verb + " " + name + " (the coordinator logs the outcome: havm events)");
+        return 0;
+    }
+
+    private static Input input(String noun, String verb, Args a, ClusterSpec spec) {
         String name = a.positional.get(0);
         Input in;
         if (noun.equals("group")) {
@@ -418,11 +433,6 @@ final class ClusterCommands {
                         + "' (allowed: drain, resume, shutdown)");
             };
         }
-        try (ZkCoordination zk = connect(spec, a.get("--config"))) {
-            new ClusterStore(zk, "cli", Clock.SYSTEM).submit(in);
-        }
-        out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"
-                : "submitted: " + noun + " " + verb + " " + name + " (the coordinator logs the outcome: havm events)");
-        return 0;
+        return in;
     }
 }

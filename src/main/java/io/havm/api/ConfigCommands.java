@@ -54,7 +54,7 @@ final class ConfigCommands {
         return ClusterCommands.connect(fromFile, file);
     }
 
-    private static String by() {
+    static String by() {
         String host;
         try {
             host = java.net.InetAddress.getLocalHost().getHostName();
@@ -185,6 +185,15 @@ final class ConfigCommands {
             return 0;
         }
         out.print(diff);
+        for (String f : cur.files().keySet()) {
+            String base = f.substring(f.lastIndexOf('/') + 1);
+            if (!files.containsKey(f) && f.contains(".d/") && base.startsWith(VmImport.FRAGMENT_PREFIX)) {
+                out.println("note: " + f + " was made by havm vm import (group " + base.substring(
+                        VmImport.FRAGMENT_PREFIX.length(), base.length() - ".yaml".length()) + "); " + source
+                        + " lacks it, so this removes that group: to keep it, edit the version in force instead (havm"
+                        + " config show --into DIR writes its files); to hand it back running, havm vm release it");
+            }
+        }
         ClusterSpec old = ClusterConfigLoader.parse(cur.files()).spec();
         ClusterState state = new ClusterStore(zk, "cli", Clock.SYSTEM).state().orElse(null);
         ConfigChange.Verdict v = ConfigChange.judge(old, loaded.spec(), state);
@@ -285,14 +294,45 @@ final class ConfigCommands {
 
     /** havm config show [--version N] [--bootstrap B | --config F] */
     private int show(List<String> args) {
-        String usage = "havm config show [--version N] [--bootstrap FILE | --config cluster.yaml]";
-        Args a = Args.parse("havm config show", args, Set.of("--version", "--bootstrap", "--config"), Set.of(), 0, usage);
+        String usage = "havm config show [--version N] [--into DIR] [--bootstrap FILE | --config cluster.yaml]";
+        Args a = Args.parse("havm config show", args, Set.of("--version", "--into", "--bootstrap", "--config"), Set.of(),
+                0, usage);
+        Path into = a.get("--into") == null ? null : Path.of(a.get("--into"));
+        if (into != null && java.nio.file.Files.exists(into)) {
+            try (var l = java.nio.file.Files.list(into)) {
+                if (l.findAny().isPresent()) {
+                    throw new InvalidInputException("havm config show --into", into + " is not empty: name a new or"
+                            + " empty directory (nothing written)");
+                }
+            } catch (java.io.IOException e) {
+                throw new InvalidInputException("havm config show --into", into + ": " + e.getMessage());
+            }
+        }
         try (ZkCoordination zk = connectForReading(a)) {
             ConfigStore cs = new ConfigStore(zk);
             ConfigStore.Version v = a.get("--version") != null
                     ? versionOrRefuse(cs, version(a.get("--version"), "havm config show"), "havm config show")
                     : cs.current().orElseThrow(() -> new InvalidInputException("havm config show",
                             "the cluster has no configuration yet (havm cluster init --config FILE)"));
+            if (into != null) {
+                try {
+                    for (Map.Entry<String, String> f : v.files().entrySet()) {
+                        Path p = into.resolve(f.getKey()).normalize();
+                        if (!p.startsWith(into.normalize())) {
+                            throw new InvalidInputException("havm config show", "stored file name '" + f.getKey()
+                                    + "' leaves " + into);
+                        }
+                        java.nio.file.Files.createDirectories(p.getParent());
+                        java.nio.file.Files.writeString(p, f.getValue());
+                    }
+                } catch (java.io.IOException e) {
+                    throw new InvalidInputException("havm config show --into", "cannot write into " + into + ": "
+                            + e.getMessage());
+                }
+                out.println("wrote configuration version " + v.number() + " into " + into + " (" + v.files().size()
+                        + " file(s)): edit " + into.resolve(v.mainName()) + ", then havm config apply it");
+                return 0;
+            }
             for (Map.Entry<String, String> f : v.files().entrySet()) {
                 out.println("# " + f.getKey() + " (configuration version " + v.number() + ")");
                 out.print(f.getValue().endsWith("\n") ? f.getValue() : f.getValue() + "\n");
@@ -355,7 +395,7 @@ final class ConfigCommands {
         }
     }
 
-    private static ZkCoordination connectForReading(Args a) {
+    static ZkCoordination connectForReading(Args a) {
         if (a.get("--config") != null) {
             ClusterSpec spec = ClusterConfigLoader.load(Path.of(a.get("--config"))).spec();
             return connect(a, spec, a.get("--config"));

@@ -57,6 +57,13 @@ public final class Main {
               vm recover FILE --from DEAD --to H --config C   after DEAD's fence agent reports it off
               vm status FILE [--json] --config C  the domain's state on every node
               vm remove FILE --config C           turn off and undefine everywhere (the disk is kept)
+              vm import DOMAIN --host H [--group G] [--owners N1,N2] [--definition-dir D] [--state-dir D] [--dry-run]
+                                                  a VM running on H (made with virsh, virt-install, ...) becomes an HA
+                                                  group where it runs, without a restart: its disks must be in a
+                                                  shared-dir pool, its networks on every owner; its definition goes to
+                                                  shared storage (refused with every reason, nothing changed)
+              vm release G                        undo vm import: the group leaves the cluster, its VM keeps running
+                                                  (import and release find the cluster as config show does)
               resource ENTRY FILE --host H --config C   run one entry point: open | online | looks-alive
                                                   | is-alive | offline | terminate | close
                                                   (vm and resource: hosts are C's nodes, by their libvirt URIs)
@@ -68,7 +75,7 @@ public final class Main {
                                                   what will happen, store it as the next version: agents apply
                                                   it live (refused with reasons: e.g. removing an online group,
                                                   unless --force, which says what it will do)
-              config diff F | show [--version N] | history [--json] | rollback N [--force]
+              config diff F | show [--version N] [--into DIR] | history [--json] | rollback N [--force]
                                                   (these find the cluster through --bootstrap FILE, default
                                                   /etc/havm/agent.yaml, or F's cluster.zookeeper)
               storage check --config F [--node N] [--json]
@@ -204,7 +211,8 @@ public final class Main {
 
     private int vm(List<String> args) {
         if (args.isEmpty()) {
-            throw new InvalidInputException("havm vm", "a subcommand is required (create, move, recover, status, remove)");
+            throw new InvalidInputException("havm vm", "a subcommand is required (create, move, recover, status, remove,"
+                    + " import, release)");
         }
         String sub = args.get(0);
         List<String> rest = args.subList(1, args.size());
@@ -214,8 +222,10 @@ public final class Main {
             case "recover" -> vmRecover(rest);
             case "status" -> vmStatus(rest);
             case "remove" -> vmRemove(rest);
+            case "import" -> new VmHandoverCommands(out, err).importVm(rest);
+            case "release" -> new VmHandoverCommands(out, err).release(rest);
             default -> throw new InvalidInputException("havm vm", "unknown subcommand '" + sub
-                    + "' (allowed: create, move, recover, status, remove)");
+                    + "' (allowed: create, move, recover, status, remove, import, release)");
         };
     }
 

@@ -89,6 +89,8 @@ public final class Agent implements AutoCloseable {
     private Scheduler.Handle loop;
     /** Groups the coordinator last had on (or moving through) this node: whose scripts a self-fence stops. */
     private volatile java.util.Set<String> lastKnownHere = java.util.Set.of();
+    /** Groups released by havm vm release (their VMs keep running, no longer managed). */
+    private volatile java.util.Set<String> released = java.util.Set.of();
     private Heartbeats heartbeats;
     private Watchdog watchdog = Watchdog.NONE;
     private Guard guard;
@@ -127,13 +129,36 @@ public final class Agent implements AutoCloseable {
         this.known = k;
         this.spec = next;
         this.configVersion = version;
-        runner.reconfigure(k);
+        java.util.Set<String> rel = new java.util.TreeSet<>();
+        try {
+            for (ClusterStore.Handover h : store.handovers().values()) {
+                if (h.release() && !next.groups().containsKey(h.group())) {
+                    rel.add(h.group());
+                }
+            }
+        } catch (RuntimeException e) {
+            rel.addAll(released); // cut off: what was released stays so
+        }
+        this.released = rel;
+        // Released groups leave this node's hands at once (their VMs are no longer HA: a self-fence
+        // must not kill them); other removed groups stay until they are stopped (see monitor()).
+        runner.reconfigure(runnerSpec(runner.groups()));
         coordinator.reconfigure(next, version, k);
         Guard g = guard;
         if (g != null) {
             g.reconfigure(next);
         }
         log.accept(node + " agent: configuration version " + version + " in force");
+    }
+
+    /**
+     * What the runner knows: the configuration in force plus the removed groups of {@code keep}
+     * (removed while they ran here), never a released one.
+     */
+    private ClusterSpec runnerSpec(java.util.Collection<String> keep) {
+        java.util.Set<String> k = new java.util.TreeSet<>(keep);
+        k.removeAll(released);
+        return spec.retaining(known, k);
     }
 
     /** The configuration version in force here (0: the one it started with, not from the store). */
@@ -318,7 +343,10 @@ public final class Agent implements AutoCloseable {
                 wakeup.await(next);
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError e) {
+                // A LinkageError (a class missing from a jar replaced under a running agent) ends
+                // one pass, not the loop: the thread dying would leave the host a member that
+                // monitors nothing and answers nothing, its watchdog petted.
                 log.accept(node + " agent: " + e);
                 try {
                     clock.pause(POLL);
@@ -580,6 +608,14 @@ public final class Agent implements AutoCloseable {
             }
         }
         lastKnownHere = here;
+        java.util.Set<String> retired = new java.util.TreeSet<>(runner.groups());
+        retired.removeAll(spec.groups().keySet());
+        if (!here.containsAll(retired)) {
+            // removed groups that are stopped here now (or were never here): forgotten, so that a
+            // self-fence or a report never touches a domain that is no longer HA
+            retired.retainAll(here);
+            runner.reconfigure(runnerSpec(retired));
+        }
         Instant now = clock.now();
         reported.keySet().removeIf(name -> {
             ClusterState.Group g = mine.get(name);

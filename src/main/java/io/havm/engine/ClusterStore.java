@@ -38,6 +38,10 @@ import java.util.function.ToIntFunction;
  * inputs/&lt;time&gt;-&lt;who&gt;-&lt;n&gt;  agents' answers, fence results, operators' requests (consumed by the coordinator)
  * commands/&lt;node&gt;/&lt;key&gt;  commands for a node's agent (epoch-fenced; deleted when done)
  * running/&lt;node&gt;          groups a node's agent sees running (read when the node joins)
+ * handover/&lt;group&gt;        what {@code havm vm import | release} asks of the next configuration version
+ *                         that adds or removes the group: {@code adopt:<node>} (start it where it
+ *                         already runs) or {@code release:<node>} (drop it, its VM left running);
+ *                         written before that version is stored, deleted by the command after
  * events/&lt;key&gt;           the timeline: one JSON array of lines per coordinator step (epoch-fenced);
  *                         a step's lines over {@value #CHUNK_BYTES} bytes take several keys
  * </pre>
@@ -619,6 +623,44 @@ public final class ClusterStore {
 
     public void delete(String key) {
         zk.delete(key);
+    }
+
+    /** Root of the handover markers ({@code havm vm import | release}). */
+    public static final String HANDOVER = "handover";
+
+    /**
+     * A group handed to the cluster where it runs ({@code adopt}), or handed back to the operator
+     * running ({@code release}), by the configuration version that adds or removes it.
+     */
+    public record Handover(String group, boolean release, String node) {
+        public String word() {
+            return (release ? "release:" : "adopt:") + node;
+        }
+    }
+
+    /** Every handover marker (an unreadable one is left out: the group is then handled as any other). */
+    public java.util.Map<String, Handover> handovers() {
+        java.util.Map<String, Handover> out = new java.util.TreeMap<>();
+        zk.getAll(HANDOVER).forEach((group, v) -> {
+            String s = new String(v.value(), StandardCharsets.UTF_8);
+            int colon = s.indexOf(':');
+            if (colon > 0 && (s.startsWith("adopt:") || s.startsWith("release:"))) {
+                out.put(group, new Handover(group, s.startsWith("release:"), s.substring(colon + 1)));
+            }
+        });
+        return out;
+    }
+
+    public void putHandover(Handover h) {
+        Optional<Coordination.Versioned> cur = zk.get(HANDOVER + "/" + h.group());
+        zk.put(HANDOVER + "/" + h.group(), h.word().getBytes(StandardCharsets.UTF_8),
+                cur.map(Coordination.Versioned::version).orElse(-1));
+    }
+
+    public void clearHandover(String group) {
+        if (zk.get(HANDOVER + "/" + group).isPresent()) {
+            zk.delete(HANDOVER + "/" + group);
+        }
     }
 
     /** A stored value with its key. */

@@ -224,7 +224,18 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 if (first || policy.configVersion() != version) {
                     // Taking office, or a new configuration: decide with it from this step on. What
                     // the state holds that it no longer has is retired; what it adds is placed.
-                    policy = Coordinator.forConfig(spec, version, known, state);
+                    // Groups handed over by havm vm import | release are adopted where they run,
+                    // or dropped running, instead of placed or taken offline.
+                    java.util.Map<String, String> adopt = new java.util.TreeMap<>();
+                    java.util.Set<String> release = new java.util.TreeSet<>();
+                    for (ClusterStore.Handover h : store.handovers().values()) {
+                        if (h.release()) {
+                            release.add(h.group());
+                        } else {
+                            adopt.put(h.group(), h.node());
+                        }
+                    }
+                    policy = Coordinator.forConfig(spec, version, known, state, adopt, release);
                     batch.add(new Input.ConfigChanged(version));
                 }
                 reportOutage(e);

@@ -71,6 +71,14 @@ public final class GroupRunner {
     public void reconfigure(ClusterSpec known) {
         factory.reconfigure(known);
         this.spec = known;
+        // a group it no longer has (released, or removed and stopped) leaves no resource objects behind
+        builtFrom.keySet().retainAll(known.groups().keySet());
+        resources.keySet().removeIf(k -> !known.groups().containsKey(k.substring(0, k.indexOf('/'))));
+    }
+
+    /** The groups it knows: the configuration in force plus removed groups still stopping here. */
+    public java.util.Set<String> groups() {
+        return spec.groups().keySet();
     }
 
     /** Forgets the resource objects of {@code group} if its definition changed: the next Online makes new ones. */

@@ -333,6 +333,36 @@ public final class LibvirtHypervisor implements Hypervisor {
         return onDomain("dumpxml", domain, d -> d.getXMLDesc(inactive ? 3 : 1));
     }
 
+    /** Whether the domain is persistent (defined), not transient. */
+    public boolean persistent(String domain) {
+        return onDomain("isPersistent", domain, d -> d.isPersistent() == 1);
+    }
+
+    /** The virtual size in bytes of the domain's disk {@code target} (vda, sda, ...). */
+    public long capacity(String domain, String target) {
+        return onDomain("blockinfo " + target, domain, d -> d.blockInfo(target).getCapacity());
+    }
+
+    /** Whether a libvirt network of that name is active here; empty when none is defined. */
+    public Optional<Boolean> networkActive(String network) {
+        return call("network " + network, c -> {
+            org.libvirt.Network n;
+            try {
+                n = c.networkLookupByName(network);
+            } catch (LibvirtException e) {
+                if (e.getError() != null && e.getError().getCode() == org.libvirt.Error.ErrorNumber.VIR_ERR_NO_NETWORK) {
+                    return Optional.empty();
+                }
+                throw e;
+            }
+            try {
+                return Optional.of(n.isActive() == 1);
+            } finally {
+                n.free();
+            }
+        });
+    }
+
     @Override
     public void start(String domain) {
         onDomain("start", domain, Domain::create);

@@ -74,6 +74,10 @@ public final class Coordinator {
     private final java.util.Set<String> configured;
     /** Groups no longer configured that the state still holds: taken offline, then dropped. */
     private final java.util.TreeSet<String> retiring = new java.util.TreeSet<>();
+    /** New groups to start where their VM already runs ({@code havm vm import}): group to node. */
+    private final java.util.Map<String, String> adopt = new java.util.TreeMap<>();
+    /** Retiring groups to drop without stopping them ({@code havm vm release}). */
+    private final java.util.Set<String> released = new java.util.TreeSet<>();
     private final long configVersion;
 
     public Coordinator(ClusterSpec spec) {
@@ -93,6 +97,18 @@ public final class Coordinator {
      * offline and dropped. Apply {@link Input.ConfigChanged} with it next.
      */
     public static Coordinator forConfig(ClusterSpec next, long version, ClusterSpec known, ClusterState state) {
+        return forConfig(next, version, known, state, java.util.Map.of(), java.util.Set.of());
+    }
+
+    /**
+     * As {@link #forConfig(ClusterSpec, long, ClusterSpec, ClusterState)}, with the handovers of
+     * {@code havm vm import | release}: a new group in {@code adopt} starts where its VM already
+     * runs (that node, when it is up), not where placement would put it; a group the configuration
+     * no longer has that is in {@code release} leaves the state without being taken offline (its
+     * VM keeps running, no longer managed).
+     */
+    public static Coordinator forConfig(ClusterSpec next, long version, ClusterSpec known, ClusterState state,
+            java.util.Map<String, String> adopt, java.util.Set<String> release) {
         java.util.List<String> gone = new ArrayList<>();
         for (String g : state.groups().keySet()) {
             if (!next.groups().containsKey(g)) {
@@ -101,7 +117,23 @@ public final class Coordinator {
         }
         Coordinator c = new Coordinator(next.retaining(known, gone), next.groups().keySet(), version);
         c.retiring.addAll(gone);
+        c.adopt.putAll(adopt);
+        for (String g : release) {
+            if (gone.contains(g)) {
+                c.released.add(g);
+            }
+        }
         return c;
+    }
+
+    /** A new group's node to adopt it on (where its VM already runs), or null. */
+    String adoptOn(String group) {
+        return adopt.get(group);
+    }
+
+    /** Whether a retiring group is released (dropped running) rather than taken offline. */
+    boolean released(String group) {
+        return released.contains(group);
     }
 
     /** The configuration version this coordinator decides for (0: one given directly). */

@@ -62,13 +62,31 @@ final class Operators extends Rules {
         Coordinator co = c.coordinator;
         for (GroupSpec gs : c.spec.groups().values()) {
             if (co.configured(gs.name()) && groups.get(gs.name()) == null) {
+                String on = co.adoptOn(gs.name());
+                ClusterState.Node n = on == null ? null : nodes.get(on);
+                if (n != null && n.status() == NodeStatus.UP) {
+                    // vm import: its VM runs on n already; an Online there finds it running and
+                    // keeps it as it is. Placed anywhere else, the start would be refused by its
+                    // disks' locks at best.
+                    ClusterState.Group g = ClusterState.Group.offline(gs.name(), true);
+                    groups.put(g);
+                    note("group " + gs.name() + ": added by configuration version " + version
+                            + " (vm import): adopted on " + on + ", where its VM runs");
+                    c.scheduling.start(g, on, GroupEvent.ADOPTED, "adopted where its VM runs");
+                    continue;
+                }
                 groups.put(ClusterState.Group.offline(gs.name(), gs.autoStart()));
                 note("group " + gs.name() + ": added by configuration version " + version
+                        + (on == null ? "" : " (vm import: " + on + ", where its VM ran, is "
+                                + (n == null ? "unknown" : n.status().word()) + ": placed as any new group)")
                         + (gs.autoStart() ? "" : " (offline: autoStart is off)"));
             }
         }
         for (String name : co.retiring()) {
             ClusterState.Group g = groups.get(name);
+            if (g != null && co.released(name)) {
+                continue; // vm release: dropped as it is, once nothing is under way (dropRetired)
+            }
             if (g != null && g.wantOnline()) {
                 note("group " + name + ": not in configuration version " + version + ": taken offline, then removed");
                 groupOffline(name);
@@ -95,6 +113,14 @@ final class Operators extends Rules {
             ClusterState.Group g = groups.get(name);
             if (g == null) {
                 it.remove();
+            } else if (c.coordinator.released(name) && (g.phase() == GroupPhase.ONLINE
+                    || g.phase() == GroupPhase.OFFLINE || g.phase() == GroupPhase.FAILED)) {
+                // vm release: nothing is under way for it; it leaves the state as it is, its VM
+                // left running (or stopped) where it is, no longer managed
+                groups.remove(name);
+                it.remove();
+                note("group " + name + ": released" + (g.phase() == GroupPhase.ONLINE ? " running on " + g.node() : " "
+                        + g.phase().word()) + ": no longer managed");
             } else if (g.phase() == GroupPhase.OFFLINE && !g.wantOnline()) {
                 groups.remove(name);
                 it.remove();

@@ -126,6 +126,45 @@ public final class DomainDisks {
     }
 
     /**
+     * Returns {@code domainXml} with a lockd {@code <lease>} for each non-shareable LUN of
+     * {@code disks} (at the end of {@code <devices>}, replacing leases of the same key), its own
+     * disk elements untouched: for a definition whose disks are the VM's own ({@code vm import}).
+     * Without a lease directory it returns the XML unchanged.
+     */
+    public static String withLeases(String domainXml, StorageSpec storage, List<StorageSpec.Disk> disks) {
+        if (storage.leaseDir() == null) {
+            return domainXml;
+        }
+        Document doc = parse(domainXml);
+        Element devices = child(doc.getDocumentElement(), "devices");
+        if (devices == null) {
+            throw new IllegalArgumentException("the domain has no <devices>");
+        }
+        Set<String> keys = new HashSet<>();
+        List<StorageSpec.Disk> leased = new ArrayList<>();
+        for (StorageSpec.Disk d : disks) {
+            if (pool(storage, d) instanceof StorageSpec.Iscsi && !d.shareable()) {
+                keys.add(d.leaseKey());
+                leased.add(d);
+            }
+        }
+        if (leased.isEmpty()) {
+            return domainXml;
+        }
+        List<Element> old = new ArrayList<>();
+        for (Node n = devices.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof Element e && isOurLease(e, keys)) {
+                old.add(e);
+            }
+        }
+        old.forEach(devices::removeChild);
+        for (StorageSpec.Disk d : leased) {
+            devices.appendChild(leaseElement(doc, storage.leaseDir(), d.leaseKey(), "      "));
+        }
+        return serialize(doc, domainXml.stripLeading().startsWith("<?xml"));
+    }
+
+    /**
      * Whether live migration of a VM with these disks needs VIR_MIGRATE_UNSAFE: some disk is a file
      * on a shared-dir pool libvirt does not recognise as shared (network disks never need it).
      */

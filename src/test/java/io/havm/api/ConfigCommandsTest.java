@@ -112,6 +112,14 @@ class ConfigCommandsTest {
         assertTrue(out().contains("app-vm: {type: vm, memoryMiB: 256}"), out());
         assertEquals(0, run("config", "show", "--version", "1", "--config", v2.toString()), err());
         assertFalse(out().contains("app-vm"), out());
+        // --into writes the version's files, to edit and apply again; never over existing files
+        Path into = dir.resolve("in-force");
+        assertEquals(0, run("config", "show", "--into", into.toString(), "--config", v2.toString()), err());
+        assertEquals(java.nio.file.Files.readString(v2), java.nio.file.Files.readString(into.resolve("v2.yaml")));
+        assertEquals(0, run("config", "apply", into.resolve("v2.yaml").toString()), err());
+        assertTrue(out().contains("no change: "), out());
+        assertEquals(2, run("config", "show", "--into", into.toString(), "--config", v2.toString()));
+        assertTrue(err().contains("is not empty: name a new or empty directory (nothing written)"), err());
 
         assertEquals(0, run("config", "history", "--config", v2.toString()), err());
         List<String> lines = out().lines().toList();

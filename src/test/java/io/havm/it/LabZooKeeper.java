@@ -8,11 +8,13 @@ import java.util.List;
 
 /**
  * ZooKeeper faults for drills, through {@code ci/lab zookeeper ...} (the lab's single server on
- * 10.77.0.1:2181) and {@code ci/lab ensemble ...} (three servers, server N inside hostN). See
+ * 10.77.0.1:2181) and {@code ci/lab ensemble ...} (the ensemble that ships with havm, one
+ * {@code havm zookeeper} member inside each of host1..3, or host1, host2 and a witness in the
+ * two-host shape). Members are named as ci/lab names them: 1..3, or {@code witness}. See
  * ci/lab-README.md. Each throws an {@link AssertionError} with the command's output when it fails.
  */
 final class LabZooKeeper {
-    /** Client connect string of the ensemble, as ci/lab status --json reports it. */
+    /** Client connect string of the ensemble (of the shape that runs), as ci/lab status --json reports it. */
     static String ensemble() {
         return io.havm.lab.Lab.fromProjectHome().facts().ensemble();
     }
@@ -44,6 +46,14 @@ final class LabZooKeeper {
         lab(Duration.ofSeconds(120), "ensemble", "up");
     }
 
+    /**
+     * Starts the ensemble in the shape of a {@code hosts}-host cluster: 3, a member in each of
+     * host1..3; 2, members in host1 and host2 and the witness on a third machine of its own.
+     */
+    static void ensembleUp(int hosts) {
+        lab(Duration.ofSeconds(120), "ensemble", "up", "--hosts", Integer.toString(hosts));
+    }
+
     static void ensembleDown() {
         lab(Duration.ofSeconds(60), "ensemble", "down");
     }
@@ -56,6 +66,21 @@ final class LabZooKeeper {
         } catch (NumberFormatException e) {
             throw new AssertionError("ci/lab ensemble leader: not an id: " + out, e);
         }
+    }
+
+    /** The member that leads: 1..3 or {@code witness}; fails when none does (e.g. during an election). */
+    static String ensembleLeaderMember() {
+        return lab(Duration.ofSeconds(30), "ensemble", "leader");
+    }
+
+    /** SIGKILL member {@code m} (1..3 or {@code witness}); its data stays. */
+    static void ensembleKill(String m) {
+        lab(Duration.ofSeconds(30), "ensemble", "kill", m);
+    }
+
+    /** Starts member {@code m} (1..3 or {@code witness}) again on its data; returns once it serves (when a quorum can). */
+    static void ensembleStart(String m) {
+        lab(Duration.ofSeconds(120), "ensemble", "start", m);
     }
 
     /** SIGKILL server {@code n}; its data stays. */

@@ -405,4 +405,54 @@ class CoordinatorTest {
         assertFalse(s.log().contains("  command fence host1"), s.log().toString());
         assertTrue(s.log().contains("host1 node: back before its fence was sent: fence cancelled"), s.log().toString());
     }
+
+    /** One step of {@code next}'s coordinator on {@code r}'s state, as a coordinator takes a new version. */
+    private static Coordinator.Step reconfigured(Run r, ClusterSpec next, double t, java.util.Map<String, String> adopt,
+            Set<String> release) {
+        Coordinator c = Coordinator.forConfig(next, 2, r.c.spec(), r.state, adopt, release);
+        Coordinator.Step s = c.apply(r.state, List.of(new Input.ConfigChanged(2)), at(t));
+        r.state = s.state();
+        return s;
+    }
+
+    @Test
+    void anImportedGroupStartsWhereItsVmRunsNotWherePlacementWouldPutIt() {
+        Run r = new Run(spec(3, true, WEB_ON_HOST2));
+        r.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of()),
+                new Input.NodeUp("host3", Set.of()));
+        ClusterSpec next = spec(3, true, WEB_ON_HOST2
+                + "  old: {preferredOwners: [host1], resources: {old-vm: {type: vm, memoryMiB: 256}}}\n");
+        Coordinator.Step s = reconfigured(r, next, 1, java.util.Map.of("old", "host3"), Set.of());
+        assertTrue(s.commands().stream().anyMatch(c -> c instanceof Command.Online o && o.group().equals("old")
+                && o.node().equals("host3")), "adopted on host3, where it runs, though it prefers host1: " + s.commands());
+        assertEquals(GroupPhase.STARTING, r.group("old").phase());
+        assertEquals("host3", r.group("old").node());
+
+        // Without the handover (or with its node down) a new group is placed as any other.
+        Run plain = new Run(spec(3, true, WEB_ON_HOST2));
+        plain.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of()),
+                new Input.NodeUp("host3", Set.of()));
+        Coordinator.Step p = reconfigured(plain, next, 1, java.util.Map.of("old", "host9"), Set.of());
+        assertTrue(p.log().stream().anyMatch(l -> l.contains("vm import: host9, where its VM ran, is unknown: placed as"
+                + " any new group")), p.log().toString());
+        assertEquals("host1", plain.group("old").node(), "placed on its preferred owner: " + plain.group("old"));
+    }
+
+    @Test
+    void aReleasedGroupLeavesTheStateRunningWhileARemovedOneIsTakenOfflineFirst() {
+        Run r = new Run(spec(3, true, WEB_ON_HOST2));
+        r.step(0, new Input.NodeUp("host1", Set.of("db")), new Input.NodeUp("host2", Set.of("web")),
+                new Input.NodeUp("host3", Set.of()));
+        assertEquals(GroupPhase.ONLINE, r.group("web").phase(), r.state.toString());
+        assertEquals(GroupPhase.ONLINE, r.group("db").phase(), r.state.toString());
+        ClusterSpec none = spec(3, true, "  other: {resources: {other-vm: {type: vm, memoryMiB: 256}}}\n");
+        Coordinator.Step s = reconfigured(r, none, 1, java.util.Map.of(), Set.of("web"));
+        assertNull(r.group("web"), "released: gone from the state at once");
+        assertFalse(s.commands().stream().anyMatch(c -> c.toString().contains("web")), "nothing sent for web: "
+                + s.commands());
+        assertTrue(s.log().contains("group web: released running on host2: no longer managed"), s.log().toString());
+        assertTrue(s.commands().stream().anyMatch(c -> c instanceof Command.Offline o && o.group().equals("db")
+                && o.node().equals("host1")),
+                "removed without a release: taken offline first: " + s.commands());
+    }
 }

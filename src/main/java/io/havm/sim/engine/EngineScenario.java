@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -47,7 +48,7 @@ public final class EngineScenario {
             "guest-hang", "DOMAIN", "script-start-fails", "N SCRIPT COUNT", "script-stop-fails", "N SCRIPT COUNT",
             "script-crash", "SCRIPT", "script-hang", "N SCRIPT", "script-unhang", "N SCRIPT", "script-sick", "SCRIPT",
             "script-well", "SCRIPT", "script-broken", "SCRIPT", "disk-lost", "DISK", "disk-back", "DISK", "storage-hang", "N",
-            "storage-unhang", "N", "config", "FILE", "end", "");
+            "storage-unhang", "N", "config", "FILE", "vm-import", "FILE G N", "vm-release", "FILE G", "end", "");
 
     private static Map<String, String> verbs(String... kv) {
         Map<String, String> m = new java.util.LinkedHashMap<>();
@@ -100,6 +101,14 @@ public final class EngineScenario {
                 }
                 if (s.verb().equals("config")) {
                     sim.applyConfig(dir.resolve(s.words()[1]));
+                    continue;
+                }
+                if (s.verb().equals("vm-import")) {
+                    sim.importVm(dir.resolve(s.words()[1]), s.words()[2], s.words()[3]);
+                    continue;
+                }
+                if (s.verb().equals("vm-release")) {
+                    sim.releaseVm(dir.resolve(s.words()[1]), s.words()[2]);
                     continue;
                 }
                 apply(sim, s);
@@ -188,8 +197,11 @@ public final class EngineScenario {
             if (words.length == 0) {
                 throw new InvalidInputException(where, "an event needs a verb (allowed: " + allowed() + ")");
             }
-            check(where, words, spec);
-            if (words[0].equals("config")) {
+            if (words[0].equals("vm-import") && words.length > 2 && spec.groups().containsKey(words[2])) {
+                throw new InvalidInputException(where, "vm-import: group '" + words[2] + "' exists already: the file must"
+                        + " add it");
+            }
+            if (Set.of("config", "vm-import", "vm-release").contains(words[0]) && words.length > 1) {
                 Path f = dir.resolve(words[1]);
                 if (!Files.isRegularFile(f)) {
                     throw new InvalidInputException(where, "config: no file '" + words[1] + "' beside " + file.getFileName());
@@ -201,6 +213,7 @@ public final class EngineScenario {
                 }
                 spec = next.retaining(spec, spec.groups().keySet()); // later lines may name old and new groups
             }
+            check(where, words, spec);
             steps.add(new Step(at, where, words));
         }
         if (steps.isEmpty() || !steps.get(steps.size() - 1).verb().equals("end")) {

@@ -757,6 +757,36 @@ public final class EngineSim implements AutoCloseable {
         spec = configured.retaining(spec, spec.groups().keySet());
     }
 
+    /**
+     * {@code havm vm import}: the operator started group {@code group}'s VM on {@code node} with
+     * libvirt alone; the import puts its handover marker, then stores {@code file} (which adds the
+     * group) as the next version, as the CLI does.
+     */
+    public void importVm(Path file, String group, String node) {
+        otherFault();
+        ClusterSpec next = io.havm.config.ClusterConfigLoader.load(file).spec();
+        io.havm.model.GroupSpec g = next.groups().get(group);
+        for (io.havm.model.ResourceSpec r : g.resources().values()) {
+            if (r.type() == io.havm.model.ResourceSpec.Type.VM) {
+                SimHypervisor h = host(node);
+                h.define("<domain><name>" + r.domain() + "</name></domain>");
+                h.start(r.domain());
+                log("operator: domain " + r.domain() + " started on " + node + " with libvirt alone");
+            }
+        }
+        operatorStore.putHandover(new ClusterStore.Handover(group, false, node));
+        log("operator: vm import " + group + " --host " + node);
+        applyConfig(file);
+    }
+
+    /** {@code havm vm release}: the handover marker, then {@code file} (without the group) stored. */
+    public void releaseVm(Path file, String group) {
+        otherFault();
+        operatorStore.putHandover(new ClusterStore.Handover(group, true, "-"));
+        log("operator: vm release " + group);
+        applyConfig(file);
+    }
+
     /** An operator's request, through the store as the CLI submits it. */
     public void operator(Input in) {
         otherFault();

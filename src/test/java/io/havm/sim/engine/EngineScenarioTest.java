@@ -77,8 +77,13 @@ class EngineScenarioTest {
         assertTrue(e.getMessage().contains("unknown verb 'zk-down' (allowed: power-off N, power-on N,"), e.getMessage());
         assertTrue(e.getMessage().contains("zk-stall, zk-stall-end,"), e.getMessage());
         assertTrue(e.getMessage().contains("move G N live|quick|offline"), e.getMessage());
-        assertTrue(e.getMessage().endsWith("storage-hang N, storage-unhang N, config FILE, end)"), e.getMessage());
+        assertTrue(e.getMessage().endsWith("storage-hang N, storage-unhang N, config FILE, vm-import FILE G N,"
+                + " vm-release FILE G, end)"), e.getMessage());
         assertTrue(e.getMessage().contains("script-crash SCRIPT, "), e.getMessage());
+
+        Files.writeString(events, "8 vm-import cluster.yaml web host2\n30 end\n");
+        e = assertThrows(InvalidInputException.class, () -> EngineScenario.run(dir));
+        assertEquals(events + ":1: vm-import: group 'web' exists already: the file must add it", e.getMessage());
 
         Files.writeString(events, "8 partition host9\n30 end\n");
         e = assertThrows(InvalidInputException.class, () -> EngineScenario.run(dir));

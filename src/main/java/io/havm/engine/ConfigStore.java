@@ -152,8 +152,24 @@ public final class ConfigStore {
         }
         Meta meta = new Meta(n, now, by, comment, sha256(files), packed.length, chunks);
         zk.put(dir + "/meta", Codec.value(meta), -1);
-        zk.put(CURRENT, Codec.value(new Pointer(n)), cur.map(Coordination.Versioned::version).orElse(-1));
+        try {
+            zk.put(CURRENT, Codec.value(new Pointer(n)), cur.map(Coordination.Versioned::version).orElse(-1));
+        } catch (Coordination.ConflictException e) {
+            // Lost the race to another store: this version was never in force, and the history must
+            // not show it as if it had been (a crash right here still can leave one behind).
+            forget(dir);
+            throw e;
+        }
         return meta;
+    }
+
+    /** Deletes a version this store wrote (its meta and chunks were created by it: create-only). */
+    private void forget(String dir) {
+        try {
+            zk.delete(dir);
+        } catch (RuntimeException e) {
+            // cut off meanwhile: the leftover is a version that never was in force, as after a crash
+        }
     }
 
     /** The highest version number written, in force or not (a failed store leaves one that never was). */

@@ -79,6 +79,34 @@ class ConfigStoreTest {
     }
 
     @Test
+    void aStoreThatLosesTheRaceToPutItsVersionInForceLeavesNoVersionBehind() {
+        ConfigStore other = new ConfigStore(zk);
+        boolean[] raced = {false};
+        // Two agents starting at once with their local file: the other one puts its version in
+        // force between this store's read of config/current and its compare-and-set.
+        Coordination racing = (Coordination) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {Coordination.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("put") && "config/current".equals(args[0]) && !raced[0]) {
+                        raced[0] = true;
+                        other.store(Map.of("cluster.yaml", "theirs\n"), 0, "host3 agent", "", T);
+                    }
+                    try {
+                        return method.invoke(zk, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        ConfigStore mine = new ConfigStore(racing);
+        assertThrows(Coordination.ConflictException.class,
+                () -> mine.store(Map.of("cluster.yaml", "mine\n"), 0, "host1 agent", "", T));
+        // the loser wrote version 1 first; the winner took 2 and put it in force; 1 is gone
+        assertEquals(List.of(2L), other.history().stream().map(ConfigStore.Meta::version).toList(),
+                "only the version in force: the loser's is gone");
+        assertEquals("theirs\n", other.current().orElseThrow().mainText());
+        assertEquals(3, other.store(Map.of("cluster.yaml", "next\n"), 2, "op", "", T).version());
+    }
+
+    @Test
     void twentyThousandGroupsStayFarBelowTheZnodeLimit() {
         String text = config(20_000);
         assertTrue(text.length() > 2 * 1024 * 1024, "the text alone is " + text.length() + " bytes: over 1 MiB");

@@ -390,6 +390,7 @@ final class ClusterCommands {
         Args a = Args.parse("havm " + noun + " " + verb, rest, Set.of("--config", "--to", "--mode"),
                 Set.of("--failback", "--json"), 1, usage);
         ClusterSpec fileSpec = spec(a, "havm " + noun);
+        checkSyntax(noun, verb, a); // what needs no cluster is refused before connecting to it
         try (ZkCoordination zk = connect(fileSpec, a.get("--config"))) {
             // the groups and nodes in force are the stored version's (vm import, config apply change
             // them without touching the file); the file only finds the cluster when it has none
@@ -402,6 +403,20 @@ final class ClusterCommands {
         out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"
                 : "submitted: " + noun + " " + verb + " " + name + " (the coordinator logs the outcome: havm events)");
         return 0;
+    }
+
+    /** The subcommand and its options, before any name is looked up in the cluster. */
+    private static void checkSyntax(String noun, String verb, Args a) {
+        java.util.List<String> verbs = noun.equals("group") ? List.of("move", "online", "offline")
+                : List.of("drain", "resume", "shutdown");
+        if (!verbs.contains(verb)) {
+            throw new InvalidInputException("havm " + noun, "unknown subcommand '" + verb + "' (allowed: "
+                    + String.join(", ", verbs) + ")");
+        }
+        if (verb.equals("move")) {
+            a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
+            MoveMode.parse("--mode", a.get("--mode") == null ? "live" : a.get("--mode"));
+        }
     }
 
     private static Input input(String noun, String verb, Args a, ClusterSpec spec) {

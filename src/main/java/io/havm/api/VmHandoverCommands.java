@@ -45,6 +45,7 @@ final class VmHandoverCommands {
 
     private final PrintStream out;
     private final PrintStream err;
+    private final Clock clock = Clock.SYSTEM;
 
     VmHandoverCommands(PrintStream out, PrintStream err) {
         this.out = out;
@@ -145,7 +146,7 @@ final class VmHandoverCommands {
         try {
             store.putHandover(new ClusterStore.Handover(p.group(), false, p.host()));
             m = cs.store(VmImport.sorted(files), cur.number(), ConfigCommands.by(), "vm import " + p.domain() + " on "
-                    + p.host() + " as group " + p.group(), Instant.now());
+                    + p.host() + " as group " + p.group(), clock.now());
         } catch (RuntimeException e) {
             undo(store, p.group(), p.definition());
             if (e instanceof Coordination.ConflictException) {
@@ -156,9 +157,9 @@ final class VmHandoverCommands {
         }
         out.println("stored configuration version " + m.version() + " with group " + p.group()
                 + ": the coordinator adopts it on " + p.host() + ", where it runs");
-        Instant deadline = Instant.now().plus(wait);
+        Instant deadline = clock.now().plus(wait);
         ClusterState.Group g = null;
-        while (Instant.now().isBefore(deadline)) {
+        while (clock.now().isBefore(deadline)) {
             g = store.stateOfGroup(p.group()).map(s -> s.groups().get(p.group())).orElse(null);
             if (g != null && g.phase() != GroupPhase.PENDING && g.phase() != GroupPhase.STARTING) {
                 break;
@@ -227,7 +228,7 @@ final class VmHandoverCommands {
             ConfigStore.Meta m;
             try {
                 store.putHandover(new ClusterStore.Handover(group, true, node));
-                m = cs.store(files, cur.number(), ConfigCommands.by(), "vm release " + group, Instant.now());
+                m = cs.store(files, cur.number(), ConfigCommands.by(), "vm release " + group, clock.now());
             } catch (RuntimeException e) {
                 store.clearHandover(group);
                 if (e instanceof Coordination.ConflictException) {
@@ -238,9 +239,9 @@ final class VmHandoverCommands {
             }
             out.println("stored configuration version " + m.version() + " without group " + group
                     + ": the coordinator drops it without stopping it");
-            Instant deadline = Instant.now().plus(wait);
+            Instant deadline = clock.now().plus(wait);
             while (store.stateOfGroup(group).map(s -> s.groups().containsKey(group)).orElse(false)) {
-                if (!Instant.now().isBefore(deadline)) {
+                if (!clock.now().isBefore(deadline)) {
                     err.println("havm vm release: group " + group + " is still in the coordinator's state after "
                             + wait.toSeconds() + " s (is a coordinator running? havm events shows why); it is released"
                             + " as soon as one takes the new version: it will not be stopped");
@@ -289,9 +290,9 @@ final class VmHandoverCommands {
         return s == null ? null : Path.of(s).toAbsolutePath().normalize();
     }
 
-    private static void pause() {
+    private void pause() {
         try {
-            Thread.sleep(250); // polling the coordinator's state, with a deadline
+            clock.pause(Duration.ofMillis(250)); // polling the coordinator's state, with a deadline
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted");

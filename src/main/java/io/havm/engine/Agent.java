@@ -243,6 +243,13 @@ public final class Agent implements AutoCloseable {
     }
 
     private void join(boolean again) {
+        // The version in force first: what it reports running is what the coordinator decides on,
+        // and a group added while this node was cut off (vm import) must be among what it knows.
+        // On a rejoin, which follows a reconnection; a first join may be tried while ZooKeeper is
+        // out of reach, where the read would only wait for its timeout (the loop follows it soon).
+        if (again) {
+            followConfig(true);
+        }
         store.setRunning(node, runner.running());
         if (again && !selfFenced) {
             // Still running what it ran: never leave the members, or the coordinator would take the
@@ -608,8 +615,14 @@ public final class Agent implements AutoCloseable {
             }
         }
         lastKnownHere = here;
-        java.util.Set<String> retired = new java.util.TreeSet<>(runner.groups());
-        retired.removeAll(spec.groups().keySet());
+        // The runner knows the groups in force plus the removed ones it keeps: more than the
+        // configuration only while some removed group is kept (the common pass copies nothing).
+        java.util.Collection<String> known = runner.groups();
+        java.util.Set<String> retired = known.size() == spec.groups().size() ? java.util.Set.of()
+                : new java.util.TreeSet<>(known);
+        if (!retired.isEmpty()) {
+            retired.removeAll(spec.groups().keySet());
+        }
         if (!here.containsAll(retired)) {
             // removed groups that are stopped here now (or were never here): forgotten, so that a
             // self-fence or a report never touches a domain that is no longer HA

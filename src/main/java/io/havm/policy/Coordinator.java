@@ -117,7 +117,14 @@ public final class Coordinator {
         }
         Coordinator c = new Coordinator(next.retaining(known, gone), next.groups().keySet(), version);
         c.retiring.addAll(gone);
-        c.adopt.putAll(adopt);
+        // An import is pending while its group is not in the state yet, or waits for the node it
+        // was imported onto; once online anywhere, that node's agent knows it (see adopted()).
+        adopt.forEach((g, on) -> {
+            ClusterState.Group was = state.groups().get(g);
+            if (was == null || (was.phase() == GroupPhase.AWAITING_FENCE && on.equals(was.node()))) {
+                c.adopt.put(g, on);
+            }
+        });
         for (String g : release) {
             if (gone.contains(g)) {
                 c.released.add(g);
@@ -126,9 +133,17 @@ public final class Coordinator {
         return c;
     }
 
-    /** A new group's node to adopt it on (where its VM already runs), or null. */
+    /**
+     * A new group's node to adopt it on (where its VM already runs), or null; null too once it has
+     * been online (its node's agent has known it since, so a self-fence there stops it).
+     */
     String adoptOn(String group) {
         return adopt.get(group);
+    }
+
+    /** The imported group went online: its import is done. */
+    void adopted(String group) {
+        adopt.remove(group);
     }
 
     /** Whether a retiring group is released (dropped running) rather than taken offline. */

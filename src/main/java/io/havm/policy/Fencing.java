@@ -17,6 +17,13 @@ final class Fencing extends Rules {
 
     void fenced(String n, boolean off, String detail) {
         ClusterState.Node node = nodes.get(n);
+        if (off && node != null && node.status() == NodeStatus.FENCED && awaitsAdopted(n)) {
+            // fenced by its self-fence deadline, which did not count for a VM imported onto it
+            // (recoverFrom): this answer proves that VM off too
+            note(n + " node: fence answer '" + detail + "': its imported groups may go elsewhere now");
+            recoverFrom(n, GroupEvent.FENCE_CONFIRMED);
+            return;
+        }
         if (node == null || node.status() != NodeStatus.LOST) {
             note(n + " node: fence answer '" + detail + "' ignored (node is "
                     + (node == null ? "unknown" : node.status().word()) + ")");
@@ -131,11 +138,22 @@ final class Fencing extends Rules {
         }
     }
 
-    /** The lost node is proven off: start its groups elsewhere, in priority order. */
+    /**
+     * The lost node is proven off: start its groups elsewhere, in priority order. A self-fence
+     * deadline proves off only what the node's agent knew it ran: not a VM imported onto it
+     * (havm vm import) while it was cut off. That one waits for a real fence, or for the node to
+     * report it.
+     */
     void recoverFrom(String n, GroupEvent event) {
         List<String> order = new ArrayList<>();
         for (ClusterState.Group g : groups.on(n)) {
             if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())) {
+                if (event == GroupEvent.SELF_FENCE_DEADLINE && n.equals(c.coordinator.adoptOn(g.name()))) {
+                    note("group " + g.name() + ": imported onto " + n + " after its agent was cut off, so its"
+                            + " self-fence spares the VM: it waits for a fence agent's answer or for " + n
+                            + " to report it");
+                    continue;
+                }
                 order.add(g.name());
             }
         }
@@ -143,6 +161,17 @@ final class Fencing extends Rules {
         for (String name : order) {
             recoverGroup(groups.get(name), n, event, n + " fenced");
         }
+    }
+
+    /** Whether a group imported onto {@code n} waits for n's fence (see {@link #recoverFrom}). */
+    private boolean awaitsAdopted(String n) {
+        for (ClusterState.Group g : groups.on(n)) {
+            if (g.phase() == GroupPhase.AWAITING_FENCE && n.equals(g.node())
+                    && n.equals(c.coordinator.adoptOn(g.name()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -9,7 +9,8 @@ package io.havm.policy;
 public enum GroupEvent {
     PLACED("the scheduler found a node for a pending group"),
     FOUND_RUNNING("a joining node reports running a group known to run nowhere"),
-    ADOPTED("havm vm import added it where its VM already runs: Online there (a running VM stays as it is)"),
+    ADOPTED("havm vm import added it where its VM already runs: Online there (a running VM stays as it is);"
+            + " awaiting that node's fence while it is lost or not yet a member"),
     ONLINE_OK("the agent brought it online"),
     ONLINE_FAILED("the agent failed to bring it online"),
     ONLINE_TIMEOUT("the Online got no answer within its budget"),

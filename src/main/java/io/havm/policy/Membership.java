@@ -63,6 +63,12 @@ final class Membership extends Rules {
                             + " is back and reports it stopped, but the move's other end " + src + " may still be"
                             + " moving it: terminate on " + src + ", then on " + n,
                             a -> new Command.Terminate(g.name(), src, a));
+                } else if (n.equals(c.coordinator.adoptOn(g.name()))) {
+                    // Imported onto n while n was cut off: n's report may predate the version that
+                    // added the group, so it proves nothing about its VM. Adopted there now: an
+                    // Online finds the VM running and keeps it (or starts it where it was).
+                    c.scheduling.start(g.withRetryAt(null), n, GroupEvent.NODE_BACK, "owner " + n
+                            + " is back: adopted there, where its VM was imported (its report may predate the import)");
                 } else {
                     c.fencing.recoverGroup(g, n, GroupEvent.NODE_BACK,
                             "owner " + n + " is back and reports it stopped");

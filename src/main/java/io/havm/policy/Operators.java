@@ -75,10 +75,26 @@ final class Operators extends Rules {
                     c.scheduling.start(g, on, GroupEvent.ADOPTED, "adopted where its VM runs");
                     continue;
                 }
+                if (on != null && c.spec.node(on).isPresent()
+                        && (n == null || n.status() == NodeStatus.LOST)) {
+                    // vm import onto a node that is lost or has not joined (yet): its VM may run
+                    // there. Placed elsewhere now, it could run twice; it waits as a lost node's
+                    // group does: placed once the node is fenced, kept there once it reports it
+                    // running.
+                    ClusterState.Group g = ClusterState.Group.offline(gs.name(), true);
+                    groups.put(g);
+                    note("group " + gs.name() + ": added by configuration version " + version + " (vm import): "
+                            + on + ", where its VM ran, is " + (n == null ? "not a member (yet)" : "lost")
+                            + ": waits until " + on + " reports it running or is fenced");
+                    set(g.awaitingFence(on, null), GroupEvent.ADOPTED, on + " may run it: placed only once "
+                            + on + " is fenced or reports it");
+                    continue;
+                }
                 groups.put(ClusterState.Group.offline(gs.name(), gs.autoStart()));
                 note("group " + gs.name() + ": added by configuration version " + version
                         + (on == null ? "" : " (vm import: " + on + ", where its VM ran, is "
-                                + (n == null ? "unknown" : n.status().word()) + ": placed as any new group)")
+                                + (n == null ? "not a node of the cluster" : n.status().word() + ", so not running it")
+                                + ": placed as any new group)")
                         + (gs.autoStart() ? "" : " (offline: autoStart is off)"));
             }
         }

@@ -94,6 +94,9 @@ final class StepContext {
             return false;
         }
         ClusterState.Group prev = groups.put(next.name(), next);
+        if (next.phase() == GroupPhase.ONLINE) {
+            coordinator.adopted(next.name());
+        }
         if (prev == null || prev.phase() != next.phase() || !eq(prev.node(), next.node())) {
             String where = next.node() != null ? next.node() : prev != null && prev.node() != null ? prev.node() : "-";
             log.add(where + " group " + next.name() + ": " + describe(prev) + " -> " + describe(next) + " (" + why

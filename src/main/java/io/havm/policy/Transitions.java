@@ -45,7 +45,7 @@ public final class Transitions {
         row(PENDING, OPERATOR_OFFLINE, OFFLINE);
         row(FAILED, OPERATOR_OFFLINE, OFFLINE);
         row(PENDING, PLACED, STARTING);
-        row(PENDING, ADOPTED, STARTING);
+        row(PENDING, ADOPTED, STARTING, AWAITING_FENCE);
         row(ONLINE, OPERATOR_MOVE, MOVING);
         row(ONLINE, DRAIN, MOVING);
         row(ONLINE, FAILBACK, MOVING);

@@ -43,7 +43,7 @@ class CoordinatorTest {
 
     /** A coordinator run that keeps the state between steps, as the store does. */
     static final class Run {
-        final Coordinator c;
+        Coordinator c; // a new version's coordinator once reconfigured
         ClusterState state;
         Coordinator.Step last;
 
@@ -409,8 +409,8 @@ class CoordinatorTest {
     /** One step of {@code next}'s coordinator on {@code r}'s state, as a coordinator takes a new version. */
     private static Coordinator.Step reconfigured(Run r, ClusterSpec next, double t, java.util.Map<String, String> adopt,
             Set<String> release) {
-        Coordinator c = Coordinator.forConfig(next, 2, r.c.spec(), r.state, adopt, release);
-        Coordinator.Step s = c.apply(r.state, List.of(new Input.ConfigChanged(2)), at(t));
+        r.c = Coordinator.forConfig(next, 2, r.c.spec(), r.state, adopt, release);
+        Coordinator.Step s = r.c.apply(r.state, List.of(new Input.ConfigChanged(2)), at(t));
         r.state = s.state();
         return s;
     }
@@ -428,14 +428,85 @@ class CoordinatorTest {
         assertEquals(GroupPhase.STARTING, r.group("old").phase());
         assertEquals("host3", r.group("old").node());
 
-        // Without the handover (or with its node down) a new group is placed as any other.
+        // With a handover naming no node of the cluster, a new group is placed as any other.
         Run plain = new Run(spec(3, true, WEB_ON_HOST2));
         plain.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of()),
                 new Input.NodeUp("host3", Set.of()));
         Coordinator.Step p = reconfigured(plain, next, 1, java.util.Map.of("old", "host9"), Set.of());
-        assertTrue(p.log().stream().anyMatch(l -> l.contains("vm import: host9, where its VM ran, is unknown: placed as"
-                + " any new group")), p.log().toString());
+        assertTrue(p.log().stream().anyMatch(l -> l.contains("vm import: host9, where its VM ran, is not a node of the"
+                + " cluster: placed as any new group")), p.log().toString());
         assertEquals("host1", plain.group("old").node(), "placed on its preferred owner: " + plain.group("old"));
+    }
+
+    @Test
+    void anImportOntoALostNodeWaitsForItsFenceBeforeTheGroupIsPlacedElsewhere() {
+        Run r = new Run(spec(3, true, WEB_ON_HOST2));
+        r.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of("web")),
+                new Input.NodeUp("host3", Set.of()));
+        Coordinator.Step s = r.step(1, new Input.NodeLost("host3"));
+        assertEquals(List.of(new Command.Fence("host3")), s.commands());
+        ClusterSpec next = spec(3, true, WEB_ON_HOST2
+                + "  old: {preferredOwners: [host1], resources: {old-vm: {type: vm, memoryMiB: 256}}}\n");
+        s = reconfigured(r, next, 2, java.util.Map.of("old", "host3"), Set.of());
+        assertEquals(GroupPhase.AWAITING_FENCE, r.group("old").phase(), r.group("old").toString());
+        assertEquals("host3", r.group("old").node());
+        assertFalse(s.commands().stream().anyMatch(c -> c instanceof Command.Online), "its VM may run on host3: "
+                + s.commands());
+        assertTrue(s.log().stream().anyMatch(l -> l.contains("host3, where its VM ran, is lost: waits until host3"
+                + " reports it running or is fenced")), s.log().toString());
+        // host3's self-fence deadline proves off only what its agent knew: not a VM imported after
+        // it was cut off.
+        s = r.step(60, new Input.Tick());
+        assertEquals(NodeStatus.FENCED, r.state.nodes().get("host3").status(), r.state.toString());
+        assertEquals(GroupPhase.AWAITING_FENCE, r.group("old").phase(), r.group("old").toString());
+        assertFalse(s.commands().stream().anyMatch(c -> c instanceof Command.Online), "self-fenced only: "
+                + s.commands());
+        assertTrue(s.log().stream().anyMatch(l -> l.contains("its self-fence spares the VM")), s.log().toString());
+
+        s = r.step(61, new Input.Fenced("host3", true, "off"));
+        assertTrue(s.commands().stream().anyMatch(c -> c instanceof Command.Online o && o.group().equals("old")
+                && o.node().equals("host1")), "host3 proven off: placed on its preferred owner: " + s.commands());
+    }
+
+    @Test
+    void anImportOntoANodeNotYetJoinedWaitsAndStaysWhereItRunsWhenTheNodeReportsIt() {
+        Run r = new Run(spec(3, true, WEB_ON_HOST2));
+        r.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of("web")));
+        ClusterSpec next = spec(3, true, WEB_ON_HOST2
+                + "  old: {preferredOwners: [host1], resources: {old-vm: {type: vm, memoryMiB: 256}}}\n");
+        Coordinator.Step s = reconfigured(r, next, 1, java.util.Map.of("old", "host3"), Set.of());
+        assertEquals(GroupPhase.AWAITING_FENCE, r.group("old").phase(), r.group("old").toString());
+        assertFalse(s.commands().stream().anyMatch(c -> c instanceof Command.Online), s.commands().toString());
+        assertTrue(s.log().stream().anyMatch(l -> l.contains("host3, where its VM ran, is not a member (yet)")),
+                s.log().toString());
+
+        s = r.step(3, new Input.NodeUp("host3", Set.of("old")));
+        assertEquals(GroupPhase.ONLINE, r.group("old").phase(), r.group("old").toString());
+        assertEquals("host3", r.group("old").node(), "kept where it runs");
+        assertFalse(s.commands().stream().anyMatch(c -> c.toString().contains("old")), "nothing sent: "
+                + s.commands());
+    }
+
+    @Test
+    void aNodeBackWithoutReportingAnImportedVmGetsItsOnlineNotAFailover() {
+        // Its agent may report from a version older than the import: not running proves nothing.
+        Run r = new Run(spec(3, true, WEB_ON_HOST2));
+        r.step(0, new Input.NodeUp("host1", Set.of()), new Input.NodeUp("host2", Set.of("web")));
+        ClusterSpec next = spec(3, true, WEB_ON_HOST2
+                + "  old: {preferredOwners: [host1], resources: {old-vm: {type: vm, memoryMiB: 256}}}\n");
+        reconfigured(r, next, 1, java.util.Map.of("old", "host3"), Set.of());
+        Coordinator.Step s = r.step(3, new Input.NodeUp("host3", Set.of()));
+        assertEquals(List.of(new Command.Online("old", "host3", 1)), s.commands().stream()
+                .filter(c -> c.toString().contains("old")).toList(), "adopted on host3 only: " + s.commands());
+        assertEquals(GroupPhase.STARTING, r.group("old").phase());
+        s = r.step(4, new Input.Onlined("old", "host3", true, "already running", 1));
+        assertEquals(GroupPhase.ONLINE, r.group("old").phase());
+        assertEquals("host3", r.group("old").node());
+        // once online, the import is done: host3's later loss is an ordinary one
+        r.step(5, new Input.NodeLost("host3"));
+        s = r.step(60, new Input.Tick());
+        assertEquals(GroupPhase.STARTING, r.group("old").phase(), "self-fenced host3 spares no VM it knew: "
+                + r.group("old"));
     }
 
     @Test

@@ -1,5 +1,10 @@
 package io.havm.api;
 
+import static io.havm.util.DomXml.child;
+import static io.havm.util.DomXml.children;
+import static io.havm.util.DomXml.parse;
+import static io.havm.util.DomXml.serialize;
+
 import io.havm.config.ClusterConfigLoader;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
@@ -7,8 +12,6 @@ import io.havm.model.InvalidInputException;
 import io.havm.model.ResourceSpec;
 import io.havm.model.StorageSpec;
 import io.havm.port.DomainState;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,11 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
-import javax.xml.parsers.DocumentBuilderFactory;
+
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
-import org.xml.sax.InputSource;
 
 /**
  * What {@code havm vm import} makes of a libvirt domain the operator already runs: every check
@@ -321,7 +323,7 @@ final class VmImport {
         for (String dev : diskResources) {
             disks.add(after.storage().disks().get(g + "-" + dev));
         }
-        String xml = io.havm.storage.DomainDisks.withLeases(serialize(inactive), after.storage(), disks);
+        String xml = io.havm.storage.DomainDisks.withLeases(serialize(inactive, false), after.storage(), disks);
         return new Plan(g, domain, host, fragName, y.toString(), definition, xml, notes);
     }
 
@@ -391,50 +393,8 @@ final class VmImport {
         return String.join(" ", a);
     }
 
-    static Document parse(String xml) {
-        try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            f.setExpandEntityReferences(false);
-            return f.newDocumentBuilder().parse(new InputSource(new StringReader(xml)));
-        } catch (Exception e) {
-            throw new IllegalStateException("libvirt's domain XML does not parse: " + e.getMessage(), e);
-        }
-    }
-
-    static String serialize(Document d) {
-        try {
-            var t = javax.xml.transform.TransformerFactory.newInstance().newTransformer();
-            t.setOutputProperty(javax.xml.transform.OutputKeys.OMIT_XML_DECLARATION, "yes");
-            StringWriter w = new StringWriter();
-            t.transform(new javax.xml.transform.dom.DOMSource(d), new javax.xml.transform.stream.StreamResult(w));
-            return w.toString() + "\n";
-        } catch (javax.xml.transform.TransformerException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     private static Element devices(Document d) {
         Element e = child(d.getDocumentElement(), "devices");
         return e != null ? e : d.createElement("devices");
-    }
-
-    private static Element child(Element parent, String name) {
-        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (n instanceof Element e && e.getTagName().equals(name)) {
-                return e;
-            }
-        }
-        return null;
-    }
-
-    private static List<Element> children(Element parent, String name) {
-        List<Element> out = new ArrayList<>();
-        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (n instanceof Element e && e.getTagName().equals(name)) {
-                out.add(e);
-            }
-        }
-        return out;
     }
 }

@@ -1,29 +1,19 @@
 package io.havm.storage;
 
+import static io.havm.util.DomXml.child;
+import static io.havm.util.DomXml.parse;
+import static io.havm.util.DomXml.serialize;
+
 import io.havm.model.StorageSpec;
-import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilder;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
-import javax.xml.transform.OutputKeys;
-import javax.xml.transform.Transformer;
-import javax.xml.transform.TransformerException;
-import javax.xml.transform.TransformerFactory;
-import javax.xml.transform.dom.DOMSource;
-import javax.xml.transform.stream.StreamResult;
+
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
-import org.xml.sax.InputSource;
-import org.xml.sax.SAXException;
 
 /**
  * Puts a VM's configured disks into its domain XML: the definition's own block disks go, and one
@@ -290,15 +280,6 @@ public final class DomainDisks {
         return key != null && keys.contains(key.getTextContent().strip());
     }
 
-    private static Element child(Element parent, String tag) {
-        for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
-            if (n instanceof Element e && tag.equals(e.getTagName())) {
-                return e;
-            }
-        }
-        return null;
-    }
-
     private static Element firstElement(Element parent) {
         for (Node n = parent.getFirstChild(); n != null; n = n.getNextSibling()) {
             if (n instanceof Element e) {
@@ -330,41 +311,5 @@ public final class DomainDisks {
 
     private static String outdent(String indent) {
         return indent.substring(0, Math.max(0, indent.length() - 2));
-    }
-
-    private static Document parse(String xml) {
-        try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            f.setXIncludeAware(false);
-            f.setExpandEntityReferences(false);
-            f.setNamespaceAware(false); // keep qemu:commandline and friends exactly as written
-            DocumentBuilder b = f.newDocumentBuilder();
-            b.setErrorHandler(null);
-            return b.parse(new InputSource(new StringReader(xml)));
-        } catch (SAXException | IOException e) {
-            throw new IllegalArgumentException("domain XML does not parse: " + e.getMessage(), e);
-        } catch (ParserConfigurationException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static String serialize(Document doc, boolean declaration) {
-        try {
-            TransformerFactory tf = TransformerFactory.newInstance();
-            tf.setAttribute(XMLConstants.ACCESS_EXTERNAL_DTD, "");
-            tf.setAttribute(XMLConstants.ACCESS_EXTERNAL_STYLESHEET, "");
-            Transformer t = tf.newTransformer();
-            t.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, declaration ? "no" : "yes");
-            t.setOutputProperty(OutputKeys.ENCODING, "UTF-8");
-            t.setOutputProperty(OutputKeys.INDENT, "no");
-            StringWriter w = new StringWriter();
-            t.transform(new DOMSource(doc), new StreamResult(w));
-            String out = w.toString();
-            return out.endsWith("\n") ? out : out + "\n";
-        } catch (TransformerException e) {
-            throw new IllegalStateException("cannot write the domain XML: " + e.getMessage(), e);
-        }
     }
 }

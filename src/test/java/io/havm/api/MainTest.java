@@ -166,6 +166,21 @@ class MainTest {
     }
 
     @Test
+    void aBadGroupOrNodeRequestIsRefusedBeforeTheClusterIsReached() throws Exception {
+        // Nothing listens on port 1: a request that got as far as connecting would fail with exit 1.
+        Path c = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  zookeeper: '127.0.0.1:1'\n  nodes:\n"
+                + "    - {name: kvm1, uri: 'test:///default'}\n");
+        assertEquals(2, run("group", "frob", "web", "--config", c.toString()));
+        assertTrue(err().contains("havm group: unknown subcommand 'frob' (allowed: move, online, offline)"), err());
+        assertEquals(2, run("node", "evacuate", "kvm1", "--config", c.toString()));
+        assertTrue(err().contains("havm node: unknown subcommand 'evacuate' (allowed: drain, resume, shutdown)"), err());
+        assertEquals(2, run("group", "move", "web", "--config", c.toString()));
+        assertTrue(err().contains("--to"), err());
+        assertEquals(2, run("group", "move", "web", "--to", "kvm1", "--mode", "teleport", "--config", c.toString()));
+        assertTrue(err().contains("--mode: 'teleport' is not allowed (allowed: live, quick, offline)"), err());
+    }
+
+    @Test
     void versionIsThePomsAsTheBuildFilteredIt() throws Exception {
         // The Debian package (ci/package) names itself after this version and help2man reads it here.
         java.util.regex.Matcher pom = java.util.regex.Pattern.compile(

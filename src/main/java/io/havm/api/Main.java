@@ -85,6 +85,10 @@ public final class Main {
                                                   all by default; LUNs must exist already (never created)
               sim DIR                             run a scenario (cluster.yaml + events.txt) in the simulator
               sim --seeds N [--first K]           seeded random faults; invariants checked at every step
+              drill check PLAYBOOK...             check drill playbooks (playbooks/README.md)
+              drill run PLAYBOOK --sim [--config C] [--report DIR]
+                                                  rehearse a drill in the simulator (the real engine);
+                                                  report.json and junit.xml in DIR
               agent --config F --node N           run this node's agent (and coordinator when elected)
               zookeeper [--bootstrap FILE] [--witness]
                                                   run this machine's member of the ZooKeeper ensemble listed in
@@ -162,10 +166,11 @@ public final class Main {
             case "events" -> new ClusterCommands(out).events(rest);
             case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
             case "sim" -> sim(rest);
+            case "drill" -> new DrillCommands(out).run(rest);
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd
-                    + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, agent, zookeeper, status,"
-                    + " events, group, node, guest-cluster, help)");
+                    + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper,"
+                    + " status, events, group, node, guest-cluster, help)");
         });
     }
 

@@ -48,7 +48,7 @@ class MainTest {
     @Test
     void unknownCommandAndOptionsAreRefusedWithTheAllowedOnes() {
         assertEquals(2, run("frobnicate"));
-        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, agent, zookeeper, status, events, group, node, guest-cluster, help)"), err());
+        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper, status, events, group, node, guest-cluster, help)"), err());
         assertEquals(2, run("demo"));
         assertTrue(err().contains("havm demo: the lab's own command: run it through the launcher, ./havm demo"), err());
         assertEquals(2, run("vm", "move", "a.yaml", "--to", "host2", "--mode", "teleport"));
@@ -178,6 +178,30 @@ class MainTest {
         assertTrue(err().contains("--to"), err());
         assertEquals(2, run("group", "move", "web", "--to", "kvm1", "--mode", "teleport", "--config", c.toString()));
         assertTrue(err().contains("--mode: 'teleport' is not allowed (allowed: live, quick, offline)"), err());
+    }
+
+    @Test
+    void drillCommandsCheckPlaybooksAndRefuseWhatTheyCannotDo() throws Exception {
+        String ok = runOut(0, "drill", "check", "playbooks/host-power-loss.yaml", "playbooks/live-migration.yaml");
+        assertTrue(ok.contains("ok: playbooks/host-power-loss.yaml: playbook host-power-loss: 2 groups, 7 steps"), ok);
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "name: bad\ndescription: d\ngroups: {web: {}}\nsteps:\n"
+                + "  - fault: power-cut\n    host: host1\n");
+        assertEquals(2, run("drill", "run", bad.toString(), "--sim"));
+        assertTrue(err().contains(bad + ":5: steps[1].fault: 'power-cut' is not allowed (allowed: power-loss,"), err());
+        assertEquals(2, run("drill", "run", "playbooks/host-power-loss.yaml"));
+        assertTrue(err().contains("a run on real hosts (the lab, or a cluster) is not built yet: rehearse it in the"
+                + " simulator with --sim"), err());
+        assertEquals(2, run("drill", "rehearse", "playbooks/host-power-loss.yaml"));
+        assertTrue(err().contains("havm drill: unknown subcommand 'rehearse' (allowed: check, run)"), err());
+        Path c = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  nodes:\n    - {name: kvm1, uri: 'test:///default'}\n"
+                + "groups:\n  db:\n    resources:\n      db-vm: {type: vm, memoryMiB: 128}\n");
+        assertEquals(2, run("drill", "run", "playbooks/host-power-loss.yaml", "--sim", "--config", c.toString()));
+        assertTrue(err().contains("playbooks/host-power-loss.yaml: groups.web: no such group in " + c
+                + " (groups: db)"), err());
+        String rehearsal = runOut(0, "drill", "run", "playbooks/live-migration.yaml", "--sim", "--report",
+                dir.resolve("r").toString());
+        assertTrue(rehearsal.contains("havm drill: live-migration: passed (rehearsed in the simulator)"), rehearsal);
+        assertTrue(Files.exists(dir.resolve("r/junit.xml")) && Files.exists(dir.resolve("r/report.json")));
     }
 
     @Test

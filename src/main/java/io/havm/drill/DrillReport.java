@@ -1,0 +1,127 @@
+package io.havm.drill;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What a drill showed: each step's outcome, the timeline of havm's view and the referee's, every
+ * disagreement between them, each group's recovery, and havm's own event log. Written as JSON
+ * (schema {@value #SCHEMA}: fields are only ever added) and as JUnit XML, each step a test case.
+ *
+ * @param schema {@value #SCHEMA}
+ * @param simulated whether the times are the simulator's prediction (virtual time) or measured
+ * @param timeline what each view said and when, in seconds from the drill's start
+ * @param disagreements where havm's view and the referee's differed for longer than a start takes,
+ *        or the referee saw a VM on two hosts
+ */
+public record DrillReport(String schema, String playbook, String description, String file, String target, boolean simulated,
+        Instant began, List<StepResult> steps, List<TimelineEntry> timeline, List<String> disagreements,
+        List<String> events, List<Recovery> recoveries) {
+
+    public static final String SCHEMA = "havm-drill-report/1";
+
+    /** @param status ok, failed, error (could not be done) or not-run (after a step that stopped the drill) */
+    public record StepResult(int index, int line, String kind, String label, String status, double at, double seconds,
+            String detail) {}
+
+    /** @param source drill (a step), havm (its state) or libvirt (the referee) */
+    public record TimelineEntry(double at, String source, String text) {}
+
+    /** A group's recovery from the last fault before it: when it broke, when both views had it healthy again. */
+    public record Recovery(String group, double fault, double disrupted, Double recovered, Double seconds, String on) {}
+
+    /** Passed: every step ok, and the views never disagreed. */
+    public boolean passed() {
+        return disagreements.isEmpty() && steps.stream().allMatch(s -> s.status().equals("ok"));
+    }
+
+    public void writeJson(Path file) {
+        try {
+            ObjectMapper m = io.havm.engine.Codec.json().copy().enable(SerializationFeature.INDENT_OUTPUT)
+                    .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+            m.findAndRegisterModules();
+            Files.writeString(file, m.writeValueAsString(this) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** JUnit XML: the playbook a test suite, each step a test case, a disagreement a failed case of its own. */
+    public String junitXml() {
+        long failures = steps.stream().filter(s -> s.status().equals("failed")).count() + (disagreements.isEmpty() ? 0 : 1);
+        long errors = steps.stream().filter(s -> s.status().equals("error")).count();
+        long skipped = steps.stream().filter(s -> s.status().equals("not-run")).count();
+        double total = steps.stream().mapToDouble(StepResult::seconds).sum();
+        StringBuilder x = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        x.append(String.format(Locale.ROOT, "<testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"%d\""
+                + " skipped=\"%d\" time=\"%.3f\" timestamp=\"%s\">\n", esc("drill." + playbook), steps.size() + 1,
+                failures, errors, skipped, total, began.toString().replaceAll("\\.\\d+Z$", "Z")));
+        x.append("  <properties>\n    <property name=\"target\" value=\"").append(esc(target))
+                .append("\"/>\n    <property name=\"simulated\" value=\"").append(simulated)
+                .append("\"/>\n    <property name=\"playbook\" value=\"").append(esc(file)).append("\"/>\n  </properties>\n");
+        for (StepResult s : steps) {
+            x.append(String.format(Locale.ROOT, "  <testcase classname=\"%s\" name=\"%s\" time=\"%.3f\"",
+                    esc("drill." + playbook), esc(String.format("%02d %s: %s", s.index(), s.kind(), s.label())),
+                    s.seconds()));
+            switch (s.status()) {
+                case "ok" -> x.append("/>\n");
+                case "failed" -> x.append(">\n    <failure message=\"").append(esc(s.detail())).append("\">")
+                        .append(esc(file + ":" + s.line() + ": " + s.detail())).append("</failure>\n  </testcase>\n");
+                case "error" -> x.append(">\n    <error message=\"").append(esc(s.detail())).append("\">")
+                        .append(esc(file + ":" + s.line() + ": " + s.detail())).append("</error>\n  </testcase>\n");
+                default -> x.append(">\n    <skipped message=\"").append(esc(s.detail())).append("\"/>\n  </testcase>\n");
+            }
+        }
+        x.append(String.format(Locale.ROOT, "  <testcase classname=\"%s\" name=\"referees agree with havm\" time=\"0\"",
+                esc("drill." + playbook)));
+        if (disagreements.isEmpty()) {
+            x.append("/>\n");
+        } else {
+            x.append(">\n    <failure message=\"").append(esc(disagreements.size() + " disagreement(s)")).append("\">")
+                    .append(esc(String.join("\n", disagreements))).append("</failure>\n  </testcase>\n");
+        }
+        x.append("</testsuite>\n");
+        return x.toString();
+    }
+
+    private static String esc(String s) {
+        if (s == null) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '&' -> b.append("&amp;");
+                case '<' -> b.append("&lt;");
+                case '>' -> b.append("&gt;");
+                case '"' -> b.append("&quot;");
+                case '\n' -> b.append("&#10;");
+                default -> {
+                    if (c >= 0x20 || c == '\t') {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.toString();
+    }
+
+    /** Writes report.json and junit.xml into {@code dir} (made if missing). */
+    public void write(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            writeJson(dir.resolve("report.json"));
+            Files.writeString(dir.resolve("junit.xml"), junitXml());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the report into " + dir + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,394 @@
+package io.havm.drill;
+
+import io.havm.model.Playbook;
+import io.havm.model.Playbook.Check;
+import io.havm.model.Playbook.Fault;
+import io.havm.model.Playbook.HostRef;
+import io.havm.model.Playbook.Operation;
+import io.havm.model.Playbook.Pause;
+import io.havm.model.Playbook.Step;
+import io.havm.model.Playbook.Wait;
+import io.havm.policy.ClusterState;
+import io.havm.policy.GroupPhase;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * Runs a playbook on a target, step by step, while a sampler asks both views at a fixed interval
+ * the whole time: havm's state, and the referee (libvirt, asked directly). The report holds each
+ * step's outcome, the timeline of both views, and every disagreement between them.
+ *
+ * <p>A failed wait, or a step that cannot be done, stops the drill: the steps after it assume a
+ * cluster that is not there, and are reported as not run. A failed check does not stop it.
+ */
+public final class DrillRunner {
+    /**
+     * How long the views may disagree before it is reported: a start or a stop takes a moment to
+     * show, and a VM that died is seen by havm at the next LooksAlive at the latest.
+     */
+    static Duration grace(io.havm.model.ClusterSpec spec) {
+        Duration looks = Duration.ZERO;
+        for (io.havm.model.GroupSpec g : spec.groups().values()) {
+            for (io.havm.model.ResourceSpec r : g.resources().values()) {
+                if (r.looksAliveInterval() != null && r.looksAliveInterval().compareTo(looks) > 0) {
+                    looks = r.looksAliveInterval();
+                }
+            }
+        }
+        Duration g = looks.plusSeconds(2);
+        return g.compareTo(Duration.ofSeconds(3)) > 0 ? g : Duration.ofSeconds(3);
+    }
+
+    private final Duration disagreementGrace;
+
+    private final DrillTarget target;
+    private final Duration sample;
+    private final Consumer<String> progress;
+
+    private Instant t0;
+    private final List<DrillReport.TimelineEntry> timeline = new ArrayList<>();
+    private final List<String> disagreements = new ArrayList<>();
+    private final Map<String, View> last = new HashMap<>();
+    private final Map<String, Instant> disagreeSince = new HashMap<>();
+    private final Map<String, Integer> mostCopies = new HashMap<>();
+    private final Map<String, Incident> incidents = new LinkedHashMap<>();
+    private Instant lastFault;
+
+    /** What both views say of a group at one sample. */
+    record View(GroupPhase phase, String node, List<String> running) {
+        boolean healthy() {
+            return phase == GroupPhase.ONLINE && running.size() == 1 && running.get(0).equals(node);
+        }
+
+        String havm() {
+            return phase == null ? "not in the state" : phase.word() + (node == null ? "" : " on " + node);
+        }
+
+        String libvirt() {
+            return running.isEmpty() ? "runs nowhere" : "runs on " + String.join(", ", running);
+        }
+    }
+
+    /** A group's recovery after the last fault: when it was first seen disrupted, then healthy again. */
+    static final class Incident {
+        final Instant fault;
+        Instant disrupted;
+        Instant recovered;
+        String recoveredOn;
+
+        Incident(Instant fault) {
+            this.fault = fault;
+        }
+    }
+
+    public DrillRunner(DrillTarget target, Duration sample, Consumer<String> progress) {
+        this.target = target;
+        this.sample = sample;
+        this.progress = progress;
+        this.disagreementGrace = grace(target.spec());
+    }
+
+    public DrillReport run(Playbook p) {
+        Instant began = Instant.now();
+        progress.accept("drill " + p.name() + " on " + target.describe());
+        target.prepare(p);
+        t0 = target.now();
+        for (String g : p.groups().keySet()) {
+            sample(g);
+        }
+        List<DrillReport.StepResult> results = new ArrayList<>();
+        boolean stopped = false;
+        for (int i = 0; i < p.steps().size(); i++) {
+            Step s = p.steps().get(i);
+            String kind = kind(s);
+            if (stopped) {
+                results.add(new DrillReport.StepResult(i + 1, s.line(), kind, s.label(), "not-run", at(target.now()),
+                        0, "an earlier step failed: the cluster is not where this step assumes"));
+                continue;
+            }
+            Instant start = target.now();
+            String status;
+            String detail;
+            try {
+                detail = step(p, s);
+                status = "ok";
+            } catch (CheckFailed e) {
+                status = "failed";
+                detail = e.getMessage();
+                stopped = !(s instanceof Check);
+            } catch (RuntimeException e) {
+                status = "error";
+                detail = e.getMessage() == null ? e.toString() : e.getMessage();
+                stopped = true;
+            }
+            double secs = Duration.between(start, target.now()).toMillis() / 1000.0;
+            DrillReport.StepResult r = new DrillReport.StepResult(i + 1, s.line(), kind, s.label(), status,
+                    at(start), secs, detail);
+            results.add(r);
+            timeline.add(new DrillReport.TimelineEntry(at(start), "drill", s.label() + ": " + status));
+            progress.accept(String.format("  %-7s %7.2f s  %s%s", status, secs, s.label(),
+                    detail == null || detail.isEmpty() ? "" : "\n          " + detail));
+        }
+        for (String problem : target.refereeProblems()) {
+            disagreements.add("referee: " + problem);
+        }
+        for (Map.Entry<String, Integer> e : mostCopies.entrySet()) {
+            if (e.getValue() > 1) {
+                disagreements.add("referee: " + e.getKey() + "'s VM ran on " + e.getValue() + " hosts at once");
+            }
+        }
+        return new DrillReport(DrillReport.SCHEMA, p.name(), p.description(), p.file(), target.describe(), target.simulated(),
+                began, results, List.copyOf(timeline), List.copyOf(disagreements), target.events(), incidents());
+    }
+
+    private List<DrillReport.Recovery> incidents() {
+        List<DrillReport.Recovery> out = new ArrayList<>();
+        incidents.forEach((g, in) -> {
+            if (in.disrupted != null) {
+                out.add(new DrillReport.Recovery(g, at(in.fault), at(in.disrupted),
+                        in.recovered == null ? null : at(in.recovered),
+                        in.recovered == null ? null : Duration.between(in.fault, in.recovered).toMillis() / 1000.0,
+                        in.recoveredOn));
+            }
+        });
+        return out;
+    }
+
+    private static String kind(Step s) {
+        return s instanceof Fault ? "fault" : s instanceof Operation ? "operation" : s instanceof Wait ? "wait"
+                : s instanceof Check ? "check" : "pause";
+    }
+
+    private double at(Instant t) {
+        return Duration.between(t0, t).toMillis() / 1000.0;
+    }
+
+    /** A check or wait that did not hold. */
+    static final class CheckFailed extends RuntimeException {
+        CheckFailed(String m) {
+            super(m);
+        }
+    }
+
+    private String step(Playbook p, Step s) {
+        if (s instanceof Fault f) {
+            String host = f.host() == null ? null : resolve(f.host());
+            target.fault(f, host);
+            lastFault = target.now();
+            for (String g : p.groups().keySet()) {
+                incidents.put(g, new Incident(lastFault));
+            }
+            tick(p);
+            return host == null ? "" : "on " + host;
+        }
+        if (s instanceof Operation o) {
+            String host = o.host() == null ? null : resolve(o.host());
+            target.operate(o, host);
+            tick(p);
+            return "submitted";
+        }
+        if (s instanceof Wait w) {
+            Instant deadline = target.now().plus(w.within());
+            String on = w.on() == null ? null : resolve(w.on());
+            String notOn = w.notOn() == null ? null : resolve(w.notOn());
+            while (true) {
+                ClusterState.Group g = target.group(w.group()).orElse(null);
+                if (g != null && g.phase().word().equals(w.phase()) && (on == null || on.equals(g.node()))
+                        && (notOn == null || !notOn.equals(g.node()))) {
+                    return w.group() + " " + g.phase().word() + (g.node() == null ? "" : " on " + g.node())
+                            + "; libvirt: " + view(w.group()).libvirt();
+                }
+                if (!target.now().isBefore(deadline)) {
+                    throw new CheckFailed("still " + view(w.group()).havm() + " after " + w.within().toMillis() / 1000.0
+                            + " s (libvirt: " + view(w.group()).libvirt() + ")");
+                }
+                tick(p);
+            }
+        }
+        if (s instanceof Pause x) {
+            Instant end = target.now().plus(x.duration());
+            while (target.now().isBefore(end)) {
+                tick(p);
+            }
+            return "";
+        }
+        return check(p, (Check) s);
+    }
+
+    private String check(Playbook p, Check c) {
+        String g = c.group();
+        View v = view(g);
+        switch (c.kind()) {
+            case RUNS_ON -> {
+                String h = resolve(c.host());
+                boolean havm = v.phase() == GroupPhase.ONLINE && h.equals(v.node());
+                boolean lib = v.running().equals(List.of(h));
+                if (havm && lib) {
+                    return "havm: " + v.havm() + "; libvirt: " + v.libvirt();
+                }
+                throw new CheckFailed("havm: " + v.havm() + "; libvirt: " + v.libvirt()
+                        + (havm != lib ? " (the two views disagree)" : ""));
+            }
+            case NOT_ON -> {
+                String h = resolve(c.host());
+                if (!h.equals(v.node()) && !v.running().contains(h)) {
+                    return "havm: " + v.havm() + "; libvirt: " + v.libvirt();
+                }
+                throw new CheckFailed("havm: " + v.havm() + "; libvirt: " + v.libvirt());
+            }
+            case RAN_ONCE -> {
+                int most = mostCopies.getOrDefault(g, 0);
+                List<String> problems = target.refereeProblems().stream().filter(x -> mentions(p, g, x)).toList();
+                if (most <= 1 && problems.isEmpty()) {
+                    return "never on two hosts at once (libvirt sampled every " + sample.toMillis() + " ms"
+                            + (target.simulated() ? ", and every start checked" : "") + ")";
+                }
+                throw new CheckFailed("ran on " + most + " hosts at once" + (problems.isEmpty() ? ""
+                        : ": " + String.join("; ", problems)));
+            }
+            case RECOVERY -> {
+                Incident in = incidents.get(g);
+                if (in == null) {
+                    throw new CheckFailed("no fault was injected before this check");
+                }
+                Instant deadline = in.fault.plus(c.within());
+                while (in.recovered == null && target.now().isBefore(deadline)
+                        && !(in.disrupted == null && view(g).healthy() && target.now().isAfter(in.fault.plus(sample)))) {
+                    tick(p);
+                }
+                if (in.disrupted == null) {
+                    return "not disrupted by the fault: " + view(g).havm();
+                }
+                if (in.recovered != null) {
+                    double secs = Duration.between(in.fault, in.recovered).toMillis() / 1000.0;
+                    if (!in.recovered.isAfter(deadline)) {
+                        return String.format("recovered in %.2f s on %s (target %s s)", secs, in.recoveredOn,
+                                c.within().toMillis() / 1000.0);
+                    }
+                    throw new CheckFailed(String.format("recovered in %.2f s, over its target of %s s", secs,
+                            c.within().toMillis() / 1000.0));
+                }
+                throw new CheckFailed("not recovered " + c.within().toMillis() / 1000.0 + " s after the fault: "
+                        + view(g).havm() + "; libvirt: " + view(g).libvirt());
+            }
+            case QUIET -> {
+                View before = view(g);
+                Instant end = target.now().plus(c.within());
+                int changes = 0;
+                while (target.now().isBefore(end)) {
+                    tick(p);
+                    View now = last.get(g);
+                    if (!Objects.equals(now, before)) {
+                        changes++;
+                        before = now;
+                    }
+                }
+                if (changes == 0) {
+                    return "no transition: " + before.havm() + "; libvirt: " + before.libvirt();
+                }
+                throw new CheckFailed(changes + " change" + (changes == 1 ? "" : "s") + " during the window; now "
+                        + before.havm() + "; libvirt: " + before.libvirt());
+            }
+            case BOOTS -> {
+                int b = target.boots(g);
+                if (b == c.count()) {
+                    return "booted " + b + " time" + (b == 1 ? "" : "s");
+                }
+                throw new CheckFailed("booted " + b + " time" + (b == 1 ? "" : "s") + ", expected " + c.count());
+            }
+            case DISK_SURVIVED -> {
+                java.util.Optional<Boolean> ok = target.diskSurvived(g);
+                if (ok.isEmpty()) {
+                    return "not judged here: " + (target.simulated() ? "the simulator has no guest disk" : "no counter");
+                }
+                if (ok.get()) {
+                    return "the guest's counter on its disk went on from where it was";
+                }
+                throw new CheckFailed("the guest's counter on its disk went back or is gone");
+            }
+            default -> throw new IllegalStateException(c.kind().word);
+        }
+    }
+
+    private static boolean mentions(Playbook p, String group, String problem) {
+        return problem.contains(group + "-vm") || problem.contains(" " + group + " ") || problem.contains(group);
+    }
+
+    private String resolve(HostRef h) {
+        if (h.host() != null) {
+            if (!target.spec().nodeNames().contains(h.host())) {
+                throw new IllegalArgumentException("unknown host '" + h.host() + "' (hosts: "
+                        + String.join(", ", target.spec().nodeNames()) + ")");
+            }
+            return h.host();
+        }
+        List<String> on = target.runningOn(h.ownerOf());
+        if (on.size() != 1) {
+            throw new IllegalStateException("the owner of " + h.ownerOf() + ": libvirt " + (on.isEmpty()
+                    ? "runs it nowhere" : "runs it on " + String.join(", ", on)));
+        }
+        return on.get(0);
+    }
+
+    /** Lets one sample interval pass, then samples every group. */
+    private void tick(Playbook p) {
+        target.pass(sample);
+        for (String g : p.groups().keySet()) {
+            sample(g);
+        }
+    }
+
+    private View view(String g) {
+        View v = last.get(g);
+        return v != null ? v : sample(g);
+    }
+
+    private View sample(String g) {
+        ClusterState.Group s = target.group(g).orElse(null);
+        View v = new View(s == null ? null : s.phase(), s == null ? null : s.node(), target.runningOn(g));
+        Instant now = target.now();
+        View before = last.put(g, v);
+        double t = at(now);
+        if (before == null || !Objects.equals(before.havm(), v.havm())) {
+            timeline.add(new DrillReport.TimelineEntry(t, "havm", g + ": " + v.havm()));
+        }
+        if (before == null || !before.running().equals(v.running())) {
+            timeline.add(new DrillReport.TimelineEntry(t, "libvirt", g + ": " + v.libvirt()));
+        }
+        mostCopies.merge(g, v.running().size(), Math::max);
+        // disagreement: havm says online on X while libvirt runs it elsewhere or nowhere; or havm
+        // says it runs nowhere while libvirt runs it
+        boolean disagree = (v.phase() == GroupPhase.ONLINE && !v.running().equals(List.of(v.node())))
+                || ((v.phase() == GroupPhase.OFFLINE || v.phase() == GroupPhase.FAILED) && !v.running().isEmpty());
+        if (disagree) {
+            Instant since = disagreeSince.computeIfAbsent(g, k -> now);
+            if (!now.isBefore(since.plus(disagreementGrace)) && !disagreeSince.containsKey(g + "!")) {
+                disagreeSince.put(g + "!", now);
+                disagreements.add(String.format("t=%.2f s: %s: havm says %s, libvirt %s (for %.1f s)", at(since), g,
+                        v.havm(), v.libvirt(), Duration.between(since, now).toMillis() / 1000.0));
+            }
+        } else {
+            disagreeSince.remove(g);
+            disagreeSince.remove(g + "!");
+        }
+        Incident in = incidents.get(g);
+        if (in != null && in.recovered == null && now.isAfter(in.fault)) {
+            if (!v.healthy()) {
+                if (in.disrupted == null) {
+                    in.disrupted = now;
+                }
+            } else if (in.disrupted != null) {
+                in.recovered = now;
+                in.recoveredOn = v.node();
+            }
+        }
+        return v;
+    }
+}

@@ -1,0 +1,118 @@
+package io.havm.model;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A drill: what it needs, then its steps in order. Read by {@code io.havm.config.PlaybookLoader},
+ * which checks every field (file:line: field: problem (allowed: ...)); run by io.havm.drill.DrillRunner.
+ *
+ * @param file where it was read from
+ * @param name its name ([a-z0-9-], the report's and the JUnit suite's name)
+ * @param description what it shows, for the report
+ * @param groups the groups it needs: for the lab, made for the drill (one test-guest VM each) and
+ *        brought online on their host before the first step; on a cluster, existing ones
+ * @param steps what it does, in order
+ */
+public record Playbook(String file, String name, String description, Map<String, Need> groups, List<Step> steps) {
+
+    /** A group the drill needs, online on {@code on} before it starts (null: wherever it is). */
+    public record Need(String group, String on, int memoryMiB) {}
+
+    /** A host named directly ({@code host: host1}) or as where a group runs when the step starts ({@code ownerOf: web}). */
+    public record HostRef(String host, String ownerOf) {
+        public static HostRef named(String h) {
+            return new HostRef(h, null);
+        }
+
+        @Override
+        public String toString() {
+            return host != null ? host : "the owner of " + ownerOf;
+        }
+    }
+
+    /** One step; {@code line} is its line in the playbook, {@code label} what the report calls it. */
+    public sealed interface Step permits Fault, Operation, Wait, Check, Pause {
+        int line();
+
+        String label();
+    }
+
+    /** The faults a drill can inject (what each means on the lab and in the simulator: playbooks/README.md). */
+    public enum FaultKind {
+        POWER_LOSS("power-loss", true), POWER_ON("power-on", true), ISOLATE("isolate", true), HEAL("heal", true),
+        LIBVIRTD_RESTART("libvirtd-restart", true), QEMU_KILL("qemu-kill", false), GUEST_CRASH("guest-crash", false),
+        GUEST_AGENT_STOP("guest-agent-stop", false), AGENT_PAUSE("agent-pause", true),
+        AGENT_RESUME("agent-resume", true), AGENT_KILL("agent-kill", true), AGENT_START("agent-start", true),
+        ZOOKEEPER_STOP("zookeeper-stop", false), ZOOKEEPER_START("zookeeper-start", false),
+        ZOOKEEPER_PAUSE("zookeeper-pause", false), ZOOKEEPER_RESUME("zookeeper-resume", false),
+        ZOOKEEPER_RESTART("zookeeper-restart", false), FENCE_FAILS("fence-fails", true),
+        LUN_REMOVE("lun-remove", false), LUN_RESTORE("lun-restore", false), STORAGE_CUT("storage-cut", true),
+        STORAGE_RESTORE("storage-restore", true);
+
+        public final String word;
+        /** Whether it acts on a host (host: or ownerOf:); else on a group's VM, a disk or the ensemble. */
+        public final boolean onHost;
+
+        FaultKind(String word, boolean onHost) {
+            this.word = word;
+            this.onHost = onHost;
+        }
+    }
+
+    /**
+     * @param host the host (host faults)
+     * @param group the group whose VM it hits (qemu-kill, guest-crash, guest-agent-stop)
+     * @param disk the disk (lun-remove, lun-restore)
+     * @param count fence-fails: how many fence attempts fail
+     */
+    public record Fault(int line, String label, FaultKind kind, HostRef host, String group, String disk, int count)
+            implements Step {}
+
+    public enum OperationKind {
+        MOVE("move"), ONLINE("online"), OFFLINE("offline"), DRAIN("drain"), RESUME("resume"), SHUTDOWN("shutdown");
+
+        public final String word;
+
+        OperationKind(String word) {
+            this.word = word;
+        }
+    }
+
+    /** An operator's request, as {@code havm group|node ...} submits it. */
+    public record Operation(int line, String label, OperationKind kind, String group, HostRef host, String to,
+            String mode, boolean failback) implements Step {}
+
+    /**
+     * Waits until {@code group} is {@code phase} (on {@code on}, or anywhere but {@code notOn}),
+     * at most {@code within}; a wait that runs out fails the drill there.
+     */
+    public record Wait(int line, String label, String group, String phase, HostRef on, HostRef notOn,
+            Duration within) implements Step {}
+
+    public enum CheckKind {
+        RUNS_ON("runs-on"), NOT_ON("not-on"), RAN_ONCE("ran-once"), RECOVERY("recovery"), QUIET("quiet"),
+        BOOTS("boots"), DISK_SURVIVED("disk-survived");
+
+        public final String word;
+
+        CheckKind(String word) {
+            this.word = word;
+        }
+    }
+
+    /**
+     * An assertion, judged by the referees (where libvirt runs the VM, its boots) as well as by
+     * havm's own state.
+     *
+     * @param host runs-on, not-on
+     * @param within recovery: the most the last fault may take to the group online; quiet: the window
+     * @param count boots: how many times the VM booted since the drill began (1: never restarted)
+     */
+    public record Check(int line, String label, CheckKind kind, String group, HostRef host, Duration within,
+            int count) implements Step {}
+
+    /** Lets time pass (the cluster acts meanwhile). */
+    public record Pause(int line, String label, Duration duration) implements Step {}
+}

@@ -1,0 +1,96 @@
+package io.havm.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.havm.model.InvalidInputException;
+import io.havm.model.Playbook;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad playbooks: each refused with file:line: field: problem (allowed: ...), nothing run. */
+class PlaybookLoaderTest {
+    private static final String HEAD = "name: t\ndescription: a test\ngroups:\n  web: {on: host1}\nsteps:\n";
+
+    private static String refused(String text) {
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> PlaybookLoader.parse("p.yaml", text));
+        return e.getMessage();
+    }
+
+    @Test
+    void aGoodPlaybookReadsWithLabelsAndLines() {
+        Playbook p = PlaybookLoader.parse("p.yaml", HEAD
+                + "  - fault: power-loss\n    host: host1\n"
+                + "  - wait: web\n    notOn: host1\n    within: 60s\n"
+                + "  - check: recovery\n    group: web\n    within: 10s\n"
+                + "  - operation: move\n    group: web\n    to: host1\n    mode: quick\n"
+                + "  - fault: power-loss\n    host: {ownerOf: web}\n    label: pull the plug again\n");
+        assertEquals(5, p.steps().size());
+        assertEquals("power-loss host1", p.steps().get(0).label());
+        assertEquals(6, p.steps().get(0).line());
+        assertEquals("web online not on host1 within 60 s", p.steps().get(1).label());
+        assertEquals("web recovered within 10 s of the last fault", p.steps().get(2).label());
+        assertEquals("move web to host1 (quick)", p.steps().get(3).label());
+        assertEquals("pull the plug again", p.steps().get(4).label());
+        assertEquals("web", ((Playbook.Fault) p.steps().get(4)).host().ownerOf());
+    }
+
+    @Test
+    void everyBadFieldIsNamedWithItsLineAndWhatIsAllowed() {
+        assertEquals("p.yaml:6: steps[1].fault: 'power-cut' is not allowed (allowed: power-loss, power-on, isolate,"
+                + " heal, libvirtd-restart, qemu-kill, guest-crash, guest-agent-stop, agent-pause, agent-resume,"
+                + " agent-kill, agent-start, zookeeper-stop, zookeeper-start, zookeeper-pause, zookeeper-resume,"
+                + " zookeeper-restart, fence-fails, lun-remove, lun-restore, storage-cut, storage-restore)",
+                refused(HEAD + "  - fault: power-cut\n    host: host1\n"));
+        assertEquals("p.yaml:6: steps[1].host: is required: a host name, or {ownerOf: GROUP}",
+                refused(HEAD + "  - fault: power-loss\n"));
+        assertEquals("p.yaml:7: steps[1].group: unknown group 'db' (groups: web)",
+                refused(HEAD + "  - check: ran-once\n    group: db\n"));
+        assertEquals("p.yaml:6: steps[1].within: is required (a duration, e.g. 30s)",
+                refused(HEAD + "  - wait: web\n"));
+        assertEquals("p.yaml:7: steps[1].within: 'soon' is not a duration (a number with ms, s, m or h, e.g. 3s)",
+                refused(HEAD + "  - wait: web\n    within: soon\n"));
+        assertEquals("p.yaml:7: steps[1].within: 7200000 ms is out of range (allowed: 1ms..30m)",
+                refused(HEAD + "  - wait: web\n    within: 2h\n"));
+        assertEquals("p.yaml:7: steps[1].phase: 'up' is not allowed (allowed: offline, pending, starting, online,"
+                + " restarting, failing, moving, stopping, awaiting-fence, failed)",
+                refused(HEAD + "  - wait: web\n    phase: up\n    within: 5s\n"));
+        assertEquals("p.yaml:6: steps[1]: names fault and check: a step is exactly one of check, fault, operation,"
+                + " pause, wait", refused(HEAD + "  - fault: power-loss\n    check: ran-once\n"));
+        assertEquals("p.yaml:6: steps[1]: names no step kind: a step is exactly one of check, fault, operation,"
+                + " pause, wait", refused(HEAD + "  - label: x\n"));
+        assertEquals("p.yaml:8: steps[1].count: not used by 'power-loss'",
+                refused(HEAD + "  - fault: power-loss\n    host: host1\n    count: 3\n"));
+        assertEquals("p.yaml:7: steps[1].colour: unknown field (allowed: count, disk, fault, group, host, label)",
+                refused(HEAD + "  - fault: power-loss\n    colour: red\n"));
+        assertEquals("p.yaml:8: steps[1].mode: 'teleport' is not allowed (allowed: live, quick, offline)",
+                refused(HEAD + "  - operation: move\n    group: web\n    mode: teleport\n    to: host2\n"));
+        assertEquals("p.yaml:7: steps[1].host.ownerOf: unknown group 'db' (groups: web)",
+                refused(HEAD + "  - fault: isolate\n    host: {ownerOf: db}\n"));
+        assertEquals("p.yaml:7: steps[1].count: 0 is out of range (allowed: 1..100)",
+                refused(HEAD + "  - fault: fence-fails\n    count: 0\n    host: host1\n"));
+    }
+
+    @Test
+    void theTopLevelIsCheckedToo(@TempDir Path dir) throws Exception {
+        assertEquals("p.yaml:1: name: 'Power Loss' is not a playbook name (lower-case letters, digits and '-',"
+                + " 1-64 characters)", refused("name: Power Loss\ndescription: d\ngroups: {web: {}}\nsteps: []\n"));
+        assertEquals("p.yaml:4: steps: must list at least one step",
+                refused("name: a\ndescription: d\ngroups: {web: {}}\nsteps: []\n"));
+        assertEquals("p.yaml:1: groups: is required: the groups the drill acts on, e.g. groups: {web: {on: host1}}",
+                refused("name: a\ndescription: d\nsteps: []\n"));
+        assertEquals("p.yaml:1: target: unknown field (allowed: description, groups, name, steps)",
+                refused("target: lab\n"));
+        assertEquals("p.yaml:2: malformed YAML: mapping values are not allowed here", refused("name: a\n  b: [\n"));
+        assertEquals(dir + ": is a directory, not a playbook file",
+                assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(dir)).getMessage());
+        Path bin = Files.write(dir.resolve("bin.yaml"), new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1});
+        assertEquals(bin + ": is not UTF-8 text",
+                assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(bin)).getMessage());
+        assertEquals(dir.resolve("nope.yaml") + ": no such file",
+                assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(dir.resolve("nope.yaml")))
+                        .getMessage());
+    }
+}

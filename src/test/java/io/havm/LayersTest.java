@@ -44,9 +44,9 @@ class LayersTest {
             Map.entry("fencing", List.of("model", "port", "util")),
             Map.entry("coordination", List.of("model", "port", "util")),
             Map.entry("lab", List.of("model", "engine", "port", "util", "config", "coordination", "policy",
-                    "storage", "libvirt", "resource")),
+                    "storage", "libvirt", "resource", "drill")),
             // drills: playbooks run on the simulator (the real engine) or on real hosts
-            Map.entry("drill", List.of("model", "policy", "config", "sim.engine", "engine", "port", "util", "lab")),
+            Map.entry("drill", List.of("model", "policy", "config", "sim.engine", "engine", "port", "util")),
             Map.entry("guestcluster", List.of("model", "config", "policy", "storage", "libvirt", "port",
                     "coordination", "util")),
             // The top: the commands wire every layer together, except the lab (whose own commands,

@@ -88,7 +88,8 @@ public final class Main {
               drill check PLAYBOOK...             check drill playbooks (playbooks/README.md)
               drill run PLAYBOOK --sim [--config C] [--report DIR]
                                                   rehearse a drill in the simulator (the real engine);
-                                                  report.json and junit.xml in DIR
+                                                  report.json and junit.xml in DIR (on the lab's real
+                                                  hosts: ./havm drill run PLAYBOOK)
               agent --config F --node N           run this node's agent (and coordinator when elected)
               zookeeper [--bootstrap FILE] [--witness]
                                                   run this machine's member of the ZooKeeper ensemble listed in
@@ -166,7 +167,11 @@ public final class Main {
             case "events" -> new ClusterCommands(out).events(rest);
             case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
             case "sim" -> sim(rest);
-            case "drill" -> new DrillCommands(out).run(rest);
+            case "drill" -> new io.havm.drill.DrillCli(out, () -> {
+                throw new InvalidInputException("havm drill run", "on real hosts a drill runs on the lab, through"
+                        + " its launcher: ./havm drill run PLAYBOOK (a cluster's own hosts are not a target yet);"
+                        + " or rehearse it here with --sim");
+            }).run(rest);
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd
                     + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper,"

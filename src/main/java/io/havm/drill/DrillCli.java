@@ -1,10 +1,7 @@
-package io.havm.api;
+package io.havm.drill;
 
 import io.havm.config.ClusterConfigLoader;
 import io.havm.config.PlaybookLoader;
-import io.havm.drill.DrillReport;
-import io.havm.drill.DrillRunner;
-import io.havm.drill.SimTarget;
 import io.havm.model.ClusterSpec;
 import io.havm.model.InvalidInputException;
 import io.havm.model.Playbook;
@@ -16,23 +13,31 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code havm drill check PLAYBOOK} and {@code havm drill run PLAYBOOK --sim}: playbooks (playbooks/README.md)
- * checked, and rehearsed in the simulator on the real engine with the same referees and reports a
- * real run has.
+ * {@code havm drill check PLAYBOOK} and {@code havm drill run PLAYBOOK [--sim]}: playbooks
+ * (playbooks/README.md) checked, rehearsed in the simulator on the real engine, or run on real
+ * hosts, with the same referees and reports either way.
  */
-final class DrillCommands {
-    static final String USAGE = "havm drill check PLAYBOOK... | havm drill run PLAYBOOK --sim [--config cluster.yaml]"
-            + " [--report DIR]";
+public final class DrillCli {
+    public static final String USAGE = "havm drill check PLAYBOOK... | havm drill run PLAYBOOK [--sim [--config"
+            + " cluster.yaml]] [--report DIR]";
+    /** The referee's sampling interval on real hosts (libvirt asked on every host each time). */
+    private static final Duration REAL_SAMPLE = Duration.ofMillis(500);
     /** The simulator's sampling interval (virtual time). */
     private static final Duration SIM_SAMPLE = Duration.ofMillis(100);
 
     private final PrintStream out;
+    private final java.util.function.Supplier<DrillTarget> realHosts;
 
-    DrillCommands(PrintStream out) {
+    /**
+     * @param realHosts the target of a run without --sim (the lab, from the lab's launcher); it may
+     *        refuse with an InvalidInputException saying where real runs are possible
+     */
+    public DrillCli(PrintStream out, java.util.function.Supplier<DrillTarget> realHosts) {
         this.out = out;
+        this.realHosts = realHosts;
     }
 
-    int run(List<String> args) {
+    public int run(List<String> args) {
         if (args.isEmpty()) {
             throw new InvalidInputException("havm drill", "a subcommand is required (allowed: check, run; usage: "
                     + USAGE + ")");
@@ -63,34 +68,51 @@ final class DrillCommands {
     private int runOne(List<String> args) {
         Args a = Args.parse("havm drill run", args, Set.of("--config", "--report"), Set.of("--sim"), 1, USAGE);
         Playbook p = PlaybookLoader.load(Path.of(a.positional.get(0)));
+        DrillTarget target;
+        Duration sample;
         if (!a.flag("--sim")) {
-            throw new InvalidInputException("havm drill run", "a run on real hosts (the lab, or a cluster) is not"
-                    + " built yet: rehearse it in the simulator with --sim");
-        }
-        SimTarget target;
-        if (a.get("--config") != null) {
+            if (a.get("--config") != null) {
+                throw new InvalidInputException("havm drill run --config", "a cluster's own hosts are not a drill"
+                        + " target yet (the lab is): rehearse it with --sim --config");
+            }
+            target = realHosts.get();
+            sample = REAL_SAMPLE;
+        } else if (a.get("--config") != null) {
             ClusterSpec spec = ClusterConfigLoader.load(Path.of(a.get("--config"))).spec();
             SimTarget.requireGroups(p, spec, a.get("--config"));
             target = SimTarget.of(spec);
+            sample = SIM_SAMPLE;
         } else {
             target = SimTarget.labShape(p);
+            sample = SIM_SAMPLE;
+        }
+        target.check(p); // what it cannot do is refused before anything is done
+        List<DrillReport.Recovery> predicted = List.of();
+        if (!target.simulated()) {
+            // the same playbook on the real engine in the simulator first: its prediction goes in the report
+            try (SimTarget sim = SimTarget.labShape(p)) {
+                predicted = new DrillRunner(sim, SIM_SAMPLE, line -> { }).run(p).recoveries();
+            }
         }
         DrillReport r;
-        try (SimTarget t = target) {
-            r = new DrillRunner(t, SIM_SAMPLE, out::println).run(p);
+        try (DrillTarget t = target) {
+            r = new DrillRunner(t, sample, out::println).run(p).withPredicted(predicted);
         }
         for (DrillReport.Recovery x : r.recoveries()) {
+            String pred = r.predicted().stream().filter(y -> y.group().equals(x.group()) && y.seconds() != null)
+                    .map(y -> String.format(" (predicted %.2f s)", y.seconds())).findFirst().orElse("");
             out.println(x.seconds() == null ? "  " + x.group() + ": disrupted at " + x.disrupted() + " s, not recovered"
-                    : String.format("  %s: fault at %.2f s, recovered on %s %.2f s later (predicted)", x.group(),
-                            x.fault(), x.on(), x.seconds()));
+                    : String.format("  %s: fault at %.2f s, recovered on %s %.2f s later%s", x.group(),
+                            x.fault(), x.on(), x.seconds(), r.simulated() ? " (predicted)" : pred));
         }
         r.disagreements().forEach(d -> out.println("  DISAGREEMENT " + d));
         if (a.get("--report") != null) {
             Path dir = Path.of(a.get("--report"));
             r.write(dir);
-            out.println("havm drill: wrote " + dir.resolve("report.json") + " and " + dir.resolve("junit.xml"));
+            out.println("havm drill: wrote " + dir.resolve("report.html") + ", report.json and junit.xml");
         }
-        out.println("havm drill: " + p.name() + (r.passed() ? ": passed" : ": FAILED") + " (rehearsed in the simulator)");
+        out.println("havm drill: " + p.name() + (r.passed() ? ": passed" : ": FAILED")
+                + (r.simulated() ? " (rehearsed in the simulator)" : " (on " + r.target() + ")"));
         return r.passed() ? 0 : 1;
     }
 }

@@ -16,18 +16,25 @@ import java.util.Locale;
  * (schema {@value #SCHEMA}: fields are only ever added) and as JUnit XML, each step a test case.
  *
  * @param schema {@value #SCHEMA}
+ * @param clockAtStart the target's clock when the first step began: the zero of every "at" (the
+ *        simulator's clock is virtual), and what havm's event times are placed against
  * @param simulated whether the times are the simulator's prediction (virtual time) or measured
  * @param timeline what each view said and when, in seconds from the drill's start
  * @param disagreements where havm's view and the referee's differed for longer than a start takes,
  *        or the referee saw a VM on two hosts
+ * @param predicted on real hosts, the recoveries the simulator predicted for the same playbook (run
+ *        just before, on the real engine); empty for a rehearsal
  */
 public record DrillReport(String schema, String playbook, String description, String file, String target, boolean simulated,
-        Instant began, List<StepResult> steps, List<TimelineEntry> timeline, List<String> disagreements,
-        List<String> events, List<Recovery> recoveries) {
+        Instant began, Instant clockAtStart, List<StepResult> steps, List<TimelineEntry> timeline, List<String> disagreements,
+        List<String> events, List<Recovery> recoveries, List<Recovery> predicted) {
 
     public static final String SCHEMA = "havm-drill-report/1";
 
-    /** @param status ok, failed, error (could not be done) or not-run (after a step that stopped the drill) */
+    /**
+     * @param status ok, failed, error (could not be done), skipped (a check this target cannot judge)
+     *        or not-run (after a step that stopped the drill)
+     */
     public record StepResult(int index, int line, String kind, String label, String status, double at, double seconds,
             String detail) {}
 
@@ -37,9 +44,17 @@ public record DrillReport(String schema, String playbook, String description, St
     /** A group's recovery from the last fault before it: when it broke, when both views had it healthy again. */
     public record Recovery(String group, double fault, double disrupted, Double recovered, Double seconds, String on) {}
 
-    /** Passed: every step ok, and the views never disagreed. */
+    /** This report with the simulator's predicted recoveries beside the measured ones. */
+    public DrillReport withPredicted(List<Recovery> p) {
+        return new DrillReport(schema, playbook, description, file, target, simulated, began, clockAtStart, steps,
+                timeline,
+                disagreements, events, recoveries, List.copyOf(p));
+    }
+
+    /** Passed: every step ok (or a check the target cannot judge, skipped), and the views never disagreed. */
     public boolean passed() {
-        return disagreements.isEmpty() && steps.stream().allMatch(s -> s.status().equals("ok"));
+        return disagreements.isEmpty() && steps.stream().allMatch(s -> s.status().equals("ok")
+                || s.status().equals("skipped"));
     }
 
     public void writeJson(Path file) {
@@ -57,7 +72,7 @@ public record DrillReport(String schema, String playbook, String description, St
     public String junitXml() {
         long failures = steps.stream().filter(s -> s.status().equals("failed")).count() + (disagreements.isEmpty() ? 0 : 1);
         long errors = steps.stream().filter(s -> s.status().equals("error")).count();
-        long skipped = steps.stream().filter(s -> s.status().equals("not-run")).count();
+        long skipped = steps.stream().filter(s -> s.status().equals("not-run") || s.status().equals("skipped")).count();
         double total = steps.stream().mapToDouble(StepResult::seconds).sum();
         StringBuilder x = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         x.append(String.format(Locale.ROOT, "<testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"%d\""
@@ -114,12 +129,38 @@ public record DrillReport(String schema, String playbook, String description, St
         return b.toString();
     }
 
-    /** Writes report.json and junit.xml into {@code dir} (made if missing). */
+    /** Reads a report written by {@link #writeJson}. */
+    public static DrillReport read(Path file) throws IOException {
+        ObjectMapper m = io.havm.engine.Codec.json().copy();
+        m.findAndRegisterModules();
+        m.configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+        return m.readValue(file.toFile(), DrillReport.class);
+    }
+
+    /**
+     * Writes report.json, junit.xml and report.html into {@code dir} (made if missing). A report of
+     * the same playbook already there is the previous run: kept as previous.json, and the HTML
+     * page shows what changed since.
+     */
     public void write(Path dir) {
         try {
             Files.createDirectories(dir);
-            writeJson(dir.resolve("report.json"));
+            Path json = dir.resolve("report.json");
+            DrillReport previous = null;
+            if (Files.exists(json)) {
+                try {
+                    DrillReport p = read(json);
+                    if (playbook.equals(p.playbook())) {
+                        previous = p;
+                        Files.copy(json, dir.resolve("previous.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    previous = null; // not a report of this schema: no diff, and it is overwritten
+                }
+            }
+            writeJson(json);
             Files.writeString(dir.resolve("junit.xml"), junitXml());
+            Files.writeString(dir.resolve("report.html"), DrillHtml.render(this, previous));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the report into " + dir + ": " + e.getMessage(), e);
         }

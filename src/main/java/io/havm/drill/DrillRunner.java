@@ -46,20 +46,25 @@ public final class DrillRunner {
         return g.compareTo(Duration.ofSeconds(3)) > 0 ? g : Duration.ofSeconds(3);
     }
 
-    private final Duration disagreementGrace;
+    private Duration disagreementGrace; // from the cluster the target prepared
+
+    /** How long a boots check waits for a guest on a real host to print that it booted. */
+    static final Duration GUEST_BOOT = Duration.ofSeconds(90);
 
     private final DrillTarget target;
     private final Duration sample;
     private final Consumer<String> progress;
 
     private Instant t0;
-    private final List<DrillReport.TimelineEntry> timeline = new ArrayList<>();
-    private final List<String> disagreements = new ArrayList<>();
+    private final List<DrillReport.TimelineEntry> timeline = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final List<String> disagreements = java.util.Collections.synchronizedList(new ArrayList<>());
     private final Map<String, View> last = new HashMap<>();
     private final Map<String, Instant> disagreeSince = new HashMap<>();
-    private final Map<String, Integer> mostCopies = new HashMap<>();
-    private final Map<String, Incident> incidents = new LinkedHashMap<>();
+    private final Map<String, Integer> mostCopies = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Incident> incidents = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private Instant lastFault;
+    private Thread sampler;
+    private final java.util.Set<String> unreadable = new java.util.HashSet<>();
 
     /** What both views say of a group at one sample. */
     record View(GroupPhase phase, String node, List<String> running) {
@@ -79,9 +84,9 @@ public final class DrillRunner {
     /** A group's recovery after the last fault: when it was first seen disrupted, then healthy again. */
     static final class Incident {
         final Instant fault;
-        Instant disrupted;
-        Instant recovered;
-        String recoveredOn;
+        volatile Instant disrupted; // the sampler writes these, the steps read them
+        volatile Instant recovered;
+        volatile String recoveredOn;
 
         Incident(Instant fault) {
             this.fault = fault;
@@ -92,17 +97,35 @@ public final class DrillRunner {
         this.target = target;
         this.sample = sample;
         this.progress = progress;
-        this.disagreementGrace = grace(target.spec());
     }
 
     public DrillReport run(Playbook p) {
         Instant began = Instant.now();
         progress.accept("drill " + p.name() + " on " + target.describe());
         target.prepare(p);
+        disagreementGrace = grace(target.spec());
         t0 = target.now();
         for (String g : p.groups().keySet()) {
             sample(g);
         }
+        if (!target.simulated()) {
+            sampler = startSampler(p);
+        }
+        try {
+            return steps(p, began);
+        } finally {
+            if (sampler != null) {
+                sampler.interrupt();
+                try {
+                    sampler.join(10_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private DrillReport steps(Playbook p, Instant began) {
         List<DrillReport.StepResult> results = new ArrayList<>();
         boolean stopped = false;
         for (int i = 0; i < p.steps().size(); i++) {
@@ -119,6 +142,9 @@ public final class DrillRunner {
             try {
                 detail = step(p, s);
                 status = "ok";
+            } catch (NotJudged e) {
+                status = "skipped";
+                detail = e.getMessage();
             } catch (CheckFailed e) {
                 status = "failed";
                 detail = e.getMessage();
@@ -145,12 +171,18 @@ public final class DrillRunner {
             }
         }
         return new DrillReport(DrillReport.SCHEMA, p.name(), p.description(), p.file(), target.describe(), target.simulated(),
-                began, results, List.copyOf(timeline), List.copyOf(disagreements), target.events(), incidents());
+                began, t0, results, snapshot(timeline), snapshot(disagreements), target.events(), incidents(), List.of());
+    }
+
+    private static <T> List<T> snapshot(List<T> l) {
+        synchronized (l) {
+            return List.copyOf(l);
+        }
     }
 
     private List<DrillReport.Recovery> incidents() {
         List<DrillReport.Recovery> out = new ArrayList<>();
-        incidents.forEach((g, in) -> {
+        new LinkedHashMap<>(incidents).forEach((g, in) -> {
             if (in.disrupted != null) {
                 out.add(new DrillReport.Recovery(g, at(in.fault), at(in.disrupted),
                         in.recovered == null ? null : at(in.recovered),
@@ -170,6 +202,13 @@ public final class DrillRunner {
         return Duration.between(t0, t).toMillis() / 1000.0;
     }
 
+    /** A check this target cannot judge (the simulator has no guest disk): reported skipped, never passed. */
+    static final class NotJudged extends RuntimeException {
+        NotJudged(String m) {
+            super(m);
+        }
+    }
+
     /** A check or wait that did not hold. */
     static final class CheckFailed extends RuntimeException {
         CheckFailed(String m) {
@@ -180,10 +219,26 @@ public final class DrillRunner {
     private String step(Playbook p, Step s) {
         if (s instanceof Fault f) {
             String host = f.host() == null ? null : resolve(f.host());
-            target.fault(f, host);
-            lastFault = target.now();
-            for (String g : p.groups().keySet()) {
-                incidents.put(g, new Incident(lastFault));
+            Instant at = target.now(); // recovery counts from here, not from when the injection returned
+            synchronized (this) {
+                lastFault = at;
+                for (String g : p.groups().keySet()) {
+                    incidents.put(g, new Incident(at));
+                }
+            }
+            Instant took = target.fault(f, host);
+            if (took != null && took.isAfter(at)) {
+                synchronized (this) { // the target knows better when it took effect (the link went down)
+                    lastFault = took;
+                    for (String g : p.groups().keySet()) {
+                        Incident in = incidents.get(g);
+                        Incident later = new Incident(took);
+                        later.disrupted = in.disrupted; // what the referee saw while the injection ran
+                        later.recovered = in.recovered;
+                        later.recoveredOn = in.recoveredOn;
+                        incidents.put(g, later);
+                    }
+                }
             }
             tick(p);
             return host == null ? "" : "on " + host;
@@ -199,11 +254,10 @@ public final class DrillRunner {
             String on = w.on() == null ? null : resolve(w.on());
             String notOn = w.notOn() == null ? null : resolve(w.notOn());
             while (true) {
-                ClusterState.Group g = target.group(w.group()).orElse(null);
-                if (g != null && g.phase().word().equals(w.phase()) && (on == null || on.equals(g.node()))
+                View g = view(w.group());
+                if (g.phase() != null && g.phase().word().equals(w.phase()) && (on == null || on.equals(g.node()))
                         && (notOn == null || !notOn.equals(g.node()))) {
-                    return w.group() + " " + g.phase().word() + (g.node() == null ? "" : " on " + g.node())
-                            + "; libvirt: " + view(w.group()).libvirt();
+                    return w.group() + " " + g.havm() + "; libvirt: " + g.libvirt();
                 }
                 if (!target.now().isBefore(deadline)) {
                     throw new CheckFailed("still " + view(w.group()).havm() + " after " + w.within().toMillis() / 1000.0
@@ -284,7 +338,7 @@ public final class DrillRunner {
                 int changes = 0;
                 while (target.now().isBefore(end)) {
                     tick(p);
-                    View now = last.get(g);
+                    View now = view(g);
                     if (!Objects.equals(now, before)) {
                         changes++;
                         before = now;
@@ -297,6 +351,11 @@ public final class DrillRunner {
                         + before.havm() + "; libvirt: " + before.libvirt());
             }
             case BOOTS -> {
+                // a guest on a real host takes a while to boot: its console is given time to show it
+                Instant deadline = target.now().plus(target.simulated() ? Duration.ZERO : GUEST_BOOT);
+                while (target.boots(g) < c.count() && target.now().isBefore(deadline)) {
+                    tick(p);
+                }
                 int b = target.boots(g);
                 if (b == c.count()) {
                     return "booted " + b + " time" + (b == 1 ? "" : "s");
@@ -306,7 +365,8 @@ public final class DrillRunner {
             case DISK_SURVIVED -> {
                 java.util.Optional<Boolean> ok = target.diskSurvived(g);
                 if (ok.isEmpty()) {
-                    return "not judged here: " + (target.simulated() ? "the simulator has no guest disk" : "no counter");
+                    throw new NotJudged("not judged here: " + (target.simulated() ? "the simulator has no guest disk"
+                            : "no counter"));
                 }
                 if (ok.get()) {
                     return "the guest's counter on its disk went on from where it was";
@@ -340,20 +400,80 @@ public final class DrillRunner {
     /** Lets one sample interval pass, then samples every group. */
     private void tick(Playbook p) {
         target.pass(sample);
-        for (String g : p.groups().keySet()) {
-            sample(g);
+        if (sampler == null) { // simulated: time passes only here
+            for (String g : p.groups().keySet()) {
+                sample(g);
+            }
         }
     }
 
-    private View view(String g) {
+    private synchronized View view(String g) {
         View v = last.get(g);
         return v != null ? v : sample(g);
     }
 
+    /**
+     * On real hosts the referee samples on a thread of its own, every interval for the whole
+     * drill, also while a step blocks (pulling a plug takes seconds).
+     */
+    private Thread startSampler(Playbook p) {
+        Thread t = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                Instant next = target.now().plus(sample);
+                try {
+                    for (String g : p.groups().keySet()) {
+                        sample(g);
+                    }
+                } catch (RuntimeException e) {
+                    synchronized (this) {
+                        timeline.add(new DrillReport.TimelineEntry(at(target.now()), "referee", "cannot sample: "
+                                + e.getMessage()));
+                    }
+                }
+                Duration left = Duration.between(target.now(), next);
+                if (!left.isNegative() && !left.isZero()) {
+                    try {
+                        Thread.sleep(left.toMillis());
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+        }, "drill-referee");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /** Asks both views (outside the lock: a host or ZooKeeper may be slow to answer), then records them. */
     private View sample(String g) {
-        ClusterState.Group s = target.group(g).orElse(null);
-        View v = new View(s == null ? null : s.phase(), s == null ? null : s.node(), target.runningOn(g));
-        Instant now = target.now();
+        ClusterState.Group s;
+        boolean havmKnown = true;
+        try {
+            s = target.group(g).orElse(null);
+        } catch (DrillTarget.Unreadable e) {
+            s = null;
+            havmKnown = false;
+        }
+        List<String> running = target.runningOn(g);
+        return record(g, s, havmKnown, running, target.now());
+    }
+
+    private synchronized View record(String g, ClusterState.Group s, boolean havmKnown, List<String> running,
+            Instant now) {
+        View prev = last.get(g);
+        View v;
+        if (havmKnown) {
+            v = new View(s == null ? null : s.phase(), s == null ? null : s.node(), running);
+            unreadable.remove(g);
+        } else {
+            // havm's state cannot be read (its ZooKeeper is down, a drill's own fault): its last
+            // known view stands, and the timeline says so once
+            v = new View(prev == null ? null : prev.phase(), prev == null ? null : prev.node(), running);
+            if (unreadable.add(g)) {
+                timeline.add(new DrillReport.TimelineEntry(at(now), "havm", g + ": state unreadable (ZooKeeper)"));
+            }
+        }
         View before = last.put(g, v);
         double t = at(now);
         if (before == null || !Objects.equals(before.havm(), v.havm())) {

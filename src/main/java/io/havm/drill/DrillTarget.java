@@ -23,6 +23,12 @@ public interface DrillTarget extends AutoCloseable {
     /** The cluster the drill acts on. */
     ClusterSpec spec();
 
+    /**
+     * Refuses, before anything is done, a playbook with a step this target cannot do (an
+     * InvalidInputException naming the playbook's line and what it can do).
+     */
+    default void check(Playbook p) { }
+
     /** Brings the playbook's groups online where it wants them; the drill's clock starts after this. */
     void prepare(Playbook p);
 
@@ -31,14 +37,42 @@ public interface DrillTarget extends AutoCloseable {
     /** Lets {@code d} pass while the cluster acts (the simulator runs; real hosts are waited for). */
     void pass(Duration d);
 
-    /** Injects a fault; {@code host} is resolved (null for faults on a group, a disk or the ensemble). */
-    void fault(Playbook.Fault f, String host);
+    /**
+     * Injects a fault; {@code host} is resolved (null for faults on a group, a disk or the
+     * ensemble). Returns when the fault took effect, when the target knows it better than "when
+     * the injection began" (the lab's power-off says when the link went down), else null.
+     */
+    Instant fault(Playbook.Fault f, String host);
 
     /** Submits an operator's request as {@code havm group|node} does; {@code host} is resolved. */
     void operate(Playbook.Operation o, String host);
 
-    /** havm's view: the group in the coordinator's state, if any. */
+    /** The coordinator's input an operation is, as {@code havm group|node} submits it. */
+    static io.havm.policy.Input input(Playbook.Operation o, String host) {
+        return switch (o.kind()) {
+            case MOVE -> new io.havm.policy.Input.MoveGroup(o.group(), o.to(),
+                    io.havm.model.MoveMode.parse("mode", o.mode()));
+            case ONLINE -> new io.havm.policy.Input.GroupOnline(o.group());
+            case OFFLINE -> new io.havm.policy.Input.GroupOffline(o.group());
+            case DRAIN -> new io.havm.policy.Input.DrainNode(host);
+            case RESUME -> new io.havm.policy.Input.ResumeNode(host, o.failback());
+            case SHUTDOWN -> new io.havm.policy.Input.ShutdownNode(host);
+        };
+    }
+
+    /**
+     * havm's view: the group in the coordinator's state, if any.
+     *
+     * @throws Unreadable when the state cannot be read now (its ZooKeeper is down)
+     */
     Optional<ClusterState.Group> group(String group);
+
+    /** havm's state cannot be read now. */
+    final class Unreadable extends RuntimeException {
+        public Unreadable(String why, Throwable cause) {
+            super(why, cause);
+        }
+    }
 
     /** The referee's view: the hosts where libvirt runs the group's VM now. */
     List<String> runningOn(String group);

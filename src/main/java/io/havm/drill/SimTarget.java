@@ -5,11 +5,9 @@ import io.havm.config.ClusterConfigLoader;
 import io.havm.model.ClusterSpec;
 import io.havm.model.GroupSpec;
 import io.havm.model.InvalidInputException;
-import io.havm.model.MoveMode;
 import io.havm.model.ResourceSpec;
 import io.havm.policy.ClusterState;
 import io.havm.policy.GroupPhase;
-import io.havm.policy.Input;
 import io.havm.sim.engine.EngineSim;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +24,10 @@ import java.util.Set;
  * runs.
  */
 public final class SimTarget implements DrillTarget {
+    /** The lab's timers (io.havm.lab.LabCluster.FAST_TIMERS; a test keeps them equal). */
+    public static final String LAB_TIMERS = "{sessionTimeout: 3s, zkTickTime: 250ms, selfFenceAfter: 0s,"
+            + " selfFenceDuration: 1s, safetyMargin: 500ms, recoveryWithoutFence: never, fenceRetry: 2s}";
+
     /** How long preparing may take: the cluster forms, places and starts every group. */
     private static final Duration PREPARE = Duration.ofSeconds(120);
 
@@ -48,7 +50,7 @@ public final class SimTarget implements DrillTarget {
         StringBuilder y = new StringBuilder("cluster:\n  name: drill\n"
                 + "  heartbeat: {dir: /sim/shared/heartbeat, interval: 500ms, timeout: 1s}\n"
                 + "  watchdog: {device: /dev/watchdog, timeout: 10s}\n"
-                + "  timers: " + io.havm.lab.LabCluster.FAST_TIMERS + "\n  nodes:\n");
+                + "  timers: " + LAB_TIMERS + "\n  nodes:\n");
         for (int i = 1; i <= 3; i++) {
             y.append("    - {name: host").append(i).append(", uri: 'qemu+tcp://10.77.0.1").append(i)
                     .append("/system', memoryMiB: 2048, fencing: {agent: fence_havm_lab, options: {plug: host")
@@ -126,7 +128,7 @@ public final class SimTarget implements DrillTarget {
     }
 
     @Override
-    public void fault(Playbook.Fault f, String host) {
+    public Instant fault(Playbook.Fault f, String host) {
         switch (f.kind()) {
             case POWER_LOSS -> sim.powerOff(host);
             case POWER_ON -> sim.powerOn(host);
@@ -159,18 +161,12 @@ public final class SimTarget implements DrillTarget {
             case STORAGE_RESTORE -> sim.storageRestore(host);
             default -> throw new IllegalStateException(f.kind().word);
         }
+        return null;
     }
 
     @Override
     public void operate(Playbook.Operation o, String host) {
-        sim.operator(switch (o.kind()) {
-            case MOVE -> new Input.MoveGroup(o.group(), o.to(), MoveMode.parse("mode", o.mode()));
-            case ONLINE -> new Input.GroupOnline(o.group());
-            case OFFLINE -> new Input.GroupOffline(o.group());
-            case DRAIN -> new Input.DrainNode(host);
-            case RESUME -> new Input.ResumeNode(host, o.failback());
-            case SHUTDOWN -> new Input.ShutdownNode(host);
-        });
+        sim.operator(DrillTarget.input(o, host));
     }
 
     @Override

@@ -198,6 +198,16 @@ public final class Lab {
         lab(OP_BUDGET, "restart-libvirtd", host);
     }
 
+    /** ci/lab zookeeper kill|start|pause|resume: the lab's single ZooKeeper. */
+    public void zookeeper(String verb) {
+        lab(UP_BUDGET, "zookeeper", verb);
+    }
+
+    /** ci/lab agents kill HOST: the agent crashes (its watchdog, still armed, then powers the host off). */
+    public void killAgent(String host) {
+        lab(OP_BUDGET, "agents", "kill", host);
+    }
+
     /** Runs a command inside a host's namespaces. */
     public Exec.Outcome exec(String host, String... command) {
         List<String> args = new ArrayList<>(List.of("exec", host, "--"));

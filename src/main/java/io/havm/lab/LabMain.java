@@ -38,8 +38,9 @@ public final class LabMain {
         return Cli.exitCode(err, () -> switch (cmd) {
             case "demo" -> demo(rest);
             case "bench" -> bench(rest);
+            case "drill" -> new io.havm.drill.DrillCli(out, () -> new LabTarget(home, out)).run(rest);
             default -> throw new InvalidInputException("havm", "'" + cmd + "' is not a lab command (lab commands:"
-                    + " demo, bench)");
+                    + " demo, bench, drill)");
         });
     }
 

@@ -183,14 +183,15 @@ class MainTest {
     @Test
     void drillCommandsCheckPlaybooksAndRefuseWhatTheyCannotDo() throws Exception {
         String ok = runOut(0, "drill", "check", "playbooks/host-power-loss.yaml", "playbooks/live-migration.yaml");
-        assertTrue(ok.contains("ok: playbooks/host-power-loss.yaml: playbook host-power-loss: 2 groups, 7 steps"), ok);
+        assertTrue(ok.contains("ok: playbooks/host-power-loss.yaml: playbook host-power-loss: 2 groups, 8 steps"), ok);
         Path bad = Files.writeString(dir.resolve("bad.yaml"), "name: bad\ndescription: d\ngroups: {web: {}}\nsteps:\n"
                 + "  - fault: power-cut\n    host: host1\n");
         assertEquals(2, run("drill", "run", bad.toString(), "--sim"));
         assertTrue(err().contains(bad + ":5: steps[1].fault: 'power-cut' is not allowed (allowed: power-loss,"), err());
         assertEquals(2, run("drill", "run", "playbooks/host-power-loss.yaml"));
-        assertTrue(err().contains("a run on real hosts (the lab, or a cluster) is not built yet: rehearse it in the"
-                + " simulator with --sim"), err());
+        assertTrue(err().contains("havm drill run: on real hosts a drill runs on the lab, through its launcher:"
+                + " ./havm drill run PLAYBOOK (a cluster's own hosts are not a target yet); or rehearse it here with"
+                + " --sim"), err());
         assertEquals(2, run("drill", "rehearse", "playbooks/host-power-loss.yaml"));
         assertTrue(err().contains("havm drill: unknown subcommand 'rehearse' (allowed: check, run)"), err());
         Path c = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  nodes:\n    - {name: kvm1, uri: 'test:///default'}\n"

@@ -92,6 +92,35 @@ class DrillRunnerTest {
         assertTrue(json.contains("\"status\" : \"not-run\""), json);
     }
 
+    @Test
+    void theHtmlReportChartsEachIncidentsPhasesAndWhatChangedSinceThePreviousRun(@TempDir Path dir) throws Exception {
+        Playbook p = PlaybookLoader.load(PLAYBOOKS.resolve("host-power-loss.yaml"));
+        DrillReport first = rehearse(p);
+        first.write(dir);
+        assertFalse(Files.exists(dir.resolve("previous.json")), "no previous run yet");
+        String html = Files.readString(dir.resolve("report.html"));
+        assertTrue(html.contains("<span class=\"v pass\">PASSED</span>"), html);
+        List<DrillHtml.Phase> phases = DrillHtml.phases(first, first.recoveries().get(0));
+        assertEquals(List.of("detected", "fenced", "placed", "running", "online"),
+                phases.stream().map(DrillHtml.Phase::name).toList(), "power loss: every phase, in order");
+        assertTrue(phases.get(0).to() - phases.get(0).from() > 2.5, "detection: about the 3 s session: " + phases);
+        for (DrillHtml.Phase ph : phases) {
+            assertTrue(html.contains("<title>" + ph.name() + ": "), "a bar for " + ph.name());
+        }
+        assertTrue(html.contains("target 10.0 s"), "the recovery check's target is marked");
+        assertFalse(html.contains("Since the previous run"), html);
+
+        DrillReport again = rehearse(p);
+        again.write(dir);
+        assertTrue(Files.exists(dir.resolve("previous.json")));
+        html = Files.readString(dir.resolve("report.html"));
+        assertTrue(html.contains("<h2>Since the previous run</h2>"), html);
+        assertTrue(html.contains("<td>web recovery</td>"), html);
+        assertEquals(first.recoveries().get(0).seconds(), DrillReport.read(dir.resolve("previous.json"))
+                .recoveries().get(0).seconds());
+        assertFalse(html.contains("<script"), "self-contained and inert");
+    }
+
     /** A target whose havm view and libvirt view can be made to differ: the referee must say so. */
     static final class Lying implements DrillTarget {
         final ClusterSpec spec = ClusterConfigLoader.parse("c.yaml", "cluster:\n  nodes:\n"
@@ -140,8 +169,9 @@ class DrillRunnerTest {
         }
 
         @Override
-        public void fault(Playbook.Fault f, String host) {
+        public Instant fault(Playbook.Fault f, String host) {
             lieFrom = now.plusSeconds(2);
+            return null;
         }
 
         @Override

@@ -130,26 +130,7 @@ class ClusterIT {
 
     // ------------------------------------------------------------------ drills
 
-    @Test
-    void aHostPowerLossRestartsItsHaVmOnASurvivorExactlyOnceWithoutAnOperator() throws Exception {
-        RealLab.TestVm v = vm("it-ha");
-        cluster("pl", group(v, "web", List.of("host1"), "", ""));
-        String owner = online("web", v, 1);
-
-        Instant pulled = lab.lab.pullPlug(owner);
-        lab.restoreConnections();
-        String survivor = onlineElsewhere("web", v, owner);
-        lab.awaitBooted(v, 2);
-        assertEquals(List.of(1, 2), v.log().bootCounts(), "the disk kept its boot counter");
-        assertEquals(List.of(survivor), lab.activeOn(v.name()), "exactly one copy");
-        // The timeline, on the cluster's own clock.
-        Instant lost = at(owner + " node: up -> lost (session expired)", pulled);
-        Instant fenced = at(owner + " node: lost -> fenced", pulled);
-        Instant running = at("starting on " + survivor + " -> online on " + survivor, pulled);
-        System.out.printf("ClusterIT: host power loss -> VM running on %s after %.2f s (detection %.2f s, fence %.2f s,"
-                + " start %.2f s)%n", survivor, secs(pulled, running), secs(pulled, lost), secs(lost, fenced),
-                secs(fenced, running));
-    }
+    // A host's power loss: the shipped playbook host-power-loss, run on the lab by DrillIT.
 
     @Test
     void anIsolatedHostIsFencedAndTheSurvivorsRestartItsVmWithoutEverRunningTwoCopies() throws Exception {

@@ -26,7 +26,7 @@ class LabMainTest {
     @Test
     void badArgumentsAreRefusedWithTheAllowedOnes() {
         assertEquals(2, run("frobnicate"));
-        assertTrue(err().contains("havm: 'frobnicate' is not a lab command (lab commands: demo, bench)"), err());
+        assertTrue(err().contains("havm: 'frobnicate' is not a lab command (lab commands: demo, bench, drill)"), err());
         assertEquals(2, run("bench", "fast"));
         assertTrue(err().contains("havm bench: unknown benchmark 'fast' (benchmarks: failover, scale, migrate, drain,"
                 + " agent)"), err());

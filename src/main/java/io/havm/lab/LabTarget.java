@@ -1,0 +1,435 @@
+package io.havm.lab;
+
+import io.havm.config.ClusterConfigLoader;
+import io.havm.drill.DrillTarget;
+import io.havm.engine.Whereabouts;
+import io.havm.libvirt.AccelProbe;
+import io.havm.libvirt.GuestImage;
+import io.havm.libvirt.LibvirtHypervisor;
+import io.havm.model.ClusterSpec;
+import io.havm.model.DomainType;
+import io.havm.model.InvalidInputException;
+import io.havm.model.Playbook;
+import io.havm.policy.ClusterState;
+import io.havm.policy.GroupPhase;
+import io.havm.port.Clock;
+import io.havm.port.Hypervisor;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A drill on the lab's three real hosts: each playbook group is a test-guest VM (qcow2 on the
+ * shared directory, serial console logged there) in a cluster of the lab's shape, an agent in each
+ * host's namespaces. Faults go through ci/lab (the plug, the link, libvirtd, the agents, the lab's
+ * ZooKeeper) or straight to the process (QEMU killed by its pid). The referees: every host's
+ * libvirt asked directly, and the guest's own console (its BOOTED lines) and the boot counter it
+ * keeps on its disk. The lab is brought up for the drill and torn down after it, also on failure.
+ */
+public final class LabTarget implements DrillTarget {
+    /** What the lab can inject today; the rest is refused before anything is done. */
+    static final Set<Playbook.FaultKind> CAN = EnumSet.of(Playbook.FaultKind.POWER_LOSS, Playbook.FaultKind.POWER_ON,
+            Playbook.FaultKind.ISOLATE, Playbook.FaultKind.HEAL, Playbook.FaultKind.LIBVIRTD_RESTART,
+            Playbook.FaultKind.QEMU_KILL, Playbook.FaultKind.AGENT_PAUSE, Playbook.FaultKind.AGENT_RESUME,
+            Playbook.FaultKind.AGENT_KILL, Playbook.FaultKind.AGENT_START, Playbook.FaultKind.ZOOKEEPER_STOP,
+            Playbook.FaultKind.ZOOKEEPER_START, Playbook.FaultKind.ZOOKEEPER_PAUSE, Playbook.FaultKind.ZOOKEEPER_RESUME,
+            Playbook.FaultKind.ZOOKEEPER_RESTART);
+    private static final Duration PREPARE = Duration.ofSeconds(150);
+    private static final int HOSTS = 3;
+
+    private final Path home;
+    private final PrintStream progress;
+    private final Lab lab;
+    private final Clock clock = Clock.SYSTEM;
+    /** Read by the referee's thread while steps change it (a host powered off or back). */
+    private final Map<String, Hypervisor> hosts = new java.util.concurrent.ConcurrentSkipListMap<>();
+    /**
+     * Each libvirt question of the referee runs here, bounded: a call on a host that just lost
+     * power can block until the connection's keepalive gives up, and must stall neither the
+     * sampler nor a step. Such a host is left out of that sample.
+     */
+    private final java.util.concurrent.ExecutorService asker = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "drill-referee-libvirt");
+        t.setDaemon(true);
+        return t;
+    });
+    private static final Duration ASK = Duration.ofSeconds(2);
+    private final Map<String, LabVm> vms = new LinkedHashMap<>();
+    private LabCluster cluster;
+    private ClusterSpec spec;
+    private Instant began;
+    /** Whether this drill brought the lab up (then it takes it down), or found it up (then it leaves it as found). */
+    private boolean broughtUp;
+    private boolean touched;
+    private final Set<Long> paused = new java.util.HashSet<>();
+
+    public LabTarget(Path home, PrintStream progress) {
+        this.home = home;
+        this.progress = progress;
+        this.lab = new Lab(home, null);
+    }
+
+    @Override
+    public String describe() {
+        return "the lab: " + HOSTS + " real libvirt hosts (QEMU guests), the lab's ZooKeeper and fence agent";
+    }
+
+    @Override
+    public boolean simulated() {
+        return false;
+    }
+
+    @Override
+    public void check(Playbook p) {
+        for (Playbook.Step s : p.steps()) {
+            if (s instanceof Playbook.Fault f && !CAN.contains(f.kind())) {
+                throw new InvalidInputException(p.file() + ":" + s.line() + ": fault", "'" + f.kind().word
+                        + "' cannot be injected on the lab yet (the lab can: " + String.join(", ",
+                        CAN.stream().map(k -> k.word).toList()) + "); rehearse it with --sim");
+            }
+            if (s instanceof Playbook.Check c && c.host() != null && c.host().host() != null
+                    && !List.of("host1", "host2", "host3").contains(c.host().host())) {
+                throw new InvalidInputException(p.file() + ":" + s.line() + ": host", "unknown host '"
+                        + c.host().host() + "' (lab hosts: host1, host2, host3)");
+            }
+        }
+    }
+
+    @Override
+    public ClusterSpec spec() {
+        return spec;
+    }
+
+    @Override
+    public void prepare(Playbook p) {
+        progress.println("  preparing the lab: test guest image, 3 hosts, one VM per group, an agent per host");
+        GuestImage guest = GuestImage.ensure(home);
+        broughtUp = lab.status().stream().filter(Lab.Host::up).count() < HOSTS;
+        touched = true;
+        lab.up(HOSTS);
+        for (Lab.Host h : lab.status()) {
+            hosts.put(h.name(), new LibvirtHypervisor(h.name(), h.uri()));
+        }
+        DomainType type = AccelProbe.resolve(System.getenv("HAVM_DOMAIN_TYPE"), guest.kernel(), guest.initrd(),
+                Path.of("/var/cache/havm"));
+        StringBuilder groups = new StringBuilder();
+        for (Playbook.Need n : p.groups().values()) {
+            LabVm vm = LabVm.create(home, lab, hosts.values(), "drill-" + n.group(), type, guest, "64M");
+            vms.put(n.group(), vm);
+            groups.append(LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
+                    n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on()), "",
+                    "        looksAlive: 1s\n        isAlive: 5s\n"));
+        }
+        // A cluster name of its own: the lab's ZooKeeper keeps every earlier drill's state, which a
+        // new coordinator of the same name would take for this cluster's.
+        String name = "drill-" + Long.toString(System.currentTimeMillis(), 36);
+        Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("drill/" + name + ".yaml"), home, name,
+                lab.status(), LabCluster.FAST_TIMERS, groups.toString());
+        spec = ClusterConfigLoader.load(cfg).spec();
+        cluster = LabCluster.of(home, cfg);
+        cluster.startAgents();
+        Instant deadline = clock.now().plus(PREPARE);
+        while (!ready(p)) {
+            if (!clock.now().isBefore(deadline)) {
+                StringBuilder logs = new StringBuilder();
+                for (String h : List.of("host1", "host2", "host3")) {
+                    List<String> lines = cluster.agentLog(h).lines().toList();
+                    logs.append("\n--- agent ").append(h).append(" (last 25 lines)\n")
+                            .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 25), lines.size())));
+                }
+                throw new IllegalStateException("the groups did not all come online where the playbook wants them,"
+                        + " guests booted, within " + PREPARE.toSeconds() + " s: " + cluster.state().orElse(null)
+                        + logs);
+            }
+            pass(Duration.ofMillis(250));
+        }
+        began = clock.now();
+    }
+
+    private boolean ready(Playbook p) {
+        for (Playbook.Need n : p.groups().values()) {
+            ClusterState.Group g = group(n.group()).orElse(null);
+            if (g == null || g.phase() != GroupPhase.ONLINE || (n.on() != null && !n.on().equals(g.node()))
+                    || ConsoleLog.read(vms.get(n.group()).console()).booted() < 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public Instant now() {
+        return clock.now();
+    }
+
+    @Override
+    public void pass(Duration d) {
+        try {
+            clock.pause(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+
+    @Override
+    public Instant fault(Playbook.Fault f, String host) {
+        Instant took = null;
+        switch (f.kind()) {
+            case POWER_LOSS -> {
+                took = lab.pullPlug(host); // when its link went down, as ci/lab saw it
+                Hypervisor h = hosts.remove(host); // a dead host answers nothing: not asked until it is back
+                if (h != null) {
+                    closeLater(h);
+                }
+            }
+            case POWER_ON -> {
+                lab.powerOn(HOSTS);
+                hosts.computeIfAbsent(host, n -> new LibvirtHypervisor(n, lab.host(n).uri()));
+                cluster.startAgents(host);
+            }
+            case ISOLATE -> lab.isolate(host);
+            case HEAL -> lab.heal(host);
+            case LIBVIRTD_RESTART -> lab.restartLibvirtd(host);
+            case QEMU_KILL -> {
+                String vm = vms.get(f.group()).name();
+                List<String> on = Whereabouts.activeOn(hosts.values(), vm);
+                if (on.size() != 1) {
+                    throw new IllegalStateException(vm + " runs on " + on + ": no single QEMU to kill");
+                }
+                long pid = pidIn(lab.facts().root().resolve("hosts").resolve(on.get(0))
+                        .resolve("run/libvirt/qemu").resolve(vm + ".pid"));
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            case AGENT_PAUSE -> {
+                long pid = agentPid(host);
+                signal(pid, "STOP");
+                paused.add(pid);
+            }
+            case AGENT_RESUME -> {
+                long pid = agentPid(host);
+                signal(pid, "CONT");
+                paused.remove(pid);
+            }
+            case AGENT_KILL -> lab.killAgent(host);
+            case AGENT_START -> cluster.startAgents(host);
+            case ZOOKEEPER_STOP -> lab.zookeeper("kill");
+            case ZOOKEEPER_START -> lab.zookeeper("start");
+            case ZOOKEEPER_PAUSE -> lab.zookeeper("pause");
+            case ZOOKEEPER_RESUME -> lab.zookeeper("resume");
+            case ZOOKEEPER_RESTART -> {
+                lab.zookeeper("kill");
+                pass(Duration.ofSeconds(2));
+                lab.zookeeper("start");
+            }
+            default -> throw new IllegalStateException(f.kind().word + " cannot be injected on the lab yet");
+        }
+        return took;
+    }
+
+    /** Closes a connection on a thread of its own: on a dead host, closing can block for long. */
+    private void closeLater(Hypervisor h) {
+        asker.submit(h::close);
+    }
+
+    private long agentPid(String host) {
+        return pidIn(lab.facts().agentsDir().resolve(host + ".pid"));
+    }
+
+    private static long pidIn(Path file) {
+        try {
+            return Long.parseLong(Files.readString(file).strip());
+        } catch (IOException | NumberFormatException e) {
+            throw new IllegalStateException("no pid in " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** SIGSTOP / SIGCONT to a process this drill's lab started (by its pid). */
+    private static void signal(long pid, String sig) {
+        try {
+            Process k = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).redirectErrorStream(true).start();
+            if (k.waitFor() != 0) {
+                throw new IllegalStateException("kill -" + sig + " " + pid + ": " + new String(k.getInputStream()
+                        .readAllBytes()).strip());
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("kill -" + sig + " " + pid + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+
+    @Override
+    public void operate(Playbook.Operation o, String host) {
+        cluster.submit(DrillTarget.input(o, host));
+    }
+
+    @Override
+    public Optional<ClusterState.Group> group(String group) {
+        try {
+            return cluster.group(group);
+        } catch (RuntimeException e) {
+            throw new DrillTarget.Unreadable("havm's state cannot be read: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The hosts where libvirt has the VM executing (running or blocked). A paused copy is not
+     * counted: a live migration's target waits paused for the memory, and its source pauses for
+     * the last copy; two copies that both execute are what "ran twice" means. A host that cannot
+     * be asked (isolated, off) is left out.
+     */
+    @Override
+    public List<String> runningOn(String group) {
+        String vm = vms.get(group).name();
+        Map<String, java.util.concurrent.Future<Optional<io.havm.port.DomainState>>> asked = new TreeMap<>();
+        for (Hypervisor h : hosts.values()) {
+            asked.put(h.host(), asker.submit(() -> h.state(vm)));
+        }
+        List<String> on = new ArrayList<>();
+        Instant deadline = clock.now().plus(ASK);
+        for (Map.Entry<String, java.util.concurrent.Future<Optional<io.havm.port.DomainState>>> e : asked.entrySet()) {
+            try {
+                long left = Math.max(1, Duration.between(clock.now(), deadline).toMillis());
+                Optional<io.havm.port.DomainState> st = e.getValue().get(left, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (st.isPresent() && (st.get().kind() == io.havm.port.DomainState.Kind.RUNNING
+                        || st.get().kind() == io.havm.port.DomainState.Kind.BLOCKED)) {
+                    on.add(e.getKey());
+                }
+            } catch (java.util.concurrent.TimeoutException x) {
+                e.getValue().cancel(true); // not answering now: left out of this sample
+            } catch (java.util.concurrent.ExecutionException x) {
+                if (!(x.getCause() instanceof io.havm.port.HypervisorException he)
+                        || he.kind() != io.havm.port.HypervisorException.Kind.HOST_UNREACHABLE) {
+                    throw new IllegalStateException("libvirt on " + e.getKey() + ": " + x.getCause().getMessage(),
+                            x.getCause());
+                }
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted");
+            }
+        }
+        return on;
+    }
+
+    @Override
+    public int boots(String group) {
+        return ConsoleLog.read(vms.get(group).console()).booted();
+    }
+
+    @Override
+    public Optional<Boolean> diskSurvived(String group) {
+        List<Integer> counts = ConsoleLog.read(vms.get(group).console()).bootCounts();
+        for (int i = 0; i < counts.size(); i++) {
+            if (counts.get(i) != i + 1) {
+                return Optional.of(false);
+            }
+        }
+        return Optional.of(!counts.isEmpty());
+    }
+
+    @Override
+    public List<String> refereeProblems() {
+        return List.of();
+    }
+
+    @Override
+    public List<String> events() {
+        if (cluster == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        try {
+            for (String l : cluster.events()) {
+                int sp = l.indexOf(' ');
+                if (sp > 0 && began != null && !Instant.parse(l.substring(0, sp)).isBefore(began)) {
+                    out.add(l);
+                }
+            }
+        } catch (RuntimeException e) {
+            out.add("(havm's events could not be read: " + e.getMessage() + ")");
+        }
+        return out;
+    }
+
+    /**
+     * Leaves the lab as the drill found it: paused agents continued and every agent stopped, the
+     * drill's VMs removed from every host, hosts powered on and healed, the lab's ZooKeeper running;
+     * a lab the drill brought up is taken down.
+     */
+    @Override
+    public void close() {
+        if (!touched) {
+            return;
+        }
+        RuntimeException first = null;
+        for (long pid : paused) {
+            try {
+                signal(pid, "CONT");
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+        }
+        if (broughtUp) {
+            hosts.values().forEach(this::closeLater);
+            hosts.clear();
+            asker.shutdown();
+            if (cluster != null) {
+                cluster.close();
+            }
+            progress.println("  tearing the lab down");
+            lab.down();
+            if (first != null) {
+                throw first;
+            }
+            return;
+        }
+        try {
+            if (cluster != null) {
+                cluster.stopAgents();
+                cluster.close();
+            }
+        } catch (RuntimeException e) {
+            first = first == null ? e : first;
+        }
+        try {
+            lab.zookeeper("start"); // a no-op when it runs
+            for (Lab.Host h : lab.status()) {
+                if ("isolated".equals(h.state())) {
+                    lab.heal(h.name());
+                }
+            }
+            lab.up(HOSTS);
+            hosts.values().forEach(this::closeLater);
+            hosts.clear();
+            for (Lab.Host h : lab.status()) {
+                hosts.put(h.name(), new LibvirtHypervisor(h.name(), h.uri()));
+            }
+            for (LabVm vm : vms.values()) {
+                Whereabouts.removeEverywhere(hosts.values(), vm.name());
+            }
+        } catch (RuntimeException e) {
+            first = first == null ? e : first;
+        } finally {
+            hosts.values().forEach(Hypervisor::close); // fresh connections to hosts that are up
+            hosts.clear();
+            asker.shutdown();
+        }
+        progress.println("  the lab is as the drill found it: hosts on, agents stopped, its VMs removed");
+        if (first != null) {
+            throw first;
+        }
+    }
+}

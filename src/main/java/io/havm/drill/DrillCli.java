@@ -97,6 +97,14 @@ public final class DrillCli {
         DrillReport r;
         try (DrillTarget t = target) {
             r = new DrillRunner(t, sample, out::println).run(p).withPredicted(predicted);
+        } catch (InvalidInputException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // the target could not be prepared or torn down (the lab did not come up, a group did
+            // not come online): said in one paragraph, no stack trace, exit 1
+            out.println("havm drill: " + p.name() + ": could not be run: "
+                    + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return 1;
         }
         for (DrillReport.Recovery x : r.recoveries()) {
             String pred = r.predicted().stream().filter(y -> y.group().equals(x.group()) && y.seconds() != null)

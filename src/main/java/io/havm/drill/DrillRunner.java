@@ -64,6 +64,7 @@ public final class DrillRunner {
     private final Map<String, Incident> incidents = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private Instant lastFault;
     private Thread sampler;
+    private String sampleProblem; // the sampler's thread only
     private final java.util.Set<String> unreadable = new java.util.HashSet<>();
 
     /** What both views say of a group at one sample. */
@@ -425,9 +426,10 @@ public final class DrillRunner {
                         sample(g);
                     }
                 } catch (RuntimeException e) {
-                    synchronized (this) {
-                        timeline.add(new DrillReport.TimelineEntry(at(target.now()), "referee", "cannot sample: "
-                                + e.getMessage()));
+                    String why = "cannot sample: " + e.getMessage();
+                    if (!why.equals(sampleProblem)) { // said once, not every interval
+                        sampleProblem = why;
+                        timeline.add(new DrillReport.TimelineEntry(at(target.now()), "referee", why));
                     }
                 }
                 Duration left = Duration.between(target.now(), next);

@@ -122,7 +122,7 @@ class DrillRunnerTest {
     }
 
     /** A target whose havm view and libvirt view can be made to differ: the referee must say so. */
-    static final class Lying implements DrillTarget {
+    static class Lying implements DrillTarget {
         final ClusterSpec spec = ClusterConfigLoader.parse("c.yaml", "cluster:\n  nodes:\n"
                 + "    - {name: host1, uri: 'test:///default'}\n    - {name: host2, uri: 'test:///default'}\n"
                 + "groups:\n  web:\n    resources:\n      web-vm: {type: vm, memoryMiB: 128}\n").spec();
@@ -209,6 +209,24 @@ class DrillRunnerTest {
 
         @Override
         public void close() { }
+    }
+
+    @Test
+    void aTargetThatCannotBePreparedIsSaidInALineWithExit1AndNoStackTrace() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream ps = new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8);
+        Lying broken = new Lying() {
+            @Override
+            public void prepare(Playbook p) {
+                throw new IllegalStateException("the groups did not all come online within 150 s");
+            }
+        };
+        int code = new DrillCli(ps, () -> broken).run(List.of("run", "playbooks/live-migration.yaml"));
+        String said = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(1, code, said);
+        assertTrue(said.contains("havm drill: live-migration: could not be run: the groups did not all come online"
+                + " within 150 s"), said);
+        assertFalse(said.contains("\tat "), "no stack trace: " + said);
     }
 
     @Test

@@ -232,7 +232,7 @@ class DrillRunnerTest {
     @Test
     void theRefereeReportsWhenHavmAndLibvirtDisagreeForLongerThanAStartTakes() {
         Playbook p = PlaybookLoader.parse("p.yaml", "name: lie\ndescription: d\ngroups:\n  web: {on: host1}\n"
-                + "steps:\n  - fault: qemu-kill\n    group: web\n  - pause: 10s\n");
+                + "steps:\n  - fault: qemu-kill\n    group: web\n  - pause: 20s\n");
         Lying nowhere = new Lying();
         nowhere.lie = List.of();
         DrillReport r = new DrillRunner(nowhere, SAMPLE, line -> { }).run(p);
@@ -245,11 +245,12 @@ class DrillRunnerTest {
         r = new DrillRunner(twice, SAMPLE, line -> { }).run(p);
         assertTrue(r.disagreements().contains("referee: web's VM ran on 2 hosts at once"), r.disagreements().toString());
 
-        // shorter than the grace (LooksAlive 5 s + 2 s): havm has not looked yet, or a start is in progress
+        // shorter than the grace (the longer of the 5 s session timeout and the 5 s LooksAlive, + 2 s):
+        // havm cannot know yet, or a start is in progress
         Lying brief = new Lying();
         brief.lie = List.of();
         p = PlaybookLoader.parse("p.yaml", "name: lie\ndescription: d\ngroups:\n  web: {on: host1}\n"
-                + "steps:\n  - fault: qemu-kill\n    group: web\n  - pause: 4s\n");
+                + "steps:\n  - fault: qemu-kill\n    group: web\n  - pause: 6s\n");
         r = new DrillRunner(brief, SAMPLE, line -> { }).run(p);
         assertEquals(List.of(), r.disagreements());
     }

@@ -52,7 +52,7 @@ class PlaybookLoaderTest {
                 refused(HEAD + "  - wait: web\n"));
         assertEquals("p.yaml:7: steps[1].within: 'soon' is not a duration (a number with ms, s, m or h, e.g. 3s)",
                 refused(HEAD + "  - wait: web\n    within: soon\n"));
-        assertEquals("p.yaml:7: steps[1].within: 7200000 ms is out of range (allowed: 1ms..30m)",
+        assertEquals("p.yaml:7: steps[1].within: '2h' is out of range (allowed: 1ms..30m)",
                 refused(HEAD + "  - wait: web\n    within: 2h\n"));
         assertEquals("p.yaml:7: steps[1].phase: 'up' is not allowed (allowed: offline, pending, starting, online,"
                 + " restarting, failing, moving, stopping, awaiting-fence, failed)",
@@ -87,9 +87,10 @@ class PlaybookLoaderTest {
         assertEquals(dir + ": is a directory, not a playbook file",
                 assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(dir)).getMessage());
         Path bin = Files.write(dir.resolve("bin.yaml"), new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1});
-        assertEquals(bin + ": is not UTF-8 text",
+        assertEquals(bin + ":1: is not UTF-8 text (byte 0xff at offset 0): a binary file, or text in another encoding"
+                + " (save it as UTF-8)",
                 assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(bin)).getMessage());
-        assertEquals(dir.resolve("nope.yaml") + ": no such file",
+        assertEquals(dir.resolve("nope.yaml") + ": does not exist (a playbook file was expected)",
                 assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(dir.resolve("nope.yaml")))
                         .getMessage());
     }

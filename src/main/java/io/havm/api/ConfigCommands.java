@@ -103,7 +103,7 @@ final class ConfigCommands {
                 "--comment"), Set.of("--replace"), 0, usage);
         String file = a.require("havm cluster init", "--config", usage);
         Map<String, String> files = ClusterConfigLoader.files(Path.of(file));
-        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(Path.of(file));
+        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(Path.of(file)).forRealHosts();
         loaded.warnings().forEach(w -> err.println("warning: " + w));
         try (ZkCoordination zk = connect(a, loaded.spec(), file)) {
             ConfigStore cs = new ConfigStore(zk);
@@ -160,7 +160,7 @@ final class ConfigCommands {
         if (rollbackTo == null) {
             source = a.positional.get(0);
             files = ClusterConfigLoader.files(Path.of(source));
-            loaded = ClusterConfigLoader.load(Path.of(source));
+            loaded = ClusterConfigLoader.load(Path.of(source)).forRealHosts();
             zk = connect(a, loaded.spec(), source);
         } else {
             source = "version " + rollbackTo.number();
@@ -232,7 +232,7 @@ final class ConfigCommands {
      * of {@code config apply}. Returns false (and says why) when it could not.
      */
     boolean putInForce(Path config, String why) {
-        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(config);
+        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(config).forRealHosts();
         if (loaded.spec().zookeeper() == null) {
             out.println("  " + config + " names no cluster.zookeeper: put it in force with havm config apply " + config
                     + " --bootstrap FILE");

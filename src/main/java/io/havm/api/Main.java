@@ -144,30 +144,26 @@ public final class Main {
         }
         String cmd = argv.get(0);
         List<String> rest = argv.subList(1, argv.size());
-        try {
-            return dispatch(cmd, rest);
-        } catch (io.havm.coordination.CoordinationException e) {
-            // ZooKeeper unreachable or lost mid-command: the operation failed, said in one line.
-            err.println("havm " + cmd + ": " + e.getMessage());
-            return 1;
-        } catch (RuntimeException | StackOverflowError e) {
-            // Never a stack trace for the operator: a bug said as one, with how to see the trace.
-            err.println("havm " + cmd + ": internal error: " + e + " (a bug in havm; HAVM_DEBUG=1 prints the"
-                    + " stack trace)");
-            if (System.getenv("HAVM_DEBUG") != null) {
-                e.printStackTrace(err);
+        return Cli.exitCode(err, "havm " + cmd, () -> {
+            try {
+                return dispatch(cmd, rest);
+            } catch (io.havm.coordination.CoordinationException e) {
+                // ZooKeeper unreachable or lost mid-command: the operation failed, said in one line.
+                err.println("havm " + cmd + ": " + e.getMessage());
+                return 1;
             }
-            return 1;
-        }
+        });
     }
 
-    private int dispatch(String cmd, List<String> rest) {
-        return Cli.exitCode(err, () -> switch (cmd) {
+    private int dispatch(String cmd, List<String> rest) throws InterruptedException {
+        return switch (cmd) {
             case "help", "--help", "-h" -> {
+                Args.parse("havm " + cmd, rest, Set.of(), Set.of(), 0, "havm help");
                 out.println(USAGE);
                 yield 0;
             }
             case "--version" -> {
+                Args.parse("havm --version", rest, Set.of(), Set.of(), 0, "havm --version");
                 out.println("havm " + version());
                 yield 0;
             }
@@ -185,16 +181,19 @@ public final class Main {
             case "events" -> new ClusterCommands(out).events(rest);
             case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
             case "sim" -> sim(rest);
-            case "drill" -> new io.havm.drill.DrillCli(out, () -> {
-                throw new InvalidInputException("havm drill run", "on real hosts a drill runs on the lab, through"
-                        + " its launcher: ./havm drill run PLAYBOOK (a cluster's own hosts are not a target yet);"
-                        + " or rehearse it here with --sim");
-            }).run(rest);
+            case "drill" -> {
+                checkReportDir(rest);
+                yield new io.havm.drill.DrillCli(out, () -> {
+                    throw new InvalidInputException("havm drill run", "on real hosts a drill runs on the lab, through"
+                            + " its launcher: ./havm drill run PLAYBOOK (a cluster's own hosts are not a target yet);"
+                            + " or rehearse it here with --sim");
+                }).run(rest);
+            }
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd
                     + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper,"
                     + " status, events, group, node, guest-cluster, help)");
-        });
+        };
     }
 
     /**
@@ -540,6 +539,31 @@ public final class Main {
             return body.applyAsInt(hosts);
         } finally {
             hosts.values().forEach(Hypervisor::close);
+        }
+    }
+
+    /**
+     * {@code drill run ... --report DIR}: a directory havm can write into, checked before the drill
+     * runs rather than after it (an unwritable path would waste the run). A missing directory is
+     * made here, as the drill would.
+     */
+    static void checkReportDir(List<String> args) {
+        int i = args.indexOf("--report");
+        if (i < 0 || i + 1 >= args.size()) {
+            return; // absent, or the drill's own parser says the value is missing
+        }
+        Path dir = Path.of(args.get(i + 1));
+        try {
+            if (Files.exists(dir) && !Files.isDirectory(dir)) {
+                throw new InvalidInputException("havm drill run --report", dir + " is not a directory (reports are"
+                        + " written into a directory: report.html, report.json, junit.xml)");
+            }
+            Files.createDirectories(dir);
+            Files.delete(Files.createTempFile(dir, ".havm-write-check", ""));
+        } catch (java.io.IOException | SecurityException e) {
+            throw new InvalidInputException("havm drill run --report", "cannot write into " + dir + " ("
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
+                    + "): name a directory you can write");
         }
     }
 

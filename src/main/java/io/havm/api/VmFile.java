@@ -91,13 +91,16 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
     /** A VM file's text, checked; {@code boot} resolves its kernel and domain type. */
     static VmFile parse(Path file, String text, Boot boot) {
         String where = file.toString();
+        // Syntax and limits as every other file havm reads: the problem and its line.
+        io.havm.config.InputFile.checkYaml(where, text);
         JsonNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(text);
+            root = new ObjectMapper(new YAMLFactory())
+                    .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(text);
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
-            String at = loc == null ? "" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
-            throw new InvalidInputException(where, "malformed YAML: " + at + e.getOriginalMessage().split("\n")[0]);
+            String at = loc == null || loc.getLineNr() < 1 ? "" : ":" + loc.getLineNr();
+            throw new InvalidInputException(where + at, "malformed YAML: " + e.getOriginalMessage().split("\n")[0]);
         } catch (IOException e) {
             throw new InvalidInputException(where, "cannot read: " + e.getMessage());
         }
@@ -158,8 +161,8 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         DomainType type = b.type();
         Path kernelPath = b.kernel();
         Path initrdPath = b.initrd();
-        DomainSpec spec = wrap(where, () -> new DomainSpec(name, null, integer(where, root, "memoryMiB", 128),
-                integer(where, root, "vcpus", 1), type, kernelPath, initrdPath, text(where, root, "cmdline", null),
+        DomainSpec spec = wrap(where, () -> new DomainSpec(name, null, integer(where, root, "memoryMiB", 128, 32, 1_048_576),
+                integer(where, root, "vcpus", 1, 1, 256), type, kernelPath, initrdPath, text(where, root, "cmdline", null),
                 disks, text(where, root, "mac", null),
                 Path.of(text(where, root, "serialLog", besideDisk(disks, name + ".console.log"))),
                 Map.of()));
@@ -168,7 +171,8 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
             known(where, "migration.", mig, MIGRATION);
         }
         MigrationOptions migration = new MigrationOptions(bool(where, mig, "migration.unsafeSharedStorage", false),
-                integer(where, mig, "migration.bandwidthMiBs", 0), integer(where, mig, "migration.maxDowntimeMs", 0),
+                integer(where, mig, "migration.bandwidthMiBs", 0, 0, 1_048_576),
+                integer(where, mig, "migration.maxDowntimeMs", 0, 0, 600_000),
                 bool(where, mig, "migration.tls", false));
         JsonNode res = root.path("resource");
         if (!res.isMissingNode()) {
@@ -295,16 +299,25 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         if (!v.isValueNode() || v.asText().isBlank()) {
             throw new InvalidInputException(where + ": " + field, "must be a non-empty text value");
         }
+        if (v.asText().indexOf('\0') >= 0) {
+            // never meaningful, and a path holding one fails far from here
+            throw new InvalidInputException(where + ": " + field, "must not contain a NUL character (\\0)");
+        }
         return v.asText();
     }
 
-    private static int integer(String where, JsonNode node, String field, int dflt) {
+    private static int integer(String where, JsonNode node, String field, int dflt, int min, int max) {
         JsonNode v = node.path(leaf(field));
         if (v.isMissingNode() || v.isNull()) {
             return dflt;
         }
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new InvalidInputException(where + ": " + field, "'" + v.asText() + "' is not a whole number");
+        if (!v.isIntegralNumber()) {
+            throw new InvalidInputException(where + ": " + field, "'" + v.asText() + "' is not a whole number"
+                    + " (allowed: " + min + ".." + max + ")");
+        }
+        if (!v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
+            throw new InvalidInputException(where + ": " + field, v.asText() + " is out of range (allowed: " + min
+                    + ".." + max + ")");
         }
         return v.asInt();
     }
@@ -322,19 +335,32 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
 
     static Duration duration(String where, JsonNode node, String field, String dflt) {
         String s = text(where, node, field, dflt);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([1-9][0-9]{0,6})(ms|s|m)?").matcher(s);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]+)(ms|s|m)?").matcher(s);
         if (!m.matches()) {
             throw new InvalidInputException(where + ": " + field, "'" + s
                     + "' is not a duration (a positive number with ms, s or m; e.g. 300s)");
         }
-        long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "s" : m.group(2);
-        return switch (unit) {
-            case "ms" -> Duration.ofMillis(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofSeconds(n);
-        };
+        Duration d = null;
+        try {
+            long n = Long.parseLong(m.group(1));
+            d = switch (unit) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofSeconds(n);
+            };
+        } catch (NumberFormatException | ArithmeticException e) {
+            // past what a Duration holds: out of range below
+        }
+        if (d == null || d.compareTo(SHORTEST) < 0 || d.compareTo(LONGEST) > 0) {
+            throw new InvalidInputException(where + ": " + field, "'" + s + "' is out of range (allowed: 100ms..24h)");
+        }
+        return d;
     }
+
+    /** The range of a VM file's timeouts: shorter fails every call, longer is a typo. */
+    private static final Duration SHORTEST = Duration.ofMillis(100);
+    private static final Duration LONGEST = Duration.ofHours(24);
 
     private interface Supplier<T> {
         T get();

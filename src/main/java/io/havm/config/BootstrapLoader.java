@@ -29,8 +29,8 @@ public final class BootstrapLoader {
         try {
             text = InputFile.read(file, "bootstrap", MAX_BYTES);
         } catch (InvalidInputException e) {
-            throw new InvalidInputException(e.where(), e.problem() + " (the bootstrap file: node, cluster, zookeeper;"
-                    + " see the README's production install)");
+            throw new InvalidInputException(e.where(), e.problem() + "; the bootstrap file names this host's node,"
+                    + " cluster and zookeeper (see the README's production install)");
         }
         return parse(file.toString(), text);
     }

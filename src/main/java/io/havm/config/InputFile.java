@@ -60,6 +60,15 @@ public final class InputFile {
         return utf8(where, bytes);
     }
 
+    /**
+     * Refuses {@code text} unless it is well-formed YAML within the loaders' limits (aliases,
+     * nesting, size), with the file, the line and the problem: for readers that parse YAML with
+     * another library (Jackson) and would otherwise report less, or apply other limits.
+     */
+    public static void checkYaml(String file, String text) {
+        ClusterConfigLoader.compose(file, text);
+    }
+
     /** {@code bytes} as UTF-8 text; bad bytes refused with their line and offset. */
     static String utf8(String where, byte[] bytes) {
         CharsetDecoder d = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)

@@ -72,6 +72,10 @@ final class Yaml {
         if (!(n instanceof ScalarNode s)) {
             throw error(n, field, "must be a single value");
         }
+        if (s.getValue().indexOf('\0') >= 0) {
+            // never meaningful, and a path or argument holding one fails far from here
+            throw error(n, field, "must not contain a NUL character (\\0)");
+        }
         return s.getValue();
     }
 

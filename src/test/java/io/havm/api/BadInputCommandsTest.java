@@ -161,4 +161,72 @@ class BadInputCommandsTest {
         assertEquals(2, run("config", "check", dir.toString()));
         assertEquals("havm: " + dir + ": is a directory, not a cluster configuration file", err().strip());
     }
+
+    @Test
+    void vmFileValuesAreCheckedWithTheirRangeAndLine() throws Exception {
+        String[][] cases = {
+            {"memoryMiB: 99999999999999999999\n", "vm.yaml: memoryMiB: 99999999999999999999 is out of range (allowed:"
+                + " 32..1048576)"},
+            {"vcpus: 0\n", "vm.yaml: vcpus: 0 is out of range (allowed: 1..256)"},
+            {"migration: {bandwidthMiBs: -5}\n", "vm.yaml: migration.bandwidthMiBs: -5 is out of range (allowed:"
+                + " 0..1048576)"},
+            {"resource: {onlineTimeout: 99999999999999999999s}\n", "vm.yaml: resource.onlineTimeout:"
+                + " '99999999999999999999s' is out of range (allowed: 100ms..24h)"},
+            {"cmdline: \"a\\0b\"\n", "vm.yaml: cmdline: must not contain a NUL character (\\0)"},
+            {"serialLog: \"/tmp/a\\0b\"\n", "vm.yaml: serialLog: must not contain a NUL character (\\0)"},
+            {"name: other\n", "vm.yaml:6: malformed YAML: Duplicate field 'name'"},
+            {"\tvcpus: 2\n", "vm.yaml:6: malformed YAML: found character '\\t(TAB)' that cannot start any token"},
+            {"colour: blue\n", "vm.yaml: colour: unknown field (allowed: cmdline"},
+            {"memryMiB: 64\n", "vm.yaml: memryMiB: unknown field: did you mean 'memoryMiB'? (allowed: "},
+            {"x: " + "[".repeat(5000) + "]".repeat(5000) + "\n", "vm.yaml:6: lists and mappings nested too deeply: at"
+                + " most 50 levels are allowed"},
+        };
+        for (String[] k : cases) {
+            Path vm = vmFile(k[0]);
+            assertEquals(2, run("vm", "status", vm.toString(), "--config", "c.yaml"), k[0] + err());
+            assertTrue(err().contains(k[1]), k[0] + ": " + err());
+            oneLineNoTrace();
+        }
+    }
+
+    @Test
+    void aDrillReportDirectoryIsCheckedBeforeTheDrillRuns() throws Exception {
+        Path file = Files.writeString(dir.resolve("file"), "x");
+        assertEquals(2, run("drill", "run", "playbooks/host-power-loss.yaml", "--sim", "--report", file.toString()));
+        assertEquals("havm: havm drill run --report: " + file + " is not a directory (reports are written into a"
+                + " directory: report.html, report.json, junit.xml)", err().strip());
+        assertEquals(2, run("drill", "run", "playbooks/host-power-loss.yaml", "--sim", "--report",
+                file.resolve("sub").toString()));
+        assertTrue(err().startsWith("havm: havm drill run --report: cannot write into " + file.resolve("sub")), err());
+        assertEquals("", out(), "nothing ran");
+    }
+
+    @Test
+    void extraArgumentsAndBadVersionsAreRefusedBeforeAnyConnection() throws Exception {
+        assertEquals(2, run("--version", "now"));
+        assertEquals("havm: havm --version: expected 0 argument(s), got 1 (usage: havm --version)", err().strip());
+        assertEquals(2, run("help", "me"));
+        Path c = deadCluster();
+        long t0 = System.nanoTime();
+        assertEquals(2, run("config", "show", "--version", "abc", "--config", c.toString()));
+        assertTrue(err().contains("'abc' is not a version number"), err());
+        assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "refused before waiting for ZooKeeper");
+    }
+
+    @Test
+    void anUnexpectedExceptionIsOneLineWithTheCommandNeverATrace() {
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        PrintStream p = new PrintStream(e, true, StandardCharsets.UTF_8);
+        assertEquals(1, io.havm.util.Cli.exitCode(p, "havm x", () -> {
+            throw new IllegalStateException("boom");
+        }));
+        assertEquals("havm x: internal error: java.lang.IllegalStateException: boom (a bug in havm; HAVM_DEBUG=1"
+                + " prints the stack trace)", e.toString(StandardCharsets.UTF_8).strip());
+        e.reset();
+        assertEquals(1, io.havm.util.Cli.exitCode(p, "havm x", () -> {
+            throw new java.io.UncheckedIOException("cannot write the report into /r",
+                    new java.io.IOException("/r"));
+        }));
+        assertEquals("havm x: cannot write the report into /r", e.toString(StandardCharsets.UTF_8).strip());
+    }
 }

@@ -63,7 +63,7 @@ class MainTest {
         assertTrue(err().contains("nope.yaml: does not exist (a VM file was expected)"), err());
         Path bad = Files.writeString(dir.resolve("bad.yaml"), "name: web\ndisk: {path: x\nvcpus: 1\n");
         assertEquals(2, run("vm", "status", bad.toString()));
-        assertTrue(err().contains("bad.yaml: malformed YAML: line "), err());
+        assertTrue(err().contains("bad.yaml:3: malformed YAML: "), err());
     }
 
     @Test

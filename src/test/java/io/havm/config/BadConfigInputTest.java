@@ -179,8 +179,8 @@ class BadConfigInputTest {
 
     @Test
     void bootstrapAndPlaybookFilesAreReadTheSameWay() throws Exception {
-        assertEquals(dir + ": is a directory, not a bootstrap file (the bootstrap file: node, cluster, zookeeper; see"
-                + " the README's production install)",
+        assertEquals(dir + ": is a directory, not a bootstrap file; the bootstrap file names this host's node,"
+                + " cluster and zookeeper (see the README's production install)",
                 assertThrows(InvalidInputException.class, () -> BootstrapLoader.load(dir)).getMessage());
         Path big = Files.writeString(dir.resolve("agent.yaml"), "#".repeat(2 * 1024 * 1024));
         assertTrue(assertThrows(InvalidInputException.class, () -> BootstrapLoader.load(big)).getMessage()

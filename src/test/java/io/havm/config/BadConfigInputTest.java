@@ -35,6 +35,11 @@ class BadConfigInputTest {
         return assertThrows(InvalidInputException.class, () -> ClusterConfigLoader.load(f)).getMessage();
     }
 
+    /** NODES with {@code line} added under cluster. */
+    private static String clusterWith(String line) {
+        return NODES.replace("cluster:\n", "cluster:\n  " + line + "\n");
+    }
+
     private static String group(String resource) {
         return NODES + "groups:\n  web:\n    resources:\n      " + resource + "\n";
     }
@@ -94,17 +99,16 @@ class BadConfigInputTest {
     @Test
     void durationsAndNumbersOutOfRangeAreRefusedWithTheRange() {
         assertEquals("c.yaml:2: cluster.timers.sessionTimeout: '99999999999999999999s' is out of range (allowed:"
-                + " 2s..2m)", error(NODES.replace("cluster:\n", "cluster:\n  timers: {sessionTimeout:"
-                + " 99999999999999999999s}\n")));
+                + " 2s..2m)", error(clusterWith("timers: {sessionTimeout: 99999999999999999999s}")));
         assertEquals("c.yaml:2: cluster.timers.sessionTimeout: '9999999999999h' is out of range (allowed: 2s..2m)",
-                error(NODES.replace("cluster:\n", "cluster:\n  timers: {sessionTimeout: 9999999999999h}\n")));
+                error(clusterWith("timers: {sessionTimeout: 9999999999999h}")));
         // passed check once, then overflowed in status (an int of milliseconds)
         assertEquals("c.yaml:2: cluster.timers.sessionTimeout: '4000h' is out of range (allowed: 2s..2m)",
-                error(NODES.replace("cluster:\n", "cluster:\n  timers: {sessionTimeout: 4000h}\n")));
+                error(clusterWith("timers: {sessionTimeout: 4000h}")));
         assertEquals("c.yaml:2: cluster.migrationsPerHost: 99999999999999999999 is out of range (allowed: 1..16)",
-                error(NODES.replace("cluster:\n", "cluster:\n  migrationsPerHost: 99999999999999999999\n")));
+                error(clusterWith("migrationsPerHost: 99999999999999999999")));
         assertEquals("c.yaml:2: cluster.migrationsPerHost: 'many' is not a whole number (allowed: 1..16)",
-                error(NODES.replace("cluster:\n", "cluster:\n  migrationsPerHost: many\n")));
+                error(clusterWith("migrationsPerHost: many")));
         assertEquals("c.yaml:7: groups.web.failover.period: '9999999999999999h' is out of range (allowed: 1s..720h)",
                 error(NODES + "groups:\n  web:\n    failover: {period: 9999999999999999h}\n    resources: {vm:"
                         + " {properties: {domain: web}}}\n"));
@@ -173,7 +177,7 @@ class BadConfigInputTest {
 
     @Test
     void racingTimersAreNamedWithTheirLine() {
-        assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  name: t\n  timers: {recoveryWithoutFence: 0s}\n"))
+        assertTrue(error(clusterWith("name: t\n  timers: {recoveryWithoutFence: 0s}"))
                 .startsWith("c.yaml:3: timers race: "));
     }
 

@@ -47,9 +47,10 @@ public final class ClusterConfigLoader {
 
         /**
          * This configuration, refused if it cannot drive real hosts: a VM that names neither its
-         * libvirt domain nor a definition could only ever be guessed at by its resource name. The
-         * simulator, which needs neither, loads such configurations; every command that puts one
-         * in force or reaches hosts with it calls this first.
+         * libvirt domain nor a definition (it could only be guessed at by its resource name), a
+         * script resource with nothing to run, a group larger than every node it may run on. The
+         * simulator and the policy's tests model such clusters on purpose and load them; every
+         * command that puts a configuration in force or reaches hosts with it calls this first.
          */
         public Loaded forRealHosts() {
             if (!unrunnable.isEmpty()) {
@@ -361,14 +362,8 @@ public final class ClusterConfigLoader {
                 }
             }
         }
-        Duration interval = y.duration(m, "interval", f + ".interval", Duration.ofMillis(500), false);
-        if (interval.compareTo(Duration.ofMillis(100)) < 0) {
-            throw y.error(m.get("interval"), f + ".interval", "must be at least 100ms");
-        }
-        if (interval.compareTo(Duration.ofMinutes(1)) > 0) {
-            throw y.error(m.get("interval"), f + ".interval", "'" + Yaml.word(interval) + "' is out of range"
-                    + " (allowed: 100ms..1m)");
-        }
+        Duration interval = y.duration(m, "interval", f + ".interval", Duration.ofMillis(500), false,
+                Duration.ofMillis(100), Duration.ofMinutes(1));
         return new ClusterSpec.Heartbeat(dir, pool, lun, interval,
                 y.duration(m, "timeout", f + ".timeout", Duration.ofSeconds(2), false, Duration.ofMillis(100),
                         Duration.ofMinutes(10)),
@@ -654,10 +649,6 @@ public final class ClusterConfigLoader {
             if (type == ResourceSpec.Type.VM) {
                 VmChecks.properties(y, f + ".properties", y.mapping(m.get("properties"), f + ".properties", known));
             }
-        }
-        if (type == ResourceSpec.Type.SCRIPT && !props.containsKey("agent") && !props.containsKey("script")) {
-            throw y.error(n, f + ".properties", "a script resource needs 'agent' (an OCF resource agent, e.g."
-                    + " heartbeat/Filesystem) or 'script' (an absolute path to a Generic Script)");
         }
         if (m.containsKey("disk")) {
             if (type != ResourceSpec.Type.DISK) {

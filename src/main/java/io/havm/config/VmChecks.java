@@ -70,9 +70,11 @@ final class VmChecks {
     }
 
     /**
-     * The checks across groups: one resource per libvirt domain, and every group fits on the
-     * largest node it may run on (else no loss is needed to strand it). Returns what makes the
-     * configuration unfit for real hosts only (see {@link ClusterConfigLoader.Loaded#forRealHosts}).
+     * The checks across groups: one resource per libvirt domain (refused here), and, returned as
+     * what makes the configuration unfit for real hosts only (see {@link
+     * ClusterConfigLoader.Loaded#forRealHosts}; the simulator and the policy's tests model such
+     * clusters on purpose): a VM with neither domain nor definition, a script with nothing to run,
+     * and a group larger than the largest node it may run on (no loss is needed to strand it).
      */
     static List<InvalidInputException> check(Map<String, GroupSpec> groups, List<ClusterSpec.NodeSpec> nodes,
             ClusterSpec.Timers timers, Yaml main, Map<String, Yaml> groupFile, Map<String, Node> groupNodes) {
@@ -82,6 +84,13 @@ final class VmChecks {
             Yaml y = groupFile.getOrDefault(g.name(), main);
             Node gn = groupNodes.get(g.name());
             for (ResourceSpec r : g.resources().values()) {
+                if (r.type() == ResourceSpec.Type.SCRIPT && !r.properties().containsKey("agent")
+                        && !r.properties().containsKey("script")) {
+                    unrunnable.add(y.error(DiskUse.field(gn, "resources", r.name()), "groups." + g.name()
+                            + ".resources." + r.name() + ".properties", "a script resource needs 'agent' (an OCF"
+                            + " resource agent, e.g. heartbeat/Filesystem) or 'script' (an absolute path to a Generic"
+                            + " Script)"));
+                }
                 if (r.type() != ResourceSpec.Type.VM) {
                     continue;
                 }
@@ -111,12 +120,12 @@ final class VmChecks {
             if (g.vmCount() > 0 && largest != null && need > largest.memoryMiB()) {
                 ResourceSpec big = g.resources().values().stream().filter(r -> r.type() == ResourceSpec.Type.VM)
                         .max(java.util.Comparator.comparingLong(ResourceSpec::memoryMiB)).orElseThrow();
-                throw y.error(DiskUse.field(gn, "resources", big.name(), "memoryMiB"), "groups." + g.name()
+                unrunnable.add(y.error(DiskUse.field(gn, "resources", big.name(), "memoryMiB"), "groups." + g.name()
                         + ".resources." + big.name() + ".memoryMiB", "VM " + big.name() + " (" + big.memoryMiB()
                         + " MiB" + (g.vmCount() > 1 || timers.perVmOverheadMiB() > 0 ? "; group " + g.name()
                         + " needs " + need + " MiB with " + timers.perVmOverheadMiB()
                         + " MiB per VM of overhead, timers.perVmOverheadMiB" : "") + ") fits on no node: the"
-                        + " largest it may run on, " + largest.name() + ", has " + largest.memoryMiB() + " MiB");
+                        + " largest it may run on, " + largest.name() + ", has " + largest.memoryMiB() + " MiB"));
             }
         }
         return unrunnable;

@@ -169,6 +169,9 @@ class BadConfigInputTest {
         assertEquals("c.yaml:8: groups.web.resources.vm.memoryMiB: VM vm (8192 MiB; group web needs 8256 MiB with"
                 + " 64 MiB per VM of overhead, timers.perVmOverheadMiB) fits on no node: the largest it may run on,"
                 + " host1, has 4096 MiB", error(group("vm: {memoryMiB: 8192, properties: {domain: web}}")));
+        // the policy's tests and the simulator model a group that fits nowhere on purpose
+        assertEquals(1, ClusterConfigLoader.parse("c.yaml", group("vm: {memoryMiB: 8192, properties: {domain: web}}"))
+                .spec().groups().size());
         assertEquals("c.yaml:9: groups.web.resources.vm.memoryMiB: VM vm (3000 MiB; group web needs 3064 MiB with"
                 + " 64 MiB per VM of overhead, timers.perVmOverheadMiB) fits on no node: the largest it may run on,"
                 + " host2, has 2048 MiB", error(NODES + "groups:\n  web:\n    possibleOwners: [host2]\n    resources:\n"

@@ -87,7 +87,8 @@ public final class EngineSim implements AutoCloseable {
         this.shared = new SimStorage(configured.storage());
         this.spec = simulated(configured, shared);
         this.configured = this.spec;
-        this.zk = new SimCoordinationService(sched, clock, spec.timers().sessionTimeout(), this::log);
+        this.zk = new SimCoordinationService(sched, clock, spec.timers().sessionTimeout(), spec.timers().zkTickTime(),
+                this::log);
         sched.uncaught(this::log);
         sched.latency(name -> name.startsWith("havm-fence-") ? FENCE_TIME : Duration.ZERO);
         this.fencer = new SimFencer(n -> {

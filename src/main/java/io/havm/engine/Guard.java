@@ -68,6 +68,7 @@ public final class Guard {
      * outage stopped VMs for nothing (found by the simulator once its sessions expired as real ones do).
      */
     private long dismissed;
+    private long dismissedSaid;
     /** The previous incarnation's acknowledgement has been read (first successful storage read). */
     private boolean resumed;
     private Instant lastStorageOk;
@@ -223,8 +224,11 @@ public final class Guard {
             decided("fence request " + request.get().id() + " (epoch " + request.get().epoch()
                     + ") is stale: this node is a member again; the coordinator terminates here what must not run");
         } else if (request.isPresent() && request.get().id() == dismissed) {
-            decided("fence request " + request.get().id() + " was found stale while this node was a member again:"
-                    + " not obeyed now either (a new one would be)");
+            if (dismissedSaid != dismissed) { // once: the cut-off decisions below alternate with it
+                dismissedSaid = dismissed;
+                log.accept(node + " guard: fence request " + dismissed + " was found stale while this node was a"
+                        + " member again: not obeyed now either (a new one would be)");
+            }
         } else if (request.isPresent() && request.get().id() != fenceAck) {
             Heartbeats.FenceRequest r = request.get();
             mustStop = "fence request " + r.id() + " from the coordinator on " + r.by() + " (epoch " + r.epoch() + ")";

@@ -60,7 +60,10 @@ public final class DrillRunner {
     private final List<DrillReport.TimelineEntry> timeline = java.util.Collections.synchronizedList(new ArrayList<>());
     private final List<String> disagreements = java.util.Collections.synchronizedList(new ArrayList<>());
     private final Map<String, View> last = new HashMap<>();
+    private final io.havm.port.Clock wall;
     private final Map<String, Instant> disagreeSince = new HashMap<>();
+    /** Groups whose current disagreement is already in {@link #disagreements} (once per stretch). */
+    private final java.util.Set<String> disagreementSaid = new java.util.HashSet<>();
     private final Map<String, Integer> mostCopies = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Incident> incidents = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private Instant lastFault;
@@ -96,13 +99,22 @@ public final class DrillRunner {
     }
 
     public DrillRunner(DrillTarget target, Duration sample, Consumer<String> progress) {
+        this(target, sample, progress, io.havm.port.Clock.SYSTEM);
+    }
+
+    /**
+     * @param wall the operator's clock, for the report's start time (a simulated target's own
+     *        clock is virtual)
+     */
+    public DrillRunner(DrillTarget target, Duration sample, Consumer<String> progress, io.havm.port.Clock wall) {
         this.target = target;
         this.sample = sample;
         this.progress = progress;
+        this.wall = wall;
     }
 
     public DrillReport run(Playbook p) {
-        Instant began = Instant.now();
+        Instant began = wall.now();
         progress.accept("drill " + p.name() + " on " + target.describe());
         target.prepare(p);
         disagreementGrace = grace(target.spec());
@@ -436,9 +448,12 @@ public final class DrillRunner {
                 Duration left = Duration.between(target.now(), next);
                 if (!left.isNegative() && !left.isZero()) {
                     try {
-                        Thread.sleep(left.toMillis());
-                    } catch (InterruptedException e) {
-                        return;
+                        target.pass(left); // the target's clock, as every other wait of a drill
+                    } catch (RuntimeException e) {
+                        if (Thread.currentThread().isInterrupted()) {
+                            return; // the drill is over
+                        }
+                        throw e;
                     }
                 }
             }
@@ -492,14 +507,13 @@ public final class DrillRunner {
                 || ((v.phase() == GroupPhase.OFFLINE || v.phase() == GroupPhase.FAILED) && !v.running().isEmpty());
         if (disagree) {
             Instant since = disagreeSince.computeIfAbsent(g, k -> now);
-            if (!now.isBefore(since.plus(disagreementGrace)) && !disagreeSince.containsKey(g + "!")) {
-                disagreeSince.put(g + "!", now);
+            if (!now.isBefore(since.plus(disagreementGrace)) && disagreementSaid.add(g)) {
                 disagreements.add(String.format("t=%.2f s: %s: havm says %s, libvirt %s (for %.1f s)", at(since), g,
                         v.havm(), v.libvirt(), Duration.between(since, now).toMillis() / 1000.0));
             }
         } else {
             disagreeSince.remove(g);
-            disagreeSince.remove(g + "!");
+            disagreementSaid.remove(g);
         }
         Incident in = incidents.get(g);
         if (in != null && in.recovered == null && now.isAfter(in.fault)) {

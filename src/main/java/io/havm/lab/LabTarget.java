@@ -133,7 +133,7 @@ public final class LabTarget implements DrillTarget {
         }
         // A cluster name of its own: the lab's ZooKeeper keeps every earlier drill's state, which a
         // new coordinator of the same name would take for this cluster's.
-        String name = "drill-" + Long.toString(System.currentTimeMillis(), 36);
+        String name = "drill-" + Long.toString(clock.now().toEpochMilli(), 36);
         Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("drill/" + name + ".yaml"), home, name,
                 lab.status(), LabCluster.FAST_TIMERS, groups.toString());
         spec = ClusterConfigLoader.load(cfg).spec();

@@ -176,10 +176,10 @@ public final class PlaybookLoader {
                 boolean onGroup = k == OperationKind.MOVE || k == OperationKind.ONLINE || k == OperationKind.OFFLINE;
                 String group = onGroup ? group(y, m, f, groups, n) : null;
                 HostRef host = onGroup ? null : hostRef(y, m, "host", f, groups, n);
-                String to = null;
+                HostRef to = null;
                 String mode = null;
                 if (k == OperationKind.MOVE) {
-                    to = y.required(m, "to", f + ".to", n);
+                    to = hostRef(y, m, "to", f, groups, n);
                     mode = m.containsKey("mode") ? y.text(m, "mode", f + ".mode", null) : "live";
                     pick(y, m.get("mode"), f + ".mode", mode, new String[] {"live", "quick", "offline"}, x -> x);
                 }
@@ -269,21 +269,33 @@ public final class PlaybookLoader {
         return g;
     }
 
-    /** A host: its name, or {ownerOf: GROUP} (where the group runs when the step starts). */
+    private static final String HOST_FORMS = "a host name, {ownerOf: GROUP}, {coordinator: true} or {lastFaulted: true}";
+
+    /** A host: its name, {ownerOf: GROUP}, {coordinator: true} or {lastFaulted: true} (decided when the step starts). */
     private static HostRef hostRef(Yaml y, Map<String, Node> m, String key, String f, Set<String> groups, Node at) {
         Node n = m.get(key);
         String field = f + "." + key;
         if (n == null) {
-            throw y.error(at, field, "is required: a host name, or {ownerOf: GROUP}");
+            throw y.error(at, field, "is required: " + HOST_FORMS);
         }
         if (n instanceof MappingNode) {
-            Map<String, Node> o = y.mapping(n, field, Set.of("ownerOf"));
+            Map<String, Node> o = y.mapping(n, field, Set.of("ownerOf", HostRef.COORDINATOR, HostRef.LAST_FAULTED));
+            if (o.size() != 1) {
+                throw y.error(n, field, "needs exactly one of ownerOf, coordinator, lastFaulted (" + HOST_FORMS + ")");
+            }
+            String k = o.keySet().iterator().next();
+            if (!k.equals("ownerOf")) {
+                if (!y.bool(o, k, field + "." + k, false)) {
+                    throw y.error(o.get(k), field + "." + k, "must be true (" + HOST_FORMS + ")");
+                }
+                return new HostRef(null, null, k);
+            }
             String g = y.required(o, "ownerOf", field + ".ownerOf", n);
             if (!groups.contains(g)) {
                 throw y.error(o.get("ownerOf"), field + ".ownerOf", "unknown group '" + g + "' (groups: "
                         + String.join(", ", groups) + ")");
             }
-            return new HostRef(null, g);
+            return HostRef.ownerOf(g);
         }
         String h = y.scalar(n, field);
         ClusterConfigLoader.checkName(y, n, field, h);

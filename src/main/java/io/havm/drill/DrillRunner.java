@@ -67,6 +67,8 @@ public final class DrillRunner {
     private final Map<String, Integer> mostCopies = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Incident> incidents = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private Instant lastFault;
+    /** The host the last fault on a host acted on ({@code {lastFaulted: true}}). */
+    private String lastFaultedHost;
     private Thread sampler;
     private String sampleProblem; // the sampler's thread only
     private final java.util.Set<String> unreadable = new java.util.HashSet<>();
@@ -240,6 +242,9 @@ public final class DrillRunner {
                     incidents.put(g, new Incident(at));
                 }
             }
+            if (host != null) {
+                lastFaultedHost = host;
+            }
             Instant took = target.fault(f, host);
             if (took != null && took.isAfter(at)) {
                 synchronized (this) { // the target knows better when it took effect (the link went down)
@@ -258,7 +263,8 @@ public final class DrillRunner {
             return host == null ? "" : "on " + host;
         }
         if (s instanceof Operation o) {
-            String host = o.host() == null ? null : resolve(o.host());
+            // the host it acts on: the node drained, resumed or shut down, or where a group moves
+            String host = o.to() != null ? resolve(o.to()) : o.host() == null ? null : resolve(o.host());
             target.operate(o, host);
             tick(p);
             return "submitted";
@@ -402,6 +408,16 @@ public final class DrillRunner {
                         + String.join(", ", target.spec().nodeNames()) + ")");
             }
             return h.host();
+        }
+        if (HostRef.COORDINATOR.equals(h.role())) {
+            return target.coordinator().orElseThrow(() -> new IllegalStateException(
+                    "the coordinator's host: no coordinator now"));
+        }
+        if (HostRef.LAST_FAULTED.equals(h.role())) {
+            if (lastFaultedHost == null) {
+                throw new IllegalStateException("the host of the last fault: no fault on a host yet");
+            }
+            return lastFaultedHost;
         }
         List<String> on = target.runningOn(h.ownerOf());
         if (on.size() != 1) {

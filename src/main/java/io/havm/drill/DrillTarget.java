@@ -50,7 +50,7 @@ public interface DrillTarget extends AutoCloseable {
     /** The coordinator's input an operation is, as {@code havm group|node} submits it. */
     static io.havm.policy.Input input(Playbook.Operation o, String host) {
         return switch (o.kind()) {
-            case MOVE -> new io.havm.policy.Input.MoveGroup(o.group(), o.to(),
+            case MOVE -> new io.havm.policy.Input.MoveGroup(o.group(), host,
                     io.havm.model.MoveMode.parse("mode", o.mode()));
             case ONLINE -> new io.havm.policy.Input.GroupOnline(o.group());
             case OFFLINE -> new io.havm.policy.Input.GroupOffline(o.group());
@@ -66,6 +66,9 @@ public interface DrillTarget extends AutoCloseable {
      * @throws Unreadable when the state cannot be read now (its ZooKeeper is down)
      */
     Optional<ClusterState.Group> group(String group);
+
+    /** The host whose agent is the coordinator now, if one is (havm's own view). */
+    Optional<String> coordinator();
 
     /** havm's state cannot be read now. */
     final class Unreadable extends RuntimeException {

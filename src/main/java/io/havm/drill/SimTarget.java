@@ -170,6 +170,11 @@ public final class SimTarget implements DrillTarget {
     }
 
     @Override
+    public Optional<String> coordinator() {
+        return sim.coordinator();
+    }
+
+    @Override
     public Optional<ClusterState.Group> group(String group) {
         ClusterState s = sim.state();
         return s == null ? Optional.empty() : Optional.ofNullable(s.groups().get(group));

@@ -277,6 +277,11 @@ public final class LabTarget implements DrillTarget {
     }
 
     @Override
+    public Optional<String> coordinator() {
+        return cluster.coordinator();
+    }
+
+    @Override
     public Optional<ClusterState.Group> group(String group) {
         try {
             return cluster.group(group);

@@ -20,15 +20,30 @@ public record Playbook(String file, String name, String description, Map<String,
     /** A group the drill needs, online on {@code on} before it starts (null: wherever it is). */
     public record Need(String group, String on, int memoryMiB) {}
 
-    /** A host named directly ({@code host: host1}) or as where a group runs when the step starts ({@code ownerOf: web}). */
-    public record HostRef(String host, String ownerOf) {
+    /**
+     * A host, decided when the step starts: named directly ({@code host1}), where a group runs
+     * ({@code {ownerOf: web}}), the coordinator's host ({@code {coordinator: true}}), or the host
+     * the last fault acted on ({@code {lastFaulted: true}}: after the coordinator's host was lost,
+     * "the coordinator" is another host).
+     *
+     * @param role {@link #COORDINATOR} or {@link #LAST_FAULTED}; null for the other two forms
+     */
+    public record HostRef(String host, String ownerOf, String role) {
+        public static final String COORDINATOR = "coordinator";
+        public static final String LAST_FAULTED = "lastFaulted";
+
         public static HostRef named(String h) {
-            return new HostRef(h, null);
+            return new HostRef(h, null, null);
+        }
+
+        public static HostRef ownerOf(String group) {
+            return new HostRef(null, group, null);
         }
 
         @Override
         public String toString() {
-            return host != null ? host : "the owner of " + ownerOf;
+            return host != null ? host : ownerOf != null ? "the owner of " + ownerOf
+                    : COORDINATOR.equals(role) ? "the coordinator's host" : "the host of the last fault";
         }
     }
 
@@ -81,7 +96,7 @@ public record Playbook(String file, String name, String description, Map<String,
     }
 
     /** An operator's request, as {@code havm group|node ...} submits it. */
-    public record Operation(int line, String label, OperationKind kind, String group, HostRef host, String to,
+    public record Operation(int line, String label, OperationKind kind, String group, HostRef host, HostRef to,
             String mode, boolean failback) implements Step {}
 
     /**

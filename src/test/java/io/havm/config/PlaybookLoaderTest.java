@@ -44,8 +44,16 @@ class PlaybookLoaderTest {
                 + " agent-kill, agent-start, zookeeper-stop, zookeeper-start, zookeeper-pause, zookeeper-resume,"
                 + " zookeeper-restart, fence-fails, lun-remove, lun-restore, storage-cut, storage-restore)",
                 refused(HEAD + "  - fault: power-cut\n    host: host1\n"));
-        assertEquals("p.yaml:6: steps[1].host: is required: a host name, or {ownerOf: GROUP}",
-                refused(HEAD + "  - fault: power-loss\n"));
+        assertEquals("p.yaml:6: steps[1].host: is required: a host name, {ownerOf: GROUP}, {coordinator: true} or"
+                + " {lastFaulted: true}", refused(HEAD + "  - fault: power-loss\n"));
+        assertEquals("p.yaml:7: steps[1].host.coordinator: must be true (a host name, {ownerOf: GROUP},"
+                + " {coordinator: true} or {lastFaulted: true})",
+                refused(HEAD + "  - fault: power-loss\n    host: {coordinator: false}\n"));
+        assertEquals("p.yaml:7: steps[1].host: needs exactly one of ownerOf, coordinator, lastFaulted (a host name,"
+                + " {ownerOf: GROUP}, {coordinator: true} or {lastFaulted: true})",
+                refused(HEAD + "  - fault: power-loss\n    host: {coordinator: true, ownerOf: web}\n"));
+        assertEquals("p.yaml:8: steps[1].to.lastfaulted: unknown field (allowed: coordinator, lastFaulted, ownerOf)",
+                refused(HEAD + "  - operation: move\n    group: web\n    to: {lastfaulted: true}\n"));
         assertEquals("p.yaml:7: steps[1].group: unknown group 'db' (groups: web)",
                 refused(HEAD + "  - check: ran-once\n    group: db\n"));
         assertEquals("p.yaml:6: steps[1].within: is required (a duration, e.g. 30s)",

@@ -178,6 +178,11 @@ class DrillRunnerTest {
         public void operate(Playbook.Operation o, String host) { }
 
         @Override
+        public Optional<String> coordinator() {
+            return Optional.of("host1");
+        }
+
+        @Override
         public Optional<ClusterState.Group> group(String group) {
             return Optional.of(havm);
         }

@@ -620,6 +620,11 @@ public final class EngineSim implements AutoCloseable {
         sched.unhang("havm-agent-" + n);
     }
 
+    /** The node whose coordinator is elected now, if any. */
+    public java.util.Optional<String> coordinator() {
+        return java.util.Optional.ofNullable(zk.leader());
+    }
+
     /** The process of the current coordinator crashes (restarted by its supervisor a second later). */
     public void crashCoordinator() {
         otherFault();

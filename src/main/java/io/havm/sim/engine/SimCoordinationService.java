@@ -301,7 +301,8 @@ public final class SimCoordinationService {
     }
 
     /** The node whose candidate holds the leadership now, or null. */
-    String leader() {
+    /** The node whose candidate is elected now, or null. */
+    public String leader() {
         for (Candidate c : candidates) {
             if (c.elected) {
                 return c.client.node;

@@ -108,14 +108,22 @@ public final class PlaybookLoader {
                 String f = "groups." + g;
                 ClusterConfigLoader.checkName(y, e.getValue(), f, g);
                 Map<String, Node> m = e.getValue() instanceof MappingNode
-                        ? y.mapping(e.getValue(), f, Set.of("on", "memoryMiB"))
+                        ? y.mapping(e.getValue(), f, Set.of("on", "memoryMiB", "antiAffinity"))
                         : Map.of();
                 if (!(e.getValue() instanceof MappingNode) && !y.scalar(e.getValue(), f).isEmpty()) {
                     throw y.error(e.getValue(), f, "must be a mapping ({on: HOST}) or empty");
                 }
                 String on = m.containsKey("on") ? y.text(m, "on", f + ".on", null) : null;
                 int mem = (int) y.integer(m, "memoryMiB", f + ".memoryMiB", 128, 64, 4096);
-                groups.put(g, new Need(g, on, mem));
+                String anti = null;
+                boolean hard = true;
+                if (m.containsKey("antiAffinity")) {
+                    Map<String, Node> a = y.mapping(m.get("antiAffinity"), f + ".antiAffinity", Set.of("class", "hard"));
+                    anti = y.required(a, "class", f + ".antiAffinity.class", m.get("antiAffinity"));
+                    ClusterConfigLoader.checkName(y, a.get("class"), f + ".antiAffinity.class", anti);
+                    hard = y.bool(a, "hard", f + ".antiAffinity.hard", true);
+                }
+                groups.put(g, new Need(g, on, mem, anti, hard));
             }
         } else {
             throw y.error(gn, "groups", "must be a mapping of group names, e.g. groups: {web: {on: host1}}");

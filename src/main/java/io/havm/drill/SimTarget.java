@@ -62,6 +62,7 @@ public final class SimTarget implements DrillTarget {
             if (n.on() != null) {
                 y.append("    preferredOwners: [").append(n.on()).append("]\n");
             }
+            y.append(n.groupYaml());
             y.append("    resources:\n      ").append(n.group()).append("-vm: {type: vm, memoryMiB: ")
                     .append(n.memoryMiB()).append(", looksAlive: 1s, isAlive: 5s}\n");
         }

@@ -128,7 +128,7 @@ public final class LabTarget implements DrillTarget {
             LabVm vm = LabVm.create(home, lab, hosts.values(), "drill-" + n.group(), type, guest, "64M");
             vms.put(n.group(), vm);
             groups.append(LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
-                    n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on()), "",
+                    n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on()), n.groupYaml(),
                     "        looksAlive: 1s\n        isAlive: 5s\n"));
         }
         // A cluster name of its own: the lab's ZooKeeper keeps every earlier drill's state, which a

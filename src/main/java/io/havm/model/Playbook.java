@@ -17,8 +17,22 @@ import java.util.Map;
  */
 public record Playbook(String file, String name, String description, Map<String, Need> groups, List<Step> steps) {
 
-    /** A group the drill needs, online on {@code on} before it starts (null: wherever it is). */
-    public record Need(String group, String on, int memoryMiB) {}
+    /**
+     * A group the drill needs, online on {@code on} before it starts (null: wherever it is).
+     *
+     * @param antiAffinity its anti-affinity class (a guest cluster's members share one), or null
+     * @param hard whether that anti-affinity is hard (never together) or soft (apart when possible)
+     */
+    public record Need(String group, String on, int memoryMiB, String antiAffinity, boolean hard) {
+        public Need(String group, String on, int memoryMiB) {
+            this(group, on, memoryMiB, null, true);
+        }
+
+        /** The group's lines of a cluster configuration that this need adds (its anti-affinity). */
+        public String groupYaml() {
+            return antiAffinity == null ? "" : "    antiAffinity: [{class: " + antiAffinity + ", hard: " + hard + "}]\n";
+        }
+    }
 
     /**
      * A host, decided when the step starts: named directly ({@code host1}), where a group runs

@@ -75,6 +75,12 @@ class PlaybookLoaderTest {
                 refused(HEAD + "  - fault: power-loss\n    colour: red\n"));
         assertEquals("p.yaml:8: steps[1].mode: 'teleport' is not allowed (allowed: live, quick, offline)",
                 refused(HEAD + "  - operation: move\n    group: web\n    mode: teleport\n    to: host2\n"));
+        assertEquals("p.yaml:4: groups.web.antiAffinity.hard: 'maybe' is not allowed (allowed: true, false)",
+                refused("name: p\ndescription: d\ngroups:\n  web: {antiAffinity: {class: gc, hard: maybe}}\nsteps:\n"
+                        + "  - check: ran-once\n    group: web\n"));
+        assertEquals("p.yaml:4: groups.web.antiAffinity.class: is required",
+                refused("name: p\ndescription: d\ngroups:\n  web: {antiAffinity: {hard: true}}\nsteps:\n"
+                        + "  - check: ran-once\n    group: web\n"));
         assertEquals("p.yaml:7: steps[1].host.ownerOf: unknown group 'db' (groups: web)",
                 refused(HEAD + "  - fault: isolate\n    host: {ownerOf: db}\n"));
         assertEquals("p.yaml:7: steps[1].count: 0 is out of range (allowed: 1..100)",

@@ -258,6 +258,20 @@ public final class LibvirtHypervisor implements Hypervisor {
         }
     }
 
+    /** A read-only query on the host's connection that the port does not cover (see {@link HostQueries}). */
+    @FunctionalInterface
+    public interface Query<T> {
+        T run(Connect c) throws LibvirtException;
+    }
+
+    /**
+     * Runs {@code query} on this host's connection, with the port's connection handling (reopened
+     * after loss; a lost host is HOST_UNREACHABLE): what {@code havm validate} asks a host.
+     */
+    public <T> T query(String operation, Query<T> query) {
+        return call(operation, query::run);
+    }
+
     private <T> T onDomain(String operation, String domain, DomainCall<T> call) {
         return call(operation + " " + domain, c -> {
             Domain d = c.domainLookupByName(domain);

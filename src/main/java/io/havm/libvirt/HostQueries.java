@@ -120,19 +120,15 @@ public final class HostQueries {
 
     /** The type of the host interface {@code name} (bridge, ethernet, bond, vlan …); empty when the host has none. */
     public static Optional<String> interfaceType(Connect c, String name) throws LibvirtException {
-        org.libvirt.Interface i;
-        try {
-            i = c.interfaceLookupByName(name);
-        } catch (LibvirtException e) {
-            if (e.getError() != null && e.getError().getCode() == org.libvirt.Error.ErrorNumber.VIR_ERR_NO_INTERFACE) {
-                return Optional.empty();
-            }
-            throw e;
+        Optional<org.libvirt.Interface> found = lookup(() -> c.interfaceLookupByName(name),
+                org.libvirt.Error.ErrorNumber.VIR_ERR_NO_INTERFACE);
+        if (found.isEmpty()) {
+            return Optional.empty();
         }
         try {
-            return Optional.of(DomXml.parse(i.getXMLDescription(0)).getDocumentElement().getAttribute("type"));
+            return Optional.of(DomXml.parse(found.get().getXMLDescription(0)).getDocumentElement().getAttribute("type"));
         } finally {
-            i.free();
+            found.get().free();
         }
     }
 
@@ -193,15 +189,12 @@ public final class HostQueries {
     public static Optional<FileSeen> file(Connect c, java.nio.file.Path file) throws LibvirtException {
         java.nio.file.Path parent = file.toAbsolutePath().getParent();
         Optional<Optional<FileSeen>> r = inDirPool(c, parent.toString(), p -> {
-            StorageVol v;
-            try {
-                v = p.storageVolLookupByName(file.getFileName().toString());
-            } catch (LibvirtException e) {
-                if (e.getError() != null && e.getError().getCode() == org.libvirt.Error.ErrorNumber.VIR_ERR_NO_STORAGE_VOL) {
-                    return Optional.empty();
-                }
-                throw e;
+            Optional<StorageVol> found = lookup(() -> p.storageVolLookupByName(file.getFileName().toString()),
+                    org.libvirt.Error.ErrorNumber.VIR_ERR_NO_STORAGE_VOL);
+            if (found.isEmpty()) {
+                return Optional.empty();
             }
+            StorageVol v = found.get();
             try {
                 Element root = DomXml.parse(v.getXMLDesc(0)).getDocumentElement();
                 Element cap = DomXml.child(root, "capacity");
@@ -273,6 +266,24 @@ public final class HostQueries {
             }
             return null;
         });
+    }
+
+    /** A libvirt lookup by name. */
+    @FunctionalInterface
+    interface Lookup<T> {
+        T run() throws LibvirtException;
+    }
+
+    /** The object {@code lookup} finds, or empty when libvirt answers {@code absent} (no such network, volume …). */
+    static <T> Optional<T> lookup(Lookup<T> lookup, org.libvirt.Error.ErrorNumber absent) throws LibvirtException {
+        try {
+            return Optional.of(lookup.run());
+        } catch (LibvirtException e) {
+            if (e.getError() != null && e.getError().getCode() == absent) {
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 
     /** "1796637111.489336863" as nanoseconds. */

@@ -360,15 +360,12 @@ public final class LibvirtHypervisor implements Hypervisor {
     /** Whether a libvirt network of that name is active here; empty when none is defined. */
     public Optional<Boolean> networkActive(String network) {
         return call("network " + network, c -> {
-            org.libvirt.Network n;
-            try {
-                n = c.networkLookupByName(network);
-            } catch (LibvirtException e) {
-                if (e.getError() != null && e.getError().getCode() == org.libvirt.Error.ErrorNumber.VIR_ERR_NO_NETWORK) {
-                    return Optional.empty();
-                }
-                throw e;
+            Optional<org.libvirt.Network> found = HostQueries.lookup(() -> c.networkLookupByName(network),
+                    org.libvirt.Error.ErrorNumber.VIR_ERR_NO_NETWORK);
+            if (found.isEmpty()) {
+                return Optional.empty();
             }
+            org.libvirt.Network n = found.get();
             try {
                 return Optional.of(n.isActive() == 1);
             } finally {

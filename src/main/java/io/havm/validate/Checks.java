@@ -262,12 +262,13 @@ public final class Checks {
 
     private static String dirMarker(Facts f, String dir) {
         // the marker's file name is the same in every directory; its path is dir + "/" + name
-        for (String file : allFiles(f)) {
-            if (file.startsWith(dir.replaceAll("/+$", "") + "/.havm-validate-")) {
-                return file;
-            }
-        }
-        return null;
+        return allFiles(f).stream().filter(file -> under(dir, file) && file.substring(file.lastIndexOf('/') + 1)
+                .startsWith(".havm-validate-")).findFirst().orElse(null);
+    }
+
+    /** Whether {@code path} lies inside directory {@code dir}. */
+    private static boolean under(String dir, String path) {
+        return path.startsWith(dir.replaceAll("/+$", "") + "/");
     }
 
     private static Set<String> allFiles(Facts f) {
@@ -301,6 +302,19 @@ public final class Checks {
         return out;
     }
 
+    /** Runs {@code each} for every possible owner of {@code v} that answered; the others get a SKIP of {@code id}. */
+    private static void onOwners(Facts f, VmFacts v, String id, List<Check> out,
+            java.util.function.BiConsumer<String, HostFacts> each) {
+        for (String o : v.owners()) {
+            HostFacts h = host(f, o);
+            if (h.reachable()) {
+                each.accept(o, h);
+            } else {
+                out.add(skipVm(id, v, h));
+            }
+        }
+    }
+
     private static Check skipVm(String id, VmFacts v, HostFacts h) {
         return Check.vm(id, v.domain(), h.host(), Status.SKIP, "host unreachable: " + h.unreachable(), "");
     }
@@ -309,12 +323,7 @@ public final class Checks {
         List<Check> out = new ArrayList<>();
         String key = Questions.machineKey(v.arch(), v.machine(), v.virtType());
         Map<String, String> canonical = new TreeMap<>();
-        for (String o : v.owners()) {
-            HostFacts h = host(f, o);
-            if (!h.reachable()) {
-                out.add(skipVm("vm.machine", v, h));
-                continue;
-            }
+        onOwners(f, v, "vm.machine", out, (o, h) -> {
             Probe p = h.machines().get(key);
             if (p != null && p.yes()) {
                 canonical.put(o, p.value());
@@ -326,7 +335,7 @@ public final class Checks {
                         "use a machine type every possible owner's QEMU has (virsh domcapabilities), or upgrade"
                                 + " QEMU on this host, or remove it from the group's possibleOwners"));
             }
-        }
+        });
         if (new TreeSet<>(canonical.values()).size() > 1) {
             out.add(Check.vm("vm.machine-version", v.domain(), null, Status.WARN, "machine " + name(v.machine())
                     + " means different versions on the owners: " + canonical, "name a versioned machine type"
@@ -353,12 +362,7 @@ public final class Checks {
                     + " (cluster.cpu-baseline) is one"));
             return out;
         }
-        for (String o : v.owners()) {
-            HostFacts h = host(f, o);
-            if (!h.reachable()) {
-                out.add(skipVm("vm.cpu", v, h));
-                continue;
-            }
+        onOwners(f, v, "vm.cpu", out, (o, h) -> {
             Probe p = h.cpus().get(v.domain());
             if (p == null) {
                 out.add(Check.vm("vm.cpu", v.domain(), o, Status.SKIP, "not compared", ""));
@@ -372,7 +376,7 @@ public final class Checks {
                         "use a CPU model and features every possible owner has (see cluster.cpu-baseline), or"
                                 + " remove this host from the group's possibleOwners"));
             }
-        }
+        });
         return out;
     }
 
@@ -414,12 +418,7 @@ public final class Checks {
                 }
                 continue;
             }
-            for (String o : v.owners()) {
-                HostFacts h = host(f, o);
-                if (!h.reachable()) {
-                    out.add(skipVm("vm.network", v, h));
-                    continue;
-                }
+            onOwners(f, v, "vm.network", out, (o, h) -> {
                 Probe p = (n.type().equals("network") ? h.networks() : h.interfaces()).get(n.source());
                 if (p == null) {
                     out.add(Check.vm("vm.network", v.domain(), o, Status.SKIP, nic + ": not asked", ""));
@@ -434,7 +433,7 @@ public final class Checks {
                             "create the " + what + " " + n.source() + " with the same name on " + o
                                     + " (every possible owner), or remove " + o + " from the group's possibleOwners"));
                 }
-            }
+            });
         }
         return out;
     }
@@ -480,12 +479,7 @@ public final class Checks {
                 continue;
             }
             Map<String, String> identity = new LinkedHashMap<>();
-            for (String o : v.owners()) {
-                HostFacts h = host(f, o);
-                if (!h.reachable()) {
-                    out.add(skipVm("vm.disk", v, h));
-                    continue;
-                }
+            onOwners(f, v, "vm.disk", out, (o, h) -> {
                 Probe p = h.files().get(d.source());
                 if (p != null && p.yes()) {
                     identity.put(o, p.value());
@@ -497,7 +491,7 @@ public final class Checks {
                             ? "put the ISO on the cluster's shared storage, or eject it, before making the VM HA"
                             : "put the disk on shared storage that every possible owner mounts at the same path"));
                 }
-            }
+            });
             if (new TreeSet<>(identity.values()).size() > 1) {
                 out.add(Check.vm("vm.disk", v.domain(), null, Status.FAIL, what + ": the hosts see different files"
                         + " at that path: " + identity, "the path must be on storage shared by every possible owner,"
@@ -511,12 +505,7 @@ public final class Checks {
     }
 
     private static boolean underShared(ClusterSpec spec, String path) {
-        for (String d : sharedDirs(spec)) {
-            if (path.startsWith(d.replaceAll("/+$", "") + "/")) {
-                return true;
-            }
-        }
-        return false;
+        return sharedDirs(spec).stream().anyMatch(d -> under(d, path));
     }
 
     static List<Check> hostDevices(VmFacts v) {

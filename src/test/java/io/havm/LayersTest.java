@@ -44,7 +44,7 @@ class LayersTest {
             Map.entry("fencing", List.of("model", "port", "util")),
             Map.entry("coordination", List.of("model", "port", "util")),
             Map.entry("lab", List.of("model", "engine", "port", "util", "config", "coordination", "policy",
-                    "storage", "libvirt", "resource", "drill")),
+                    "storage", "libvirt", "resource", "drill", "validate")),
             // drills: playbooks run on the simulator (the real engine) or on real hosts
             Map.entry("drill", List.of("model", "policy", "config", "sim.engine", "engine", "port", "util")),
             Map.entry("validate", List.of("model", "policy", "config", "port", "util", "libvirt", "fencing",

@@ -231,6 +231,7 @@ public final class PlaybookLoader {
                     case QUIET -> group + " has no transition for " + secs(within);
                     case BOOTS -> group + "'s VM booted " + count + " time" + (count == 1 ? "" : "s") + " in all";
                     case DISK_SURVIVED -> group + "'s disk content survived";
+                    case TICKS -> group + "'s guest worked on without a gap (its console's ticks)";
                 };
                 return new Check(line, label != null ? label : what, k, group, host, within, count);
             }

@@ -37,6 +37,16 @@ public final class DrillHtml {
         h.append("<p>").append(esc(r.description())).append("</p>\n<p class=\"muted\">")
                 .append(r.simulated() ? "Rehearsed in " : "Run on ").append(esc(r.target())).append("; began ")
                 .append(esc(r.began().toString())).append("; playbook ").append(esc(r.file())).append(".</p>\n");
+        if (r.preflight() != null) {
+            h.append("<p class=\"muted\">Before the first step, ").append(esc(r.preflight().summary()));
+            if (!r.preflight().problems().isEmpty()) {
+                h.append(":</p>\n<ul>");
+                r.preflight().problems().forEach(x -> h.append("<li>").append(esc(x)).append("</li>"));
+                h.append("</ul>\n");
+            } else {
+                h.append(".</p>\n");
+            }
+        }
 
         h.append("<h2>Incidents</h2>\n");
         if (r.recoveries().isEmpty()) {

@@ -24,10 +24,12 @@ import java.util.Locale;
  *        or the referee saw a VM on two hosts
  * @param predicted on real hosts, the recoveries the simulator predicted for the same playbook (run
  *        just before, on the real engine); empty for a rehearsal
+ * @param preflight what {@code havm validate} said of the cluster before the first step (null in
+ *        reports written before it existed)
  */
 public record DrillReport(String schema, String playbook, String description, String file, String target, boolean simulated,
         Instant began, Instant clockAtStart, List<StepResult> steps, List<TimelineEntry> timeline, List<String> disagreements,
-        List<String> events, List<Recovery> recoveries, List<Recovery> predicted) {
+        List<String> events, List<Recovery> recoveries, List<Recovery> predicted, Preflight preflight) {
 
     public static final String SCHEMA = "havm-drill-report/1";
 
@@ -48,7 +50,7 @@ public record DrillReport(String schema, String playbook, String description, St
     public DrillReport withPredicted(List<Recovery> p) {
         return new DrillReport(schema, playbook, description, file, target, simulated, began, clockAtStart, steps,
                 timeline,
-                disagreements, events, recoveries, List.copyOf(p));
+                disagreements, events, recoveries, List.copyOf(p), preflight);
     }
 
     /** Passed: every step ok (or a check the target cannot judge, skipped), and the views never disagreed. */

@@ -61,6 +61,8 @@ public final class DrillRunner {
     private final List<String> disagreements = java.util.Collections.synchronizedList(new ArrayList<>());
     private final Map<String, View> last = new HashMap<>();
     private final io.havm.port.Clock wall;
+    private boolean force;
+    private Preflight preflight = Preflight.notRun("not asked");
     private final Map<String, Instant> disagreeSince = new HashMap<>();
     /** Groups whose current disagreement is already in {@link #disagreements} (once per stretch). */
     private final java.util.Set<String> disagreementSaid = new java.util.HashSet<>();
@@ -115,10 +117,24 @@ public final class DrillRunner {
         this.wall = wall;
     }
 
+    /** Runs the steps even when {@code havm validate} fails on the cluster ({@code --force}). */
+    public DrillRunner force(boolean f) {
+        this.force = f;
+        return this;
+    }
+
     public DrillReport run(Playbook p) {
         Instant began = wall.now();
         progress.accept("drill " + p.name() + " on " + target.describe());
         target.prepare(p);
+        preflight = target.preflight();
+        progress.accept("  " + preflight.summary());
+        preflight.problems().forEach(x -> progress.accept("    " + x));
+        if (preflight.failed() && !force) {
+            throw new IllegalStateException("havm validate found " + preflight.fail() + " failing check"
+                    + (preflight.fail() == 1 ? "" : "s") + " on the cluster (above): no step was run. Fix them, or run"
+                    + " the drill anyway with --force");
+        }
         disagreementGrace = grace(target.spec());
         t0 = target.now();
         for (String g : p.groups().keySet()) {
@@ -187,7 +203,8 @@ public final class DrillRunner {
             }
         }
         return new DrillReport(DrillReport.SCHEMA, p.name(), p.description(), p.file(), target.describe(), target.simulated(),
-                began, t0, results, snapshot(timeline), snapshot(disagreements), target.events(), incidents(), List.of());
+                began, t0, results, snapshot(timeline), snapshot(disagreements), target.events(), incidents(), List.of(),
+                preflight);
     }
 
     private static <T> List<T> snapshot(List<T> l) {
@@ -392,6 +409,29 @@ public final class DrillRunner {
                     return "the guest's counter on its disk went on from where it was";
                 }
                 throw new CheckFailed("the guest's counter on its disk went back or is gone");
+            }
+            case TICKS -> {
+                // the current boot is given time to show that it works (a few ticks)
+                Instant deadline = target.now().plus(target.simulated() ? Duration.ZERO : GUEST_BOOT);
+                java.util.Optional<DrillTarget.Ticks> t = target.ticks(g);
+                while (t.isPresent() && t.get().continuous() && t.get().inLastBoot() < 3
+                        && target.now().isBefore(deadline)) {
+                    tick(p);
+                    t = target.ticks(g);
+                }
+                if (t.isEmpty()) {
+                    throw new NotJudged("not judged here: " + (target.simulated() ? "the simulator has no guest console"
+                            : "no console"));
+                }
+                if (!t.get().continuous()) {
+                    throw new CheckFailed("a gap or two interleaved copies in the guest's ticks (ticks per boot: "
+                            + t.get().perBoot() + ")");
+                }
+                if (t.get().inLastBoot() < 3) {
+                    throw new CheckFailed("the guest stopped working: " + t.get().inLastBoot() + " ticks in its current"
+                            + " boot after " + GUEST_BOOT.toSeconds() + " s");
+                }
+                return "every boot's ticks rose by one (ticks per boot: " + t.get().perBoot() + ")";
             }
             default -> throw new IllegalStateException(c.kind().word);
         }

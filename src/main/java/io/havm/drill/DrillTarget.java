@@ -67,6 +67,14 @@ public interface DrillTarget extends AutoCloseable {
      */
     Optional<ClusterState.Group> group(String group);
 
+    /**
+     * {@code havm validate} of the prepared cluster, before the first step; a simulated target has
+     * no hosts to validate.
+     */
+    default Preflight preflight() {
+        return Preflight.notRun("a simulated cluster has no hosts to validate");
+    }
+
     /** The host whose agent is the coordinator now, if one is (havm's own view). */
     Optional<String> coordinator();
 
@@ -88,6 +96,22 @@ public interface DrillTarget extends AutoCloseable {
      * when this target cannot tell (the simulator has no guest disk).
      */
     Optional<Boolean> diskSurvived(String group);
+
+    /**
+     * The guest's own account of its work: its console prints TICK n every second, n rising by one
+     * within a boot. A second copy writing to the same console, or a guest that stopped and lost
+     * time, breaks the rise.
+     *
+     * @param continuous every boot's ticks rose by one
+     * @param inLastBoot how many ticks the current boot printed so far
+     * @param perBoot how many ticks each boot printed, for the report
+     */
+    record Ticks(boolean continuous, int inLastBoot, List<Integer> perBoot) {}
+
+    /** The guest's ticks ({@link Ticks}); empty where no guest prints them (the simulator). */
+    default Optional<Ticks> ticks(String group) {
+        return Optional.empty();
+    }
 
     /** What the target's own referee saw go wrong that sampling may miss (a start while another copy ran). */
     List<String> refereeProblems();

@@ -122,7 +122,7 @@ public record Playbook(String file, String name, String description, Map<String,
 
     public enum CheckKind {
         RUNS_ON("runs-on"), NOT_ON("not-on"), RAN_ONCE("ran-once"), RECOVERY("recovery"), QUIET("quiet"),
-        BOOTS("boots"), DISK_SURVIVED("disk-survived");
+        BOOTS("boots"), DISK_SURVIVED("disk-survived"), TICKS("ticks");
 
         public final String word;
 

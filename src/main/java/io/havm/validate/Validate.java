@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Validate {
     /** How long one host may take to answer all of its questions. */
-    static final Duration PER_HOST = Duration.ofSeconds(30);
+    public static final Duration PER_HOST = Duration.ofSeconds(30);
     /** How long one ZooKeeper server may take to connect and answer. */
     static final Duration ZK_TIMEOUT = Duration.ofSeconds(2);
 

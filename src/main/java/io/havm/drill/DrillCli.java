@@ -111,8 +111,10 @@ public final class DrillCli {
             String pred = r.predicted().stream().filter(y -> y.group().equals(x.group()) && y.seconds() != null)
                     .map(y -> String.format(" (predicted %.2f s)", y.seconds())).findFirst().orElse("");
             out.println(x.seconds() == null ? "  " + x.group() + ": disrupted at " + x.disrupted() + " s, not recovered"
-                    : String.format("  %s: fault at %.2f s, recovered on %s %.2f s later%s", x.group(),
-                            x.fault(), x.on(), x.seconds(), r.simulated() ? " (predicted)" : pred));
+                    : String.format("  %s: fault at %.2f s, recovered on %s %.2f s later%s%s", x.group(),
+                            x.fault(), x.on(), x.seconds(), r.simulated() ? " (predicted)" : pred,
+                            x.answered() == null ? "" : String.format("; the guest answered after %.2f s",
+                                    x.answered())));
         }
         r.disagreements().forEach(d -> out.println("  DISAGREEMENT " + d));
         if (a.get("--report") != null) {

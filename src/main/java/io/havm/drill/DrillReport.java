@@ -43,8 +43,14 @@ public record DrillReport(String schema, String playbook, String description, St
     /** @param source drill (a step), havm (its state) or libvirt (the referee) */
     public record TimelineEntry(double at, String source, String text) {}
 
-    /** A group's recovery from the last fault before it: when it broke, when both views had it healthy again. */
-    public record Recovery(String group, double fault, double disrupted, Double recovered, Double seconds, String on) {}
+    /**
+     * A group's recovery from the last fault before it: when it broke, when both views had it healthy again.
+     *
+     * @param answered seconds from the fault until the restarted guest answered (its console said it
+     *        booted; in the simulator, its domain started); null when it did not restart
+     */
+    public record Recovery(String group, double fault, double disrupted, Double recovered, Double seconds, String on,
+            Double answered) {}
 
     /** This report with the simulator's predicted recoveries beside the measured ones. */
     public DrillReport withPredicted(List<Recovery> p) {

@@ -66,6 +66,8 @@ public final class DrillRunner {
     private final Map<String, Instant> disagreeSince = new HashMap<>();
     /** Groups whose current disagreement is already in {@link #disagreements} (once per stretch). */
     private final java.util.Set<String> disagreementSaid = new java.util.HashSet<>();
+    /** Each group's boots as last sampled: a rise is the guest answering after a (re)start. */
+    private final Map<String, Integer> bootsSeen = new HashMap<>();
     private final Map<String, Integer> mostCopies = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Incident> incidents = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private Instant lastFault;
@@ -96,6 +98,7 @@ public final class DrillRunner {
         volatile Instant disrupted; // the sampler writes these, the steps read them
         volatile Instant recovered;
         volatile String recoveredOn;
+        volatile Instant answered;
 
         Incident(Instant fault) {
             this.fault = fault;
@@ -168,6 +171,9 @@ public final class DrillRunner {
                         0, "an earlier step failed: the cluster is not where this step assumes"));
                 continue;
             }
+            if (!target.simulated()) { // on real hosts a step can take a minute: say what runs now
+                progress.accept(String.format("  [%d/%d] %s ...", i + 1, p.steps().size(), s.label()));
+            }
             Instant start = target.now();
             String status;
             String detail;
@@ -220,7 +226,8 @@ public final class DrillRunner {
                 out.add(new DrillReport.Recovery(g, at(in.fault), at(in.disrupted),
                         in.recovered == null ? null : at(in.recovered),
                         in.recovered == null ? null : Duration.between(in.fault, in.recovered).toMillis() / 1000.0,
-                        in.recoveredOn));
+                        in.recoveredOn, in.answered == null ? null
+                                : Duration.between(in.fault, in.answered).toMillis() / 1000.0));
             }
         });
         return out;
@@ -272,6 +279,7 @@ public final class DrillRunner {
                         later.disrupted = in.disrupted; // what the referee saw while the injection ran
                         later.recovered = in.recovered;
                         later.recoveredOn = in.recoveredOn;
+                        later.answered = in.answered;
                         incidents.put(g, later);
                     }
                 }
@@ -530,11 +538,21 @@ public final class DrillRunner {
             havmKnown = false;
         }
         List<String> running = target.runningOn(g);
-        return record(g, s, havmKnown, running, target.now());
+        int boots = target.boots(g);
+        return record(g, s, havmKnown, running, boots, target.now());
     }
 
     private synchronized View record(String g, ClusterState.Group s, boolean havmKnown, List<String> running,
-            Instant now) {
+            int boots, Instant now) {
+        Integer bootsBefore = bootsSeen.put(g, boots);
+        if (bootsBefore != null && boots > bootsBefore) {
+            // the guest answers: its console says it booted (in the simulator: its domain started)
+            timeline.add(new DrillReport.TimelineEntry(at(now), "guest", g + ": booted (boot " + boots + ")"));
+            Incident in = incidents.get(g);
+            if (in != null && in.disrupted != null && in.answered == null && now.isAfter(in.fault)) {
+                in.answered = now;
+            }
+        }
         View prev = last.get(g);
         View v;
         if (havmKnown) {

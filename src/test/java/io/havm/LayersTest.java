@@ -44,15 +44,17 @@ class LayersTest {
             Map.entry("fencing", List.of("model", "port", "util")),
             Map.entry("coordination", List.of("model", "port", "util")),
             Map.entry("lab", List.of("model", "engine", "port", "util", "config", "coordination", "policy",
-                    "storage", "libvirt", "resource", "drill")),
+                    "storage", "libvirt", "resource", "drill", "validate")),
             // drills: playbooks run on the simulator (the real engine) or on real hosts
             Map.entry("drill", List.of("model", "policy", "config", "sim.engine", "engine", "port", "util")),
+            Map.entry("validate", List.of("model", "policy", "config", "port", "util", "libvirt", "fencing",
+                    "resource", "storage")),
             Map.entry("guestcluster", List.of("model", "config", "policy", "storage", "libvirt", "port",
                     "coordination", "util")),
             // The top: the commands wire every layer together, except the lab (whose own commands,
             // havm demo and havm bench, have their own entry point in it).
             Map.entry("api", List.of("model", "policy", "config", "sim", "sim.engine", "port", "engine",
-                    "resource", "storage", "util", "libvirt", "fencing", "coordination", "guestcluster", "drill")));
+                    "resource", "storage", "util", "libvirt", "fencing", "coordination", "guestcluster", "drill", "validate")));
 
     /** The pure policy core may use only these of the JDK. */
     private static final Pattern POLICY_JDK = Pattern.compile("^import (static )?java\\.(util|time|lang)\\.",

@@ -68,6 +68,11 @@ public final class Main {
                                                   | is-alive | offline | terminate | close
                                                   (vm and resource: hosts are C's nodes, by their libvirt URIs)
               config check FILE                   validate a cluster configuration (timers, owners, N+1)
+              validate --config C [--json F] [--html F]
+                                                  pre-flight check of C's hosts and HA VMs through their libvirt:
+                                                  versions, machine types, CPUs, networks, storage, host devices,
+                                                  guest agent, clocks, fence status, ZooKeeper, timers, N+1;
+                                                  PASS/WARN/FAIL per host and VM with a fix (exit 1 on a FAIL)
               cluster init --config F [--replace] store F (and its fragments) as the cluster's configuration,
                                                   version 1 (--replace: a new version whole, every agent stopped)
               cluster secure [--bootstrap B]      lock the cluster's ZooKeeper tree with B's credentials (ACLs)
@@ -181,6 +186,7 @@ public final class Main {
             case "events" -> new ClusterCommands(out).events(rest);
             case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
             case "sim" -> sim(rest);
+            case "validate" -> io.havm.validate.ValidateCommand.run(rest, out, err);
             case "drill" -> {
                 checkReportDir(rest);
                 yield new io.havm.drill.DrillCli(out, () -> {
@@ -192,7 +198,7 @@ public final class Main {
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd
                     + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper,"
-                    + " status, events, group, node, guest-cluster, help)");
+                    + " status, events, group, node, guest-cluster, validate, help)");
         };
     }
 

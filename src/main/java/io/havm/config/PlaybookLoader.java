@@ -76,14 +76,22 @@ public final class PlaybookLoader {
                 String f = "groups." + g;
                 ClusterConfigLoader.checkName(y, e.getValue(), f, g);
                 Map<String, Node> m = e.getValue() instanceof MappingNode
-                        ? y.mapping(e.getValue(), f, Set.of("on", "memoryMiB"))
+                        ? y.mapping(e.getValue(), f, Set.of("on", "memoryMiB", "antiAffinity"))
                         : Map.of();
                 if (!(e.getValue() instanceof MappingNode) && !y.scalar(e.getValue(), f).isEmpty()) {
                     throw y.error(e.getValue(), f, "must be a mapping ({on: HOST}) or empty");
                 }
                 String on = m.containsKey("on") ? y.text(m, "on", f + ".on", null) : null;
                 int mem = (int) y.integer(m, "memoryMiB", f + ".memoryMiB", 128, 64, 4096);
-                groups.put(g, new Need(g, on, mem));
+                String anti = null;
+                boolean hard = true;
+                if (m.containsKey("antiAffinity")) {
+                    Map<String, Node> a = y.mapping(m.get("antiAffinity"), f + ".antiAffinity", Set.of("class", "hard"));
+                    anti = y.required(a, "class", f + ".antiAffinity.class", m.get("antiAffinity"));
+                    ClusterConfigLoader.checkName(y, a.get("class"), f + ".antiAffinity.class", anti);
+                    hard = y.bool(a, "hard", f + ".antiAffinity.hard", true);
+                }
+                groups.put(g, new Need(g, on, mem, anti, hard));
             }
         } else {
             throw y.error(gn, "groups", "must be a mapping of group names, e.g. groups: {web: {on: host1}}");
@@ -144,10 +152,10 @@ public final class PlaybookLoader {
                 boolean onGroup = k == OperationKind.MOVE || k == OperationKind.ONLINE || k == OperationKind.OFFLINE;
                 String group = onGroup ? group(y, m, f, groups, n) : null;
                 HostRef host = onGroup ? null : hostRef(y, m, "host", f, groups, n);
-                String to = null;
+                HostRef to = null;
                 String mode = null;
                 if (k == OperationKind.MOVE) {
-                    to = y.required(m, "to", f + ".to", n);
+                    to = hostRef(y, m, "to", f, groups, n);
                     mode = m.containsKey("mode") ? y.text(m, "mode", f + ".mode", null) : "live";
                     pick(y, m.get("mode"), f + ".mode", mode, new String[] {"live", "quick", "offline"}, x -> x);
                 }
@@ -191,6 +199,7 @@ public final class PlaybookLoader {
                     case QUIET -> group + " has no transition for " + secs(within);
                     case BOOTS -> group + "'s VM booted " + count + " time" + (count == 1 ? "" : "s") + " in all";
                     case DISK_SURVIVED -> group + "'s disk content survived";
+                    case TICKS -> group + "'s guest worked on without a gap (its console's ticks)";
                 };
                 return new Check(line, label != null ? label : what, k, group, host, within, count);
             }
@@ -233,21 +242,33 @@ public final class PlaybookLoader {
         return g;
     }
 
-    /** A host: its name, or {ownerOf: GROUP} (where the group runs when the step starts). */
+    private static final String HOST_FORMS = "a host name, {ownerOf: GROUP}, {coordinator: true} or {lastFaulted: true}";
+
+    /** A host: its name, {ownerOf: GROUP}, {coordinator: true} or {lastFaulted: true} (decided when the step starts). */
     private static HostRef hostRef(Yaml y, Map<String, Node> m, String key, String f, Set<String> groups, Node at) {
         Node n = m.get(key);
         String field = f + "." + key;
         if (n == null) {
-            throw y.error(at, field, "is required: a host name, or {ownerOf: GROUP}");
+            throw y.error(at, field, "is required: " + HOST_FORMS);
         }
         if (n instanceof MappingNode) {
-            Map<String, Node> o = y.mapping(n, field, Set.of("ownerOf"));
+            Map<String, Node> o = y.mapping(n, field, Set.of("ownerOf", HostRef.COORDINATOR, HostRef.LAST_FAULTED));
+            if (o.size() != 1) {
+                throw y.error(n, field, "needs exactly one of ownerOf, coordinator, lastFaulted (" + HOST_FORMS + ")");
+            }
+            String k = o.keySet().iterator().next();
+            if (!k.equals("ownerOf")) {
+                if (!y.bool(o, k, field + "." + k, false)) {
+                    throw y.error(o.get(k), field + "." + k, "must be true (" + HOST_FORMS + ")");
+                }
+                return new HostRef(null, null, k);
+            }
             String g = y.required(o, "ownerOf", field + ".ownerOf", n);
             if (!groups.contains(g)) {
                 throw y.error(o.get("ownerOf"), field + ".ownerOf", "unknown group '" + g + "' (groups: "
                         + String.join(", ", groups) + ")");
             }
-            return new HostRef(null, g);
+            return HostRef.ownerOf(g);
         }
         String h = y.scalar(n, field);
         ClusterConfigLoader.checkName(y, n, field, h);

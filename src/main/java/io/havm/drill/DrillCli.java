@@ -19,7 +19,7 @@ import java.util.Set;
  */
 public final class DrillCli {
     public static final String USAGE = "havm drill check PLAYBOOK... | havm drill run PLAYBOOK [--sim [--config"
-            + " cluster.yaml]] [--report DIR]";
+            + " cluster.yaml]] [--report DIR] [--force]";
     /** The referee's sampling interval on real hosts (libvirt asked on every host each time). */
     private static final Duration REAL_SAMPLE = Duration.ofMillis(500);
     /** The simulator's sampling interval (virtual time). */
@@ -66,7 +66,8 @@ public final class DrillCli {
     }
 
     private int runOne(List<String> args) {
-        Args a = Args.parse("havm drill run", args, Set.of("--config", "--report"), Set.of("--sim"), 1, USAGE);
+        Args a = Args.parse("havm drill run", args, Set.of("--config", "--report"), Set.of("--sim", "--force"), 1,
+                USAGE);
         Playbook p = PlaybookLoader.load(Path.of(a.positional.get(0)));
         DrillTarget target;
         Duration sample;
@@ -96,7 +97,7 @@ public final class DrillCli {
         }
         DrillReport r;
         try (DrillTarget t = target) {
-            r = new DrillRunner(t, sample, out::println).run(p).withPredicted(predicted);
+            r = new DrillRunner(t, sample, out::println).force(a.flag("--force")).run(p).withPredicted(predicted);
         } catch (InvalidInputException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -110,8 +111,10 @@ public final class DrillCli {
             String pred = r.predicted().stream().filter(y -> y.group().equals(x.group()) && y.seconds() != null)
                     .map(y -> String.format(" (predicted %.2f s)", y.seconds())).findFirst().orElse("");
             out.println(x.seconds() == null ? "  " + x.group() + ": disrupted at " + x.disrupted() + " s, not recovered"
-                    : String.format("  %s: fault at %.2f s, recovered on %s %.2f s later%s", x.group(),
-                            x.fault(), x.on(), x.seconds(), r.simulated() ? " (predicted)" : pred));
+                    : String.format("  %s: fault at %.2f s, recovered on %s %.2f s later%s%s", x.group(),
+                            x.fault(), x.on(), x.seconds(), r.simulated() ? " (predicted)" : pred,
+                            x.answered() == null ? "" : String.format("; the guest answered after %.2f s",
+                                    x.answered())));
         }
         r.disagreements().forEach(d -> out.println("  DISAGREEMENT " + d));
         if (a.get("--report") != null) {

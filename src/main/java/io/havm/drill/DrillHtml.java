@@ -37,6 +37,16 @@ public final class DrillHtml {
         h.append("<p>").append(esc(r.description())).append("</p>\n<p class=\"muted\">")
                 .append(r.simulated() ? "Rehearsed in " : "Run on ").append(esc(r.target())).append("; began ")
                 .append(esc(r.began().toString())).append("; playbook ").append(esc(r.file())).append(".</p>\n");
+        if (r.preflight() != null) {
+            h.append("<p class=\"muted\">Before the first step, ").append(esc(r.preflight().summary()));
+            if (!r.preflight().problems().isEmpty()) {
+                h.append(":</p>\n<ul>");
+                r.preflight().problems().forEach(x -> h.append("<li>").append(esc(x)).append("</li>"));
+                h.append("</ul>\n");
+            } else {
+                h.append(".</p>\n");
+            }
+        }
 
         h.append("<h2>Incidents</h2>\n");
         if (r.recoveries().isEmpty()) {
@@ -119,8 +129,11 @@ public final class DrillHtml {
         if (x.recovered() != null) {
             at.put("online", x.recovered());
         }
+        if (x.answered() != null) {
+            at.put("guest answering", x.fault() + x.answered());
+        }
         String[][] order = {{"detected", "#c62828"}, {"fenced", "#ef6c00"}, {"placed", "#f9a825"},
-            {"running", "#1565c0"}, {"online", "#2e7d32"}};
+            {"running", "#1565c0"}, {"online", "#2e7d32"}, {"guest answering", "#00838f"}};
         List<Phase> out = new ArrayList<>();
         double from = x.fault();
         for (String[] o : order) {
@@ -147,6 +160,9 @@ public final class DrillHtml {
         }
         double took = x.seconds() == null ? (ph.isEmpty() ? 0 : ph.get(ph.size() - 1).to() - x.fault()) : x.seconds();
         double span = Math.max(took, Math.max(predicted == null ? 0 : predicted, target == null ? 0 : target));
+        if (!ph.isEmpty()) { // the guest may answer after the recovery the target is about
+            span = Math.max(span, ph.get(ph.size() - 1).to() - x.fault());
+        }
         span = Math.max(span, 1) * 1.1;
         int width = 760;
         int left = 70;

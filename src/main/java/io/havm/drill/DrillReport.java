@@ -24,10 +24,12 @@ import java.util.Locale;
  *        or the referee saw a VM on two hosts
  * @param predicted on real hosts, the recoveries the simulator predicted for the same playbook (run
  *        just before, on the real engine); empty for a rehearsal
+ * @param preflight what {@code havm validate} said of the cluster before the first step (null in
+ *        reports written before it existed)
  */
 public record DrillReport(String schema, String playbook, String description, String file, String target, boolean simulated,
         Instant began, Instant clockAtStart, List<StepResult> steps, List<TimelineEntry> timeline, List<String> disagreements,
-        List<String> events, List<Recovery> recoveries, List<Recovery> predicted) {
+        List<String> events, List<Recovery> recoveries, List<Recovery> predicted, Preflight preflight) {
 
     public static final String SCHEMA = "havm-drill-report/1";
 
@@ -41,14 +43,20 @@ public record DrillReport(String schema, String playbook, String description, St
     /** @param source drill (a step), havm (its state) or libvirt (the referee) */
     public record TimelineEntry(double at, String source, String text) {}
 
-    /** A group's recovery from the last fault before it: when it broke, when both views had it healthy again. */
-    public record Recovery(String group, double fault, double disrupted, Double recovered, Double seconds, String on) {}
+    /**
+     * A group's recovery from the last fault before it: when it broke, when both views had it healthy again.
+     *
+     * @param answered seconds from the fault until the restarted guest answered (its console said it
+     *        booted; in the simulator, its domain started); null when it did not restart
+     */
+    public record Recovery(String group, double fault, double disrupted, Double recovered, Double seconds, String on,
+            Double answered) {}
 
     /** This report with the simulator's predicted recoveries beside the measured ones. */
     public DrillReport withPredicted(List<Recovery> p) {
         return new DrillReport(schema, playbook, description, file, target, simulated, began, clockAtStart, steps,
                 timeline,
-                disagreements, events, recoveries, List.copyOf(p));
+                disagreements, events, recoveries, List.copyOf(p), preflight);
     }
 
     /** Passed: every step ok (or a check the target cannot judge, skipped), and the views never disagreed. */

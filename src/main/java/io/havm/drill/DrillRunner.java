@@ -60,10 +60,19 @@ public final class DrillRunner {
     private final List<DrillReport.TimelineEntry> timeline = java.util.Collections.synchronizedList(new ArrayList<>());
     private final List<String> disagreements = java.util.Collections.synchronizedList(new ArrayList<>());
     private final Map<String, View> last = new HashMap<>();
+    private final io.havm.port.Clock wall;
+    private boolean force;
+    private Preflight preflight = Preflight.notRun("not asked");
     private final Map<String, Instant> disagreeSince = new HashMap<>();
+    /** Groups whose current disagreement is already in {@link #disagreements} (once per stretch). */
+    private final java.util.Set<String> disagreementSaid = new java.util.HashSet<>();
+    /** Each group's boots as last sampled: a rise is the guest answering after a (re)start. */
+    private final Map<String, Integer> bootsSeen = new HashMap<>();
     private final Map<String, Integer> mostCopies = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Incident> incidents = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private Instant lastFault;
+    /** The host the last fault on a host acted on ({@code {lastFaulted: true}}). */
+    private String lastFaultedHost;
     private Thread sampler;
     private String sampleProblem; // the sampler's thread only
     private final java.util.Set<String> unreadable = new java.util.HashSet<>();
@@ -89,6 +98,7 @@ public final class DrillRunner {
         volatile Instant disrupted; // the sampler writes these, the steps read them
         volatile Instant recovered;
         volatile String recoveredOn;
+        volatile Instant answered;
 
         Incident(Instant fault) {
             this.fault = fault;
@@ -96,15 +106,38 @@ public final class DrillRunner {
     }
 
     public DrillRunner(DrillTarget target, Duration sample, Consumer<String> progress) {
+        this(target, sample, progress, io.havm.port.Clock.SYSTEM);
+    }
+
+    /**
+     * @param wall the operator's clock, for the report's start time (a simulated target's own
+     *        clock is virtual)
+     */
+    public DrillRunner(DrillTarget target, Duration sample, Consumer<String> progress, io.havm.port.Clock wall) {
         this.target = target;
         this.sample = sample;
         this.progress = progress;
+        this.wall = wall;
+    }
+
+    /** Runs the steps even when {@code havm validate} fails on the cluster ({@code --force}). */
+    public DrillRunner force(boolean f) {
+        this.force = f;
+        return this;
     }
 
     public DrillReport run(Playbook p) {
-        Instant began = Instant.now();
+        Instant began = wall.now();
         progress.accept("drill " + p.name() + " on " + target.describe());
         target.prepare(p);
+        preflight = target.preflight();
+        progress.accept("  " + preflight.summary());
+        preflight.problems().forEach(x -> progress.accept("    " + x));
+        if (preflight.failed() && !force) {
+            throw new IllegalStateException("havm validate found " + preflight.fail() + " failing check"
+                    + (preflight.fail() == 1 ? "" : "s") + " on the cluster (above): no step was run. Fix them, or run"
+                    + " the drill anyway with --force");
+        }
         disagreementGrace = grace(target.spec());
         t0 = target.now();
         for (String g : p.groups().keySet()) {
@@ -137,6 +170,9 @@ public final class DrillRunner {
                 results.add(new DrillReport.StepResult(i + 1, s.line(), kind, s.label(), "not-run", at(target.now()),
                         0, "an earlier step failed: the cluster is not where this step assumes"));
                 continue;
+            }
+            if (!target.simulated()) { // on real hosts a step can take a minute: say what runs now
+                progress.accept(String.format("  [%d/%d] %s ...", i + 1, p.steps().size(), s.label()));
             }
             Instant start = target.now();
             String status;
@@ -173,7 +209,8 @@ public final class DrillRunner {
             }
         }
         return new DrillReport(DrillReport.SCHEMA, p.name(), p.description(), p.file(), target.describe(), target.simulated(),
-                began, t0, results, snapshot(timeline), snapshot(disagreements), target.events(), incidents(), List.of());
+                began, t0, results, snapshot(timeline), snapshot(disagreements), target.events(), incidents(), List.of(),
+                preflight);
     }
 
     private static <T> List<T> snapshot(List<T> l) {
@@ -189,7 +226,8 @@ public final class DrillRunner {
                 out.add(new DrillReport.Recovery(g, at(in.fault), at(in.disrupted),
                         in.recovered == null ? null : at(in.recovered),
                         in.recovered == null ? null : Duration.between(in.fault, in.recovered).toMillis() / 1000.0,
-                        in.recoveredOn));
+                        in.recoveredOn, in.answered == null ? null
+                                : Duration.between(in.fault, in.answered).toMillis() / 1000.0));
             }
         });
         return out;
@@ -228,6 +266,9 @@ public final class DrillRunner {
                     incidents.put(g, new Incident(at));
                 }
             }
+            if (host != null) {
+                lastFaultedHost = host;
+            }
             Instant took = target.fault(f, host);
             if (took != null && took.isAfter(at)) {
                 synchronized (this) { // the target knows better when it took effect (the link went down)
@@ -238,6 +279,7 @@ public final class DrillRunner {
                         later.disrupted = in.disrupted; // what the referee saw while the injection ran
                         later.recovered = in.recovered;
                         later.recoveredOn = in.recoveredOn;
+                        later.answered = in.answered;
                         incidents.put(g, later);
                     }
                 }
@@ -246,7 +288,8 @@ public final class DrillRunner {
             return host == null ? "" : "on " + host;
         }
         if (s instanceof Operation o) {
-            String host = o.host() == null ? null : resolve(o.host());
+            // the host it acts on: the node drained, resumed or shut down, or where a group moves
+            String host = o.to() != null ? resolve(o.to()) : o.host() == null ? null : resolve(o.host());
             target.operate(o, host);
             tick(p);
             return "submitted";
@@ -375,6 +418,29 @@ public final class DrillRunner {
                 }
                 throw new CheckFailed("the guest's counter on its disk went back or is gone");
             }
+            case TICKS -> {
+                // the current boot is given time to show that it works (a few ticks)
+                Instant deadline = target.now().plus(target.simulated() ? Duration.ZERO : GUEST_BOOT);
+                java.util.Optional<DrillTarget.Ticks> t = target.ticks(g);
+                while (t.isPresent() && t.get().continuous() && t.get().inLastBoot() < 3
+                        && target.now().isBefore(deadline)) {
+                    tick(p);
+                    t = target.ticks(g);
+                }
+                if (t.isEmpty()) {
+                    throw new NotJudged("not judged here: " + (target.simulated() ? "the simulator has no guest console"
+                            : "no console"));
+                }
+                if (!t.get().continuous()) {
+                    throw new CheckFailed("a gap or two interleaved copies in the guest's ticks (ticks per boot: "
+                            + t.get().perBoot() + ")");
+                }
+                if (t.get().inLastBoot() < 3) {
+                    throw new CheckFailed("the guest stopped working: " + t.get().inLastBoot() + " ticks in its current"
+                            + " boot after " + GUEST_BOOT.toSeconds() + " s");
+                }
+                return "every boot's ticks rose by one (ticks per boot: " + t.get().perBoot() + ")";
+            }
             default -> throw new IllegalStateException(c.kind().word);
         }
     }
@@ -390,6 +456,16 @@ public final class DrillRunner {
                         + String.join(", ", target.spec().nodeNames()) + ")");
             }
             return h.host();
+        }
+        if (HostRef.COORDINATOR.equals(h.role())) {
+            return target.coordinator().orElseThrow(() -> new IllegalStateException(
+                    "the coordinator's host: no coordinator now"));
+        }
+        if (HostRef.LAST_FAULTED.equals(h.role())) {
+            if (lastFaultedHost == null) {
+                throw new IllegalStateException("the host of the last fault: no fault on a host yet");
+            }
+            return lastFaultedHost;
         }
         List<String> on = target.runningOn(h.ownerOf());
         if (on.size() != 1) {
@@ -436,9 +512,12 @@ public final class DrillRunner {
                 Duration left = Duration.between(target.now(), next);
                 if (!left.isNegative() && !left.isZero()) {
                     try {
-                        Thread.sleep(left.toMillis());
-                    } catch (InterruptedException e) {
-                        return;
+                        target.pass(left); // the target's clock, as every other wait of a drill
+                    } catch (RuntimeException e) {
+                        if (Thread.currentThread().isInterrupted()) {
+                            return; // the drill is over
+                        }
+                        throw e;
                     }
                 }
             }
@@ -459,11 +538,21 @@ public final class DrillRunner {
             havmKnown = false;
         }
         List<String> running = target.runningOn(g);
-        return record(g, s, havmKnown, running, target.now());
+        int boots = target.boots(g);
+        return record(g, s, havmKnown, running, boots, target.now());
     }
 
     private synchronized View record(String g, ClusterState.Group s, boolean havmKnown, List<String> running,
-            Instant now) {
+            int boots, Instant now) {
+        Integer bootsBefore = bootsSeen.put(g, boots);
+        if (bootsBefore != null && boots > bootsBefore) {
+            // the guest answers: its console says it booted (in the simulator: its domain started)
+            timeline.add(new DrillReport.TimelineEntry(at(now), "guest", g + ": booted (boot " + boots + ")"));
+            Incident in = incidents.get(g);
+            if (in != null && in.disrupted != null && in.answered == null && now.isAfter(in.fault)) {
+                in.answered = now;
+            }
+        }
         View prev = last.get(g);
         View v;
         if (havmKnown) {
@@ -492,14 +581,13 @@ public final class DrillRunner {
                 || ((v.phase() == GroupPhase.OFFLINE || v.phase() == GroupPhase.FAILED) && !v.running().isEmpty());
         if (disagree) {
             Instant since = disagreeSince.computeIfAbsent(g, k -> now);
-            if (!now.isBefore(since.plus(disagreementGrace)) && !disagreeSince.containsKey(g + "!")) {
-                disagreeSince.put(g + "!", now);
+            if (!now.isBefore(since.plus(disagreementGrace)) && disagreementSaid.add(g)) {
                 disagreements.add(String.format("t=%.2f s: %s: havm says %s, libvirt %s (for %.1f s)", at(since), g,
                         v.havm(), v.libvirt(), Duration.between(since, now).toMillis() / 1000.0));
             }
         } else {
             disagreeSince.remove(g);
-            disagreeSince.remove(g + "!");
+            disagreementSaid.remove(g);
         }
         Incident in = incidents.get(g);
         if (in != null && in.recovered == null && now.isAfter(in.fault)) {

@@ -50,7 +50,7 @@ public interface DrillTarget extends AutoCloseable {
     /** The coordinator's input an operation is, as {@code havm group|node} submits it. */
     static io.havm.policy.Input input(Playbook.Operation o, String host) {
         return switch (o.kind()) {
-            case MOVE -> new io.havm.policy.Input.MoveGroup(o.group(), o.to(),
+            case MOVE -> new io.havm.policy.Input.MoveGroup(o.group(), host,
                     io.havm.model.MoveMode.parse("mode", o.mode()));
             case ONLINE -> new io.havm.policy.Input.GroupOnline(o.group());
             case OFFLINE -> new io.havm.policy.Input.GroupOffline(o.group());
@@ -66,6 +66,17 @@ public interface DrillTarget extends AutoCloseable {
      * @throws Unreadable when the state cannot be read now (its ZooKeeper is down)
      */
     Optional<ClusterState.Group> group(String group);
+
+    /**
+     * {@code havm validate} of the prepared cluster, before the first step; a simulated target has
+     * no hosts to validate.
+     */
+    default Preflight preflight() {
+        return Preflight.notRun("a simulated cluster has no hosts to validate");
+    }
+
+    /** The host whose agent is the coordinator now, if one is (havm's own view). */
+    Optional<String> coordinator();
 
     /** havm's state cannot be read now. */
     final class Unreadable extends RuntimeException {
@@ -85,6 +96,22 @@ public interface DrillTarget extends AutoCloseable {
      * when this target cannot tell (the simulator has no guest disk).
      */
     Optional<Boolean> diskSurvived(String group);
+
+    /**
+     * The guest's own account of its work: its console prints TICK n every second, n rising by one
+     * within a boot. A second copy writing to the same console, or a guest that stopped and lost
+     * time, breaks the rise.
+     *
+     * @param continuous every boot's ticks rose by one
+     * @param inLastBoot how many ticks the current boot printed so far
+     * @param perBoot how many ticks each boot printed, for the report
+     */
+    record Ticks(boolean continuous, int inLastBoot, List<Integer> perBoot) {}
+
+    /** The guest's ticks ({@link Ticks}); empty where no guest prints them (the simulator). */
+    default Optional<Ticks> ticks(String group) {
+        return Optional.empty();
+    }
 
     /** What the target's own referee saw go wrong that sampling may miss (a start while another copy ran). */
     List<String> refereeProblems();

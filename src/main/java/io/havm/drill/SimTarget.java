@@ -62,6 +62,7 @@ public final class SimTarget implements DrillTarget {
             if (n.on() != null) {
                 y.append("    preferredOwners: [").append(n.on()).append("]\n");
             }
+            y.append(n.groupYaml());
             y.append("    resources:\n      ").append(n.group()).append("-vm: {type: vm, memoryMiB: ")
                     .append(n.memoryMiB()).append(", looksAlive: 1s, isAlive: 5s}\n");
         }
@@ -167,6 +168,11 @@ public final class SimTarget implements DrillTarget {
     @Override
     public void operate(Playbook.Operation o, String host) {
         sim.operator(DrillTarget.input(o, host));
+    }
+
+    @Override
+    public Optional<String> coordinator() {
+        return sim.coordinator();
     }
 
     @Override

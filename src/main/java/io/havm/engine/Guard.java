@@ -59,6 +59,16 @@ public final class Guard {
     private final Duration interval;
     private long seq;
     private long fenceAck;
+    /**
+     * A fence request found stale while this node was a ZooKeeper member again: never obeyed later
+     * either. The coordinator saw the node back and took its groups back as running here; its wait
+     * for that request can no longer end in "off" (this node beat on storage after it was
+     * written), so a node that is cut off again is judged by the rules for a cut-off node, and by a
+     * new request if the coordinator still needs one. Obeying the old one at the next ZooKeeper
+     * outage stopped VMs for nothing (found by the simulator once its sessions expired as real ones do).
+     */
+    private long dismissed;
+    private long dismissedSaid;
     /** The previous incarnation's acknowledgement has been read (first successful storage read). */
     private boolean resumed;
     private Instant lastStorageOk;
@@ -210,8 +220,15 @@ public final class Guard {
                     + Instant.ofEpochMilli(request.get().incarnation()) + "), not this one: not obeyed");
         } else if (request.isPresent() && request.get().id() != fenceAck && !request.get().evicted()
                 && agent.member()) {
+            dismissed = request.get().id();
             decided("fence request " + request.get().id() + " (epoch " + request.get().epoch()
                     + ") is stale: this node is a member again; the coordinator terminates here what must not run");
+        } else if (request.isPresent() && request.get().id() == dismissed) {
+            if (dismissedSaid != dismissed) { // once: the cut-off decisions below alternate with it
+                dismissedSaid = dismissed;
+                log.accept(node + " guard: fence request " + dismissed + " was found stale while this node was a"
+                        + " member again: not obeyed now either (a new one would be)");
+            }
         } else if (request.isPresent() && request.get().id() != fenceAck) {
             Heartbeats.FenceRequest r = request.get();
             mustStop = "fence request " + r.id() + " from the coordinator on " + r.by() + " (epoch " + r.epoch() + ")";

@@ -2,6 +2,7 @@ package io.havm.lab;
 
 import io.havm.config.ClusterConfigLoader;
 import io.havm.drill.DrillTarget;
+import io.havm.drill.Preflight;
 import io.havm.engine.Whereabouts;
 import io.havm.libvirt.AccelProbe;
 import io.havm.libvirt.GuestImage;
@@ -14,6 +15,10 @@ import io.havm.policy.ClusterState;
 import io.havm.policy.GroupPhase;
 import io.havm.port.Clock;
 import io.havm.port.Hypervisor;
+import io.havm.validate.Check;
+import io.havm.validate.LibvirtFacts;
+import io.havm.validate.ReportFormat;
+import io.havm.validate.Validate;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -44,7 +49,7 @@ public final class LabTarget implements DrillTarget {
             Playbook.FaultKind.QEMU_KILL, Playbook.FaultKind.AGENT_PAUSE, Playbook.FaultKind.AGENT_RESUME,
             Playbook.FaultKind.AGENT_KILL, Playbook.FaultKind.AGENT_START, Playbook.FaultKind.ZOOKEEPER_STOP,
             Playbook.FaultKind.ZOOKEEPER_START, Playbook.FaultKind.ZOOKEEPER_PAUSE, Playbook.FaultKind.ZOOKEEPER_RESUME,
-            Playbook.FaultKind.ZOOKEEPER_RESTART);
+            Playbook.FaultKind.ZOOKEEPER_RESTART, Playbook.FaultKind.FENCE_FAILS, Playbook.FaultKind.GUEST_AGENT_STOP);
     private static final Duration PREPARE = Duration.ofSeconds(150);
     private static final int HOSTS = 3;
 
@@ -53,6 +58,10 @@ public final class LabTarget implements DrillTarget {
     private final Lab lab;
     private final Clock clock = Clock.SYSTEM;
     /** Read by the referee's thread while steps change it (a host powered off or back). */
+    private final Map<Hypervisor, java.util.concurrent.locks.ReadWriteLock> calls =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    /** The drill cluster's configuration, as written for this drill. */
+    private Path configFile;
     private final Map<String, Hypervisor> hosts = new java.util.concurrent.ConcurrentSkipListMap<>();
     /**
      * Each libvirt question of the referee runs here, bounded: a call on a host that just lost
@@ -128,15 +137,17 @@ public final class LabTarget implements DrillTarget {
             LabVm vm = LabVm.create(home, lab, hosts.values(), "drill-" + n.group(), type, guest, "64M");
             vms.put(n.group(), vm);
             groups.append(LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
-                    n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on()), "",
+                    n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on()), n.groupYaml(),
                     "        looksAlive: 1s\n        isAlive: 5s\n"));
         }
         // A cluster name of its own: the lab's ZooKeeper keeps every earlier drill's state, which a
         // new coordinator of the same name would take for this cluster's.
-        String name = "drill-" + Long.toString(System.currentTimeMillis(), 36);
+        String name = "drill-" + Long.toString(clock.now().toEpochMilli(), 36);
         Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("drill/" + name + ".yaml"), home, name,
-                lab.status(), LabCluster.FAST_TIMERS, groups.toString());
+                lab.status(), LabCluster.FAST_TIMERS, "storage:\n  leaseDir: " + lab.sharedDir().resolve("lockd") + "\n",
+                groups.toString()); // leaseDir: the lab's hosts run virtlockd with their lockspace there
         spec = ClusterConfigLoader.load(cfg).spec();
+        configFile = cfg;
         cluster = LabCluster.of(home, cfg);
         cluster.startAgents();
         Instant deadline = clock.now().plus(PREPARE);
@@ -212,6 +223,18 @@ public final class LabTarget implements DrillTarget {
                         .resolve("run/libvirt/qemu").resolve(vm + ".pid"));
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             }
+            case GUEST_AGENT_STOP -> {
+                // The guest hangs as far as havm can tell: QEMU runs on, its guest agent answers
+                // nothing. The agent stops itself: guest-exec runs a shell in the guest that sends
+                // qemu-ga SIGSTOP (the test guest writes its pid to /run/qemu-ga.pid).
+                String vm = vms.get(f.group()).name();
+                List<String> on = Whereabouts.activeOn(hosts.values(), vm);
+                if (on.size() != 1) {
+                    throw new IllegalStateException(vm + " runs on " + on + ": no single guest to stop the agent of");
+                }
+                hosts.get(on.get(0)).agentCommand(vm, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\","
+                        + "\"arg\":[\"-c\",\"kill -STOP $(cat /run/qemu-ga.pid)\"]}}", Duration.ofSeconds(10));
+            }
             case AGENT_PAUSE -> {
                 long pid = agentPid(host);
                 signal(pid, "STOP");
@@ -221,6 +244,16 @@ public final class LabTarget implements DrillTarget {
                 long pid = agentPid(host);
                 signal(pid, "CONT");
                 paused.remove(pid);
+            }
+            case FENCE_FAILS -> {
+                // read by ci/fence_havm_lab: its next N power actions on this host fail
+                Path fails = fenceFails().resolve(host);
+                try {
+                    Files.createDirectories(fails.getParent());
+                    Files.writeString(fails, f.count() + "\n");
+                } catch (IOException e) {
+                    throw new IllegalStateException("cannot write " + fails + ": " + e.getMessage(), e);
+                }
             }
             case AGENT_KILL -> lab.killAgent(host);
             case AGENT_START -> cluster.startAgents(host);
@@ -238,9 +271,31 @@ public final class LabTarget implements DrillTarget {
         return took;
     }
 
+    /**
+     * A connection's calls (shared) and its closing (exclusive). A sample's call on a host that
+     * just lost power can outlive the sample (it is bounded by waiting, not by cancelling); libvirt's
+     * client crashed the JVM (SIGSEGV in g_main_loop_quit) when the connection was closed under it.
+     */
+    private java.util.concurrent.locks.ReadWriteLock inUse(Hypervisor h) {
+        return calls.computeIfAbsent(h, x -> new java.util.concurrent.locks.ReentrantReadWriteLock());
+    }
+
+    /** Where the drill tells the lab's fence agent which power actions to fail (see ci/fence_havm_lab). */
+    private Path fenceFails() {
+        return lab.facts().root().resolve("fence-fails");
+    }
+
     /** Closes a connection on a thread of its own: on a dead host, closing can block for long. */
     private void closeLater(Hypervisor h) {
-        asker.submit(h::close);
+        var lock = inUse(h).writeLock();
+        asker.submit(() -> {
+            lock.lock(); // after the calls still running on it: closing under them crashed libvirt's client
+            try {
+                h.close();
+            } finally {
+                lock.unlock();
+            }
+        });
     }
 
     private long agentPid(String host) {
@@ -276,6 +331,40 @@ public final class LabTarget implements DrillTarget {
         cluster.submit(DrillTarget.input(o, host));
     }
 
+    /**
+     * {@code havm validate} of the drill's cluster, as the operator would run it: every host's
+     * libvirt, the VMs' definitions, the fence agents' status, ZooKeeper, the timers, N+1.
+     */
+    @Override
+    public Preflight preflight() {
+        Validate.Report r = Validate.run(configFile,
+                new LibvirtFacts(Validate.PER_HOST));
+        Path out = lab.facts().root().resolve("drill").resolve(spec.name() + "-validate.json");
+        try {
+            Files.writeString(out, ReportFormat.json(r));
+        } catch (IOException e) {
+            out = null; // the summary still goes in the report
+        }
+        List<String> problems = new ArrayList<>();
+        for (Check.Status s : List.of(Check.Status.FAIL,
+                Check.Status.WARN)) {
+            r.checks().stream().filter(c -> c.status() == s).forEach(c -> problems.add(s + " " + c.id() + " "
+                    + c.subject() + (c.host() == null ? "" : " on " + c.host()) + ": " + c.detail()
+                    + (c.hint() == null || c.hint().isEmpty() ? "" : " (fix: " + c.hint() + ")")));
+        }
+        long fail = r.count(Check.Status.FAIL);
+        long warn = r.count(Check.Status.WARN);
+        return new Preflight(fail > 0 ? "failed" : warn > 0 ? "warnings" : "passed",
+                (int) r.count(Check.Status.PASS), (int) warn, (int) fail,
+                (int) r.count(Check.Status.SKIP), problems,
+                out == null ? "havm validate" : "havm validate, whole report in " + out);
+    }
+
+    @Override
+    public Optional<String> coordinator() {
+        return cluster.coordinator();
+    }
+
     @Override
     public Optional<ClusterState.Group> group(String group) {
         try {
@@ -296,7 +385,15 @@ public final class LabTarget implements DrillTarget {
         String vm = vms.get(group).name();
         Map<String, java.util.concurrent.Future<Optional<io.havm.port.DomainState>>> asked = new TreeMap<>();
         for (Hypervisor h : hosts.values()) {
-            asked.put(h.host(), asker.submit(() -> h.state(vm)));
+            var lock = inUse(h).readLock();
+            asked.put(h.host(), asker.submit(() -> {
+                lock.lock();
+                try {
+                    return h.state(vm);
+                } finally {
+                    lock.unlock();
+                }
+            }));
         }
         List<String> on = new ArrayList<>();
         Instant deadline = clock.now().plus(ASK);
@@ -327,6 +424,17 @@ public final class LabTarget implements DrillTarget {
     @Override
     public int boots(String group) {
         return ConsoleLog.read(vms.get(group).console()).booted();
+    }
+
+    @Override
+    public Optional<Ticks> ticks(String group) {
+        ConsoleLog log = ConsoleLog.read(vms.get(group).console());
+        List<Integer> per = log.ticksPerBoot().stream().map(List::size).toList();
+        boolean continuous = true;
+        for (int b = 0; b < per.size(); b++) {
+            continuous &= log.ticksContinuous(b);
+        }
+        return Optional.of(new Ticks(continuous, per.isEmpty() ? 0 : per.get(per.size() - 1), per));
     }
 
     @Override
@@ -375,6 +483,15 @@ public final class LabTarget implements DrillTarget {
             return;
         }
         RuntimeException first = null;
+        try (var fails = Files.list(fenceFails())) { // no injected fence failure outlives the drill
+            for (Path f : fails.toList()) {
+                Files.delete(f);
+            }
+        } catch (java.nio.file.NoSuchFileException none) {
+            // no fence failure was injected
+        } catch (IOException e) {
+            first = new IllegalStateException("cannot clear " + fenceFails() + ": " + e.getMessage(), e);
+        }
         for (long pid : paused) {
             try {
                 signal(pid, "CONT");

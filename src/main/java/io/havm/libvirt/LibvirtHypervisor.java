@@ -258,6 +258,20 @@ public final class LibvirtHypervisor implements Hypervisor {
         }
     }
 
+    /** A read-only query on the host's connection that the port does not cover (see {@link HostQueries}). */
+    @FunctionalInterface
+    public interface Query<T> {
+        T run(Connect c) throws LibvirtException;
+    }
+
+    /**
+     * Runs {@code query} on this host's connection, with the port's connection handling (reopened
+     * after loss; a lost host is HOST_UNREACHABLE): what {@code havm validate} asks a host.
+     */
+    public <T> T query(String operation, Query<T> query) {
+        return call(operation, query::run);
+    }
+
     private <T> T onDomain(String operation, String domain, DomainCall<T> call) {
         return call(operation + " " + domain, c -> {
             Domain d = c.domainLookupByName(domain);
@@ -346,15 +360,12 @@ public final class LibvirtHypervisor implements Hypervisor {
     /** Whether a libvirt network of that name is active here; empty when none is defined. */
     public Optional<Boolean> networkActive(String network) {
         return call("network " + network, c -> {
-            org.libvirt.Network n;
-            try {
-                n = c.networkLookupByName(network);
-            } catch (LibvirtException e) {
-                if (e.getError() != null && e.getError().getCode() == org.libvirt.Error.ErrorNumber.VIR_ERR_NO_NETWORK) {
-                    return Optional.empty();
-                }
-                throw e;
+            Optional<org.libvirt.Network> found = HostQueries.lookup(() -> c.networkLookupByName(network),
+                    org.libvirt.Error.ErrorNumber.VIR_ERR_NO_NETWORK);
+            if (found.isEmpty()) {
+                return Optional.empty();
             }
+            org.libvirt.Network n = found.get();
             try {
                 return Optional.of(n.isActive() == 1);
             } finally {

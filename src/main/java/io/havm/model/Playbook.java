@@ -17,18 +17,47 @@ import java.util.Map;
  */
 public record Playbook(String file, String name, String description, Map<String, Need> groups, List<Step> steps) {
 
-    /** A group the drill needs, online on {@code on} before it starts (null: wherever it is). */
-    public record Need(String group, String on, int memoryMiB) {}
+    /**
+     * A group the drill needs, online on {@code on} before it starts (null: wherever it is).
+     *
+     * @param antiAffinity its anti-affinity class (a guest cluster's members share one), or null
+     * @param hard whether that anti-affinity is hard (never together) or soft (apart when possible)
+     */
+    public record Need(String group, String on, int memoryMiB, String antiAffinity, boolean hard) {
+        public Need(String group, String on, int memoryMiB) {
+            this(group, on, memoryMiB, null, true);
+        }
 
-    /** A host named directly ({@code host: host1}) or as where a group runs when the step starts ({@code ownerOf: web}). */
-    public record HostRef(String host, String ownerOf) {
+        /** The group's lines of a cluster configuration that this need adds (its anti-affinity). */
+        public String groupYaml() {
+            return antiAffinity == null ? "" : "    antiAffinity: [{class: " + antiAffinity + ", hard: " + hard + "}]\n";
+        }
+    }
+
+    /**
+     * A host, decided when the step starts: named directly ({@code host1}), where a group runs
+     * ({@code {ownerOf: web}}), the coordinator's host ({@code {coordinator: true}}), or the host
+     * the last fault acted on ({@code {lastFaulted: true}}: after the coordinator's host was lost,
+     * "the coordinator" is another host).
+     *
+     * @param role {@link #COORDINATOR} or {@link #LAST_FAULTED}; null for the other two forms
+     */
+    public record HostRef(String host, String ownerOf, String role) {
+        public static final String COORDINATOR = "coordinator";
+        public static final String LAST_FAULTED = "lastFaulted";
+
         public static HostRef named(String h) {
-            return new HostRef(h, null);
+            return new HostRef(h, null, null);
+        }
+
+        public static HostRef ownerOf(String group) {
+            return new HostRef(null, group, null);
         }
 
         @Override
         public String toString() {
-            return host != null ? host : "the owner of " + ownerOf;
+            return host != null ? host : ownerOf != null ? "the owner of " + ownerOf
+                    : COORDINATOR.equals(role) ? "the coordinator's host" : "the host of the last fault";
         }
     }
 
@@ -81,7 +110,7 @@ public record Playbook(String file, String name, String description, Map<String,
     }
 
     /** An operator's request, as {@code havm group|node ...} submits it. */
-    public record Operation(int line, String label, OperationKind kind, String group, HostRef host, String to,
+    public record Operation(int line, String label, OperationKind kind, String group, HostRef host, HostRef to,
             String mode, boolean failback) implements Step {}
 
     /**
@@ -93,7 +122,7 @@ public record Playbook(String file, String name, String description, Map<String,
 
     public enum CheckKind {
         RUNS_ON("runs-on"), NOT_ON("not-on"), RAN_ONCE("ran-once"), RECOVERY("recovery"), QUIET("quiet"),
-        BOOTS("boots"), DISK_SURVIVED("disk-survived");
+        BOOTS("boots"), DISK_SURVIVED("disk-survived"), TICKS("ticks");
 
         public final String word;
 

@@ -48,7 +48,7 @@ class MainTest {
     @Test
     void unknownCommandAndOptionsAreRefusedWithTheAllowedOnes() {
         assertEquals(2, run("frobnicate"));
-        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper, status, events, group, node, guest-cluster, help)"), err());
+        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper, status, events, group, node, guest-cluster, validate, help)"), err());
         assertEquals(2, run("demo"));
         assertTrue(err().contains("havm demo: the lab's own command: run it through the launcher, ./havm demo"), err());
         assertEquals(2, run("vm", "move", "a.yaml", "--to", "host2", "--mode", "teleport"));
@@ -183,7 +183,7 @@ class MainTest {
     @Test
     void drillCommandsCheckPlaybooksAndRefuseWhatTheyCannotDo() throws Exception {
         String ok = runOut(0, "drill", "check", "playbooks/host-power-loss.yaml", "playbooks/live-migration.yaml");
-        assertTrue(ok.contains("ok: playbooks/host-power-loss.yaml: playbook host-power-loss: 2 groups, 8 steps"), ok);
+        assertTrue(ok.contains("ok: playbooks/host-power-loss.yaml: playbook host-power-loss: 2 groups, 9 steps"), ok);
         Path bad = Files.writeString(dir.resolve("bad.yaml"), "name: bad\ndescription: d\ngroups: {web: {}}\nsteps:\n"
                 + "  - fault: power-cut\n    host: host1\n");
         assertEquals(2, run("drill", "run", bad.toString(), "--sim"));

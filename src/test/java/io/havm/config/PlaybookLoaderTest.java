@@ -44,8 +44,16 @@ class PlaybookLoaderTest {
                 + " agent-kill, agent-start, zookeeper-stop, zookeeper-start, zookeeper-pause, zookeeper-resume,"
                 + " zookeeper-restart, fence-fails, lun-remove, lun-restore, storage-cut, storage-restore)",
                 refused(HEAD + "  - fault: power-cut\n    host: host1\n"));
-        assertEquals("p.yaml:6: steps[1].host: is required: a host name, or {ownerOf: GROUP}",
-                refused(HEAD + "  - fault: power-loss\n"));
+        assertEquals("p.yaml:6: steps[1].host: is required: a host name, {ownerOf: GROUP}, {coordinator: true} or"
+                + " {lastFaulted: true}", refused(HEAD + "  - fault: power-loss\n"));
+        assertEquals("p.yaml:7: steps[1].host.coordinator: must be true (a host name, {ownerOf: GROUP},"
+                + " {coordinator: true} or {lastFaulted: true})",
+                refused(HEAD + "  - fault: power-loss\n    host: {coordinator: false}\n"));
+        assertEquals("p.yaml:7: steps[1].host: needs exactly one of ownerOf, coordinator, lastFaulted (a host name,"
+                + " {ownerOf: GROUP}, {coordinator: true} or {lastFaulted: true})",
+                refused(HEAD + "  - fault: power-loss\n    host: {coordinator: true, ownerOf: web}\n"));
+        assertEquals("p.yaml:8: steps[1].to.lastfaulted: unknown field (allowed: coordinator, lastFaulted, ownerOf)",
+                refused(HEAD + "  - operation: move\n    group: web\n    to: {lastfaulted: true}\n"));
         assertEquals("p.yaml:7: steps[1].group: unknown group 'db' (groups: web)",
                 refused(HEAD + "  - check: ran-once\n    group: db\n"));
         assertEquals("p.yaml:6: steps[1].within: is required (a duration, e.g. 30s)",
@@ -67,6 +75,12 @@ class PlaybookLoaderTest {
                 refused(HEAD + "  - fault: power-loss\n    colour: red\n"));
         assertEquals("p.yaml:8: steps[1].mode: 'teleport' is not allowed (allowed: live, quick, offline)",
                 refused(HEAD + "  - operation: move\n    group: web\n    mode: teleport\n    to: host2\n"));
+        assertEquals("p.yaml:4: groups.web.antiAffinity.hard: 'maybe' is not allowed (allowed: true, false)",
+                refused("name: p\ndescription: d\ngroups:\n  web: {antiAffinity: {class: gc, hard: maybe}}\nsteps:\n"
+                        + "  - check: ran-once\n    group: web\n"));
+        assertEquals("p.yaml:4: groups.web.antiAffinity.class: is required",
+                refused("name: p\ndescription: d\ngroups:\n  web: {antiAffinity: {hard: true}}\nsteps:\n"
+                        + "  - check: ran-once\n    group: web\n"));
         assertEquals("p.yaml:7: steps[1].host.ownerOf: unknown group 'db' (groups: web)",
                 refused(HEAD + "  - fault: isolate\n    host: {ownerOf: db}\n"));
         assertEquals("p.yaml:7: steps[1].count: 0 is out of range (allowed: 1..100)",

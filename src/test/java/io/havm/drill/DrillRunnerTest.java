@@ -101,8 +101,10 @@ class DrillRunnerTest {
         String html = Files.readString(dir.resolve("report.html"));
         assertTrue(html.contains("<span class=\"v pass\">PASSED</span>"), html);
         List<DrillHtml.Phase> phases = DrillHtml.phases(first, first.recoveries().get(0));
-        assertEquals(List.of("detected", "fenced", "placed", "running", "online"),
+        assertEquals(List.of("detected", "fenced", "placed", "running", "online", "guest answering"),
                 phases.stream().map(DrillHtml.Phase::name).toList(), "power loss: every phase, in order");
+        assertTrue(first.recoveries().get(0).answered() >= first.recoveries().get(0).seconds(),
+                "the guest answers once it runs again: " + first.recoveries());
         assertTrue(phases.get(0).to() - phases.get(0).from() > 2.5, "detection: about the 3 s session: " + phases);
         for (DrillHtml.Phase ph : phases) {
             assertTrue(html.contains("<title>" + ph.name() + ": "), "a bar for " + ph.name());
@@ -176,6 +178,11 @@ class DrillRunnerTest {
 
         @Override
         public void operate(Playbook.Operation o, String host) { }
+
+        @Override
+        public Optional<String> coordinator() {
+            return Optional.of("host1");
+        }
 
         @Override
         public Optional<ClusterState.Group> group(String group) {

@@ -120,6 +120,25 @@ class LabFenceAgentTest {
     }
 
     @Test
+    void aDrillsInjectedFailureFailsTheNextActionsThenPowerWorksAgain() throws Exception {
+        Path state = Files.createDirectories(dir.resolve("state/fence-fails"));
+        Files.writeString(state.resolve("host2"), "2\n");
+        Map<String, String> env = Map.of("HAVM_LAB_STATE", dir.resolve("state").toString());
+        for (int left = 1; left >= 0; left--) {
+            Exec.Outcome o = run(agent, "action=off\nplug=host2\n", env);
+            assertEquals(1, o.code(), o.toString());
+            assertTrue(o.err().contains("host2's fence device did not answer (a failure a drill injected; " + left
+                    + " more to come)"), o.err());
+            assertEquals("host1 up\nhost2 up\n", state(), "nothing powered off");
+        }
+        Exec.Outcome status = run(agent, "action=status\nplug=host2\n", env);
+        assertEquals(0, status.code(), "status still answers: " + status);
+        Exec.Outcome off = run(agent, "action=off\nplug=host2\n", env);
+        assertEquals(0, off.code(), off.toString());
+        assertEquals("host1 up\nhost2 off\n", state());
+    }
+
+    @Test
     void offOfAnOffHostAndOnOfAnOnHostChangeNothing() throws Exception {
         Files.writeString(dir.resolve("labstate"), "host1 up\nhost2 off\n");
         Result off = runner("host2").fence("node2", Action.OFF);

@@ -19,9 +19,9 @@ class LabTargetTest {
         LabTarget t = new LabTarget(Path.of("").toAbsolutePath(), System.out);
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> t.check(p));
         assertEquals("p.yaml:6: fault: 'guest-crash' cannot be injected on the lab yet (the lab can: power-loss,"
-                + " power-on, isolate, heal, libvirtd-restart, qemu-kill, agent-pause, agent-resume, agent-kill,"
-                + " agent-start, zookeeper-stop, zookeeper-start, zookeeper-pause, zookeeper-resume, zookeeper-restart);"
-                + " rehearse it with --sim", e.getMessage());
+                + " power-on, isolate, heal, libvirtd-restart, qemu-kill, guest-agent-stop, agent-pause, agent-resume,"
+                + " agent-kill, agent-start, zookeeper-stop, zookeeper-start, zookeeper-pause, zookeeper-resume,"
+                + " zookeeper-restart, fence-fails); rehearse it with --sim", e.getMessage());
         t.close(); // never touched the lab: nothing to undo
     }
 

@@ -87,7 +87,8 @@ public final class EngineSim implements AutoCloseable {
         this.shared = new SimStorage(configured.storage());
         this.spec = simulated(configured, shared);
         this.configured = this.spec;
-        this.zk = new SimCoordinationService(sched, clock, spec.timers().sessionTimeout(), this::log);
+        this.zk = new SimCoordinationService(sched, clock, spec.timers().sessionTimeout(), spec.timers().zkTickTime(),
+                this::log);
         sched.uncaught(this::log);
         sched.latency(name -> name.startsWith("havm-fence-") ? FENCE_TIME : Duration.ZERO);
         this.fencer = new SimFencer(n -> {
@@ -617,6 +618,11 @@ public final class EngineSim implements AutoCloseable {
         }
         log("fault: agent on " + n + " answers again");
         sched.unhang("havm-agent-" + n);
+    }
+
+    /** The node whose coordinator is elected now, if any. */
+    public java.util.Optional<String> coordinator() {
+        return java.util.Optional.ofNullable(zk.leader());
     }
 
     /** The process of the current coordinator crashes (restarted by its supervisor a second later). */

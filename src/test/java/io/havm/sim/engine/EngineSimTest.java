@@ -153,8 +153,9 @@ class EngineSimTest {
             sim.runTo(8);
             assertEquals(List.of("host3"), sim.runningOn("web-vm"));
             sim.powerOff("host3");
-            // host1 (epoch 1) sees host3's session expire at 11, and sends the fence: 700 ms in flight.
-            sim.runTo(11.2);
+            // host1 (epoch 1) sees host3's session expire at 11.5 (last heard by its ping at 8, plus
+            // 3 s, at the next 500 ms tick), and sends the fence: 700 ms in flight.
+            sim.runTo(11.7);
             index(sim.log(), "host3 node: up -> lost");
             sim.powerOff("host1");
             sim.runTo(40);
@@ -199,7 +200,10 @@ class EngineSimTest {
         try (EngineSim sim = new EngineSim(cluster(true, "never")).boot()) {
             sim.runTo(5);
             sim.crashAgent("host1");
-            sim.runTo(5.5);
+            // The old session, last heard by its ping at 5, expires at 8.5 (5 + 3 s, at the next
+            // 500 ms tick); the new agent retries its join each second from 5.2: it is back at 9.2,
+            // after host1 was found lost and before its fence runs.
+            sim.runTo(5.2);
             sim.startAgent("host1"); // the supervisor restarts it: its old session is still registered
             sim.runTo(30);
             List<String> log = sim.log();

@@ -103,10 +103,15 @@ final class VmChecks {
                 }
                 String here = g.name() + "/" + r.name();
                 String before = byDomain.put(r.domain(), here);
-                if (before != null) {
+                if (before != null && r.properties().containsKey("domain")) {
                     throw y.error(DiskUse.field(gn, "resources", r.name(), "properties", "domain"), f
                             + ".properties.domain", "libvirt domain '" + r.domain() + "' is already " + before
                             + "'s: two resources would start, stop and move the same VM");
+                }
+                if (before != null) { // the resource's name stands for the domain: a guess, refused for real hosts
+                    unrunnable.add(y.error(DiskUse.field(gn, "resources", r.name()), f + ".properties.domain",
+                            "is not given, so the libvirt domain is the resource's name '" + r.domain() + "', which"
+                            + " is already " + before + "'s: name each VM's domain (properties.domain)"));
                 }
             }
             long need = g.memoryMiB() + g.vmCount() * timers.perVmOverheadMiB();

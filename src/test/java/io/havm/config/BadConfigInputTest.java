@@ -160,6 +160,15 @@ class BadConfigInputTest {
                   web2:
                     resources: {vm: {properties: {domain: web}}}
                 """));
+        assertEquals("c.yaml:9: groups.web2.resources.vm.properties.domain: is not given, so the libvirt domain is the"
+                + " resource's name 'vm', which is already web/vm's: name each VM's domain (properties.domain)",
+                error(NODES + """
+                groups:
+                  web:
+                    resources: {vm: {properties: {definition: /x.xml}}}
+                  web2:
+                    resources: {vm: {properties: {definition: /y.xml}}}
+                """));
     }
 
     @Test

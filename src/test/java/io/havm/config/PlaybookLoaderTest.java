@@ -52,7 +52,7 @@ class PlaybookLoaderTest {
         assertEquals("p.yaml:7: steps[1].host: needs exactly one of ownerOf, coordinator, lastFaulted (a host name,"
                 + " {ownerOf: GROUP}, {coordinator: true} or {lastFaulted: true})",
                 refused(HEAD + "  - fault: power-loss\n    host: {coordinator: true, ownerOf: web}\n"));
-        assertEquals("p.yaml:8: steps[1].to.lastfaulted: unknown field (allowed: coordinator, lastFaulted, ownerOf)",
+        assertEquals("p.yaml:8: steps[1].to.lastfaulted: unknown field: did you mean 'lastFaulted'? (allowed: coordinator, lastFaulted, ownerOf)",
                 refused(HEAD + "  - operation: move\n    group: web\n    to: {lastfaulted: true}\n"));
         assertEquals("p.yaml:7: steps[1].group: unknown group 'db' (groups: web)",
                 refused(HEAD + "  - check: ran-once\n    group: db\n"));

@@ -108,8 +108,8 @@ public final class DrillCli {
             return 1;
         }
         for (DrillReport.Recovery x : r.recoveries()) {
-            String pred = r.predicted().stream().filter(y -> y.group().equals(x.group()) && y.seconds() != null)
-                    .map(y -> String.format(" (predicted %.2f s)", y.seconds())).findFirst().orElse("");
+            Double p = r.predictedSeconds(x);
+            String pred = p == null ? "" : String.format(" (predicted %.2f s)", p);
             out.println(x.seconds() == null ? "  " + x.group() + ": disrupted at " + x.disrupted() + " s, not recovered"
                     : String.format("  %s: fault at %.2f s, recovered on %s %.2f s later%s%s", x.group(),
                             x.fault(), x.on(), x.seconds(), r.simulated() ? " (predicted)" : pred,

@@ -148,8 +148,7 @@ public final class DrillHtml {
 
     private static void incident(StringBuilder h, DrillReport r, DrillReport.Recovery x) {
         List<Phase> ph = phases(r, x);
-        Double predicted = r.predicted().stream().filter(p -> p.group().equals(x.group()) && p.seconds() != null)
-                .map(DrillReport.Recovery::seconds).findFirst().orElse(null);
+        Double predicted = r.predictedSeconds(x);
         Double target = null;
         for (DrillReport.StepResult s : r.steps()) {
             java.util.regex.Matcher m = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(x.group())

@@ -59,6 +59,22 @@ public record DrillReport(String schema, String playbook, String description, St
                 disagreements, events, recoveries, List.copyOf(p), preflight);
     }
 
+    /**
+     * The simulator's prediction for {@code x}: the predicted recovery of the same group and the
+     * same rank among that group's recoveries (a group lost twice has two), if it recovered.
+     */
+    public Double predictedSeconds(Recovery x) {
+        int rank = 0;
+        for (Recovery y : recoveries) {
+            if (y == x) {
+                break;
+            }
+            rank += y.group().equals(x.group()) ? 1 : 0;
+        }
+        List<Recovery> same = predicted.stream().filter(y -> y.group().equals(x.group())).toList();
+        return rank < same.size() ? same.get(rank).seconds() : null;
+    }
+
     /** Passed: every step ok (or a check the target cannot judge, skipped), and the views never disagreed. */
     public boolean passed() {
         return disagreements.isEmpty() && steps.stream().allMatch(s -> s.status().equals("ok")

@@ -69,6 +69,8 @@ public final class DrillRunner {
     /** Each group's boots as last sampled: a rise is the guest answering after a (re)start. */
     private final Map<String, Integer> bootsSeen = new HashMap<>();
     private final Map<String, Integer> mostCopies = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Incidents of earlier faults, recovered before the next fault began (in order). */
+    private final List<Map.Entry<String, Incident>> past = java.util.Collections.synchronizedList(new ArrayList<>());
     private final Map<String, Incident> incidents = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     private Instant lastFault;
     /** The host the last fault on a host acted on ({@code {lastFaulted: true}}). */
@@ -221,7 +223,11 @@ public final class DrillRunner {
 
     private List<DrillReport.Recovery> incidents() {
         List<DrillReport.Recovery> out = new ArrayList<>();
-        new LinkedHashMap<>(incidents).forEach((g, in) -> {
+        List<Map.Entry<String, Incident>> all = new ArrayList<>(past);
+        all.addAll(new LinkedHashMap<>(incidents).entrySet());
+        all.forEach(e -> {
+            String g = e.getKey();
+            Incident in = e.getValue();
             if (in.disrupted != null) {
                 out.add(new DrillReport.Recovery(g, at(in.fault), at(in.disrupted),
                         in.recovered == null ? null : at(in.recovered),
@@ -263,7 +269,10 @@ public final class DrillRunner {
             synchronized (this) {
                 lastFault = at;
                 for (String g : p.groups().keySet()) {
-                    incidents.put(g, new Incident(at));
+                    Incident before = incidents.put(g, new Incident(at));
+                    if (before != null && before.disrupted != null && before.recovered != null) {
+                        past.add(Map.entry(g, before)); // an earlier fault's recovery stays in the report
+                    }
                 }
             }
             if (host != null) {

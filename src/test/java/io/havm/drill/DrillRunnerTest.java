@@ -52,6 +52,20 @@ class DrillRunnerTest {
     }
 
     @Test
+    void eachFaultsRecoveryStaysInTheReportWhenAnotherFaultFollows() {
+        DrillReport r = rehearse(PlaybookLoader.load(PLAYBOOKS.resolve("second-host-lost.yaml")));
+        List<DrillReport.Recovery> web = r.recoveries().stream().filter(x -> x.group().equals("web")).toList();
+        assertEquals(2, web.size(), "web was lost with host1, then with host2: " + r.recoveries());
+        assertTrue(web.get(0).fault() < web.get(1).fault(), web.toString());
+        assertEquals("host2", web.get(0).on());
+        assertEquals("host3", web.get(1).on());
+        // isolation, then a power-on: the isolation's recovery is not replaced by the power-on's nothing
+        DrillReport iso = rehearse(PlaybookLoader.load(PLAYBOOKS.resolve("host-isolation.yaml")));
+        assertEquals(1, iso.recoveries().size(), iso.recoveries().toString());
+        assertTrue(iso.recoveries().get(0).seconds() != null, iso.recoveries().toString());
+    }
+
+    @Test
     void aPowerLossIsMeasuredAndAWrongExpectationFailsWithoutStoppingTheDrill(@TempDir Path dir) throws Exception {
         Playbook p = PlaybookLoader.parse("p.yaml", "name: wrong\ndescription: d\ngroups:\n  web: {on: host1}\n"
                 + "steps:\n"

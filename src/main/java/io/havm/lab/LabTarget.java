@@ -57,11 +57,12 @@ public final class LabTarget implements DrillTarget {
     private final PrintStream progress;
     private final Lab lab;
     private final Clock clock = Clock.SYSTEM;
-    /** Read by the referee's thread while steps change it (a host powered off or back). */
+    /** Each connection's calls and its closing ({@link #inUse}). */
     private final Map<Hypervisor, java.util.concurrent.locks.ReadWriteLock> calls =
             new java.util.concurrent.ConcurrentHashMap<>();
     /** The drill cluster's configuration, as written for this drill. */
     private Path configFile;
+    /** Read by the referee's thread while steps change it (a host powered off or back). */
     private final Map<String, Hypervisor> hosts = new java.util.concurrent.ConcurrentSkipListMap<>();
     /**
      * Each libvirt question of the referee runs here, bounded: a call on a host that just lost
@@ -337,8 +338,7 @@ public final class LabTarget implements DrillTarget {
      */
     @Override
     public Preflight preflight() {
-        Validate.Report r = Validate.run(configFile,
-                new LibvirtFacts(Validate.PER_HOST));
+        Validate.Report r = Validate.run(configFile, new LibvirtFacts(Validate.PER_HOST));
         Path out = lab.facts().root().resolve("drill").resolve(spec.name() + "-validate.json");
         try {
             Files.writeString(out, ReportFormat.json(r));
@@ -346,8 +346,7 @@ public final class LabTarget implements DrillTarget {
             out = null; // the summary still goes in the report
         }
         List<String> problems = new ArrayList<>();
-        for (Check.Status s : List.of(Check.Status.FAIL,
-                Check.Status.WARN)) {
+        for (Check.Status s : List.of(Check.Status.FAIL, Check.Status.WARN)) {
             r.checks().stream().filter(c -> c.status() == s).forEach(c -> problems.add(s + " " + c.id() + " "
                     + c.subject() + (c.host() == null ? "" : " on " + c.host()) + ": " + c.detail()
                     + (c.hint() == null || c.hint().isEmpty() ? "" : " (fix: " + c.hint() + ")")));

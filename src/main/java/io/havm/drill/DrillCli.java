@@ -108,8 +108,8 @@ public final class DrillCli {
             return 1;
         }
         for (DrillReport.Recovery x : r.recoveries()) {
-            Double p = r.predictedSeconds(x);
-            String pred = p == null ? "" : String.format(" (predicted %.2f s)", p);
+            Double predictedNow = r.predictedSeconds(x);
+            String pred = predictedNow == null ? "" : String.format(" (predicted %.2f s)", predictedNow);
             out.println(x.seconds() == null ? "  " + x.group() + ": disrupted at " + x.disrupted() + " s, not recovered"
                     : String.format("  %s: fault at %.2f s, recovered on %s %.2f s later%s%s", x.group(),
                             x.fault(), x.on(), x.seconds(), r.simulated() ? " (predicted)" : pred,

@@ -202,7 +202,7 @@ public final class SimTarget implements DrillTarget {
     }
 
     @Override
-    public int boots(String group) {
+    public java.util.OptionalInt boots(String group) {
         List<String> ds = domains(group);
         int k = 0;
         List<String> starts = sim.starts();
@@ -212,7 +212,7 @@ public final class SimTarget implements DrillTarget {
                 k++;
             }
         }
-        return k;
+        return java.util.OptionalInt.of(k);
     }
 
     @Override

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.havm.api.ClusterTarget;
+import io.havm.coordination.ZkCoordination;
 import io.havm.drill.DrillCli;
 import io.havm.lab.Lab;
 import io.havm.lab.LabCluster;
@@ -77,6 +78,11 @@ class ClusterDrillIT {
             assertTrue(cluster.await(Duration.ofSeconds(90), s -> s.groups().get("web") != null
                     && s.groups().get("web").phase() == GroupPhase.ONLINE), () -> "web not online: "
                     + cluster.summary() + "\n" + cluster.agentLogs());
+            // the drill's {coordinator: true}: read from the election, as the agents' own logs say it
+            try (ZkCoordination zk = new ZkCoordination(cluster.spec().zookeeper(), "/havm/" + name,
+                    Duration.ofSeconds(3), Duration.ofSeconds(3))) {
+                assertEquals(cluster.coordinator(), zk.leader());
+            }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
             Path report = dir.resolve("report");

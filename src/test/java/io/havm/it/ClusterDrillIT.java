@@ -26,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code havm drill run PLAYBOOK --config cluster.yaml --destructive} on a cluster's own hosts: a
  * havm cluster made on the lab as an operator makes one (its cluster.yaml, an agent per host, one
  * HA group with its VM), then a playbook in this test's directory pulls the plug of the group's
- * host through that node's own fence agent (fence_havm_lab), and the drill judges the recovery
- * with libvirt as referee. The cluster's VMs have no test-guest console for the drill: boots is
+ * host through that node's own fence agent (fence_havm_lab), then destroys the group's VM through
+ * libvirt, and the drill judges both recoveries with libvirt as referee. The cluster's VMs have no test-guest console for the drill: boots is
  * reported skipped, not passed. The drill powers the host back on when it ends; the test leaves the
  * lab as found (agents stopped, the VM removed, hosts on), also when it fails.
  */
@@ -47,9 +47,9 @@ class ClusterDrillIT {
                 List.of("host1", "host2", "host3"), "", "        looksAlive: 1s\n        isAlive: 5s\n");
         Path cfg = LabCluster.writeConfig(dir.resolve("cluster.yaml"), lab.home, name, lab.lab.status(),
                 LabCluster.FAST_TIMERS, "storage:\n  leaseDir: " + facts.sharedDir().resolve("lockd") + "\n", groups);
-        Path playbook = Files.writeString(dir.resolve("cluster-power-loss.yaml"), """
-                name: cluster-power-loss
-                description: The host that runs web loses power through its own fence agent.
+        Path playbook = Files.writeString(dir.resolve("cluster-faults.yaml"), """
+                name: cluster-faults
+                description: The host that runs web loses power through its own fence agent, then its VM is destroyed.
                 groups:
                   web: {on: host2}
                 steps:
@@ -70,6 +70,14 @@ class ClusterDrillIT {
                   - check: boots
                     group: web
                     count: 2
+                  - fault: qemu-kill
+                    group: web
+                    label: destroy web's VM (libvirt)
+                  - check: recovery
+                    group: web
+                    within: 30s
+                  - check: ran-once
+                    group: web
                 """);
         LabCluster cluster = LabCluster.of(lab.home, cfg);
         try {
@@ -93,18 +101,21 @@ class ClusterDrillIT {
             String said = out.toString(StandardCharsets.UTF_8);
             System.out.println(said);
             assertEquals(0, code, said + "\n" + cluster.agentLogs());
-            assertTrue(said.contains("havm drill: cluster-power-loss: passed (on the cluster " + name), said);
+            assertTrue(said.contains("havm drill: cluster-faults: passed (on the cluster " + name), said);
             JsonNode r = io.havm.engine.Codec.json().readTree(Files.readString(report.resolve("report.json")));
             assertFalse(r.get("simulated").asBoolean());
             assertEquals(0, r.get("disagreements").size(), r.toString());
             assertTrue(r.get("preflight").get("status").asText().matches("passed|warnings"), r.get("preflight").toString());
             JsonNode steps = r.get("steps");
-            assertEquals(6, steps.size());
+            assertEquals(9, steps.size());
             for (int i = 0; i < 5; i++) {
                 assertEquals("ok", steps.get(i).get("status").asText(), steps.toString());
             }
             assertEquals("on host2", steps.get(0).get("detail").asText(), "the drill moved web to host2 first");
             assertEquals("skipped", steps.get(5).get("status").asText(), "boots is not judged on a cluster: " + steps);
+            for (int i = 6; i < 9; i++) {
+                assertEquals("ok", steps.get(i).get("status").asText(), "qemu-kill, restarted: " + steps);
+            }
             JsonNode web = r.get("recoveries").get(0);
             assertTrue(web.get("seconds").asDouble() < 30, web.toString());
             // the drill powered host2 back on through its fence agent

@@ -204,12 +204,7 @@ public final class ClusterTarget implements DrillTarget {
 
     @Override
     public void pass(Duration d) {
-        try {
-            clock.pause(d);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
-        }
+        DrillTarget.waitFor(clock, d);
     }
 
     @Override

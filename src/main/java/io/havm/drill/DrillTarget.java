@@ -38,6 +38,16 @@ public interface DrillTarget extends AutoCloseable {
     /** Lets {@code d} pass while the cluster acts (the simulator runs; real hosts are waited for). */
     void pass(Duration d);
 
+    /** {@link #pass} on real hosts: {@code d} of {@code clock}'s time waited for (an interrupt ends the drill). */
+    static void waitFor(io.havm.port.Clock clock, Duration d) {
+        try {
+            clock.pause(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
+
     /**
      * Injects a fault; {@code host} is resolved (null for faults on a group, a disk or the
      * ensemble). Returns when the fault took effect, when the target knows it better than "when

@@ -173,12 +173,7 @@ public final class LabTarget implements DrillTarget {
 
     @Override
     public void pass(Duration d) {
-        try {
-            clock.pause(d);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
-        }
+        DrillTarget.waitFor(clock, d);
     }
 
     @Override

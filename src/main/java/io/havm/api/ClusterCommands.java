@@ -39,7 +39,7 @@ final class ClusterCommands {
 
     static ClusterSpec spec(Args a, String command) {
         String file = a.require(command, "--config", command + " --config cluster.yaml ...");
-        ClusterConfigLoader.Loaded l = ClusterConfigLoader.load(Path.of(file));
+        ClusterConfigLoader.Loaded l = ClusterConfigLoader.load(Path.of(file)).forRealHosts();
         return l.spec();
     }
 
@@ -72,13 +72,26 @@ final class ClusterCommands {
                     + " (the lab's: ./havm lab status --json, zookeeper.connect)");
         }
         Duration session = spec.timers().sessionTimeout();
-        return new ZkCoordination(zk, "/havm/" + spec.name(), session, session, waitForConnection);
+        return new ZkCoordination(zk, "/havm/" + spec.name(), session, waitForConnection ? commandWait(session)
+                : session, waitForConnection);
     }
 
     /** Connects to the ensemble and the cluster a bootstrap file names. */
     static ZkCoordination connect(io.havm.model.Bootstrap b) {
-        return new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), b.sessionTimeout(), true,
-                credentials(b));
+        return new ZkCoordination(b.connectString(), b.root(), b.sessionTimeout(), commandWait(b.sessionTimeout()),
+                true, credentials(b));
+    }
+
+    /** The longest a command waits for ZooKeeper before it says it cannot reach it. */
+    static final Duration COMMAND_WAIT = Duration.ofSeconds(3);
+
+    /**
+     * How long a command (not an agent) waits for ZooKeeper to answer: at most the session
+     * timeout, and never more than {@link #COMMAND_WAIT}, so that an operator whose ensemble is
+     * down hears so in seconds, whatever the session timeout.
+     */
+    static Duration commandWait(Duration session) {
+        return session.compareTo(COMMAND_WAIT) < 0 ? session : COMMAND_WAIT;
     }
 
     /** The bootstrap file's ZooKeeper credentials (read from their root-only file), or null: none. */
@@ -114,7 +127,7 @@ final class ClusterCommands {
             if (a.get("--bootstrap") != null) {
                 throw new InvalidInputException("havm agent", "give --bootstrap or --config, not both (usage: " + usage + ")");
             }
-            local = ClusterConfigLoader.load(Path.of(a.get("--config")));
+            local = ClusterConfigLoader.load(Path.of(a.get("--config"))).forRealHosts();
             node = a.require("havm agent", "--node", usage);
             requireNode(local.spec(), "--node", node);
             cluster = local.spec().name();

@@ -103,7 +103,7 @@ final class ConfigCommands {
                 "--comment"), Set.of("--replace"), 0, usage);
         String file = a.require("havm cluster init", "--config", usage);
         Map<String, String> files = ClusterConfigLoader.files(Path.of(file));
-        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(Path.of(file));
+        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(Path.of(file)).forRealHosts();
         loaded.warnings().forEach(w -> err.println("warning: " + w));
         try (ZkCoordination zk = connect(a, loaded.spec(), file)) {
             ConfigStore cs = new ConfigStore(zk);
@@ -160,7 +160,7 @@ final class ConfigCommands {
         if (rollbackTo == null) {
             source = a.positional.get(0);
             files = ClusterConfigLoader.files(Path.of(source));
-            loaded = ClusterConfigLoader.load(Path.of(source));
+            loaded = ClusterConfigLoader.load(Path.of(source)).forRealHosts();
             zk = connect(a, loaded.spec(), source);
         } else {
             source = "version " + rollbackTo.number();
@@ -232,7 +232,7 @@ final class ConfigCommands {
      * of {@code config apply}. Returns false (and says why) when it could not.
      */
     boolean putInForce(Path config, String why) {
-        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(config);
+        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(config).forRealHosts();
         if (loaded.spec().zookeeper() == null) {
             out.println("  " + config + " names no cluster.zookeeper: put it in force with havm config apply " + config
                     + " --bootstrap FILE");
@@ -298,6 +298,9 @@ final class ConfigCommands {
         Args a = Args.parse("havm config show", args, Set.of("--version", "--into", "--bootstrap", "--config"), Set.of(),
                 0, usage);
         Path into = a.get("--into") == null ? null : Path.of(a.get("--into"));
+        if (a.get("--version") != null) {
+            version(a.get("--version"), "havm config show"); // bad input before any connection
+        }
         if (into != null && java.nio.file.Files.exists(into)) {
             try (var l = java.nio.file.Files.list(into)) {
                 if (l.findAny().isPresent()) {
@@ -346,6 +349,9 @@ final class ConfigCommands {
         String usage = "havm config diff cluster.yaml [--version N] [--bootstrap FILE]";
         Args a = Args.parse("havm config diff", args, Set.of("--version", "--bootstrap"), Set.of(), 1, usage);
         String source = a.positional.get(0);
+        if (a.get("--version") != null) {
+            version(a.get("--version"), "havm config diff"); // bad input before any connection
+        }
         Map<String, String> files = ClusterConfigLoader.files(Path.of(source));
         ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(Path.of(source));
         try (ZkCoordination zk = connect(a, loaded.spec(), source)) {

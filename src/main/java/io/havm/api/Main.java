@@ -154,12 +154,26 @@ public final class Main {
         }
         String cmd = argv.get(0);
         List<String> rest = argv.subList(1, argv.size());
-        return Cli.exitCode(err, () -> switch (cmd) {
+        return Cli.exitCode(err, "havm " + cmd, () -> {
+            try {
+                return dispatch(cmd, rest);
+            } catch (io.havm.coordination.CoordinationException e) {
+                // ZooKeeper unreachable or lost mid-command: the operation failed, said in one line.
+                err.println("havm " + cmd + ": " + e.getMessage());
+                return 1;
+            }
+        });
+    }
+
+    private int dispatch(String cmd, List<String> rest) throws InterruptedException {
+        return switch (cmd) {
             case "help", "--help", "-h" -> {
+                Args.parse("havm " + cmd, rest, Set.of(), Set.of(), 0, "havm help");
                 out.println(USAGE);
                 yield 0;
             }
             case "--version" -> {
+                Args.parse("havm --version", rest, Set.of(), Set.of(), 0, "havm --version");
                 out.println("havm " + version());
                 yield 0;
             }
@@ -178,16 +192,19 @@ public final class Main {
             case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
             case "sim" -> sim(rest);
             case "validate" -> io.havm.validate.ValidateCommand.run(rest, out, err);
-            case "drill" -> new io.havm.drill.DrillCli(out, () -> {
-                throw new InvalidInputException("havm drill run", "a drill on real hosts runs on a cluster's own"
-                        + " hosts (--config cluster.yaml) or on the lab, through its launcher: ./havm drill run"
-                        + " PLAYBOOK; or rehearse it here with --sim");
-            }, (config, destructive) -> new ClusterTarget(config, destructive, out)).run(rest);
+            case "drill" -> {
+                checkReportDir(rest);
+                yield new io.havm.drill.DrillCli(out, () -> {
+                    throw new InvalidInputException("havm drill run", "a drill on real hosts runs on a cluster's own"
+                            + " hosts (--config cluster.yaml) or on the lab, through its launcher: ./havm drill run"
+                            + " PLAYBOOK; or rehearse it here with --sim");
+                }, (config, destructive) -> new ClusterTarget(config, destructive, out)).run(rest);
+            }
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd
                     + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper,"
                     + " status, events, group, node, guest-cluster, validate, help)");
-        });
+        };
     }
 
     /**
@@ -256,9 +273,15 @@ public final class Main {
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         return onHosts(a, "havm vm create", usage, hosts -> {
             Hypervisor target = host(hosts, a.require("havm vm create", "--host", usage));
-            // Validates template, kernel and disk before anything changes; a missing disk is created below.
             // Validates template, kernel and disks before anything changes; sized missing disks are created below.
             var props = f.withDefinition(home, true);
+            // The host is asked before anything is made: an unreachable one leaves no disk behind.
+            String down = unreachable(Map.of(target.host(), target), f.spec().name()).get(target.host());
+            if (down != null) {
+                err.println("havm vm create: host " + target.host() + " is unreachable (" + down + "): nothing was"
+                        + " created");
+                return 1;
+            }
             Optional<String> elsewhere = runningOn(hosts, f.spec().name());
             if (elsewhere.isPresent()) {
                 err.println("havm vm create: " + f.spec().name() + " already runs on " + elsewhere.get());
@@ -286,8 +309,17 @@ public final class Main {
         return onHosts(a, "havm vm move", usage, hosts -> {
             Hypervisor to = host(hosts, a.require("havm vm move", "--to", usage));
             String name = f.spec().name();
-            Hypervisor from = hosts.get(runningOn(hosts, name).orElseThrow(() ->
-                    new InvalidInputException("havm vm move", name + " is not running on any host")));
+            Optional<String> on = runningOn(hosts, name);
+            if (on.isEmpty()) {
+                Map<String, String> down = unreachable(hosts, name);
+                if (!down.isEmpty()) {
+                    err.println("havm vm move: " + name + " runs on no reachable host, and " + describe(down)
+                            + ": where it runs is unknown, nothing was moved");
+                    return 1;
+                }
+                throw new InvalidInputException("havm vm move", name + " is not running on any host");
+            }
+            Hypervisor from = hosts.get(on.get());
             Mover.Report r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM),
                     Scheduler.threads(Clock.SYSTEM)).move(mode, f.withDefinition(home), from, to,
                     p -> out.printf("  %s: %.0f%% of %d MiB, %d ms%n", mode.word, p.percent(), p.dataTotal() >> 20,
@@ -312,7 +344,7 @@ public final class Main {
                     + " that could prove it off");
             return 1;
         }
-        FenceDevice device = FenceDevice.of(deadNode.fencing());
+        FenceDevice device = fenceDevice(a.get("--config"), deadNode);
         Fencer.Result status = new FenceAgentRunner(Map.of(dead, device)).fence(dead, Fencer.Action.STATUS);
         if (status.outcome() != Fencer.Outcome.OFF) {
             err.println("havm vm recover: refused: " + dead + " is not proven off (" + status.detail()
@@ -359,8 +391,21 @@ public final class Main {
         Args a = Args.parse("havm vm remove", args, Set.of("--config"), Set.of(), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         return onHosts(a, "havm vm remove", usage, hosts -> {
-            for (String h : Whereabouts.removeEverywhere(hosts.values(), f.spec().name())) {
-                out.println("removed " + f.spec().name() + " from " + h);
+            String name = f.spec().name();
+            Map<String, String> down = unreachable(hosts, name);
+            List<Hypervisor> up = hosts.values().stream().filter(h -> !down.containsKey(h.host())).toList();
+            List<String> removed = Whereabouts.removeEverywhere(up, name);
+            for (String h : removed) {
+                out.println("removed " + name + " from " + h);
+            }
+            if (!down.isEmpty()) {
+                err.println("havm vm remove: " + name + " may remain where it could not be asked: " + describe(down)
+                        + "; run it again once they answer");
+                return 1;
+            }
+            if (removed.isEmpty()) {
+                out.println(name + " is defined on no host (" + String.join(", ", hosts.keySet()) + "): nothing to"
+                        + " remove");
             }
             return 0;
         });
@@ -403,7 +448,7 @@ public final class Main {
             return new ConfigCommands(out, err).run(args);
         }
         Args a = Args.parse("havm config check", args.subList(1, args.size()), Set.of(), Set.of(), 1, usage);
-        var loaded = io.havm.config.ClusterConfigLoader.load(Path.of(a.positional.get(0)));
+        var loaded = io.havm.config.ClusterConfigLoader.load(Path.of(a.positional.get(0))).forRealHosts();
         loaded.warnings().forEach(w -> err.println("warning: " + w));
         if (loaded.spec().zookeeper() == null) {
             err.println("warning: " + a.positional.get(0) + ": cluster.zookeeper is not set: the agents and the"
@@ -423,7 +468,7 @@ public final class Main {
                 continue; // a fence request on the heartbeat storage: SafetyBudget checked its numbers
             }
             // The agent's own metadata says which options it takes: a typo fails here, not during a failover.
-            var device = io.havm.fencing.FenceDevice.of(n.fencing());
+            var device = fenceDevice(a.positional.get(0), n);
             io.havm.fencing.FenceAgentRunner.validate(a.positional.get(0) + ": cluster.nodes." + n.name() + ".fencing",
                     device);
         }
@@ -445,6 +490,11 @@ public final class Main {
         return 0;
     }
 
+    /** The most seeds one run tries: about a day of simulation; more is a typo. */
+    static final int MAX_SEEDS = 1_000_000;
+    /** The largest first seed: any seed a run reaches stays a positive long. */
+    static final long MAX_FIRST_SEED = Long.MAX_VALUE / 2;
+
     private int sim(List<String> args) {
         String usage = "havm sim DIR | havm sim --seeds N [--first K]";
         Args a = Args.parse("havm sim", args, Set.of("--seeds", "--first"), Set.of(), args.contains("--seeds") ? 0 : 1,
@@ -459,7 +509,16 @@ public final class Main {
             seeds = Integer.parseInt(a.get("--seeds"));
             first = a.get("--first") == null ? 1 : Long.parseLong(a.get("--first"));
         } catch (NumberFormatException e) {
-            throw new InvalidInputException("havm sim", "--seeds and --first take whole numbers (usage: " + usage + ")");
+            throw new InvalidInputException("havm sim", "--seeds and --first take whole numbers (--seeds 1.."
+                    + MAX_SEEDS + ", --first 0.." + MAX_FIRST_SEED + "; usage: " + usage + ")");
+        }
+        if (seeds < 1 || seeds > MAX_SEEDS) {
+            throw new InvalidInputException("havm sim --seeds", seeds + " is out of range (allowed: 1.." + MAX_SEEDS
+                    + ")");
+        }
+        if (first < 0 || first > MAX_FIRST_SEED) {
+            throw new InvalidInputException("havm sim --first", first + " is out of range (allowed: 0.."
+                    + MAX_FIRST_SEED + ")");
         }
         int failed = 0;
         for (long s = first; s < first + seeds; s++) {
@@ -494,6 +553,41 @@ public final class Main {
         }
     }
 
+    /**
+     * {@code drill run ... --report DIR}: a directory havm can write into, checked before the drill
+     * runs rather than after it (an unwritable path would waste the run). A missing directory is
+     * made here, as the drill would.
+     */
+    static void checkReportDir(List<String> args) {
+        int i = args.indexOf("--report");
+        if (i < 0 || i + 1 >= args.size()) {
+            return; // absent, or the drill's own parser says the value is missing
+        }
+        Path dir = Path.of(args.get(i + 1));
+        try {
+            if (Files.exists(dir) && !Files.isDirectory(dir)) {
+                throw new InvalidInputException("havm drill run --report", dir + " is not a directory (reports are"
+                        + " written into a directory: report.html, report.json, junit.xml)");
+            }
+            Files.createDirectories(dir);
+            Files.delete(Files.createTempFile(dir, ".havm-write-check", ""));
+        } catch (java.io.IOException | SecurityException e) {
+            throw new InvalidInputException("havm drill run --report", "cannot write into " + dir + " ("
+                    + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage())
+                    + "): name a directory you can write");
+        }
+    }
+
+    /** Node {@code n}'s fence device; a missing agent named with the file and node that give it. */
+    static FenceDevice fenceDevice(String file, ClusterSpec.NodeSpec n) {
+        try {
+            return FenceDevice.of(n.fencing());
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(file + ": cluster.nodes." + n.name() + ".fencing." + e.where(),
+                    e.problem());
+        }
+    }
+
     private static Hypervisor host(Map<String, Hypervisor> hosts, String name) {
         Hypervisor h = hosts.get(name);
         if (h == null) {
@@ -501,6 +595,33 @@ public final class Main {
                     + String.join(" ", hosts.keySet()) + ")");
         }
         return h;
+    }
+
+    /** The hosts that cannot be asked about {@code domain}, with why (the connection's error). */
+    private static Map<String, String> unreachable(Map<String, Hypervisor> hosts, String domain) {
+        Map<String, String> down = new TreeMap<>();
+        for (Map.Entry<String, Hypervisor> e : hosts.entrySet()) {
+            try {
+                e.getValue().state(domain);
+            } catch (HypervisorException x) {
+                if (x.kind() == HypervisorException.Kind.HOST_UNREACHABLE) {
+                    String why = String.valueOf(x.getMessage());
+                    down.put(e.getKey(), why.startsWith(e.getKey() + ": ") ? why.substring(e.getKey().length() + 2) : why);
+                }
+            }
+        }
+        return down;
+    }
+
+    /** "host h1 is unreachable (why)" or "hosts h1, h2 are unreachable (h1: why; h2: why)". */
+    private static String describe(Map<String, String> down) {
+        if (down.size() == 1) {
+            var e = down.entrySet().iterator().next();
+            return "host " + e.getKey() + " is unreachable (" + e.getValue() + ")";
+        }
+        List<String> why = new ArrayList<>();
+        down.forEach((h, w) -> why.add(h + ": " + w));
+        return "hosts " + String.join(", ", down.keySet()) + " are unreachable (" + String.join("; ", why) + ")";
     }
 
     private static Optional<String> runningOn(Map<String, Hypervisor> hosts, String domain) {

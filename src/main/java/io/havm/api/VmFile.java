@@ -55,18 +55,52 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
     private static final Set<String> RESOURCE = Set.of("useAgentIsAlive", "agentFailureAction", "offlineAction",
             "onlineTimeout", "offlineTimeout", "agentTimeout");
 
-    static VmFile load(Path file, Path home) {
-        String where = file.toString();
-        if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException(where, "no such file");
+    /** A VM file is a few lines; anything far larger is not one. */
+    static final long MAX_BYTES = 1024 * 1024;
+    /** A domain template is a page of XML. */
+    static final long MAX_TEMPLATE_BYTES = 1024 * 1024;
+    private static final java.util.regex.Pattern TEMPLATE_NAME = java.util.regex.Pattern.compile(
+            "[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+
+    /** The kernel, initrd and domain type a VM file's words ("guest", "auto" or paths and types) stand for. */
+    interface Boot {
+        /** {@code [kernel, initrd]} and the domain type. */
+        record Resolved(Path kernel, Path initrd, DomainType type) {}
+
+        Resolved resolve(String kernel, String initrd, String typeWord);
+
+        /** The real one: havm's test guest image (built when missing), the accelerator probed. */
+        static Boot real(Path home) {
+            return (kernel, initrd, typeWord) -> {
+                if (kernel.equals("guest") || initrd.equals("guest")) {
+                    GuestImage g = GuestImage.ensure(home);
+                    return new Resolved(kernel.equals("guest") ? g.kernel() : Path.of(kernel),
+                            initrd.equals("guest") ? g.initrd() : Path.of(initrd),
+                            AccelProbe.resolve(typeWord, g.kernel(), g.initrd(), Path.of("/var/cache/havm")));
+                }
+                return new Resolved(Path.of(kernel), Path.of(initrd),
+                        typeWord.equals("auto") ? DomainType.QEMU : DomainType.parse("domainType", typeWord));
+            };
         }
+    }
+
+    static VmFile load(Path file, Path home) {
+        return parse(file, io.havm.config.InputFile.read(file, "VM", MAX_BYTES), Boot.real(home));
+    }
+
+    /** A VM file's text, checked; {@code boot} resolves its kernel and domain type. */
+    static VmFile parse(Path file, String text, Boot boot) {
+        String where = file.toString();
+        // Syntax and limits as every other file havm reads: the problem and its line.
+        io.havm.config.InputFile.checkYaml(where, text);
         JsonNode root;
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+            root = new ObjectMapper(new YAMLFactory())
+                    .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(text);
         } catch (JsonProcessingException e) {
             JsonLocation loc = e.getLocation();
-            String at = loc == null ? "" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ": ";
-            throw new InvalidInputException(where, "malformed YAML: " + at + e.getOriginalMessage().split("\n")[0]);
+            String at = loc == null || loc.getLineNr() < 1 ? "" : ":" + loc.getLineNr();
+            throw new InvalidInputException(where + at, "malformed YAML: " + e.getOriginalMessage().split("\n")[0]);
         } catch (IOException e) {
             throw new InvalidInputException(where, "cannot read: " + e.getMessage());
         }
@@ -123,21 +157,12 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         }
         String kernel = text(where, root, "kernel", "guest");
         String initrd = text(where, root, "initrd", "guest");
-        DomainType type;
-        Path kernelPath;
-        Path initrdPath;
-        if (kernel.equals("guest") || initrd.equals("guest")) {
-            GuestImage g = GuestImage.ensure(home);
-            kernelPath = kernel.equals("guest") ? g.kernel() : Path.of(kernel);
-            initrdPath = initrd.equals("guest") ? g.initrd() : Path.of(initrd);
-            type = AccelProbe.resolve(typeWord, g.kernel(), g.initrd(), Path.of("/var/cache/havm"));
-        } else {
-            kernelPath = Path.of(kernel);
-            initrdPath = Path.of(initrd);
-            type = typeWord.equals("auto") ? DomainType.QEMU : DomainType.parse("domainType", typeWord);
-        }
-        DomainSpec spec = wrap(where, () -> new DomainSpec(name, null, integer(where, root, "memoryMiB", 128),
-                integer(where, root, "vcpus", 1), type, kernelPath, initrdPath, text(where, root, "cmdline", null),
+        Boot.Resolved b = boot.resolve(kernel, initrd, typeWord);
+        DomainType type = b.type();
+        Path kernelPath = b.kernel();
+        Path initrdPath = b.initrd();
+        DomainSpec spec = wrap(where, () -> new DomainSpec(name, null, integer(where, root, "memoryMiB", 128, 32, 1_048_576),
+                integer(where, root, "vcpus", 1, 1, 256), type, kernelPath, initrdPath, text(where, root, "cmdline", null),
                 disks, text(where, root, "mac", null),
                 Path.of(text(where, root, "serialLog", besideDisk(disks, name + ".console.log"))),
                 Map.of()));
@@ -146,7 +171,8 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
             known(where, "migration.", mig, MIGRATION);
         }
         MigrationOptions migration = new MigrationOptions(bool(where, mig, "migration.unsafeSharedStorage", false),
-                integer(where, mig, "migration.bandwidthMiBs", 0), integer(where, mig, "migration.maxDowntimeMs", 0),
+                integer(where, mig, "migration.bandwidthMiBs", 0, 0, 1_048_576),
+                integer(where, mig, "migration.maxDowntimeMs", 0, 0, 600_000),
                 bool(where, mig, "migration.tls", false));
         JsonNode res = root.path("resource");
         if (!res.isMissingNode()) {
@@ -169,14 +195,58 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         return disks.get(0).path().resolveSibling(file).toString();
     }
 
-    /** The template file: a name under vm-templates/, or a path. */
+    /**
+     * The template file: a name of a template under {@code vm-templates/} ({@code NAME.xml}), or
+     * the path of a file that is a domain template (XML whose root is {@code <domain>} and that
+     * takes the VM's name, {@code ${NAME}}); never any other file, which havm would otherwise
+     * render and hand to libvirt.
+     */
     Path templatePath(Path home) {
-        Path p = template.contains("/") ? Path.of(template) : home.resolve("vm-templates").resolve(template + ".xml");
-        if (!Files.isRegularFile(p)) {
-            throw new InvalidInputException(file + ": template", "'" + template + "': " + p
-                    + " not found (templates: lab-direct-kernel, cloud-image, or a path)");
+        String field = file + ": template";
+        Path dir = home.resolve("vm-templates");
+        if (!template.contains("/")) {
+            Path p = dir.resolve(template + ".xml");
+            if (!TEMPLATE_NAME.matcher(template).matches() || !Files.isRegularFile(p)) {
+                throw new InvalidInputException(field, "'" + template + "' is not a template of " + dir
+                        + " (templates: " + String.join(", ", templateNames(dir)) + "; or the path of a domain"
+                        + " template, e.g. ./my-template.xml)");
+            }
+            return p;
+        }
+        Path p = Path.of(template);
+        String text;
+        try {
+            text = io.havm.config.InputFile.read(p, "domain template", MAX_TEMPLATE_BYTES);
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(field, "'" + template + "' " + e.problem());
+        }
+        String root;
+        try {
+            root = io.havm.util.DomXml.parse(text).getDocumentElement().getTagName();
+        } catch (IllegalArgumentException e) {
+            throw new InvalidInputException(field, "'" + template + "' is not a domain template: it is not XML"
+                    + " (templates: " + String.join(", ", templateNames(dir)) + ", or a libvirt domain XML with"
+                    + " ${NAME}, ${MEMORY_MIB}, ... placeholders, like those)");
+        }
+        if (!root.equals("domain")) {
+            throw new InvalidInputException(field, "'" + template + "' is not a domain template: its root element"
+                    + " is <" + root + ">, not <domain>");
+        }
+        if (!text.contains("${NAME}")) {
+            throw new InvalidInputException(field, "'" + template + "' is not a domain template: it does not take"
+                    + " the VM's name (<name>${NAME}</name>)");
         }
         return p;
+    }
+
+    /** The names of the templates in {@code dir}, sorted. */
+    private static List<String> templateNames(Path dir) {
+        try (var s = Files.list(dir)) {
+            return s.map(x -> x.getFileName().toString()).filter(n -> n.endsWith(".xml"))
+                    .map(n -> n.substring(0, n.length() - 4)).sorted().toList();
+        } catch (IOException e) {
+            return List.of("none found in " + dir);
+        }
     }
 
     /** Properties with the rendered definition, ready for Online on any node. */
@@ -209,7 +279,8 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         for (Iterator<String> it = node.fieldNames(); it.hasNext();) {
             String f = it.next();
             if (!allowed.contains(f)) {
-                throw new InvalidInputException(where + ": " + prefix + f, "unknown field (allowed: "
+                throw new InvalidInputException(where + ": " + prefix + f, "unknown field"
+                        + InvalidInputException.didYouMean(f, allowed) + " (allowed: "
                         + String.join(", ", new TreeSet<>(allowed)) + ")");
             }
         }
@@ -228,16 +299,25 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
         if (!v.isValueNode() || v.asText().isBlank()) {
             throw new InvalidInputException(where + ": " + field, "must be a non-empty text value");
         }
+        if (v.asText().indexOf('\0') >= 0) {
+            // never meaningful, and a path holding one fails far from here
+            throw new InvalidInputException(where + ": " + field, "must not contain a NUL character (\\0)");
+        }
         return v.asText();
     }
 
-    private static int integer(String where, JsonNode node, String field, int dflt) {
+    private static int integer(String where, JsonNode node, String field, int dflt, int min, int max) {
         JsonNode v = node.path(leaf(field));
         if (v.isMissingNode() || v.isNull()) {
             return dflt;
         }
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-            throw new InvalidInputException(where + ": " + field, "'" + v.asText() + "' is not a whole number");
+        if (!v.isIntegralNumber()) {
+            throw new InvalidInputException(where + ": " + field, "'" + v.asText() + "' is not a whole number"
+                    + " (allowed: " + min + ".." + max + ")");
+        }
+        if (!v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
+            throw new InvalidInputException(where + ": " + field, v.asText() + " is out of range (allowed: " + min
+                    + ".." + max + ")");
         }
         return v.asInt();
     }
@@ -255,19 +335,32 @@ record VmFile(Path file, DomainSpec spec, String template, Map<Path, String> dis
 
     static Duration duration(String where, JsonNode node, String field, String dflt) {
         String s = text(where, node, field, dflt);
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([1-9][0-9]{0,6})(ms|s|m)?").matcher(s);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]+)(ms|s|m)?").matcher(s);
         if (!m.matches()) {
             throw new InvalidInputException(where + ": " + field, "'" + s
                     + "' is not a duration (a positive number with ms, s or m; e.g. 300s)");
         }
-        long n = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "s" : m.group(2);
-        return switch (unit) {
-            case "ms" -> Duration.ofMillis(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofSeconds(n);
-        };
+        Duration d = null;
+        try {
+            long n = Long.parseLong(m.group(1));
+            d = switch (unit) {
+                case "ms" -> Duration.ofMillis(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofSeconds(n);
+            };
+        } catch (NumberFormatException | ArithmeticException e) {
+            // past what a Duration holds: out of range below
+        }
+        if (d == null || d.compareTo(SHORTEST) < 0 || d.compareTo(LONGEST) > 0) {
+            throw new InvalidInputException(where + ": " + field, "'" + s + "' is out of range (allowed: 100ms..24h)");
+        }
+        return d;
     }
+
+    /** The range of a VM file's timeouts: shorter fails every call, longer is a typo. */
+    private static final Duration SHORTEST = Duration.ofMillis(100);
+    private static final Duration LONGEST = Duration.ofHours(24);
 
     private interface Supplier<T> {
         T get();

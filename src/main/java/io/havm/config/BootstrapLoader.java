@@ -2,10 +2,6 @@ package io.havm.config;
 
 import io.havm.model.Bootstrap;
 import io.havm.model.InvalidInputException;
-import java.io.IOException;
-import java.io.Reader;
-import java.io.StringReader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,21 +21,22 @@ public final class BootstrapLoader {
 
     private BootstrapLoader() {}
 
+    /** A bootstrap file is a few lines; anything far larger is not one. */
+    static final long MAX_BYTES = 1024 * 1024;
+
     public static Bootstrap load(Path file) {
-        try (Reader r = Files.newBufferedReader(file)) {
-            return parse(file.toString(), r);
-        } catch (IOException e) {
-            throw new InvalidInputException(file.toString(), "cannot read: " + e.getMessage()
-                    + " (the bootstrap file: node, cluster, zookeeper; see the README's production install)");
+        String text;
+        try {
+            text = InputFile.read(file, "bootstrap", MAX_BYTES);
+        } catch (InvalidInputException e) {
+            throw new InvalidInputException(e.where(), e.problem() + "; the bootstrap file names this host's node,"
+                    + " cluster and zookeeper (see the README's production install)");
         }
+        return parse(file.toString(), text);
     }
 
     public static Bootstrap parse(String file, String text) {
-        return parse(file, new StringReader(text));
-    }
-
-    private static Bootstrap parse(String file, Reader reader) {
-        ClusterConfigLoader.Source src = ClusterConfigLoader.compose(file, reader);
+        ClusterConfigLoader.Source src = ClusterConfigLoader.compose(file, text);
         Yaml y = src.y();
         Node root = src.root();
         if (root == null) {
@@ -55,11 +52,8 @@ public final class BootstrapLoader {
         String cluster = y.required(top, "cluster", "cluster", root);
         ClusterConfigLoader.checkName(y, top.get("cluster"), "cluster", cluster);
         String zk = ClusterConfigLoader.zookeeper(y, top, "zookeeper");
-        Duration session = y.duration(top, "sessionTimeout", "sessionTimeout", Bootstrap.DEFAULT_SESSION_TIMEOUT, false);
-        if (session.compareTo(Duration.ofSeconds(2)) < 0 || session.compareTo(Duration.ofMinutes(2)) > 0) {
-            throw y.error(top.get("sessionTimeout"), "sessionTimeout", session.toMillis() + " ms is out of range"
-                    + " (allowed: 2s..2m)");
-        }
+        Duration session = y.duration(top, "sessionTimeout", "sessionTimeout", Bootstrap.DEFAULT_SESSION_TIMEOUT, false,
+                Duration.ofSeconds(2), Duration.ofMinutes(2));
         Path credentials = null;
         if (top.containsKey("credentials")) {
             String c = y.text(top, "credentials", "credentials", null);
@@ -83,10 +77,8 @@ public final class BootstrapLoader {
         if (!dir.startsWith("/")) {
             throw y.error(e.get("dataDir"), "ensemble.dataDir", "'" + dir + "' is not an absolute path");
         }
-        Duration tick = y.duration(e, "tickTime", "ensemble.tickTime", Duration.ofSeconds(2), false);
-        if (tick.compareTo(Duration.ofMillis(100)) < 0 || tick.compareTo(Duration.ofSeconds(10)) > 0) {
-            throw y.error(e.get("tickTime"), "ensemble.tickTime", tick.toMillis() + " ms is out of range (allowed: 100ms..10s)");
-        }
+        Duration tick = y.duration(e, "tickTime", "ensemble.tickTime", Duration.ofSeconds(2), false,
+                Duration.ofMillis(100), Duration.ofSeconds(10));
         if (!e.containsKey("members")) {
             throw y.error(n, "ensemble.members", "is required: every server of the ensemble, e.g."
                     + " [{id: 1, node: host1, host: 10.0.0.11}, ...]");

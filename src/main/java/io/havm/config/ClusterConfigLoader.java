@@ -9,7 +9,6 @@ import io.havm.model.StorageSpec;
 import io.havm.policy.Dependencies;
 import io.havm.policy.Placement;
 import java.io.IOException;
-import java.io.Reader;
 import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,11 +33,32 @@ import org.yaml.snakeyaml.nodes.Node;
 public final class ClusterConfigLoader {
     /** The largest configuration file read (characters): room for 100,000 groups. */
     static final int MAX_CODE_POINTS = 64 * 1024 * 1024;
+    /** The largest configuration file read (bytes): as many as the characters allowed. */
+    static final long MAX_BYTES = MAX_CODE_POINTS;
+    private static final Duration HOUR = Duration.ofHours(1);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
     private static final Pattern WINDOW = Pattern.compile("window ([01][0-9]|2[0-3])-([01][0-9]|2[0-3])");
 
     /** A loaded configuration and the warnings it produced (e.g. N+1 admission). */
-    public record Loaded(ClusterSpec spec, List<String> warnings) {}
+    public record Loaded(ClusterSpec spec, List<String> warnings, List<InvalidInputException> unrunnable) {
+        public Loaded(ClusterSpec spec, List<String> warnings) {
+            this(spec, warnings, List.of());
+        }
+
+        /**
+         * This configuration, refused if it cannot drive real hosts: a VM that names neither its
+         * libvirt domain nor a definition (it could only be guessed at by its resource name), a
+         * script resource with nothing to run, a group larger than every node it may run on. The
+         * simulator and the policy's tests model such clusters on purpose and load them; every
+         * command that puts a configuration in force or reaches hosts with it calls this first.
+         */
+        public Loaded forRealHosts() {
+            if (!unrunnable.isEmpty()) {
+                throw unrunnable.get(0);
+            }
+            return this;
+        }
+    }
 
     private ClusterConfigLoader() {}
 
@@ -78,15 +98,11 @@ public final class ClusterConfigLoader {
     }
 
     private static Source read(Path file) {
-        try (Reader r = Files.newBufferedReader(file)) {
-            return compose(file.toString(), r);
-        } catch (IOException e) {
-            throw new InvalidInputException(file.toString(), "cannot read: " + e.getMessage());
-        }
+        return compose(file.toString(), InputFile.read(file, "cluster configuration", MAX_BYTES));
     }
 
     public static Loaded parse(String file, String text) {
-        return parse(compose(file, new StringReader(text)), List.of());
+        return parse(compose(file, text), List.of());
     }
 
     /**
@@ -96,9 +112,9 @@ public final class ClusterConfigLoader {
     public static Loaded parse(String file, String text, Map<String, String> fragments) {
         List<Source> f = new ArrayList<>();
         for (Map.Entry<String, String> e : fragments.entrySet()) {
-            f.add(compose(e.getKey(), new StringReader(e.getValue())));
+            f.add(compose(e.getKey(), e.getValue()));
         }
-        return parse(compose(file, new StringReader(text)), f);
+        return parse(compose(file, text), f);
     }
 
     /**
@@ -124,31 +140,38 @@ public final class ClusterConfigLoader {
     }
 
     private static String readText(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            throw new InvalidInputException(file.toString(), "cannot read: " + e.getMessage());
-        }
+        return InputFile.read(file, "cluster configuration", MAX_BYTES);
     }
 
     /** A parsed file: its node tree and the reader that names it in errors. */
     record Source(Yaml y, Node root) {}
 
-    /** Composes one YAML file, with the loader's limits; every parse error named by file and line. */
-    static Source compose(String file, Reader reader) {
+    /**
+     * Composes one YAML document, with the loader's limits; every parse error named by file and
+     * line. Only SnakeYAML's node tree is built, never Java objects: a tag such as
+     * {@code !!java.lang.ProcessBuilder} is a node's tag here, read by nobody.
+     */
+    static Source compose(String file, String text) {
         Yaml y = new Yaml(file);
         try {
-            LoaderOptions opts = new LoaderOptions();
-            opts.setAllowDuplicateKeys(true); // we report duplicates ourselves, with the line
-            // 20,000 groups are some 4 MiB of YAML: well above SnakeYAML's default 3 MiB.
-            opts.setCodePointLimit(MAX_CODE_POINTS);
-            return new Source(y, new org.yaml.snakeyaml.Yaml(opts).compose(reader));
+            return new Source(y, new org.yaml.snakeyaml.Yaml(options()).compose(new StringReader(text)));
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
             throw new InvalidInputException(file + ":" + line, "malformed YAML: " + e.getProblem());
         } catch (org.yaml.snakeyaml.error.YAMLException e) {
-            throw new InvalidInputException(file, "unreadable YAML: " + e.getMessage());
+            throw YamlLimits.explain(file, text, options(), e);
+        } catch (StackOverflowError e) {
+            throw new InvalidInputException(file, "is nested too deeply to read (at most "
+                    + options().getNestingDepthLimit() + " levels of lists and mappings are allowed)");
         }
+    }
+
+    private static LoaderOptions options() {
+        LoaderOptions opts = new LoaderOptions();
+        opts.setAllowDuplicateKeys(true); // we report duplicates ourselves, with the line
+        // 20,000 groups are some 4 MiB of YAML: well above SnakeYAML's default 3 MiB.
+        opts.setCodePointLimit(MAX_CODE_POINTS);
+        return opts;
     }
 
     private static Loaded parse(Source main, List<Source> fragments) {
@@ -227,6 +250,7 @@ public final class ClusterConfigLoader {
             groups.put(e.getKey(), group(groupFile.get(e.getKey()), e.getKey(), e.getValue(), nodeNames, st, zone));
         }
         DiskUse.check(groups, st, y, groupFile, groupNodes);
+        List<InvalidInputException> unrunnable = VmChecks.check(groups, nodes, timers, y, groupFile, groupNodes);
         ClusterSpec.Heartbeat heartbeat = heartbeat(y, c.get("heartbeat"), st, groups);
         ClusterSpec.WatchdogSpec watchdog = watchdog(y, c.get("watchdog"));
         ClusterSpec spec = new ClusterSpec(name, nodes, groups, timers, zk,
@@ -234,7 +258,10 @@ public final class ClusterConfigLoader {
                 heartbeat, watchdog, migrationTls);
         List<String> clashes = spec.clashes();
         if (!clashes.isEmpty()) {
-            throw new InvalidInputException(file, "timers race: " + String.join("; ", clashes));
+            // The line of the timers (or of the cluster, when every timer is a default).
+            Node at = c.containsKey("timers") ? c.get("timers") : top.get("cluster");
+            throw new InvalidInputException(file + ":" + (at.getStartMark().getLine() + 1), "timers race: "
+                    + String.join("; ", clashes));
         }
         List<String> warnings = new ArrayList<>();
         for (Map.Entry<String, List<String>> e : Placement.admission(spec).entrySet()) {
@@ -246,7 +273,7 @@ public final class ClusterConfigLoader {
                     + String.join("; ", warnings));
         }
         warnings.addAll(spec.cautions());
-        return new Loaded(spec, warnings);
+        return new Loaded(spec, warnings, List.copyOf(unrunnable));
     }
 
     static void checkName(Yaml y, Node at, String field, String v) {
@@ -274,15 +301,22 @@ public final class ClusterConfigLoader {
                 "fenceRetry", "perVmOverheadMiB", "startupGrace"));
         String p = "cluster.timers.";
         return new ClusterSpec.Timers(
-                y.duration(t, "sessionTimeout", p + "sessionTimeout", Duration.ofSeconds(3), false),
-                y.duration(t, "zkTickTime", p + "zkTickTime", Duration.ofMillis(500), false),
-                y.duration(t, "selfFenceAfter", p + "selfFenceAfter", Duration.ZERO, false),
-                y.duration(t, "selfFenceDuration", p + "selfFenceDuration", Duration.ofSeconds(2), false),
-                y.duration(t, "safetyMargin", p + "safetyMargin", Duration.ofSeconds(1), false),
-                y.duration(t, "recoveryWithoutFence", p + "recoveryWithoutFence", Duration.ofSeconds(3), true),
-                y.duration(t, "fenceRetry", p + "fenceRetry", Duration.ofSeconds(2), false),
+                // ZooKeeper's own bounds: the bootstrap file's sessionTimeout (2s..2m), which must equal
+                // this one, and a tick a server accepts; the others are budgets counted in seconds.
+                y.duration(t, "sessionTimeout", p + "sessionTimeout", Duration.ofSeconds(3), false,
+                        Duration.ofSeconds(2), Duration.ofMinutes(2)),
+                y.duration(t, "zkTickTime", p + "zkTickTime", Duration.ofMillis(500), false, Duration.ofMillis(100),
+                        Duration.ofSeconds(10)),
+                y.duration(t, "selfFenceAfter", p + "selfFenceAfter", Duration.ZERO, false, Duration.ZERO, HOUR),
+                y.duration(t, "selfFenceDuration", p + "selfFenceDuration", Duration.ofSeconds(2), false,
+                        Duration.ZERO, HOUR),
+                y.duration(t, "safetyMargin", p + "safetyMargin", Duration.ofSeconds(1), false, Duration.ZERO, HOUR),
+                y.duration(t, "recoveryWithoutFence", p + "recoveryWithoutFence", Duration.ofSeconds(3), true,
+                        Duration.ZERO, Duration.ofDays(1)),
+                y.duration(t, "fenceRetry", p + "fenceRetry", Duration.ofSeconds(2), false, Duration.ofMillis(100),
+                        HOUR),
                 y.integer(t, "perVmOverheadMiB", p + "perVmOverheadMiB", 64, 0, 1 << 20),
-                y.duration(t, "startupGrace", p + "startupGrace", Duration.ofSeconds(20), false));
+                y.duration(t, "startupGrace", p + "startupGrace", Duration.ofSeconds(20), false, Duration.ZERO, HOUR));
     }
 
     /** cluster.heartbeat: {dir: PATH} or {pool: ISCSI-POOL, lun: N}, plus interval, timeout, clockSkew. */
@@ -328,13 +362,13 @@ public final class ClusterConfigLoader {
                 }
             }
         }
-        Duration interval = y.duration(m, "interval", f + ".interval", Duration.ofMillis(500), false);
-        if (interval.compareTo(Duration.ofMillis(100)) < 0) {
-            throw y.error(m.get("interval"), f + ".interval", "must be at least 100ms");
-        }
+        Duration interval = y.duration(m, "interval", f + ".interval", Duration.ofMillis(500), false,
+                Duration.ofMillis(100), Duration.ofMinutes(1));
         return new ClusterSpec.Heartbeat(dir, pool, lun, interval,
-                y.duration(m, "timeout", f + ".timeout", Duration.ofSeconds(2), false),
-                y.duration(m, "clockSkew", f + ".clockSkew", Duration.ofMillis(500), false));
+                y.duration(m, "timeout", f + ".timeout", Duration.ofSeconds(2), false, Duration.ofMillis(100),
+                        Duration.ofMinutes(10)),
+                y.duration(m, "clockSkew", f + ".clockSkew", Duration.ofMillis(500), false, Duration.ZERO,
+                        Duration.ofMinutes(1)));
     }
 
     /** cluster.watchdog: {device: /dev/watchdog, timeout: 10s}; '{node}' in device is the node's name. */
@@ -397,7 +431,8 @@ public final class ClusterConfigLoader {
                 }
             }
             fencing = new ClusterSpec.Fencing(agent, options,
-                    y.duration(fm, "timeout", f + ".fencing.timeout", Duration.ofSeconds(30), false), files);
+                    y.duration(fm, "timeout", f + ".fencing.timeout", Duration.ofSeconds(30), false,
+                            Duration.ofSeconds(1), HOUR), files);
         }
         return new ClusterSpec.NodeSpec(name, uri, mem, fencing);
     }
@@ -532,11 +567,15 @@ public final class ClusterConfigLoader {
         if (m.containsKey("failover")) {
             Map<String, Node> fm = y.mapping(m.get("failover"), f + ".failover", Set.of("threshold", "period"));
             threshold = (int) y.integer(fm, "threshold", f + ".failover.threshold", threshold, 0, 1000);
-            period = y.duration(fm, "period", f + ".failover.period", period, false);
+            period = y.duration(fm, "period", f + ".failover.period", period, false, Duration.ofSeconds(1),
+                    Yaml.LONGEST);
         }
         boolean autoStart = y.bool(m, "autoStart", f + ".autoStart", true);
         if (!m.containsKey("resources")) {
             throw y.error(n, f + ".resources", "is required: at least one resource");
+        }
+        if (y.mapping(m.get("resources"), f + ".resources", null).isEmpty()) {
+            throw y.error(m.get("resources"), f + ".resources", "is empty: a group needs at least one resource");
         }
         Map<String, ResourceSpec> resources = new LinkedHashMap<>();
         for (Map.Entry<String, Node> e : y.mapping(m.get("resources"), f + ".resources", null).entrySet()) {
@@ -577,11 +616,15 @@ public final class ClusterConfigLoader {
             Map<String, Node> rm = y.mapping(m.get("restart"), f + ".restart", Set.of("threshold", "period",
                     "affectsGroup"));
             restart = new ResourceSpec.RestartPolicy((int) y.integer(rm, "threshold", f + ".restart.threshold", 1, 0, 100),
-                    y.duration(rm, "period", f + ".restart.period", Duration.ofMinutes(15), false),
+                    y.duration(rm, "period", f + ".restart.period", Duration.ofMinutes(15), false,
+                            Duration.ofSeconds(1), Yaml.LONGEST),
                     y.bool(rm, "affectsGroup", f + ".restart.affectsGroup", true));
         }
-        Duration looks = y.duration(m, "looksAlive", f + ".looksAlive", Duration.ofSeconds(5), false);
-        Duration is = y.duration(m, "isAlive", f + ".isAlive", Duration.ofSeconds(60), false);
+        // A zero interval would ask libvirt in a busy loop; a zero pending timeout fails every Online.
+        Duration looks = y.duration(m, "looksAlive", f + ".looksAlive", Duration.ofSeconds(5), false,
+                Duration.ofMillis(100), HOUR);
+        Duration is = y.duration(m, "isAlive", f + ".isAlive", Duration.ofSeconds(60), false, Duration.ofMillis(100),
+                Duration.ofDays(1));
         if (is.compareTo(looks) < 0) {
             throw y.error(m.get("isAlive"), f + ".isAlive", "the thorough check (" + is.toMillis()
                     + " ms) must not run more often than the cheap one (looksAlive " + looks.toMillis() + " ms)");
@@ -595,8 +638,16 @@ public final class ClusterConfigLoader {
         }
         Map<String, String> props = new TreeMap<>();
         if (m.containsKey("properties")) {
-            for (Map.Entry<String, Node> e : y.mapping(m.get("properties"), f + ".properties", null).entrySet()) {
+            Set<String> known = switch (type) {
+                case VM -> VmChecks.PROPERTIES;
+                case DISK -> Set.of();
+                default -> null; // a script's are its agent's parameters
+            };
+            for (Map.Entry<String, Node> e : y.mapping(m.get("properties"), f + ".properties", known).entrySet()) {
                 props.put(e.getKey(), y.scalar(e.getValue(), f + ".properties." + e.getKey()));
+            }
+            if (type == ResourceSpec.Type.VM) {
+                VmChecks.properties(y, f + ".properties", y.mapping(m.get("properties"), f + ".properties", known));
             }
         }
         if (m.containsKey("disk")) {
@@ -627,6 +678,7 @@ public final class ClusterConfigLoader {
         long mem = y.integer(m, "memoryMiB", f + ".memoryMiB", type == ResourceSpec.Type.VM ? 512 : 0, 0, 1L << 30);
         Duration pending = type == ResourceSpec.Type.DISK ? Duration.ofSeconds(30) : Duration.ofSeconds(180);
         return new ResourceSpec(name, type, y.names(m, "dependsOn", f + ".dependsOn"), restart, looks, is,
-                y.duration(m, "pendingTimeout", f + ".pendingTimeout", pending, false), mem, action, props);
+                y.duration(m, "pendingTimeout", f + ".pendingTimeout", pending, false, Duration.ofSeconds(1),
+                        Duration.ofDays(1)), mem, action, props);
     }
 }

@@ -14,10 +14,6 @@ import io.havm.model.Playbook.Step;
 import io.havm.model.Playbook.Wait;
 import io.havm.model.InvalidInputException;
 import io.havm.policy.GroupPhase;
-import java.io.IOException;
-import java.io.Reader;
-import java.io.StringReader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,39 +48,11 @@ public final class PlaybookLoader {
     private PlaybookLoader() {}
 
     public static Playbook load(Path file) {
-        if (Files.isDirectory(file)) {
-            throw new InvalidInputException(file.toString(), "is a directory, not a playbook file");
-        }
-        byte[] bytes;
-        try {
-            if (Files.size(file) > MAX_BYTES) {
-                throw new InvalidInputException(file.toString(), "is " + Files.size(file) + " bytes: a playbook is"
-                        + " at most " + MAX_BYTES + " bytes");
-            }
-            bytes = Files.readAllBytes(file);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new InvalidInputException(file.toString(), "no such file");
-        } catch (IOException e) {
-            throw new InvalidInputException(file.toString(), "cannot read: " + e.getMessage());
-        }
-        String text;
-        try {
-            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new InvalidInputException(file.toString(), "is not UTF-8 text");
-        }
-        return parse(file.toString(), text);
+        return parse(file.toString(), InputFile.read(file, "playbook", MAX_BYTES));
     }
 
     public static Playbook parse(String file, String text) {
-        return parse(file, new StringReader(text));
-    }
-
-    private static Playbook parse(String file, Reader reader) {
-        ClusterConfigLoader.Source src = ClusterConfigLoader.compose(file, reader);
+        ClusterConfigLoader.Source src = ClusterConfigLoader.compose(file, text);
         Yaml y = src.y();
         Node root = src.root();
         if (root == null) {
@@ -259,11 +227,7 @@ public final class PlaybookLoader {
         if (!m.containsKey(key)) {
             throw y.error(at, f + "." + key, "is required (a duration, e.g. 30s)");
         }
-        Duration d = y.duration(m, key, f + "." + key, null, false);
-        if (d.isZero() || d.compareTo(LONGEST) > 0) {
-            throw y.error(m.get(key), f + "." + key, d.toMillis() + " ms is out of range (allowed: 1ms..30m)");
-        }
-        return d;
+        return y.duration(m, key, f + "." + key, null, false, Duration.ofMillis(1), LONGEST);
     }
 
     private static String group(Yaml y, Map<String, Node> m, String f, Set<String> groups, Node at) {

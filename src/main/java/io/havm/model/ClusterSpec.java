@@ -221,10 +221,13 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
     /**
      * Timers, checked against each other when the configuration loads (see {@link #clashes()}).
      *
-     * <p>The safety argument: a node cut off at time T0 notices at the latest at
-     * T0 + {@link #readTimeout()} (ZooKeeper's client read timeout, 2/3 of the session timeout),
-     * waits {@code selfFenceAfter}, then turns its HA VMs off within {@code selfFenceDuration}. The
-     * survivors see its session expire at T0 + sessionTimeout. Without a fence agent's
+     * <p>The safety argument: let T0 be the last moment a node and ZooKeeper heard each other (an
+     * idle client is heard by its pings, every third of the session timeout, so T0 may be up to that
+     * long before the cut). The node notices at the latest at T0 + {@link #readTimeout()} (ZooKeeper's
+     * client read timeout, 2/3 of the session timeout, counted from what it last heard), waits
+     * {@code selfFenceAfter}, then turns its HA VMs off within {@code selfFenceDuration}. The
+     * survivors see its session expire at T0 + sessionTimeout, at the server's next tick; both
+     * count from T0, so the margin between them holds wherever the cut falls. Without a fence agent's
      * confirmation they may recover its VMs only {@code recoveryWithoutFence} later; that must come
      * after the isolated node is done, plus {@code safetyMargin}.
      *

@@ -15,6 +15,15 @@ public final class Cli {
 
     /** Runs {@code body}; bad input and expected failures become a one-line message on {@code err}, never a trace. */
     public static int exitCode(PrintStream err, Body body) {
+        return exitCode(err, "havm", body);
+    }
+
+    /**
+     * As {@link #exitCode(PrintStream, Body)}; {@code command} names the command in the one line
+     * said for an unexpected failure (a file that cannot be written, or a bug: never a stack
+     * trace, unless HAVM_DEBUG is set).
+     */
+    public static int exitCode(PrintStream err, String command, Body body) {
         try {
             return body.run();
         } catch (InvalidInputException e) {
@@ -28,6 +37,16 @@ public final class Cli {
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return 1;
+        } catch (java.io.UncheckedIOException e) {
+            // a file or directory that could not be read or written: the operation failed
+            err.println(command + ": " + e.getMessage());
+            return 1;
+        } catch (RuntimeException | StackOverflowError e) {
+            err.println(command + ": internal error: " + e + " (a bug in havm; HAVM_DEBUG=1 prints the stack trace)");
+            if (System.getenv("HAVM_DEBUG") != null) {
+                e.printStackTrace(err);
+            }
             return 1;
         }
     }

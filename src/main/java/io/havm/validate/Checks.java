@@ -5,6 +5,7 @@ import io.havm.model.StorageSpec;
 import io.havm.policy.Placement;
 import io.havm.port.Fencer;
 import io.havm.validate.Check.Status;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -614,7 +615,32 @@ public final class Checks {
                     + t.sessionTimeout().toMillis() + " ms, an isolated host is done self-fencing by "
                     + t.isolatedNodeDoneBy().toMillis() + " ms", ""));
         }
+        out.add(stallTolerance(f));
         return out;
+    }
+
+    /** Below this session timeout an ordinary stall of an agent (a busy host, a long pause) costs a host. */
+    static final Duration STALL_WARNING = Duration.ofSeconds(5);
+
+    /**
+     * How long an agent may stall (a long GC pause, a host starved of CPU or I/O) before its
+     * session expires and its host is fenced with every VM on it: an outage havm itself caused.
+     * An idle client is heard only by its pings, every third of the session timeout, so the
+     * session survives a stall of two thirds of it, not the whole (measured on the lab: a 2.5 s
+     * pause expired a 3 s session).
+     */
+    static Check stallTolerance(Facts f) {
+        Duration session = f.spec().timers().sessionTimeout();
+        Duration stall = session.multipliedBy(2).dividedBy(3);
+        String detail = "an agent stalled for up to " + stall.toMillis() + " ms keeps its session (two thirds of"
+                + " timers.sessionTimeout " + session.toMillis() + " ms: the client is heard by pings every third);"
+                + " a longer stall expires it and its host is fenced with its VMs";
+        if (session.compareTo(STALL_WARNING) < 0) {
+            return Check.cluster("cluster.stall-tolerance", cluster(f), Status.WARN, detail, "raise"
+                    + " timers.sessionTimeout if this cluster's hosts can stall that long (10s tolerates a 6.6 s stall"
+                    + " and detects a lost host " + (10_000 - session.toMillis()) / 1000.0 + " s later)");
+        }
+        return Check.cluster("cluster.stall-tolerance", cluster(f), Status.PASS, detail, "");
     }
 
     /**

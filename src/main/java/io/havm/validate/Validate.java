@@ -73,7 +73,8 @@ public final class Validate {
     /** Loads {@code config} (bad input: {@link InvalidInputException}), gathers and checks. */
     public static Report run(Path config, FactSource source) {
         Instant start = Instant.now();
-        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(config);
+        // what only a real host cannot run (a VM with no domain, one that fits nowhere) is bad input here too
+        ClusterConfigLoader.Loaded loaded = ClusterConfigLoader.load(config).forRealHosts();
         ClusterSpec spec = loaded.spec();
         List<VmFacts> vms = vms(spec);
         Questions q = Questions.of(vms, Checks.sharedDirs(spec), ".havm-validate-" + UUID.randomUUID()

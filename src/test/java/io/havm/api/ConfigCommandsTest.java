@@ -68,7 +68,8 @@ class ConfigCommandsTest {
     }
 
     private static String group(String name, int mem) {
-        return "  " + name + ":\n    resources:\n      " + name + "-vm: {type: vm, memoryMiB: " + mem + "}\n";
+        return "  " + name + ":\n    resources:\n      " + name + "-vm: {type: vm, properties: {domain: " + name + "}, memoryMiB: " + mem
+                + "}\n";
     }
 
     private ConfigStore.Version stored() {
@@ -91,8 +92,8 @@ class ConfigCommandsTest {
 
         Path v2 = config("v2.yaml", group("web", 512) + group("app", 256));
         assertEquals(1, run("config", "diff", v2.toString()));
-        assertTrue(out().contains("-      web-vm: {type: vm, memoryMiB: 256}"), out());
-        assertTrue(out().contains("+      web-vm: {type: vm, memoryMiB: 512}"), out());
+        assertTrue(out().contains("-      web-vm: {type: vm, properties: {domain: web}, memoryMiB: 256}"), out());
+        assertTrue(out().contains("+      web-vm: {type: vm, properties: {domain: web}, memoryMiB: 512}"), out());
 
         assertEquals(0, run("config", "apply", v2.toString(), "--dry-run"), err());
         assertTrue(out().contains("will: group app: added, placed and brought online"), out());
@@ -109,7 +110,7 @@ class ConfigCommandsTest {
 
         assertEquals(0, run("config", "show", "--config", v2.toString()), err());
         assertTrue(out().startsWith("# v2.yaml (configuration version 2)\n"), out());
-        assertTrue(out().contains("app-vm: {type: vm, memoryMiB: 256}"), out());
+        assertTrue(out().contains("app-vm: {type: vm, properties: {domain: app}, memoryMiB: 256}"), out());
         assertEquals(0, run("config", "show", "--version", "1", "--config", v2.toString()), err());
         assertFalse(out().contains("app-vm"), out());
         // --into writes the version's files, to edit and apply again; never over existing files

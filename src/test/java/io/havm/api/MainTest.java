@@ -60,10 +60,10 @@ class MainTest {
     @Test
     void aMissingOrMalformedVmFileIsRefusedWithFileAndLine() throws Exception {
         assertEquals(2, run("vm", "status", dir.resolve("nope.yaml").toString()));
-        assertTrue(err().contains("nope.yaml: no such file"), err());
+        assertTrue(err().contains("nope.yaml: does not exist (a VM file was expected)"), err());
         Path bad = Files.writeString(dir.resolve("bad.yaml"), "name: web\ndisk: {path: x\nvcpus: 1\n");
         assertEquals(2, run("vm", "status", bad.toString()));
-        assertTrue(err().contains("bad.yaml: malformed YAML: line "), err());
+        assertTrue(err().contains("bad.yaml:3: malformed YAML: "), err());
     }
 
     @Test
@@ -97,7 +97,7 @@ class MainTest {
         Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         String yaml = "cluster:\n  nodes:\n    - {name: host1, uri: qemu+tcp://10.0.0.1/system, fencing: {agent: "
                 + "fence_redfish, options: {ip: 10.0.0.9, USER: admin, password: {file: " + pw + "}}}}\n"
-                + "groups:\n  web: {resources: {web-vm: {type: vm}}}\n";
+                + "groups:\n  web: {resources: {web-vm: {type: vm, properties: {domain: web}}}}\n";
         Path ok = Files.writeString(dir.resolve("ok.yaml"), yaml.replace("USER", "username"));
         assertEquals(0, run("config", "check", ok.toString()), err());
         Path clear = Files.writeString(dir.resolve("clear.yaml"), yaml.replace("USER", "username")

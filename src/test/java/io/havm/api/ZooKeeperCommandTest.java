@@ -205,7 +205,7 @@ class ZooKeeperCommandTest {
                 + " havm zookeeper [--bootstrap FILE] [--witness])"), err());
         err.reset();
         assertEquals(2, run("zookeeper", "--bootstrap", dir.resolve("none.yaml").toString()));
-        assertTrue(err().contains(dir.resolve("none.yaml") + ": cannot read: "), err());
+        assertTrue(err().contains(dir.resolve("none.yaml") + ": does not exist (a bootstrap file was expected)"), err());
         assertEquals(Path.of("/etc/havm/agent.yaml"), Bootstrap.DEFAULT_FILE);
     }
 }

@@ -96,7 +96,7 @@ class ClusterConfigLoaderTest {
         assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  timers: {startupGrace: -5s}\n"))
                 .contains("cluster.timers.startupGrace: '-5s' is not a duration"));
         assertTrue(error(NODES.replace("cluster:\n", "cluster:\n  timers: {startupGrase: 5s}\n"))
-                .contains("cluster.timers.startupGrase: unknown field (allowed: fenceRetry, perVmOverheadMiB,"
+                .contains("cluster.timers.startupGrase: unknown field: did you mean 'startupGrace'? (allowed: fenceRetry, perVmOverheadMiB,"
                         + " recoveryWithoutFence, safetyMargin, selfFenceAfter, selfFenceDuration, sessionTimeout,"
                         + " startupGrace, zkTickTime)"));
     }
@@ -126,8 +126,8 @@ class ClusterConfigLoaderTest {
                 groups:
                   web:
                     resources:
-                      a: {type: script, dependsOn: [b]}
-                      b: {type: script, dependsOn: [a]}
+                      a: {type: script, dependsOn: [b], properties: {script: /bin/true}}
+                      b: {type: script, dependsOn: [a], properties: {script: /bin/true}}
                 """).contains("dependency cycle among [a, b]"));
         assertTrue(error(NODES + """
                 groups:
@@ -217,7 +217,7 @@ class ClusterConfigLoaderTest {
                 "cluster:\n  migration: {tls: false}\n")).spec().migrationTls());
         assertEquals("c.yaml:2: cluster.migration.tls: 'yes' is not allowed (allowed: true, false)",
                 error(NODES.replace("cluster:\n", "cluster:\n  migration: {tls: yes}\n")));
-        assertEquals("c.yaml:2: cluster.migration.tsl: unknown field (allowed: tls)",
+        assertEquals("c.yaml:2: cluster.migration.tsl: unknown field: did you mean 'tls'? (allowed: tls)",
                 error(NODES.replace("cluster:\n", "cluster:\n  migration: {tsl: true}\n")));
         assertEquals("c.yaml:2: cluster.migration: must be a mapping",
                 error(NODES.replace("cluster:\n", "cluster:\n  migration: tls\n")));

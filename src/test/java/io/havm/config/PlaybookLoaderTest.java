@@ -52,7 +52,7 @@ class PlaybookLoaderTest {
         assertEquals("p.yaml:7: steps[1].host: needs exactly one of ownerOf, coordinator, lastFaulted (a host name,"
                 + " {ownerOf: GROUP}, {coordinator: true} or {lastFaulted: true})",
                 refused(HEAD + "  - fault: power-loss\n    host: {coordinator: true, ownerOf: web}\n"));
-        assertEquals("p.yaml:8: steps[1].to.lastfaulted: unknown field (allowed: coordinator, lastFaulted, ownerOf)",
+        assertEquals("p.yaml:8: steps[1].to.lastfaulted: unknown field: did you mean 'lastFaulted'? (allowed: coordinator, lastFaulted, ownerOf)",
                 refused(HEAD + "  - operation: move\n    group: web\n    to: {lastfaulted: true}\n"));
         assertEquals("p.yaml:7: steps[1].group: unknown group 'db' (groups: web)",
                 refused(HEAD + "  - check: ran-once\n    group: db\n"));
@@ -60,7 +60,7 @@ class PlaybookLoaderTest {
                 refused(HEAD + "  - wait: web\n"));
         assertEquals("p.yaml:7: steps[1].within: 'soon' is not a duration (a number with ms, s, m or h, e.g. 3s)",
                 refused(HEAD + "  - wait: web\n    within: soon\n"));
-        assertEquals("p.yaml:7: steps[1].within: 7200000 ms is out of range (allowed: 1ms..30m)",
+        assertEquals("p.yaml:7: steps[1].within: '2h' is out of range (allowed: 1ms..30m)",
                 refused(HEAD + "  - wait: web\n    within: 2h\n"));
         assertEquals("p.yaml:7: steps[1].phase: 'up' is not allowed (allowed: offline, pending, starting, online,"
                 + " restarting, failing, moving, stopping, awaiting-fence, failed)",
@@ -101,9 +101,10 @@ class PlaybookLoaderTest {
         assertEquals(dir + ": is a directory, not a playbook file",
                 assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(dir)).getMessage());
         Path bin = Files.write(dir.resolve("bin.yaml"), new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1});
-        assertEquals(bin + ": is not UTF-8 text",
+        assertEquals(bin + ":1: is not UTF-8 text (byte 0xff at offset 0): a binary file, or text in another encoding"
+                + " (save it as UTF-8)",
                 assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(bin)).getMessage());
-        assertEquals(dir.resolve("nope.yaml") + ": no such file",
+        assertEquals(dir.resolve("nope.yaml") + ": does not exist (a playbook file was expected)",
                 assertThrows(InvalidInputException.class, () -> PlaybookLoader.load(dir.resolve("nope.yaml")))
                         .getMessage());
     }

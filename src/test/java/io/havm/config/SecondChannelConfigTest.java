@@ -59,7 +59,7 @@ class SecondChannelConfigTest {
         assertTrue(error(cluster("  heartbeat: {dir: /hb, colour: red}\n", FAST, "")).contains(
                 "cluster.heartbeat.colour: unknown field (allowed: clockSkew, dir, interval, lun, pool, timeout)"));
         assertTrue(error(cluster("  heartbeat: {dir: /hb, interval: 10ms}\n", FAST, "")).contains(
-                "cluster.heartbeat.interval: must be at least 100ms"));
+                "cluster.heartbeat.interval: '10ms' is out of range (allowed: 100ms..1m)"));
         assertTrue(error(cluster("  heartbeat: {pool: nowhere, lun: 1}\n", FAST, "")).contains(
                 "cluster.heartbeat.pool: 'nowhere' is not a pool of storage.pools"));
         assertTrue(error(cluster("  watchdog: {device: watchdog0}\n", FAST, "")).contains(

@@ -282,6 +282,20 @@ class ChecksTest {
     }
 
     @Test
+    void aShortSessionWarnsHowShortAStallCostsAHost() {
+        Check ok = Checks.stallTolerance(facts(List.of())); // 10 s
+        assertEquals(Status.PASS, ok.status(), ok.toString());
+        assertTrue(ok.detail().startsWith("an agent stalled for up to 6666 ms keeps its session"), ok.detail());
+        ClusterSpec fast = ClusterConfigLoader.parse("c.yaml", CLUSTER.replace("sessionTimeout: 10s", "sessionTimeout: 3s")
+                .replace("recoveryWithoutFence: 20s", "recoveryWithoutFence: never")).spec();
+        Checks.Facts f = facts(List.of());
+        Check w = Checks.stallTolerance(new Checks.Facts(fast, f.vms(), f.gathered(), f.fence(), f.zookeeper()));
+        assertEquals(Status.WARN, w.status(), w.toString());
+        assertTrue(w.detail().startsWith("an agent stalled for up to 2000 ms keeps its session"), w.detail());
+        assertTrue(w.hint().contains("10s tolerates a 6.6 s stall and detects a lost host 7.0 s later"), w.hint());
+    }
+
+    @Test
     void nPlusOneUsesTheMemoryTheHostsReallyHave() {
         ClusterSpec big = ClusterConfigLoader.parse("c.yaml", CLUSTER.replace("groups: {}", """
                 groups:

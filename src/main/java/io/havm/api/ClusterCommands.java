@@ -198,7 +198,7 @@ final class ClusterCommands {
         return 0;
     }
 
-    private static Map<String, FenceDevice> fenceDevices(ClusterSpec spec) {
+    static Map<String, FenceDevice> fenceDevices(ClusterSpec spec) {
         Map<String, FenceDevice> devices = new TreeMap<>();
         for (ClusterSpec.NodeSpec n : spec.nodes()) {
             if (n.fencing() != null && !n.fencing().storage()) {

@@ -95,6 +95,11 @@ public final class Main {
                                                   rehearse a drill in the simulator (the real engine);
                                                   report.json and junit.xml in DIR (on the lab's real
                                                   hosts: ./havm drill run PLAYBOOK)
+              drill run PLAYBOOK --config C [--destructive] [--report DIR] [--force]
+                                                  run it on cluster C's own hosts: power-loss/power-on
+                                                  through each node's fence agent, qemu-kill through
+                                                  libvirt (power-loss and qemu-kill only with
+                                                  --destructive); the groups must be online
               agent --config F --node N           run this node's agent (and coordinator when elected)
               zookeeper [--bootstrap FILE] [--witness]
                                                   run this machine's member of the ZooKeeper ensemble listed in
@@ -190,10 +195,10 @@ public final class Main {
             case "drill" -> {
                 checkReportDir(rest);
                 yield new io.havm.drill.DrillCli(out, () -> {
-                    throw new InvalidInputException("havm drill run", "on real hosts a drill runs on the lab, through"
-                            + " its launcher: ./havm drill run PLAYBOOK (a cluster's own hosts are not a target yet);"
-                            + " or rehearse it here with --sim");
-                }).run(rest);
+                    throw new InvalidInputException("havm drill run", "a drill on real hosts runs on a cluster's own"
+                            + " hosts (--config cluster.yaml) or on the lab, through its launcher: ./havm drill run"
+                            + " PLAYBOOK; or rehearse it here with --sim");
+                }, (config, destructive) -> new ClusterTarget(config, destructive, out)).run(rest);
             }
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd

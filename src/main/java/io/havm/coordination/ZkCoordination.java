@@ -600,6 +600,39 @@ public final class ZkCoordination implements Coordination {
         });
     }
 
+    /**
+     * The candidate that leads the election now, read from the election's latch nodes (Curator's
+     * LeaderLatch: the lowest sequence number leads; each node's data is its candidate's name), or
+     * empty when none takes part. What a client that is no candidate asks to learn which node's
+     * agent coordinates ({@code havm drill}'s {coordinator: true}); the leader acts as coordinator
+     * once it has raised the epoch, a moment after.
+     */
+    public Optional<String> leader() {
+        return call("reading the election", () -> {
+            List<String> latches;
+            try {
+                latches = client.getChildren().forPath(ELECTION);
+            } catch (KeeperException.NoNodeException e) {
+                return Optional.empty();
+            }
+            List<String> sorted = latches.stream().filter(n -> n.contains(LATCH))
+                    .sorted(java.util.Comparator.comparing(n -> n.substring(n.lastIndexOf(LATCH) + LATCH.length())))
+                    .toList();
+            for (String first : sorted) {
+                try {
+                    byte[] who = client.getData().forPath(ZKPaths.makePath(ELECTION, first));
+                    return Optional.of(new String(who, java.nio.charset.StandardCharsets.UTF_8));
+                } catch (KeeperException.NoNodeException gone) {
+                    // that candidate just left: the next one leads
+                }
+            }
+            return Optional.<String>empty();
+        });
+    }
+
+    /** The name part of Curator's LeaderLatch nodes, before their sequence number. */
+    private static final String LATCH = "latch-";
+
     /** Live members as of the last event the cache received (stale while SUSPENDED), sorted. */
     @Override
     public SortedSet<String> members() {

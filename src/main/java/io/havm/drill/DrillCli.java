@@ -18,8 +18,8 @@ import java.util.Set;
  * hosts, with the same referees and reports either way.
  */
 public final class DrillCli {
-    public static final String USAGE = "havm drill check PLAYBOOK... | havm drill run PLAYBOOK [--sim [--config"
-            + " cluster.yaml]] [--report DIR] [--force]";
+    public static final String USAGE = "havm drill check PLAYBOOK... | havm drill run PLAYBOOK [--sim] [--config"
+            + " cluster.yaml [--destructive]] [--report DIR] [--force]";
     /** The referee's sampling interval on real hosts (libvirt asked on every host each time). */
     private static final Duration REAL_SAMPLE = Duration.ofMillis(500);
     /** The simulator's sampling interval (virtual time). */
@@ -27,14 +27,28 @@ public final class DrillCli {
 
     private final PrintStream out;
     private final java.util.function.Supplier<DrillTarget> realHosts;
+    private final ClusterHosts clusterHosts;
+
+    /** Makes the target of a run on a cluster's own hosts (--config without --sim). */
+    @FunctionalInterface
+    public interface ClusterHosts {
+        /**
+         * @param config the cluster's cluster.yaml
+         * @param destructive the run allows destructive steps (--destructive)
+         */
+        DrillTarget of(Path config, boolean destructive);
+    }
 
     /**
-     * @param realHosts the target of a run without --sim (the lab, from the lab's launcher); it may
-     *        refuse with an InvalidInputException saying where real runs are possible
+     * @param realHosts the target of a run without --sim or --config (the lab, from the lab's
+     *        launcher); it may refuse with an InvalidInputException saying where real runs are possible
+     * @param clusterHosts the target of a run with --config and without --sim (a cluster's own
+     *        hosts, from the production command); it may refuse likewise
      */
-    public DrillCli(PrintStream out, java.util.function.Supplier<DrillTarget> realHosts) {
+    public DrillCli(PrintStream out, java.util.function.Supplier<DrillTarget> realHosts, ClusterHosts clusterHosts) {
         this.out = out;
         this.realHosts = realHosts;
+        this.clusterHosts = clusterHosts;
     }
 
     public int run(List<String> args) {
@@ -66,17 +80,18 @@ public final class DrillCli {
     }
 
     private int runOne(List<String> args) {
-        Args a = Args.parse("havm drill run", args, Set.of("--config", "--report"), Set.of("--sim", "--force"), 1,
-                USAGE);
+        Args a = Args.parse("havm drill run", args, Set.of("--config", "--report"), Set.of("--sim", "--force",
+                "--destructive"), 1, USAGE);
+        if (a.flag("--destructive") && (a.flag("--sim") || a.get("--config") == null)) {
+            throw new InvalidInputException("havm drill run --destructive", "is for a run on a cluster's own hosts"
+                    + " (--config without --sim): the simulator and the lab are there to be broken");
+        }
         Playbook p = PlaybookLoader.load(Path.of(a.positional.get(0)));
         DrillTarget target;
         Duration sample;
         if (!a.flag("--sim")) {
-            if (a.get("--config") != null) {
-                throw new InvalidInputException("havm drill run --config", "a cluster's own hosts are not a drill"
-                        + " target yet (the lab is): rehearse it with --sim --config");
-            }
-            target = realHosts.get();
+            target = a.get("--config") != null ? clusterHosts.of(Path.of(a.get("--config")), a.flag("--destructive"))
+                    : realHosts.get();
             sample = REAL_SAMPLE;
         } else if (a.get("--config") != null) {
             ClusterSpec spec = ClusterConfigLoader.load(Path.of(a.get("--config"))).spec();
@@ -87,12 +102,24 @@ public final class DrillCli {
             target = SimTarget.labShape(p);
             sample = SIM_SAMPLE;
         }
-        target.check(p); // what it cannot do is refused before anything is done
+        try {
+            target.check(p); // what it cannot do is refused before anything is done
+        } catch (RuntimeException e) {
+            target.close(); // nothing was done: closing only lets go of what the target holds
+            throw e;
+        }
         List<DrillReport.Recovery> predicted = List.of();
         if (!target.simulated()) {
-            // the same playbook on the real engine in the simulator first: its prediction goes in the report
-            try (SimTarget sim = SimTarget.labShape(p)) {
+            // the same playbook on the real engine in the simulator first (the lab's shape, or the
+            // cluster's own configuration): its prediction goes in the report
+            try (SimTarget sim = a.get("--config") == null ? SimTarget.labShape(p) : SimTarget.of(target.spec())) {
                 predicted = new DrillRunner(sim, SIM_SAMPLE, line -> { }).run(p).recoveries();
+            } catch (RuntimeException e) {
+                if (a.get("--config") == null) {
+                    throw e;
+                }
+                out.println("havm drill: " + p.name() + ": no prediction (its rehearsal in the simulator did not run: "
+                        + e.getMessage() + ")");
             }
         }
         DrillReport r;

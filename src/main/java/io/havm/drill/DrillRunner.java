@@ -255,6 +255,9 @@ public final class DrillRunner {
         }
     }
 
+    /** Why a real target cannot judge what the guest says (a cluster's own VMs are not the test guest). */
+    static final String NO_CONSOLE = "no test-guest console to read (its boots, its disk counter and its ticks)";
+
     /** A check or wait that did not hold. */
     static final class CheckFailed extends RuntimeException {
         CheckFailed(String m) {
@@ -405,12 +408,15 @@ public final class DrillRunner {
                         + before.havm() + "; libvirt: " + before.libvirt());
             }
             case BOOTS -> {
+                if (target.boots(g).isEmpty()) {
+                    throw new NotJudged("not judged here: " + NO_CONSOLE);
+                }
                 // a guest on a real host takes a while to boot: its console is given time to show it
                 Instant deadline = target.now().plus(target.simulated() ? Duration.ZERO : GUEST_BOOT);
-                while (target.boots(g) < c.count() && target.now().isBefore(deadline)) {
+                while (target.boots(g).getAsInt() < c.count() && target.now().isBefore(deadline)) {
                     tick(p);
                 }
-                int b = target.boots(g);
+                int b = target.boots(g).getAsInt();
                 if (b == c.count()) {
                     return "booted " + b + " time" + (b == 1 ? "" : "s");
                 }
@@ -420,7 +426,7 @@ public final class DrillRunner {
                 java.util.Optional<Boolean> ok = target.diskSurvived(g);
                 if (ok.isEmpty()) {
                     throw new NotJudged("not judged here: " + (target.simulated() ? "the simulator has no guest disk"
-                            : "no counter"));
+                            : NO_CONSOLE));
                 }
                 if (ok.get()) {
                     return "the guest's counter on its disk went on from where it was";
@@ -438,7 +444,7 @@ public final class DrillRunner {
                 }
                 if (t.isEmpty()) {
                     throw new NotJudged("not judged here: " + (target.simulated() ? "the simulator has no guest console"
-                            : "no console"));
+                            : NO_CONSOLE));
                 }
                 if (!t.get().continuous()) {
                     throw new CheckFailed("a gap or two interleaved copies in the guest's ticks (ticks per boot: "
@@ -547,14 +553,14 @@ public final class DrillRunner {
             havmKnown = false;
         }
         List<String> running = target.runningOn(g);
-        int boots = target.boots(g);
+        int boots = target.boots(g).orElse(-1); // -1: not counted here, so never seen rising
         return record(g, s, havmKnown, running, boots, target.now());
     }
 
     private synchronized View record(String g, ClusterState.Group s, boolean havmKnown, List<String> running,
             int boots, Instant now) {
         Integer bootsBefore = bootsSeen.put(g, boots);
-        if (bootsBefore != null && boots > bootsBefore) {
+        if (bootsBefore != null && bootsBefore >= 0 && boots > bootsBefore) {
             // the guest answers: its console says it booted (in the simulator: its domain started)
             timeline.add(new DrillReport.TimelineEntry(at(now), "guest", g + ": booted (boot " + boots + ")"));
             Incident in = incidents.get(g);

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * Where a drill runs: the simulator on the real engine ({@link SimTarget}) or real hosts. The runner
@@ -36,6 +37,16 @@ public interface DrillTarget extends AutoCloseable {
 
     /** Lets {@code d} pass while the cluster acts (the simulator runs; real hosts are waited for). */
     void pass(Duration d);
+
+    /** {@link #pass} on real hosts: {@code d} of {@code clock}'s time waited for (an interrupt ends the drill). */
+    static void waitFor(io.havm.port.Clock clock, Duration d) {
+        try {
+            clock.pause(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted");
+        }
+    }
 
     /**
      * Injects a fault; {@code host} is resolved (null for faults on a group, a disk or the
@@ -88,8 +99,12 @@ public interface DrillTarget extends AutoCloseable {
     /** The referee's view: the hosts where libvirt runs the group's VM now. */
     List<String> runningOn(String group);
 
-    /** The referee's view: how many times the group's VM booted since {@link #prepare} (counting that start). */
-    int boots(String group);
+    /**
+     * The referee's view: how many times the group's VM booted since {@link #prepare} (counting
+     * that start), or empty when this target cannot tell (a cluster's own VMs have no test-guest
+     * console to count boots on): a boots check is then reported skipped, never passed.
+     */
+    OptionalInt boots(String group);
 
     /**
      * Whether the group's disk content survived (the guest's own counter on its disk), or empty
@@ -118,6 +133,25 @@ public interface DrillTarget extends AutoCloseable {
 
     /** havm's event log lines since {@link #prepare}, as the coordinators wrote them. */
     List<String> events();
+
+    /**
+     * The lines of havm's event log ("ISO-time text") from {@code began} on (none before the drill
+     * was prepared); when the log cannot be read, one line saying so.
+     */
+    static List<String> eventsSince(java.util.function.Supplier<List<String>> log, Instant began) {
+        List<String> out = new java.util.ArrayList<>();
+        try {
+            for (String l : log.get()) {
+                int sp = l.indexOf(' ');
+                if (sp > 0 && began != null && !Instant.parse(l.substring(0, sp)).isBefore(began)) {
+                    out.add(l);
+                }
+            }
+        } catch (RuntimeException e) {
+            out.add("(havm's events could not be read: " + e.getMessage() + ")");
+        }
+        return out;
+    }
 
     @Override
     void close();

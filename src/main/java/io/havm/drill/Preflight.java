@@ -17,6 +17,12 @@ public record Preflight(String status, int pass, int warn, int fail, int skip, L
         return new Preflight("not-run", 0, 0, 0, 0, List.of(), why);
     }
 
+    /** {@code havm validate}'s counts and problems: failed with a failing check, else warnings with a warning. */
+    public static Preflight of(long pass, long warn, long fail, long skip, List<String> problems, String detail) {
+        return new Preflight(fail > 0 ? "failed" : warn > 0 ? "warnings" : "passed", (int) pass, (int) warn,
+                (int) fail, (int) skip, List.copyOf(problems), detail);
+    }
+
     public boolean failed() {
         return "failed".equals(status);
     }

@@ -97,7 +97,17 @@ public final class SimTarget implements DrillTarget {
             sim.powerOn(n);
         }
         Instant deadline = sim.now().plus(PREPARE);
+        Set<String> moved = new java.util.HashSet<>();
         while (!ready(p)) {
+            // a cluster's own configuration may place a group elsewhere: moved (live) where the
+            // playbook wants it, as a drill on that cluster's hosts moves it
+            for (Playbook.Need n : p.groups().values()) {
+                ClusterState.Group g = group(n.group()).orElse(null);
+                if (n.on() != null && g != null && g.phase() == GroupPhase.ONLINE && !n.on().equals(g.node())
+                        && moved.add(n.group())) {
+                    sim.operator(new io.havm.policy.Input.MoveGroup(n.group(), n.on(), io.havm.model.MoveMode.LIVE));
+                }
+            }
             if (!sim.now().isBefore(deadline)) {
                 throw new IllegalStateException("the groups did not all come online where the playbook wants them"
                         + " within " + PREPARE.toSeconds() + " s: " + sim.state());
@@ -202,7 +212,7 @@ public final class SimTarget implements DrillTarget {
     }
 
     @Override
-    public int boots(String group) {
+    public java.util.OptionalInt boots(String group) {
         List<String> ds = domains(group);
         int k = 0;
         List<String> starts = sim.starts();
@@ -212,7 +222,7 @@ public final class SimTarget implements DrillTarget {
                 k++;
             }
         }
-        return k;
+        return java.util.OptionalInt.of(k);
     }
 
     @Override

@@ -38,7 +38,11 @@ public final class LabMain {
         return Cli.exitCode(err, () -> switch (cmd) {
             case "demo" -> demo(rest);
             case "bench" -> bench(rest);
-            case "drill" -> new io.havm.drill.DrillCli(out, () -> new LabTarget(home, out)).run(rest);
+            case "drill" -> new io.havm.drill.DrillCli(out, () -> new LabTarget(home, out), (config, destructive) -> {
+                throw new InvalidInputException("havm drill run --config", "a cluster's own hosts are the production"
+                        + " command's target: havm drill run PLAYBOOK --config " + config + " (./havm sends a run with"
+                        + " --config there)");
+            }).run(rest);
             default -> throw new InvalidInputException("havm", "'" + cmd + "' is not a lab command (lab commands:"
                     + " demo, bench, drill)");
         });

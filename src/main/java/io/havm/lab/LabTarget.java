@@ -2,6 +2,7 @@ package io.havm.lab;
 
 import io.havm.config.ClusterConfigLoader;
 import io.havm.drill.DrillTarget;
+import io.havm.drill.HostReferee;
 import io.havm.drill.Preflight;
 import io.havm.engine.Whereabouts;
 import io.havm.libvirt.AccelProbe;
@@ -14,7 +15,6 @@ import io.havm.model.Playbook;
 import io.havm.policy.ClusterState;
 import io.havm.policy.GroupPhase;
 import io.havm.port.Clock;
-import io.havm.port.Hypervisor;
 import io.havm.validate.Check;
 import io.havm.validate.LibvirtFacts;
 import io.havm.validate.ReportFormat;
@@ -25,14 +25,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * A drill on the lab's three real hosts: each playbook group is a test-guest VM (qcow2 on the
@@ -57,24 +56,10 @@ public final class LabTarget implements DrillTarget {
     private final PrintStream progress;
     private final Lab lab;
     private final Clock clock = Clock.SYSTEM;
-    /** Each connection's calls and its closing ({@link #inUse}). */
-    private final Map<Hypervisor, java.util.concurrent.locks.ReadWriteLock> calls =
-            new java.util.concurrent.ConcurrentHashMap<>();
     /** The drill cluster's configuration, as written for this drill. */
     private Path configFile;
-    /** Read by the referee's thread while steps change it (a host powered off or back). */
-    private final Map<String, Hypervisor> hosts = new java.util.concurrent.ConcurrentSkipListMap<>();
-    /**
-     * Each libvirt question of the referee runs here, bounded: a call on a host that just lost
-     * power can block until the connection's keepalive gives up, and must stall neither the
-     * sampler nor a step. Such a host is left out of that sample.
-     */
-    private final java.util.concurrent.ExecutorService asker = java.util.concurrent.Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "drill-referee-libvirt");
-        t.setDaemon(true);
-        return t;
-    });
-    private static final Duration ASK = Duration.ofSeconds(2);
+    /** Every host's libvirt, asked by the referee (bounded; a connection never closed under a call). */
+    private final HostReferee hosts = new HostReferee(clock);
     private final Map<String, LabVm> vms = new LinkedHashMap<>();
     private LabCluster cluster;
     private ClusterSpec spec;
@@ -129,13 +114,13 @@ public final class LabTarget implements DrillTarget {
         touched = true;
         lab.up(HOSTS);
         for (Lab.Host h : lab.status()) {
-            hosts.put(h.name(), new LibvirtHypervisor(h.name(), h.uri()));
+            hosts.add(new LibvirtHypervisor(h.name(), h.uri()));
         }
         DomainType type = AccelProbe.resolve(System.getenv("HAVM_DOMAIN_TYPE"), guest.kernel(), guest.initrd(),
                 Path.of("/var/cache/havm"));
         StringBuilder groups = new StringBuilder();
         for (Playbook.Need n : p.groups().values()) {
-            LabVm vm = LabVm.create(home, lab, hosts.values(), "drill-" + n.group(), type, guest, "64M");
+            LabVm vm = LabVm.create(home, lab, hosts.hosts(), "drill-" + n.group(), type, guest, "64M");
             vms.put(n.group(), vm);
             groups.append(LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
                     n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on()), n.groupYaml(),
@@ -187,12 +172,7 @@ public final class LabTarget implements DrillTarget {
 
     @Override
     public void pass(Duration d) {
-        try {
-            clock.pause(d);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted");
-        }
+        DrillTarget.waitFor(clock, d);
     }
 
     @Override
@@ -201,14 +181,11 @@ public final class LabTarget implements DrillTarget {
         switch (f.kind()) {
             case POWER_LOSS -> {
                 took = lab.pullPlug(host); // when its link went down, as ci/lab saw it
-                Hypervisor h = hosts.remove(host); // a dead host answers nothing: not asked until it is back
-                if (h != null) {
-                    closeLater(h);
-                }
+                hosts.drop(host); // a dead host answers nothing: not asked until it is back
             }
             case POWER_ON -> {
                 lab.powerOn(HOSTS);
-                hosts.computeIfAbsent(host, n -> new LibvirtHypervisor(n, lab.host(n).uri()));
+                hosts.addIfAbsent(host, n -> new LibvirtHypervisor(n, lab.host(n).uri()));
                 cluster.startAgents(host);
             }
             case ISOLATE -> lab.isolate(host);
@@ -216,7 +193,7 @@ public final class LabTarget implements DrillTarget {
             case LIBVIRTD_RESTART -> lab.restartLibvirtd(host);
             case QEMU_KILL -> {
                 String vm = vms.get(f.group()).name();
-                List<String> on = Whereabouts.activeOn(hosts.values(), vm);
+                List<String> on = Whereabouts.activeOn(hosts.hosts(), vm);
                 if (on.size() != 1) {
                     throw new IllegalStateException(vm + " runs on " + on + ": no single QEMU to kill");
                 }
@@ -229,11 +206,11 @@ public final class LabTarget implements DrillTarget {
                 // nothing. The agent stops itself: guest-exec runs a shell in the guest that sends
                 // qemu-ga SIGSTOP (the test guest writes its pid to /run/qemu-ga.pid).
                 String vm = vms.get(f.group()).name();
-                List<String> on = Whereabouts.activeOn(hosts.values(), vm);
+                List<String> on = Whereabouts.activeOn(hosts.hosts(), vm);
                 if (on.size() != 1) {
                     throw new IllegalStateException(vm + " runs on " + on + ": no single guest to stop the agent of");
                 }
-                hosts.get(on.get(0)).agentCommand(vm, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\","
+                hosts.host(on.get(0)).agentCommand(vm, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\","
                         + "\"arg\":[\"-c\",\"kill -STOP $(cat /run/qemu-ga.pid)\"]}}", Duration.ofSeconds(10));
             }
             case AGENT_PAUSE -> {
@@ -272,31 +249,9 @@ public final class LabTarget implements DrillTarget {
         return took;
     }
 
-    /**
-     * A connection's calls (shared) and its closing (exclusive). A sample's call on a host that
-     * just lost power can outlive the sample (it is bounded by waiting, not by cancelling); libvirt's
-     * client crashed the JVM (SIGSEGV in g_main_loop_quit) when the connection was closed under it.
-     */
-    private java.util.concurrent.locks.ReadWriteLock inUse(Hypervisor h) {
-        return calls.computeIfAbsent(h, x -> new java.util.concurrent.locks.ReentrantReadWriteLock());
-    }
-
     /** Where the drill tells the lab's fence agent which power actions to fail (see ci/fence_havm_lab). */
     private Path fenceFails() {
         return lab.facts().root().resolve("fence-fails");
-    }
-
-    /** Closes a connection on a thread of its own: on a dead host, closing can block for long. */
-    private void closeLater(Hypervisor h) {
-        var lock = inUse(h).writeLock();
-        asker.submit(() -> {
-            lock.lock(); // after the calls still running on it: closing under them crashed libvirt's client
-            try {
-                h.close();
-            } finally {
-                lock.unlock();
-            }
-        });
     }
 
     private long agentPid(String host) {
@@ -345,17 +300,8 @@ public final class LabTarget implements DrillTarget {
         } catch (IOException e) {
             out = null; // the summary still goes in the report
         }
-        List<String> problems = new ArrayList<>();
-        for (Check.Status s : List.of(Check.Status.FAIL, Check.Status.WARN)) {
-            r.checks().stream().filter(c -> c.status() == s).forEach(c -> problems.add(s + " " + c.id() + " "
-                    + c.subject() + (c.host() == null ? "" : " on " + c.host()) + ": " + c.detail()
-                    + (c.hint() == null || c.hint().isEmpty() ? "" : " (fix: " + c.hint() + ")")));
-        }
-        long fail = r.count(Check.Status.FAIL);
-        long warn = r.count(Check.Status.WARN);
-        return new Preflight(fail > 0 ? "failed" : warn > 0 ? "warnings" : "passed",
-                (int) r.count(Check.Status.PASS), (int) warn, (int) fail,
-                (int) r.count(Check.Status.SKIP), problems,
+        return Preflight.of(r.count(Check.Status.PASS), r.count(Check.Status.WARN), r.count(Check.Status.FAIL),
+                r.count(Check.Status.SKIP), r.problems(),
                 out == null ? "havm validate" : "havm validate, whole report in " + out);
     }
 
@@ -373,56 +319,15 @@ public final class LabTarget implements DrillTarget {
         }
     }
 
-    /**
-     * The hosts where libvirt has the VM executing (running or blocked). A paused copy is not
-     * counted: a live migration's target waits paused for the memory, and its source pauses for
-     * the last copy; two copies that both execute are what "ran twice" means. A host that cannot
-     * be asked (isolated, off) is left out.
-     */
+    /** Where libvirt has the VM executing (running or blocked), every host asked ({@link HostReferee#runningOn}). */
     @Override
     public List<String> runningOn(String group) {
-        String vm = vms.get(group).name();
-        Map<String, java.util.concurrent.Future<Optional<io.havm.port.DomainState>>> asked = new TreeMap<>();
-        for (Hypervisor h : hosts.values()) {
-            var lock = inUse(h).readLock();
-            asked.put(h.host(), asker.submit(() -> {
-                lock.lock();
-                try {
-                    return h.state(vm);
-                } finally {
-                    lock.unlock();
-                }
-            }));
-        }
-        List<String> on = new ArrayList<>();
-        Instant deadline = clock.now().plus(ASK);
-        for (Map.Entry<String, java.util.concurrent.Future<Optional<io.havm.port.DomainState>>> e : asked.entrySet()) {
-            try {
-                long left = Math.max(1, Duration.between(clock.now(), deadline).toMillis());
-                Optional<io.havm.port.DomainState> st = e.getValue().get(left, java.util.concurrent.TimeUnit.MILLISECONDS);
-                if (st.isPresent() && (st.get().kind() == io.havm.port.DomainState.Kind.RUNNING
-                        || st.get().kind() == io.havm.port.DomainState.Kind.BLOCKED)) {
-                    on.add(e.getKey());
-                }
-            } catch (java.util.concurrent.TimeoutException x) {
-                e.getValue().cancel(true); // not answering now: left out of this sample
-            } catch (java.util.concurrent.ExecutionException x) {
-                if (!(x.getCause() instanceof io.havm.port.HypervisorException he)
-                        || he.kind() != io.havm.port.HypervisorException.Kind.HOST_UNREACHABLE) {
-                    throw new IllegalStateException("libvirt on " + e.getKey() + ": " + x.getCause().getMessage(),
-                            x.getCause());
-                }
-            } catch (InterruptedException x) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted");
-            }
-        }
-        return on;
+        return hosts.runningOn(vms.get(group).name());
     }
 
     @Override
-    public int boots(String group) {
-        return ConsoleLog.read(vms.get(group).console()).booted();
+    public OptionalInt boots(String group) {
+        return OptionalInt.of(ConsoleLog.read(vms.get(group).console()).booted());
     }
 
     @Override
@@ -457,18 +362,7 @@ public final class LabTarget implements DrillTarget {
         if (cluster == null) {
             return List.of();
         }
-        List<String> out = new ArrayList<>();
-        try {
-            for (String l : cluster.events()) {
-                int sp = l.indexOf(' ');
-                if (sp > 0 && began != null && !Instant.parse(l.substring(0, sp)).isBefore(began)) {
-                    out.add(l);
-                }
-            }
-        } catch (RuntimeException e) {
-            out.add("(havm's events could not be read: " + e.getMessage() + ")");
-        }
-        return out;
+        return DrillTarget.eventsSince(cluster::events, began);
     }
 
     /**
@@ -499,9 +393,7 @@ public final class LabTarget implements DrillTarget {
             }
         }
         if (broughtUp) {
-            hosts.values().forEach(this::closeLater);
-            hosts.clear();
-            asker.shutdown();
+            hosts.close();
             if (cluster != null) {
                 cluster.close();
             }
@@ -528,20 +420,17 @@ public final class LabTarget implements DrillTarget {
                 }
             }
             lab.up(HOSTS);
-            hosts.values().forEach(this::closeLater);
-            hosts.clear();
+            hosts.dropAll();
             for (Lab.Host h : lab.status()) {
-                hosts.put(h.name(), new LibvirtHypervisor(h.name(), h.uri()));
+                hosts.add(new LibvirtHypervisor(h.name(), h.uri()));
             }
             for (LabVm vm : vms.values()) {
-                Whereabouts.removeEverywhere(hosts.values(), vm.name());
+                Whereabouts.removeEverywhere(hosts.hosts(), vm.name());
             }
         } catch (RuntimeException e) {
             first = first == null ? e : first;
         } finally {
-            hosts.values().forEach(Hypervisor::close); // fresh connections to hosts that are up
-            hosts.clear();
-            asker.shutdown();
+            hosts.closeNow(); // fresh connections to hosts that are up
         }
         progress.println("  the lab is as the drill found it: hosts on, agents stopped, its VMs removed");
         if (first != null) {

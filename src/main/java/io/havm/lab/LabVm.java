@@ -21,9 +21,9 @@ import java.util.Map;
  * cluster configuration's VM resource finds it ({@code definition}). Any earlier copy is removed
  * from every host first: a leftover must never run twice.
  */
-record LabVm(String name, Path disk, Path console, Path definition, String xml, String mac) {
+public record LabVm(String name, Path disk, Path console, Path definition, String xml, String mac) {
 
-    static LabVm create(Path home, Lab lab, Collection<Hypervisor> hosts, String name, DomainType type,
+    public static LabVm create(Path home, Lab lab, Collection<Hypervisor> hosts, String name, DomainType type,
             GuestImage guest, String size) {
         Path shared = lab.sharedDir();
         Path disk = shared.resolve("images").resolve(name + ".qcow2");

@@ -57,6 +57,17 @@ public final class Validate {
         public int exitCode() {
             return count(Check.Status.FAIL) > 0 ? 1 : 0;
         }
+
+        /** Each failing, then each warning check in one line: its subject, what was found and the fix. */
+        public List<String> problems() {
+            List<String> out = new java.util.ArrayList<>();
+            for (Check.Status s : List.of(Check.Status.FAIL, Check.Status.WARN)) {
+                checks.stream().filter(c -> c.status() == s).forEach(c -> out.add(s + " " + c.id() + " "
+                        + c.subject() + (c.host() == null ? "" : " on " + c.host()) + ": " + c.detail()
+                        + (c.hint() == null || c.hint().isEmpty() ? "" : " (fix: " + c.hint() + ")")));
+            }
+            return out;
+        }
     }
 
     /** Loads {@code config} (bad input: {@link InvalidInputException}), gathers and checks. */

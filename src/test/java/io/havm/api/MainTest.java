@@ -189,9 +189,9 @@ class MainTest {
         assertEquals(2, run("drill", "run", bad.toString(), "--sim"));
         assertTrue(err().contains(bad + ":5: steps[1].fault: 'power-cut' is not allowed (allowed: power-loss,"), err());
         assertEquals(2, run("drill", "run", "playbooks/host-power-loss.yaml"));
-        assertTrue(err().contains("havm drill run: on real hosts a drill runs on the lab, through its launcher:"
-                + " ./havm drill run PLAYBOOK (a cluster's own hosts are not a target yet); or rehearse it here with"
-                + " --sim"), err());
+        assertTrue(err().contains("havm drill run: a drill on real hosts runs on a cluster's own hosts (--config"
+                + " cluster.yaml) or on the lab, through its launcher: ./havm drill run PLAYBOOK; or rehearse it here"
+                + " with --sim"), err());
         assertEquals(2, run("drill", "rehearse", "playbooks/host-power-loss.yaml"));
         assertTrue(err().contains("havm drill: unknown subcommand 'rehearse' (allowed: check, run)"), err());
         Path c = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  nodes:\n    - {name: kvm1, uri: 'test:///default'}\n"

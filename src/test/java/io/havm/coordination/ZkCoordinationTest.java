@@ -163,6 +163,8 @@ class ZkCoordinationTest {
     void exactlyOneLeaderAndTheNextOneGetsAHigherEpoch() {
         List<ZkCoordination> cs = List.of(client(SESSION), client(SESSION), client(SESSION));
         List<Recorder> rs = List.of(new Recorder(), new Recorder(), new Recorder());
+        ZkCoordination onlooker = client(SESSION); // no candidate: reads who leads (havm drill's coordinator)
+        assertEquals(Optional.empty(), onlooker.leader(), "no election yet");
         for (int i = 0; i < 3; i++) {
             cs.get(i).elect("node" + (i + 1), rs.get(i));
         }
@@ -172,6 +174,7 @@ class ZkCoordinationTest {
         assertEquals(1, rs.stream().filter(Recorder::leading).count(), rs.toString());
         assertEquals(List.of(1L), rs.get(first).epochs());
         assertEquals(1, cs.get(0).currentEpoch());
+        assertEquals(Optional.of("node" + (first + 1)), onlooker.leader());
 
         cs.get(first).close();
         // Closing revokes before close() returns.
@@ -183,6 +186,7 @@ class ZkCoordinationTest {
         assertEquals(1, rs.stream().filter(Recorder::leading).count(), rs.toString());
         ZkCoordination survivor = cs.get(second);
         assertEquals(2, survivor.currentEpoch());
+        assertEquals(Optional.of("node" + (second + 1)), onlooker.leader(), "the next leader, once the first left");
 
         // Anyone writing with the closed leader's epoch is refused; the new leader's epoch works.
         ZkCoordination other = cs.get(3 - first - second);

@@ -209,8 +209,8 @@ class DrillRunnerTest {
         }
 
         @Override
-        public int boots(String group) {
-            return 1;
+        public java.util.OptionalInt boots(String group) {
+            return java.util.OptionalInt.of(1);
         }
 
         @Override
@@ -242,7 +242,7 @@ class DrillRunnerTest {
                 throw new IllegalStateException("the groups did not all come online within 150 s");
             }
         };
-        int code = new DrillCli(ps, () -> broken).run(List.of("run", "playbooks/live-migration.yaml"));
+        int code = new DrillCli(ps, () -> broken, (c, d) -> broken).run(List.of("run", "playbooks/live-migration.yaml"));
         String said = out.toString(java.nio.charset.StandardCharsets.UTF_8);
         assertEquals(1, code, said);
         assertTrue(said.contains("havm drill: live-migration: could not be run: the groups did not all come online"

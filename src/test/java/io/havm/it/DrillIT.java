@@ -73,7 +73,9 @@ class DrillIT {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
         Path dir = REPORTS.resolve(playbook);
-        int code = new DrillCli(ps, () -> new LabTarget(lab.home, ps)).run(List.of("run",
+        int code = new DrillCli(ps, () -> new LabTarget(lab.home, ps), (c, d) -> {
+            throw new AssertionError("no --config");
+        }).run(List.of("run",
                 "playbooks/" + playbook + ".yaml", "--report", dir.toString()));
         String said = out.toString(StandardCharsets.UTF_8);
         System.out.println(said);

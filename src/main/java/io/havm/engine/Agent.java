@@ -94,6 +94,7 @@ public final class Agent implements AutoCloseable {
     private Heartbeats heartbeats;
     private Watchdog watchdog = Watchdog.NONE;
     private Guard guard;
+    private volatile EngineObserver observer = EngineObserver.NONE;
 
     public Agent(ClusterSpec spec, String node, Coordination zk, GroupRunner runner, Fencer fencer, Clock clock,
             Consumer<String> log) {
@@ -174,6 +175,75 @@ public final class Agent implements AutoCloseable {
         this.heartbeats = hb;
         this.watchdog = wd;
         return this;
+    }
+
+    /**
+     * Tells {@code o} what this agent and, while it coordinates, its coordinator do (metrics;
+     * before {@link #start}). The default observes nothing.
+     */
+    public Agent observe(EngineObserver o) {
+        this.observer = o == null ? EngineObserver.NONE : o;
+        coordinator.observe(this.observer);
+        return this;
+    }
+
+    /** The node this agent runs on. */
+    public String node() {
+        return node;
+    }
+
+    /** The configuration in force here. */
+    public ClusterSpec spec() {
+        return spec;
+    }
+
+    /** Whether this node is the coordinator now. */
+    public boolean coordinating() {
+        return coordinator.office() != null;
+    }
+
+    /** The coordinator's epoch as ZooKeeper has it now (empty when it cannot be read). */
+    public Optional<Long> clusterEpoch() {
+        try {
+            return Optional.of(zk.currentEpoch());
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** This agent's ZooKeeper connection as last reported. */
+    public Coordination.ConnectionState connection() {
+        return connection;
+    }
+
+    /** Whether this agent is a member now: joined, connected, not waiting to join again. */
+    public boolean isMember() {
+        return member();
+    }
+
+    /** The members ZooKeeper lists now (empty when it cannot be read). */
+    public java.util.SortedSet<String> members() {
+        try {
+            return zk.members();
+        } catch (RuntimeException e) {
+            return new java.util.TreeSet<>();
+        }
+    }
+
+    /**
+     * The cluster state: the coordinator's own when this node coordinates, else as stored (one
+     * read of the store); empty when none can be read (cut off, or nothing stored yet).
+     */
+    public Optional<ClusterState> clusterState() {
+        ClusterState s = coordinator.office();
+        if (s != null) {
+            return Optional.of(s);
+        }
+        try {
+            return store.state();
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     public void start() {
@@ -263,6 +333,7 @@ public final class Agent implements AutoCloseable {
 
     private void onConnection(Coordination.ConnectionState s) {
         connection = s;
+        observer.connection(s);
         switch (s) {
             case SUSPENDED -> {
                 if (cutOffSince == null) {
@@ -499,6 +570,13 @@ public final class Agent implements AutoCloseable {
     }
 
     Input execute(Command c) {
+        Instant began = clock.now();
+        Input answer = run(c);
+        observer.executed(c, answer, began, clock.now());
+        return answer;
+    }
+
+    private Input run(Command c) {
         log.accept(node + " agent: " + c);
         String group = c instanceof Command.Online o ? o.group() : c instanceof Command.Offline o ? o.group()
                 : c instanceof Command.Terminate t ? t.group() : c instanceof Command.Restart r ? r.group()
@@ -663,6 +741,7 @@ public final class Agent implements AutoCloseable {
                 }
                 if ((res == null || res.ok()) && due(key + "/is", r.isAliveInterval(), now)) {
                     res = runner.resource(g.name(), r.name()).isAlive();
+                    observer.checked(g.name(), r.name(), res, clock.now());
                 }
                 if (res != null && (res instanceof Result.Failed || res instanceof Result.NotRunning
                         || res instanceof Result.Timeout)) {

@@ -1,0 +1,137 @@
+package io.havm.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.havm.config.ClusterConfigLoader;
+import io.havm.model.ClusterSpec;
+import io.havm.model.MoveMode;
+import io.havm.policy.GroupPhase;
+import io.havm.policy.Input;
+import io.havm.port.Clock;
+import io.havm.sim.engine.EngineFaultRunner;
+import io.havm.sim.engine.EngineSim;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The metrics of real agents driven by the simulator: the cluster forms, the group is moved live
+ * and quick, its host loses power (it was the coordinator too) and it fails over; the host comes
+ * back. Each phase is counted exactly once, by the agent that saw it.
+ */
+class HavmMetricsSimTest {
+
+    static ClusterSpec cluster() {
+        StringBuilder y = new StringBuilder(EngineFaultRunner.clusterYaml("metrics", "", true, "never"));
+        y.append("groups:\n  web:\n    preferredOwners: [host1]\n    resources:\n"
+                + "      web-vm: {type: vm, memoryMiB: 256}\n");
+        return ClusterConfigLoader.parse("metrics.yaml", y.toString()).spec();
+    }
+
+    /** One HavmMetrics per node, kept across that node's agent restarts, reading through its agent of the moment. */
+    static Map<String, HavmMetrics> attach(EngineSim sim) {
+        Map<String, HavmMetrics> m = new TreeMap<>();
+        Clock clock = new Clock() {
+            @Override
+            public Instant now() {
+                return sim.now();
+            }
+
+            @Override
+            public void pause(Duration d) {
+                throw new UnsupportedOperationException("a scrape never waits");
+            }
+        };
+        for (String n : sim.spec().nodeNames()) {
+            m.put(n, new HavmMetrics(n, "test", clock).source(() -> sim.agent(n).orElse(null)));
+        }
+        sim.observers(m::get);
+        return m;
+    }
+
+    static Scrape scrape(Map<String, HavmMetrics> m) {
+        List<Scrape> all = new ArrayList<>();
+        m.values().forEach(x -> all.add(Scrape.of(x.registry().scrape())));
+        return Scrape.all(all);
+    }
+
+    /** The scenario; returns the scrapes of every agent at its end. */
+    static Scrape scenario(List<Scrape> midway) {
+        try (EngineSim sim = new EngineSim(cluster())) {
+            Map<String, HavmMetrics> m = attach(sim);
+            sim.boot();
+            sim.runTo(5);
+            sim.operator(new Input.MoveGroup("web", "host2", MoveMode.LIVE));
+            sim.runTo(15);
+            sim.operator(new Input.MoveGroup("web", "host1", MoveMode.QUICK));
+            sim.runTo(25);
+            assertEquals("host1", sim.state().groups().get("web").node(), String.join("\n", sim.log()));
+            sim.powerOff("host1");
+            sim.runTo(60);
+            assertEquals(List.of(), sim.violations());
+            midway.add(scrape(m));
+            sim.powerOn("host1");
+            sim.runTo(80);
+            assertEquals(GroupPhase.ONLINE, sim.state().groups().get("web").phase());
+            return scrape(m);
+        }
+    }
+
+    @Test
+    void aHostPowerLossIsOneFailoverWithEachPhaseObservedOnce() {
+        List<Scrape> midway = new ArrayList<>();
+        Scrape end = scenario(midway);
+        Scrape mid = midway.get(0);
+
+        assertEquals(1, end.sum("havm_failovers_total", "group", "web", "reason", "node_lost", "result", "recovered"),
+                end.text());
+        assertEquals(1, end.sum("havm_failovers_total"), "no other failover was counted");
+        for (String phase : List.of("detect", "fence", "place", "start")) {
+            assertEquals(1, end.sum("havm_failover_phase_seconds_count", "phase", phase), phase + "\n" + end.text());
+        }
+        // detection: one session timeout (3 s) without a second channel; the fence and the start take time
+        assertEquals(3.0, end.sum("havm_failover_phase_seconds_sum", "phase", "detect"), 1e-9);
+        assertTrue(end.sum("havm_failover_phase_seconds_sum", "phase", "fence") > 0, end.text());
+        assertEquals(1, end.sum("havm_failover_recovery_seconds_count", "reason", "node_lost"));
+        double recovery = end.sum("havm_failover_recovery_seconds_sum", "reason", "node_lost");
+        double parts = 0;
+        for (String phase : List.of("detect", "fence", "place", "start")) {
+            parts += end.sum("havm_failover_phase_seconds_sum", "phase", phase);
+        }
+        assertEquals(recovery, parts, 1e-6, "the phases add up to the recovery");
+        assertTrue(recovery < 30, "recovered in " + recovery + " s");
+        assertEquals(1, end.sum("havm_fence_duration_seconds_count", "agent", "fence_havm_lab", "result", "off"));
+        assertEquals(1, end.sum("havm_migration_duration_seconds_count", "mode", "live", "result", "ok"));
+        assertEquals(1, end.sum("havm_migration_duration_seconds_count", "mode", "quick", "result", "ok"));
+        assertEquals(1, end.sum("havm_migration_downtime_seconds_count", "mode", "quick", "result", "ok"));
+        assertEquals(0, end.sum("havm_migration_downtime_seconds_count", "mode", "live"));
+
+        // After the fence, before host1 came back: every live agent says host1 is fenced and web runs elsewhere.
+        assertEquals(2, mid.sum("havm_node_state", "node", "host1", "state", "fenced"), mid.text());
+        assertEquals(0, mid.sum("havm_node_state", "node", "host1", "state", "up"));
+        assertEquals(0, mid.sum("havm_node_member", "node", "host1"));
+        assertEquals(2, mid.sum("havm_group_state", "group", "web", "phase", "online"));
+        assertEquals(0, mid.sum("havm_group_owner", "group", "web", "node", "host1"));
+        assertEquals(2, mid.sum("havm_group_failovers", "group", "web"), "one failover in the window, on each agent");
+        assertEquals(1, mid.sum("havm_coordinator"), "exactly one coordinator among the agents");
+        assertEquals(0, mid.sum("havm_coordinator", "node", "host1"));
+        assertTrue(mid.sum("havm_coordinator_epoch") >= 2 * 2, "a second election, seen by both agents");
+        // N+1: two nodes of 2048 MiB up, web needs 256 MiB plus overhead
+        assertTrue(mid.sum("havm_n_plus_one_headroom_bytes") > 0, mid.text());
+
+        // Back: host1 is up and a member again on every agent (three now); web stays where it runs.
+        assertEquals(3, end.sum("havm_node_state", "node", "host1", "state", "up"), end.text());
+        assertEquals(3, end.sum("havm_node_member", "node", "host1"));
+        assertEquals(3, end.sum("havm_agent_member"));
+        assertEquals(3, end.sum("havm_zookeeper_session_state", "state", "connected")
+                + end.sum("havm_zookeeper_session_state", "state", "reconnected"));
+        assertEquals(1, end.sum("havm_group_owner", "group", "web") / 3, "one owner, as each agent says");
+        assertEquals(1, end.sum("havm_coordinator"));
+        assertEquals(3, end.sum("havm_build_info", "version", "test"));
+    }
+}

@@ -54,14 +54,15 @@ class HavmMetricsSimTest {
         return m;
     }
 
-    static Scrape scrape(Map<String, HavmMetrics> m) {
+    /** Each agent's scrape, in node order. */
+    static List<Scrape> scrape(Map<String, HavmMetrics> m) {
         List<Scrape> all = new ArrayList<>();
         m.values().forEach(x -> all.add(Scrape.of(x.registry().scrape())));
-        return Scrape.all(all);
+        return all;
     }
 
-    /** The scenario; returns the scrapes of every agent at its end. */
-    static Scrape scenario(List<Scrape> midway) {
+    /** The scenario; returns each agent's scrape at its end, and adds those after the failover to {@code midway}. */
+    static List<Scrape> scenario(List<List<Scrape>> midway) {
         try (EngineSim sim = new EngineSim(cluster())) {
             Map<String, HavmMetrics> m = attach(sim);
             sim.boot();
@@ -84,9 +85,9 @@ class HavmMetricsSimTest {
 
     @Test
     void aHostPowerLossIsOneFailoverWithEachPhaseObservedOnce() {
-        List<Scrape> midway = new ArrayList<>();
-        Scrape end = scenario(midway);
-        Scrape mid = midway.get(0);
+        List<List<Scrape>> midway = new ArrayList<>();
+        Scrape end = Scrape.all(scenario(midway));
+        Scrape mid = Scrape.all(midway.get(0));
 
         assertEquals(1, end.sum("havm_failovers_total", "group", "web", "reason", "node_lost", "result", "recovered"),
                 end.text());

@@ -62,6 +62,8 @@ public final class Agent implements AutoCloseable {
     private final String node;
     private final Coordination zk;
     private final ClusterStore store;
+    /** For readers beside the loop (metrics): its own store, so a read never waits on or changes the loop's. */
+    private final ClusterStore reads;
     private final GroupRunner runner;
     private final Clock clock;
     private final Consumer<String> log;
@@ -108,6 +110,7 @@ public final class Agent implements AutoCloseable {
         this.node = node;
         this.zk = zk;
         this.store = new ClusterStore(zk, node, clock);
+        this.reads = new ClusterStore(zk, node + "-reader", clock);
         this.runner = runner;
         this.clock = clock;
         this.log = log;
@@ -240,7 +243,7 @@ public final class Agent implements AutoCloseable {
             return Optional.of(s);
         }
         try {
-            return store.state();
+            return reads.state();
         } catch (RuntimeException e) {
             return Optional.empty();
         }

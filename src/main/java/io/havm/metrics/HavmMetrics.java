@@ -129,7 +129,8 @@ public final class HavmMetrics implements EngineObserver {
                         + " loss, to the node declared lost), fence (to the old owner proven off: fenced or"
                         + " terminated), place (to the Online sent), start (to the group online), observed by the"
                         + " coordinator; guest_answering (Online done to the first IsAlive whose guest agent"
-                        + " answered) by the agent that started it; sum over agents")
+                        + " answered: an upper bound, as that check runs one IsAlive interval after the start) by the"
+                        + " agent that started it; sum over agents")
                 .labelNames("phase").classicOnly().classicUpperBounds(PHASE_BUCKETS).register(registry);
         recovery = Histogram.builder().name("havm_failover_recovery_seconds")
                 .help("Failovers' total recovery, from the fault (as for detect) to the group online elsewhere,"

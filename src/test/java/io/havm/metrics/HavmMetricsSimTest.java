@@ -135,4 +135,35 @@ class HavmMetricsSimTest {
         assertEquals(1, end.sum("havm_coordinator"));
         assertEquals(3, end.sum("havm_build_info", "version", "test"));
     }
+
+    @Test
+    void aGuestThatCrashesTwiceIsRestartedInPlaceOnceThenFailsOverAsAResourceFailure() {
+        try (EngineSim sim = new EngineSim(cluster())) {
+            Map<String, HavmMetrics> m = attach(sim);
+            sim.boot();
+            sim.runTo(5);
+            sim.crashGuest("web-vm");
+            sim.runTo(15);
+            Scrape mid = Scrape.all(scrape(m));
+            assertEquals(1, mid.sum("havm_restarts_total", "group", "web", "resource", "web-vm", "result", "ok"),
+                    String.join("\n", sim.log()));
+            assertEquals(3, mid.sum("havm_group_restarts", "group", "web", "resource", "web-vm"),
+                    "one restart in the window, as each of the three agents reads it");
+            assertEquals(3, mid.sum("havm_group_restart_limit", "group", "web", "resource", "web-vm"));
+            assertEquals(0, mid.sum("havm_failovers_total"), "a restart in place is no failover");
+            sim.crashGuest("web-vm");
+            sim.runTo(40);
+            assertEquals(List.of(), sim.violations());
+            assertEquals(GroupPhase.ONLINE, sim.state().groups().get("web").phase());
+            Scrape end = Scrape.all(scrape(m));
+            assertEquals(1, end.sum("havm_failovers_total", "group", "web", "reason", "resource_failed",
+                    "result", "recovered"), end.text());
+            assertEquals(0, end.sum("havm_failover_phase_seconds_count", "phase", "detect"),
+                    "when a guest crashed is not known to the coordinator: no detect phase");
+            for (String phase : List.of("fence", "place", "start")) {
+                assertEquals(1, end.sum("havm_failover_phase_seconds_count", "phase", phase), phase);
+            }
+            assertEquals(0, end.sum("havm_fence_duration_seconds_count"), "terminated on its node, not fenced");
+        }
+    }
 }

@@ -370,10 +370,15 @@ public final class HavmMetrics implements EngineObserver {
                     + " every election; cluster-wide, the same on every agent)", e));
             ClusterSpec spec = a.spec();
             Optional<ClusterState> read = a.clusterState();
+            out.put("havm_cluster_state_readable", "1 when this agent could read the cluster state at this scrape;"
+                    + " 0 (cut off from ZooKeeper, or nothing stored yet): the cluster-wide gauges are absent (per agent)",
+                    read.isPresent() ? 1 : 0, "node", here);
             if (read.isEmpty()) {
                 return out.build();
             }
             ClusterState state = read.get();
+            out.put("havm_cluster_formed", "1 once the cluster has formed (every node up at once, or the startup"
+                    + " grace ran out): only then are groups placed (cluster-wide)", state.formed() ? 1 : 0);
             java.util.SortedSet<String> members = a.members();
             Map<String, Long> used = new TreeMap<>();
             for (ClusterSpec.NodeSpec ns : spec.nodes()) {
@@ -426,6 +431,10 @@ public final class HavmMetrics implements EngineObserver {
                         n != null && n.paused() ? 1 : 0, "node", ns.name());
                 out.put("havm_node_draining", "1 while the node is being drained (cluster-wide)",
                         n != null && n.draining() ? 1 : 0, "node", ns.name());
+                String fence = ns.fencing() == null ? "none" : ns.fencing().storage() ? "storage" : ns.fencing().agent();
+                out.put("havm_node_fencing", "1, with the node's fence agent (storage: the storage fence; none: no fence"
+                        + " agent, so its groups wait for it or its self-fence deadline; cluster-wide)", 1,
+                        "node", ns.name(), "agent", fence);
                 out.put("havm_node_memory_bytes", "Memory the node offers to HA groups, as configured (cluster-wide)",
                         ns.memoryMiB() * MIB, "node", ns.name());
                 out.put("havm_node_memory_used_bytes", "Memory of the HA groups on the node (with per-VM overhead;"

@@ -134,6 +134,9 @@ class HavmMetricsSimTest {
         assertEquals(1, end.sum("havm_group_owner", "group", "web") / 3, "one owner, as each agent says");
         assertEquals(1, end.sum("havm_coordinator"));
         assertEquals(3, end.sum("havm_build_info", "version", "test"));
+        assertEquals(3, end.sum("havm_cluster_state_readable"));
+        assertEquals(3, end.sum("havm_cluster_formed"));
+        assertEquals(3, end.sum("havm_node_fencing", "node", "host2", "agent", "fence_havm_lab"));
     }
 
     @Test

@@ -88,6 +88,7 @@ public final class HavmMetrics implements EngineObserver {
     /** When this agent brought each group online (for the guest answering phase). */
     private final Map<String, Instant> onlineAt = new HashMap<>();
     /** N+1 admission of the configuration last seen: groups stranded by each node's loss. */
+    private final Object admission = new Object();
     private ClusterSpec admitted;
     private Map<String, List<String>> stranded = Map.of();
 
@@ -337,12 +338,15 @@ public final class HavmMetrics implements EngineObserver {
 
     // ------------------------------------------------------------------ gauges read at scrape time
 
-    private synchronized Map<String, List<String>> stranded(ClusterSpec spec) {
-        if (spec != admitted) {
-            stranded = Placement.admission(spec);
-            admitted = spec;
+    /** The N+1 admission of {@code spec}, computed once per configuration (under its own lock: never the engine's). */
+    private Map<String, List<String>> stranded(ClusterSpec spec) {
+        synchronized (admission) {
+            if (spec != admitted) {
+                stranded = Placement.admission(spec);
+                admitted = spec;
+            }
+            return stranded;
         }
-        return stranded;
     }
 
     /** The gauges, read from the agent and the cluster state once per scrape. */

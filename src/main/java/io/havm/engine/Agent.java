@@ -182,11 +182,12 @@ public final class Agent implements AutoCloseable {
 
     /**
      * Tells {@code o} what this agent and, while it coordinates, its coordinator do (metrics;
-     * before {@link #start}). The default observes nothing.
+     * before {@link #start}). The default observes nothing; what {@code o} throws is logged and
+     * ignored.
      */
     public Agent observe(EngineObserver o) {
-        this.observer = o == null ? EngineObserver.NONE : o;
-        coordinator.observe(this.observer);
+        this.observer = EngineObserver.safe(o);
+        coordinator.observe(o);
         return this;
     }
 

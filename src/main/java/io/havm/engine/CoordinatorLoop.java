@@ -135,7 +135,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
 
     /** Who is told of each step and fence (metrics); {@link EngineObserver#NONE} by default. */
     void observe(EngineObserver o) {
-        this.observer = o == null ? EngineObserver.NONE : o;
+        this.observer = EngineObserver.safe(o);
     }
 
     /** The cluster state as of its last step while this node is the coordinator; null when it is not. */

@@ -42,4 +42,50 @@ public interface EngineObserver {
 
     /** This agent's ZooKeeper connection changed. */
     default void connection(Coordination.ConnectionState state) { }
+
+    /**
+     * {@code o} made harmless: whatever it throws is logged and dropped, so an observer's bug can
+     * never stop a step, lose a fence's result or an agent's answer.
+     */
+    static EngineObserver safe(EngineObserver o) {
+        if (o == null || o == NONE) {
+            return NONE;
+        }
+        org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EngineObserver.class);
+        return new EngineObserver() {
+            private void quietly(Runnable r) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    log.warn("engine observer failed (ignored): {}", e.toString());
+                }
+            }
+
+            @Override
+            public void stepped(long epoch, ClusterSpec spec, ClusterState before, ClusterState after, Instant at,
+                    Function<String, Optional<Instant>> lastSign) {
+                quietly(() -> o.stepped(epoch, spec, before, after, at, lastSign));
+            }
+
+            @Override
+            public void fenced(String node, String agent, Fencer.Result result, Duration took) {
+                quietly(() -> o.fenced(node, agent, result, took));
+            }
+
+            @Override
+            public void executed(Command command, Input answer, Instant began, Instant ended) {
+                quietly(() -> o.executed(command, answer, began, ended));
+            }
+
+            @Override
+            public void checked(String group, String resource, Result result, Instant at) {
+                quietly(() -> o.checked(group, resource, result, at));
+            }
+
+            @Override
+            public void connection(Coordination.ConnectionState state) {
+                quietly(() -> o.connection(state));
+            }
+        };
+    }
 }

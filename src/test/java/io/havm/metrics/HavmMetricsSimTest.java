@@ -169,4 +169,44 @@ class HavmMetricsSimTest {
             assertEquals(0, end.sum("havm_fence_duration_seconds_count"), "terminated on its node, not fenced");
         }
     }
+
+    /** The power-loss scenario's log with the observers {@code attach} sets (none: the engine's default). */
+    private static List<String> powerLossLog(java.util.function.Consumer<EngineSim> attach) {
+        try (EngineSim sim = new EngineSim(cluster())) {
+            attach.accept(sim);
+            sim.boot();
+            sim.runTo(5);
+            sim.operator(new Input.MoveGroup("web", "host2", MoveMode.LIVE));
+            sim.runTo(15);
+            sim.powerOff("host2");
+            sim.runTo(40);
+            assertEquals(GroupPhase.ONLINE, sim.state().groups().get("web").phase());
+            return sim.log();
+        }
+    }
+
+    @Test
+    void observingChangesNothingTheEngineDoesNorWhenEvenIfTheObserverThrows() {
+        List<String> plain = powerLossLog(sim -> { });
+        assertEquals(plain, powerLossLog(HavmMetricsSimTest::attach), "with metrics");
+        io.havm.engine.EngineObserver broken = new io.havm.engine.EngineObserver() {
+            @Override
+            public void stepped(long epoch, ClusterSpec spec, io.havm.policy.ClusterState before,
+                    io.havm.policy.ClusterState after, Instant at,
+                    java.util.function.Function<String, java.util.Optional<Instant>> lastSign) {
+                throw new IllegalStateException("broken observer");
+            }
+
+            @Override
+            public void fenced(String node, String agent, io.havm.port.Fencer.Result result, Duration took) {
+                throw new IllegalStateException("broken observer");
+            }
+
+            @Override
+            public void executed(io.havm.policy.Command command, Input answer, Instant began, Instant ended) {
+                throw new IllegalStateException("broken observer");
+            }
+        };
+        assertEquals(plain, powerLossLog(sim -> sim.observers(n -> broken)), "with an observer that throws");
+    }
 }

@@ -206,8 +206,11 @@ public final class Agent implements AutoCloseable {
         return coordinator.office() != null;
     }
 
-    /** The coordinator's epoch as ZooKeeper has it now (empty when it cannot be read). */
+    /** The coordinator's epoch as ZooKeeper has it now (empty when it cannot be read, or this node is cut off). */
     public Optional<Long> clusterEpoch() {
+        if (cutOffSince != null || needsRejoin) {
+            return Optional.empty(); // no read that would wait for ZooKeeper's timeout
+        }
         try {
             return Optional.of(zk.currentEpoch());
         } catch (RuntimeException e) {
@@ -236,12 +239,16 @@ public final class Agent implements AutoCloseable {
 
     /**
      * The cluster state: the coordinator's own when this node coordinates, else as stored (one
-     * read of the store); empty when none can be read (cut off, or nothing stored yet).
+     * read of the store); empty when none can be read (cut off, or nothing stored yet). A node
+     * cut off from coordination does not try: its answer would be a wait for ZooKeeper's timeout.
      */
     public Optional<ClusterState> clusterState() {
         ClusterState s = coordinator.office();
         if (s != null) {
             return Optional.of(s);
+        }
+        if (cutOffSince != null || needsRejoin) {
+            return Optional.empty();
         }
         try {
             return reads.state();

@@ -209,4 +209,29 @@ class HavmMetricsSimTest {
         };
         assertEquals(plain, powerLossLog(sim -> sim.observers(n -> broken)), "with an observer that throws");
     }
+
+    @Test
+    void anAgentCutOffFromZooKeeperSaysSoAndReadsNothing() {
+        try (EngineSim sim = new EngineSim(cluster())) {
+            Map<String, HavmMetrics> m = attach(sim);
+            sim.boot();
+            sim.runTo(5);
+            sim.partition("host3");
+            sim.runTo(7.5); // suspended at 2/3 of the 3 s session timeout; not yet lost
+            Scrape cut = Scrape.of(m.get("host3").registry().scrape());
+            assertEquals(1, cut.sum("havm_zookeeper_session_state", "node", "host3", "state", "suspended"), cut.text());
+            assertEquals(0, cut.sum("havm_agent_member", "node", "host3"));
+            assertEquals(0, cut.sum("havm_cluster_state_readable", "node", "host3"));
+            assertTrue(!cut.has("havm_node_state") && !cut.has("havm_coordinator_epoch"),
+                    "no cluster-wide gauge from an agent that cannot read the state");
+            Scrape other = Scrape.of(m.get("host2").registry().scrape());
+            assertEquals(1, other.sum("havm_cluster_state_readable"));
+            assertEquals(1, other.sum("havm_node_state", "node", "host3", "state", "up"), "not lost yet");
+            sim.heal("host3");
+            sim.runTo(12);
+            Scrape back = Scrape.of(m.get("host3").registry().scrape());
+            assertEquals(1, back.sum("havm_cluster_state_readable"), back.text());
+            assertEquals(1, back.sum("havm_zookeeper_connection_events_total", "state", "suspended"));
+        }
+    }
 }

@@ -173,6 +173,9 @@ final class ClusterCommands {
         Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM,
                 NodeResources.onHost(spec, node, hvs.get(node), Clock.SYSTEM)).logTo(log), fencer, Clock.SYSTEM, log);
         agent.secondChannel(heartbeats(spec), watchdog(spec, node, log));
+        // Prometheus metrics of this agent; the API server serves metrics.registry()::scrape at /metrics.
+        io.havm.metrics.HavmMetrics metrics = new io.havm.metrics.HavmMetrics(node, io.havm.metrics.HavmMetrics.version(),
+                Clock.SYSTEM).bind(agent);
         if (first.version() > 0) {
             agent.reconfigure(spec, first.version());
         }

@@ -48,7 +48,8 @@ public final class LabTarget implements DrillTarget {
             Playbook.FaultKind.QEMU_KILL, Playbook.FaultKind.AGENT_PAUSE, Playbook.FaultKind.AGENT_RESUME,
             Playbook.FaultKind.AGENT_KILL, Playbook.FaultKind.AGENT_START, Playbook.FaultKind.ZOOKEEPER_STOP,
             Playbook.FaultKind.ZOOKEEPER_START, Playbook.FaultKind.ZOOKEEPER_PAUSE, Playbook.FaultKind.ZOOKEEPER_RESUME,
-            Playbook.FaultKind.ZOOKEEPER_RESTART, Playbook.FaultKind.FENCE_FAILS, Playbook.FaultKind.GUEST_AGENT_STOP);
+            Playbook.FaultKind.ZOOKEEPER_RESTART, Playbook.FaultKind.FENCE_FAILS, Playbook.FaultKind.GUEST_AGENT_STOP,
+            Playbook.FaultKind.GUEST_CRASH);
     private static final Duration PREPARE = Duration.ofSeconds(150);
     private static final int HOSTS = 3;
 
@@ -201,6 +202,21 @@ public final class LabTarget implements DrillTarget {
                         .resolve("run/libvirt/qemu").resolve(vm + ".pid"));
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             }
+            case GUEST_CRASH -> {
+                // A kernel panic: sysrq-c through the guest agent (the test guest enables sysrq). The
+                // guest's pvpanic device tells QEMU, libvirt applies on_crash (destroy: shut off,
+                // reason crashed), and the guest does not reset itself (panic=0). The shell waits a
+                // little so that guest-exec answers before the kernel stops.
+                String vm = vms.get(f.group()).name();
+                List<String> on = Whereabouts.activeOn(hosts.hosts(), vm);
+                if (on.size() != 1) {
+                    throw new IllegalStateException(vm + " runs on " + on + ": no single guest to crash");
+                }
+                var hv = hosts.host(on.get(0));
+                agentAnswers(hv, vm, Duration.ofSeconds(20));
+                hv.agentCommand(vm, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\","
+                        + "\"arg\":[\"-c\",\"sleep 0.2; echo c > /proc/sysrq-trigger\"]}}", Duration.ofSeconds(10));
+            }
             case GUEST_AGENT_STOP -> {
                 // The guest hangs as far as havm can tell: QEMU runs on, its guest agent answers
                 // nothing. The agent stops itself: guest-exec runs a shell in the guest that sends
@@ -247,6 +263,26 @@ public final class LabTarget implements DrillTarget {
             default -> throw new IllegalStateException(f.kind().word + " cannot be injected on the lab yet");
         }
         return took;
+    }
+
+    /**
+     * Waits until the guest's agent answers a ping: a guest just restarted has booted (its console
+     * said so) a moment before its agent listens.
+     */
+    private void agentAnswers(io.havm.port.Hypervisor hv, String vm, Duration within) {
+        Instant deadline = clock.now().plus(within);
+        while (true) {
+            try {
+                hv.agentCommand(vm, "{\"execute\":\"guest-ping\"}", Duration.ofSeconds(2));
+                return;
+            } catch (RuntimeException e) {
+                if (!clock.now().isBefore(deadline)) {
+                    throw new IllegalStateException(vm + "'s guest agent does not answer within " + within.toSeconds()
+                            + " s: " + e.getMessage(), e);
+                }
+                pass(Duration.ofMillis(250));
+            }
+        }
     }
 
     /** Where the drill tells the lab's fence agent which power actions to fail (see ci/fence_havm_lab). */

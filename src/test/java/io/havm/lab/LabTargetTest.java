@@ -15,11 +15,11 @@ class LabTargetTest {
     @Test
     void aFaultTheLabCannotInjectIsRefusedWithItsLine() {
         Playbook p = PlaybookLoader.parse("p.yaml", "name: x\ndescription: d\ngroups: {web: {on: host1}}\nsteps:\n"
-                + "  - pause: 1s\n  - fault: guest-crash\n    group: web\n");
+                + "  - pause: 1s\n  - fault: storage-cut\n    host: host1\n");
         LabTarget t = new LabTarget(Path.of("").toAbsolutePath(), System.out);
         InvalidInputException e = assertThrows(InvalidInputException.class, () -> t.check(p));
-        assertEquals("p.yaml:6: fault: 'guest-crash' cannot be injected on the lab yet (the lab can: power-loss,"
-                + " power-on, isolate, heal, libvirtd-restart, qemu-kill, guest-agent-stop, agent-pause, agent-resume,"
+        assertEquals("p.yaml:6: fault: 'storage-cut' cannot be injected on the lab yet (the lab can: power-loss,"
+                + " power-on, isolate, heal, libvirtd-restart, qemu-kill, guest-crash, guest-agent-stop, agent-pause, agent-resume,"
                 + " agent-kill, agent-start, zookeeper-stop, zookeeper-start, zookeeper-pause, zookeeper-resume,"
                 + " zookeeper-restart, fence-fails); rehearse it with --sim", e.getMessage());
         t.close(); // never touched the lab: nothing to undo

@@ -56,6 +56,12 @@ public final class SimTarget implements DrillTarget {
                     .append("/system', memoryMiB: 2048, fencing: {agent: fence_havm_lab, options: {plug: host")
                     .append(i).append("}}}\n");
         }
+        if (!p.lunDisks().isEmpty()) { // the lab's iSCSI target, as the lab's drill cluster names it
+            y.append("storage:\n  pools:\n    lab: {type: iscsi, portal: '10.77.0.1:3260', target:"
+                    + " 'iqn.2026-11.io.havm:lab', luns: [1,2,3,4,5,6,7,8]}\n  disks:\n");
+            p.lunDisks().forEach((d, n) -> y.append("    ").append(d).append(": {pool: lab, lun: ").append(n.lun())
+                    .append("}\n"));
+        }
         y.append("groups:\n");
         for (Playbook.Need n : p.groups().values()) {
             y.append("  ").append(n.group()).append(":\n");
@@ -63,8 +69,12 @@ public final class SimTarget implements DrillTarget {
                 y.append("    preferredOwners: [").append(n.on()).append("]\n");
             }
             y.append(n.groupYaml());
-            y.append("    resources:\n      ").append(n.group()).append("-vm: {type: vm, memoryMiB: ")
-                    .append(n.memoryMiB()).append(", looksAlive: 1s, isAlive: 5s}\n");
+            y.append("    resources:\n");
+            if (n.lun() != 0) {
+                y.append("      disk: {type: disk, disk: ").append(n.lunDisk()).append(", looksAlive: 1s}\n");
+            }
+            y.append("      ").append(n.group()).append("-vm: {type: vm, memoryMiB: ").append(n.memoryMiB())
+                    .append(", looksAlive: 1s, isAlive: 5s").append(n.lun() != 0 ? ", disks: [disk]" : "").append("}\n");
         }
         ClusterSpec spec = ClusterConfigLoader.parse("the lab's shape (simulated)", y.toString()).spec();
         return new SimTarget(spec);

@@ -49,7 +49,7 @@ public final class LabTarget implements DrillTarget {
             Playbook.FaultKind.AGENT_KILL, Playbook.FaultKind.AGENT_START, Playbook.FaultKind.ZOOKEEPER_STOP,
             Playbook.FaultKind.ZOOKEEPER_START, Playbook.FaultKind.ZOOKEEPER_PAUSE, Playbook.FaultKind.ZOOKEEPER_RESUME,
             Playbook.FaultKind.ZOOKEEPER_RESTART, Playbook.FaultKind.FENCE_FAILS, Playbook.FaultKind.GUEST_AGENT_STOP,
-            Playbook.FaultKind.GUEST_CRASH);
+            Playbook.FaultKind.GUEST_CRASH, Playbook.FaultKind.LUN_REMOVE, Playbook.FaultKind.LUN_RESTORE);
     private static final Duration PREPARE = Duration.ofSeconds(150);
     private static final int HOSTS = 3;
 
@@ -69,6 +69,9 @@ public final class LabTarget implements DrillTarget {
     private boolean broughtUp;
     private boolean touched;
     private final Set<Long> paused = new java.util.HashSet<>();
+    /** LUNs this drill took off the lab's target (put back on close). */
+    private final Set<Integer> removedLuns = new java.util.TreeSet<>();
+    private Playbook playbook;
 
     public LabTarget(Path home, PrintStream progress) {
         this.home = home;
@@ -94,6 +97,11 @@ public final class LabTarget implements DrillTarget {
                         + "' cannot be injected on the lab yet (the lab can: " + String.join(", ",
                         CAN.stream().map(k -> k.word).toList()) + "); rehearse it with --sim");
             }
+            if (s instanceof Playbook.Fault f && f.disk() != null && !p.lunDisks().containsKey(f.disk())) {
+                throw new InvalidInputException(p.file() + ":" + s.line() + ": disk", "unknown disk '" + f.disk()
+                        + "': on the lab a drill's VM has a LUN only when its group says lun: N (groups: {web: {lun: 4}}"
+                        + " gives disk web-lun)");
+            }
             if (s instanceof Playbook.Check c && c.host() != null && c.host().host() != null
                     && !List.of("host1", "host2", "host3").contains(c.host().host())) {
                 throw new InvalidInputException(p.file() + ":" + s.line() + ": host", "unknown host '"
@@ -110,6 +118,7 @@ public final class LabTarget implements DrillTarget {
     @Override
     public void prepare(Playbook p) {
         progress.println("  preparing the lab: test guest image, 3 hosts, one VM per group, an agent per host");
+        playbook = p;
         GuestImage guest = GuestImage.ensure(home);
         broughtUp = lab.status().stream().filter(Lab.Host::up).count() < HOSTS;
         touched = true;
@@ -120,19 +129,27 @@ public final class LabTarget implements DrillTarget {
         DomainType type = AccelProbe.resolve(System.getenv("HAVM_DOMAIN_TYPE"), guest.kernel(), guest.initrd(),
                 Path.of("/var/cache/havm"));
         StringBuilder groups = new StringBuilder();
+        StringBuilder disks = new StringBuilder();
         for (Playbook.Need n : p.groups().values()) {
             LabVm vm = LabVm.create(home, lab, hosts.hosts(), "drill-" + n.group(), type, guest, "64M");
             vms.put(n.group(), vm);
+            List<String> preferred = n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on());
+            if (n.lun() != 0) {
+                disks.append(lunDisk(n));
+                groups.append(lunGroup(n, vm, preferred));
+                continue;
+            }
             groups.append(LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
-                    n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on()), n.groupYaml(),
-                    "        looksAlive: 1s\n        isAlive: 5s\n"));
+                    preferred, n.groupYaml(), "        looksAlive: 1s\n        isAlive: 5s\n"));
         }
+        // leaseDir: the lab's hosts run virtlockd with their lockspace there
+        String storage = disks.isEmpty() ? "storage:\n  leaseDir: " + lab.sharedDir().resolve("lockd") + "\n"
+                : LabCluster.labStorage(lab.facts()) + "  disks:\n" + disks;
         // A cluster name of its own: the lab's ZooKeeper keeps every earlier drill's state, which a
         // new coordinator of the same name would take for this cluster's.
         String name = "drill-" + Long.toString(clock.now().toEpochMilli(), 36);
         Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("drill/" + name + ".yaml"), home, name,
-                lab.status(), LabCluster.FAST_TIMERS, "storage:\n  leaseDir: " + lab.sharedDir().resolve("lockd") + "\n",
-                groups.toString()); // leaseDir: the lab's hosts run virtlockd with their lockspace there
+                lab.status(), LabCluster.FAST_TIMERS, storage, groups.toString());
         spec = ClusterConfigLoader.load(cfg).spec();
         configFile = cfg;
         cluster = LabCluster.of(home, cfg);
@@ -153,6 +170,43 @@ public final class LabTarget implements DrillTarget {
             pass(Duration.ofMillis(250));
         }
         began = clock.now();
+    }
+
+    /**
+     * The storage disk of a group with {@code lun: N}: LUN N of the lab's iSCSI target, its first
+     * sector cleared so that the guest's boot counter starts at 1 (an earlier test may have used
+     * the LUN): the backing file is written before any initiator logs in to it.
+     */
+    private String lunDisk(Playbook.Need n) {
+        Lab.Facts f = lab.facts();
+        if (!f.luns().contains(n.lun())) {
+            throw new IllegalStateException("group " + n.group() + ": lun " + n.lun() + " is not a LUN of the lab's"
+                    + " target (LUNs: " + f.luns() + ")");
+        }
+        Path backing = f.root().resolve("iscsi").resolve("lun" + n.lun() + ".img");
+        try (var ch = java.nio.channels.FileChannel.open(backing, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(512), 0);
+            ch.force(true);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot clear the first sector of LUN " + n.lun() + " (" + backing + "): "
+                    + e.getMessage(), e);
+        }
+        return "    " + n.lunDisk() + ": {pool: lab, lun: " + n.lun() + "}\n";
+    }
+
+    /** A group whose VM's only disk (vda, the guest's boot counter) is its LUN: a disk resource, then the VM on it. */
+    private String lunGroup(Playbook.Need n, LabVm vm, List<String> preferred) {
+        return "  " + n.group() + ":\n    preferredOwners: [" + String.join(", ", preferred) + "]\n" + n.groupYaml()
+                + "    resources:\n      disk: {type: disk, disk: " + n.lunDisk() + ", looksAlive: 1s}\n"
+                + "      vm:\n        type: vm\n        memoryMiB: 128\n        looksAlive: 1s\n        isAlive: 5s\n"
+                + "        disks: [disk]\n        properties: {domain: " + vm.name() + ", definition: " + vm.definition()
+                + ", stateDir: " + lab.sharedDir().resolve("save") + "}\n";
+    }
+
+    /** ci/lab iscsi remove-lun|add-lun N: the lab's target loses the LUN, or gets it back (same backing file). */
+    private void iscsi(String verb, int lun) {
+        io.havm.util.Exec.run(Duration.ofSeconds(30), List.of(home.resolve("ci/lab").toString(), "iscsi", verb,
+                Integer.toString(lun))).orThrow();
     }
 
     private boolean ready(Playbook p) {
@@ -248,6 +302,16 @@ public final class LabTarget implements DrillTarget {
                 } catch (IOException e) {
                     throw new IllegalStateException("cannot write " + fails + ": " + e.getMessage(), e);
                 }
+            }
+            case LUN_REMOVE -> {
+                int lun = playbook.lunDisks().get(f.disk()).lun();
+                removedLuns.add(lun);
+                iscsi("remove-lun", lun);
+            }
+            case LUN_RESTORE -> {
+                int lun = playbook.lunDisks().get(f.disk()).lun();
+                iscsi("add-lun", lun);
+                removedLuns.remove(lun);
             }
             case AGENT_KILL -> lab.killAgent(host);
             case AGENT_START -> cluster.startAgents(host);
@@ -420,6 +484,13 @@ public final class LabTarget implements DrillTarget {
             // no fence failure was injected
         } catch (IOException e) {
             first = new IllegalStateException("cannot clear " + fenceFails() + ": " + e.getMessage(), e);
+        }
+        for (int lun : removedLuns) { // no LUN stays off the lab's target
+            try {
+                iscsi("add-lun", lun);
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
         }
         for (long pid : paused) {
             try {

@@ -22,16 +22,35 @@ public record Playbook(String file, String name, String description, Map<String,
      *
      * @param antiAffinity its anti-affinity class (a guest cluster's members share one), or null
      * @param hard whether that anti-affinity is hard (never together) or soft (apart when possible)
+     * @param lun on the lab, the LUN of the lab's iSCSI target that is the VM's disk (a disk resource
+     *        {@code disk} of storage disk {@link #lunDisk()}, which lun-remove/lun-restore name); 0: a
+     *        file on the shared directory
      */
-    public record Need(String group, String on, int memoryMiB, String antiAffinity, boolean hard) {
+    public record Need(String group, String on, int memoryMiB, String antiAffinity, boolean hard, int lun) {
         public Need(String group, String on, int memoryMiB) {
-            this(group, on, memoryMiB, null, true);
+            this(group, on, memoryMiB, null, true, 0);
+        }
+
+        public Need(String group, String on, int memoryMiB, String antiAffinity, boolean hard) {
+            this(group, on, memoryMiB, antiAffinity, hard, 0);
+        }
+
+        /** The storage disk of a group whose VM's disk is a LUN ({@code lun: N}): {@code GROUP-lun}; else null. */
+        public String lunDisk() {
+            return lun == 0 ? null : group + "-lun";
         }
 
         /** The group's lines of a cluster configuration that this need adds (its anti-affinity). */
         public String groupYaml() {
             return antiAffinity == null ? "" : "    antiAffinity: [{class: " + antiAffinity + ", hard: " + hard + "}]\n";
         }
+    }
+
+    /** The storage disks the drill's groups have on LUNs ({@code lun: N}), by name: what lun-remove may name. */
+    public Map<String, Need> lunDisks() {
+        Map<String, Need> out = new java.util.LinkedHashMap<>();
+        groups.values().stream().filter(n -> n.lun() != 0).forEach(n -> out.put(n.lunDisk(), n));
+        return out;
     }
 
     /**

@@ -88,6 +88,21 @@ class PlaybookLoaderTest {
     }
 
     @Test
+    void aGroupsLunAndTheDiskOfADiskFaultAreChecked() {
+        String lun4 = "name: p\ndescription: d\ngroups:\n  web: {on: host1, lun: 4}\nsteps:\n";
+        Playbook p = PlaybookLoader.parse("p.yaml", lun4 + "  - fault: lun-remove\n    disk: web-lun\n");
+        assertEquals(4, p.groups().get("web").lun());
+        assertEquals("web-lun", ((Playbook.Fault) p.steps().get(0)).disk());
+        assertEquals("p.yaml:5: groups.db.lun: LUN 4 is already web's disk: each group needs a LUN of its own",
+                refused(lun4.replace("steps:", "  db: {lun: 4}\nsteps:") + "  - check: ran-once\n    group: web\n"));
+        assertEquals("p.yaml:4: groups.web.lun: 0 is out of range (allowed: 1..255)",
+                refused(lun4.replace("lun: 4", "lun: 0") + "  - check: ran-once\n    group: web\n"));
+        assertEquals("p.yaml:7: steps[1].disk: unknown disk 'web-os' (allowed: web-lun, the disks of the groups with"
+                + " lun:)", refused(lun4 + "  - fault: lun-remove\n    disk: web-os\n"));
+        assertEquals("p.yaml:6: steps[1].disk: is required", refused(lun4 + "  - fault: lun-restore\n"));
+    }
+
+    @Test
     void theTopLevelIsCheckedToo(@TempDir Path dir) throws Exception {
         assertEquals("p.yaml:1: name: 'Power Loss' is not a playbook name (lower-case letters, digits and '-',"
                 + " 1-64 characters)", refused("name: Power Loss\ndescription: d\ngroups: {web: {}}\nsteps: []\n"));

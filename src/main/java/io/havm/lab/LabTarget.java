@@ -142,6 +142,13 @@ public final class LabTarget implements DrillTarget {
             groups.append(LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
                     preferred, n.groupYaml(), "        looksAlive: 1s\n        isAlive: 5s\n"));
         }
+        if (!disks.isEmpty()) { // the lab's pools (labStorage) name its shared directory pool too
+            try {
+                Files.createDirectories(lab.sharedDir().resolve("pool"));
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot make " + lab.sharedDir().resolve("pool") + ": " + e.getMessage(), e);
+            }
+        }
         // leaseDir: the lab's hosts run virtlockd with their lockspace there
         String storage = disks.isEmpty() ? "storage:\n  leaseDir: " + lab.sharedDir().resolve("lockd") + "\n"
                 : LabCluster.labStorage(lab.facts()) + "  disks:\n" + disks;

@@ -76,7 +76,7 @@ public final class PlaybookLoader {
                 String f = "groups." + g;
                 ClusterConfigLoader.checkName(y, e.getValue(), f, g);
                 Map<String, Node> m = e.getValue() instanceof MappingNode
-                        ? y.mapping(e.getValue(), f, Set.of("on", "memoryMiB", "antiAffinity", "lun"))
+                        ? y.mapping(e.getValue(), f, Set.of("on", "memoryMiB", "antiAffinity", "lun", "failbackWindow"))
                         : Map.of();
                 if (!(e.getValue() instanceof MappingNode) && !y.scalar(e.getValue(), f).isEmpty()) {
                     throw y.error(e.getValue(), f, "must be a mapping ({on: HOST}) or empty");
@@ -100,7 +100,18 @@ public final class PlaybookLoader {
                         }
                     }
                 }
-                groups.put(g, new Need(g, on, mem, anti, hard, lun));
+                Playbook.FailbackWindow window = null;
+                if (m.containsKey("failbackWindow")) {
+                    String w = f + ".failbackWindow";
+                    Map<String, Node> wm = y.mapping(m.get("failbackWindow"), w, Set.of("startsIn", "lasts"));
+                    if (on == null) {
+                        throw y.error(m.get("failbackWindow"), w, "needs on: HOST in the same group (failback goes"
+                                + " back to that host, the group's preferred owner)");
+                    }
+                    window = new Playbook.FailbackWindow(window(y, wm, "startsIn", w, m.get("failbackWindow")),
+                            window(y, wm, "lasts", w, m.get("failbackWindow")));
+                }
+                groups.put(g, new Need(g, on, mem, anti, hard, lun, window));
             }
         } else {
             throw y.error(gn, "groups", "must be a mapping of group names, e.g. groups: {web: {on: host1}}");

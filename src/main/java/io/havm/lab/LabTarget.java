@@ -52,6 +52,8 @@ public final class LabTarget implements DrillTarget {
             Playbook.FaultKind.GUEST_CRASH, Playbook.FaultKind.LUN_REMOVE, Playbook.FaultKind.LUN_RESTORE);
     private static final Duration PREPARE = Duration.ofSeconds(150);
     private static final int HOSTS = 3;
+    /** Time to put a drill's failback windows in force (havm config apply) before its first step. */
+    private static final Duration APPLY_WINDOWS = Duration.ofSeconds(10);
 
     private final Path home;
     private final PrintStream progress;
@@ -72,6 +74,9 @@ public final class LabTarget implements DrillTarget {
     /** LUNs this drill took off the lab's target (put back on close). */
     private final Set<Integer> removedLuns = new java.util.TreeSet<>();
     private Playbook playbook;
+    /** The drill cluster's name and storage section, as first written (the windows' version keeps them). */
+    private String name;
+    private String storage;
 
     public LabTarget(Path home, PrintStream progress) {
         this.home = home;
@@ -128,19 +133,12 @@ public final class LabTarget implements DrillTarget {
         }
         DomainType type = AccelProbe.resolve(System.getenv("HAVM_DOMAIN_TYPE"), guest.kernel(), guest.initrd(),
                 Path.of("/var/cache/havm"));
-        StringBuilder groups = new StringBuilder();
         StringBuilder disks = new StringBuilder();
         for (Playbook.Need n : p.groups().values()) {
-            LabVm vm = LabVm.create(home, lab, hosts.hosts(), "drill-" + n.group(), type, guest, "64M");
-            vms.put(n.group(), vm);
-            List<String> preferred = n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on());
+            vms.put(n.group(), LabVm.create(home, lab, hosts.hosts(), "drill-" + n.group(), type, guest, "64M"));
             if (n.lun() != 0) {
                 disks.append(lunDisk(n));
-                groups.append(lunGroup(n, vm, preferred));
-                continue;
             }
-            groups.append(LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
-                    preferred, n.groupYaml(), "        looksAlive: 1s\n        isAlive: 5s\n"));
         }
         if (!disks.isEmpty()) { // the lab's pools (labStorage) name its shared directory pool too
             try {
@@ -150,13 +148,12 @@ public final class LabTarget implements DrillTarget {
             }
         }
         // leaseDir: the lab's hosts run virtlockd with their lockspace there
-        String storage = disks.isEmpty() ? "storage:\n  leaseDir: " + lab.sharedDir().resolve("lockd") + "\n"
+        storage = disks.isEmpty() ? "storage:\n  leaseDir: " + lab.sharedDir().resolve("lockd") + "\n"
                 : LabCluster.labStorage(lab.facts()) + "  disks:\n" + disks;
         // A cluster name of its own: the lab's ZooKeeper keeps every earlier drill's state, which a
         // new coordinator of the same name would take for this cluster's.
-        String name = "drill-" + Long.toString(clock.now().toEpochMilli(), 36);
-        Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("drill/" + name + ".yaml"), home, name,
-                lab.status(), LabCluster.FAST_TIMERS, storage, groups.toString());
+        name = "drill-" + Long.toString(clock.now().toEpochMilli(), 36);
+        Path cfg = writeConfig(p, lab.facts().root().resolve("drill/" + name + ".yaml"), null);
         spec = ClusterConfigLoader.load(cfg).spec();
         configFile = cfg;
         cluster = LabCluster.of(home, cfg);
@@ -176,7 +173,48 @@ public final class LabTarget implements DrillTarget {
             }
             pass(Duration.ofMillis(250));
         }
-        began = clock.now();
+        Instant start = clock.now();
+        if (p.hasFailbackWindows()) {
+            // The windows are relative to the drill's start: now they can be written as times of day
+            // and put in force, as an operator changes a group's failback (havm config apply, ~3 s);
+            // the first step starts when the windows' clock says the drill starts.
+            start = start.plus(APPLY_WINDOWS).truncatedTo(java.time.temporal.ChronoUnit.SECONDS); // windows are whole seconds
+            Path windows = writeConfig(p, lab.facts().root().resolve("drill/" + name + "-windows.yaml"), start);
+            io.havm.util.Exec.Outcome o = io.havm.util.Exec.run(Duration.ofMinutes(1), List.of(
+                    home.resolve("havm").toString(), "config", "apply", windows.toString(), "--comment",
+                    "the drill's failback windows"));
+            if (o.code() != 0) {
+                throw new IllegalStateException("havm config apply " + windows + " (the failback windows): " + o.out()
+                        + o.err());
+            }
+            spec = ClusterConfigLoader.load(windows).spec();
+            configFile = windows;
+            if (clock.now().isAfter(start)) {
+                throw new IllegalStateException("putting the failback windows in force took more than "
+                        + APPLY_WINDOWS.toSeconds() + " s: the windows would open early");
+            }
+            pass(Duration.between(clock.now(), start));
+        }
+        began = start;
+    }
+
+    /**
+     * The drill cluster's configuration: the lab's hosts, timers, second channel and storage, one
+     * group per playbook group; {@code start} non-null writes the failback windows relative to it
+     * (in this machine's zone, the agents' too: they run here), null leaves them out (failback never).
+     */
+    private Path writeConfig(Playbook p, Path file, Instant start) {
+        StringBuilder groups = new StringBuilder();
+        for (Playbook.Need n : p.groups().values()) {
+            LabVm vm = vms.get(n.group());
+            List<String> preferred = n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on());
+            String extra = start == null ? n.groupYaml() : n.groupYaml(start, java.time.ZoneId.systemDefault());
+            groups.append(n.lun() != 0 ? lunGroup(n, vm, preferred, extra)
+                    : LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
+                            preferred, extra, "        looksAlive: 1s\n        isAlive: 5s\n"));
+        }
+        return LabCluster.writeConfig(file, home, name, lab.status(), LabCluster.FAST_TIMERS, storage,
+                groups.toString());
     }
 
     /**
@@ -202,8 +240,8 @@ public final class LabTarget implements DrillTarget {
     }
 
     /** A group whose VM's only disk (vda, the guest's boot counter) is its LUN: a disk resource, then the VM on it. */
-    private String lunGroup(Playbook.Need n, LabVm vm, List<String> preferred) {
-        return "  " + n.group() + ":\n    preferredOwners: [" + String.join(", ", preferred) + "]\n" + n.groupYaml()
+    private String lunGroup(Playbook.Need n, LabVm vm, List<String> preferred, String groupExtra) {
+        return "  " + n.group() + ":\n    preferredOwners: [" + String.join(", ", preferred) + "]\n" + groupExtra
                 + "    resources:\n      disk: {type: disk, disk: " + n.lunDisk() + ", looksAlive: 1s}\n"
                 + "      vm:\n        type: vm\n        memoryMiB: 128\n        looksAlive: 1s\n        isAlive: 5s\n"
                 + "        disks: [disk]\n        properties: {domain: " + vm.name() + ", definition: " + vm.definition()

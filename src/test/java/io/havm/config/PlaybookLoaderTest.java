@@ -103,6 +103,27 @@ class PlaybookLoaderTest {
     }
 
     @Test
+    void aFailbackWindowIsRelativeToTheDrillsStart() {
+        String head = "name: p\ndescription: d\ngroups:\n  web: {on: host1, failbackWindow: {startsIn: 35s, lasts: 1m}}\n"
+                + "steps:\n  - check: ran-once\n    group: web\n";
+        Playbook.Need web = PlaybookLoader.parse("p.yaml", head).groups().get("web");
+        assertEquals(new Playbook.FailbackWindow(java.time.Duration.ofSeconds(35), java.time.Duration.ofMinutes(1)),
+                web.failbackWindow());
+        assertEquals("    failback: window 23:59:55-00:00:55\n", web.groupYaml(
+                java.time.Instant.parse("2026-12-07T23:59:20Z"), java.time.ZoneOffset.UTC));
+        assertEquals("p.yaml:4: groups.web.failbackWindow.lasts: is required (a duration, e.g. 30s)",
+                refused(head.replace(", lasts: 1m", "")));
+        assertEquals("p.yaml:4: groups.web.failbackWindow.startsIn: 'soon' is not a duration (a number with ms, s, m or"
+                + " h, e.g. 3s)", refused(head.replace("35s", "soon")));
+        assertEquals("p.yaml:4: groups.web.failbackWindow.lasts: '2h' is out of range (allowed: 1ms..30m)",
+                refused(head.replace("1m}", "2h}")));
+        assertEquals("p.yaml:4: groups.web.failbackWindow.from: unknown field (allowed: lasts, startsIn)",
+                refused(head.replace("lasts: 1m", "from: 1m")));
+        assertEquals("p.yaml:4: groups.web.failbackWindow: needs on: HOST in the same group (failback goes back to"
+                + " that host, the group's preferred owner)", refused(head.replace("on: host1, ", "")));
+    }
+
+    @Test
     void theTopLevelIsCheckedToo(@TempDir Path dir) throws Exception {
         assertEquals("p.yaml:1: name: 'Power Loss' is not a playbook name (lower-case letters, digits and '-',"
                 + " 1-64 characters)", refused("name: Power Loss\ndescription: d\ngroups: {web: {}}\nsteps: []\n"));

@@ -56,12 +56,13 @@ class DrillIT {
         return only.isEmpty() || List.of(only.split("\\s*,\\s*")).contains(playbook);
     }
 
-    /** Every shipped (and selected) playbook but the three with tests of their own below. */
+    /** Every shipped (and selected) playbook but the four with tests of their own below. */
     static Stream<String> shipped() throws Exception {
         try (Stream<Path> s = Files.list(Path.of("playbooks"))) {
             List<String> names = s.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".yaml"))
                     .map(n -> n.substring(0, n.length() - ".yaml".length()))
-                    .filter(n -> !List.of("host-power-loss", "zookeeper-outage", "guest-crash").contains(n))
+                    .filter(n -> !List.of("host-power-loss", "zookeeper-outage", "guest-crash", "failback-window")
+                            .contains(n))
                     .filter(DrillIT::selected).sorted().toList();
             return names.isEmpty() ? Stream.of(NONE) : names.stream(); // JUnit refuses an empty source
         }
@@ -165,6 +166,29 @@ class DrillIT {
         }
         assertTrue(r.get("steps").toString().contains("the guest's counter on its disk went on from where it was"),
                 "judged by the guest's own disk: " + r.get("steps"));
+    }
+
+    /**
+     * The failback happens inside the group's window, written relative to the drill's start (35 s,
+     * lasting 60 s): not before (the playbook's quiet check covers most of the wait), and not long
+     * after it opens. Judged on havm's own event's time against the drill's clock at its start.
+     */
+    @Test
+    void aFailbackHappensOnlyInsideItsWindow() throws Exception {
+        Assumptions.assumeTrue(selected("failback-window"), "not selected by -Ddrill.playbooks");
+        JsonNode r = drill("failback-window");
+        java.time.Instant start = java.time.Instant.parse(r.get("clockAtStart").asText());
+        String failback = null;
+        for (JsonNode e : r.get("events")) {
+            if (e.asText().contains("(failback to preferred owner host1)")) {
+                failback = e.asText();
+            }
+        }
+        assertTrue(failback != null, "no failback to host1 in " + r.get("events"));
+        double at = java.time.Duration.between(start, java.time.Instant.parse(failback.substring(0,
+                failback.indexOf(' ')))).toMillis() / 1000.0;
+        assertTrue(at >= 35 && at < 45, "failback " + at + " s after the drill's start (window: 35 s to 95 s): "
+                + failback);
     }
 
     @Test

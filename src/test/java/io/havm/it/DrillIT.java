@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * reported skipped. Playbooks replaced ClusterIT's hand-written power-loss, isolation, coordinator
  * loss and libvirtd-restart drills: one way to write a drill. ClusterIT and OutageIT keep what the
  * playbooks cannot say yet (guest work uninterrupted tick by tick, a script resource following its
- * VM, the restart threshold of a crashing guest).
+ * VM); guest-crash replaced ClusterIT's crashing guest (QEMU killed) with a real kernel panic.
  */
 class DrillIT {
     static final Path REPORTS = Path.of("target/drill-reports");
@@ -171,7 +171,8 @@ class DrillIT {
     /**
      * The failback happens inside the group's window, written relative to the drill's start (35 s,
      * lasting 60 s): not before (the playbook's quiet check covers most of the wait), and not long
-     * after it opens. Judged on havm's own event's time against the drill's clock at its start.
+     * after it opens. Judged on havm's own event's time against the drill's clock at its start
+     * (with failback immediate, web would come back as soon as host1 is resumed, about 5 s in).
      */
     @Test
     void aFailbackHappensOnlyInsideItsWindow() throws Exception {
@@ -187,7 +188,8 @@ class DrillIT {
         assertTrue(failback != null, "no failback to host1 in " + r.get("events"));
         double at = java.time.Duration.between(start, java.time.Instant.parse(failback.substring(0,
                 failback.indexOf(' ')))).toMillis() / 1000.0;
-        assertTrue(at >= 35 && at < 45, "failback " + at + " s after the drill's start (window: 35 s to 95 s): "
+        // the drill's clock starts a moment (under a second) after the instant the windows count from
+        assertTrue(at >= 34 && at < 45, "failback " + at + " s after the drill's start (window: 35 s to 95 s): "
                 + failback);
     }
 

@@ -49,11 +49,12 @@ public final class LabTarget implements DrillTarget {
             Playbook.FaultKind.AGENT_KILL, Playbook.FaultKind.AGENT_START, Playbook.FaultKind.ZOOKEEPER_STOP,
             Playbook.FaultKind.ZOOKEEPER_START, Playbook.FaultKind.ZOOKEEPER_PAUSE, Playbook.FaultKind.ZOOKEEPER_RESUME,
             Playbook.FaultKind.ZOOKEEPER_RESTART, Playbook.FaultKind.FENCE_FAILS, Playbook.FaultKind.GUEST_AGENT_STOP,
-            Playbook.FaultKind.GUEST_CRASH, Playbook.FaultKind.LUN_REMOVE, Playbook.FaultKind.LUN_RESTORE);
+            Playbook.FaultKind.GUEST_CRASH, Playbook.FaultKind.LUN_REMOVE, Playbook.FaultKind.LUN_RESTORE,
+            Playbook.FaultKind.STORAGE_CUT, Playbook.FaultKind.STORAGE_RESTORE);
     private static final Duration PREPARE = Duration.ofSeconds(150);
     private static final int HOSTS = 3;
     /** Time to put a drill's failback windows in force (havm config apply) before its first step. */
-    private static final Duration APPLY_WINDOWS = Duration.ofSeconds(10);
+    private static final Duration APPLY_WINDOWS = Duration.ofSeconds(15);
 
     private final Path home;
     private final PrintStream progress;
@@ -71,6 +72,8 @@ public final class LabTarget implements DrillTarget {
     private boolean broughtUp;
     private boolean touched;
     private final Set<Long> paused = new java.util.HashSet<>();
+    /** Hosts whose heartbeat storage this drill cut (restored on close). */
+    private final Set<String> storageCut = new java.util.TreeSet<>();
     /** LUNs this drill took off the lab's target (put back on close). */
     private final Set<Integer> removedLuns = new java.util.TreeSet<>();
     private Playbook playbook;
@@ -180,9 +183,9 @@ public final class LabTarget implements DrillTarget {
             // the first step starts when the windows' clock says the drill starts.
             start = start.plus(APPLY_WINDOWS).truncatedTo(java.time.temporal.ChronoUnit.SECONDS); // windows are whole seconds
             Path windows = writeConfig(p, lab.facts().root().resolve("drill/" + name + "-windows.yaml"), start);
-            io.havm.util.Exec.Outcome o = io.havm.util.Exec.run(Duration.ofMinutes(1), List.of(
-                    home.resolve("havm").toString(), "config", "apply", windows.toString(), "--comment",
-                    "the drill's failback windows"));
+            // the command an operator runs, from the built jar (./havm's build check is not for a drill)
+            io.havm.util.Exec.Outcome o = io.havm.util.Exec.run(Duration.ofMinutes(1), BenchSupport.havm(home,
+                    "config", "apply", windows.toString(), "--comment", "the drill's failback windows"));
             if (o.code() != 0) {
                 throw new IllegalStateException("havm config apply " + windows + " (the failback windows): " + o.out()
                         + o.err());
@@ -282,6 +285,7 @@ public final class LabTarget implements DrillTarget {
             case POWER_LOSS -> {
                 took = lab.pullPlug(host); // when its link went down, as ci/lab saw it
                 hosts.drop(host); // a dead host answers nothing: not asked until it is back
+                storageCut.remove(host); // its mount namespace, with the cut, is gone
             }
             case POWER_ON -> {
                 lab.powerOn(HOSTS);
@@ -358,6 +362,19 @@ public final class LabTarget implements DrillTarget {
                 iscsi("add-lun", lun);
                 removedLuns.remove(lun);
             }
+            case STORAGE_CUT -> {
+                // The host loses its heartbeat storage: inside its mount namespace (its agent's), an
+                // empty read-only file system covers the cluster's heartbeat directory, so its agent
+                // reads no one's heartbeat and cannot write its own (EROFS); the VMs' disks and
+                // consoles on the shared directory stay reachable, as ZooKeeper does.
+                Path dir = LabCluster.heartbeats(lab.facts()).resolve(name);
+                lab.exec(host, "mount", "-t", "tmpfs", "-o", "ro,size=64k", "havm-storage-cut", dir.toString())
+                        .orThrow();
+                storageCut.add(host);
+            }
+            case STORAGE_RESTORE -> {
+                storageRestore(host);
+            }
             case AGENT_KILL -> lab.killAgent(host);
             case AGENT_START -> cluster.startAgents(host);
             case ZOOKEEPER_STOP -> lab.zookeeper("kill");
@@ -391,6 +408,14 @@ public final class LabTarget implements DrillTarget {
                 }
                 pass(Duration.ofMillis(250));
             }
+        }
+    }
+
+    /** Takes the storage cut's file system off {@code host}'s heartbeat directory (its own files are there again). */
+    private void storageRestore(String host) {
+        if (storageCut.contains(host)) {
+            lab.exec(host, "umount", LabCluster.heartbeats(lab.facts()).resolve(name).toString()).orThrow();
+            storageCut.remove(host);
         }
     }
 
@@ -529,6 +554,13 @@ public final class LabTarget implements DrillTarget {
             // no fence failure was injected
         } catch (IOException e) {
             first = new IllegalStateException("cannot clear " + fenceFails() + ": " + e.getMessage(), e);
+        }
+        for (String h : List.copyOf(storageCut)) { // no host's namespace keeps the cut
+            try {
+                storageRestore(h);
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
         }
         for (int lun : removedLuns) { // no LUN stays off the lab's target
             try {

@@ -56,13 +56,13 @@ class DrillIT {
         return only.isEmpty() || List.of(only.split("\\s*,\\s*")).contains(playbook);
     }
 
-    /** Every shipped (and selected) playbook but the four with tests of their own below. */
+    /** Every shipped (and selected) playbook but the five with tests of their own below. */
     static Stream<String> shipped() throws Exception {
         try (Stream<Path> s = Files.list(Path.of("playbooks"))) {
             List<String> names = s.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".yaml"))
                     .map(n -> n.substring(0, n.length() - ".yaml".length()))
-                    .filter(n -> !List.of("host-power-loss", "zookeeper-outage", "guest-crash", "failback-window")
-                            .contains(n))
+                    .filter(n -> !List.of("host-power-loss", "zookeeper-outage", "guest-crash", "failback-window",
+                            "storage-cut").contains(n))
                     .filter(DrillIT::selected).sorted().toList();
             return names.isEmpty() ? Stream.of(NONE) : names.stream(); // JUnit refuses an empty source
         }
@@ -191,6 +191,24 @@ class DrillIT {
         // the drill's clock starts a moment (under a second) after the instant the windows count from
         assertTrue(at >= 34 && at < 45, "failback " + at + " s after the drill's start (window: 35 s to 95 s): "
                 + failback);
+    }
+
+    /**
+     * host1's heartbeat storage cut for 15 s while ZooKeeper works: nothing moves (the playbook),
+     * and the cut was real: host1's agent said the storage was unavailable, then answering again.
+     */
+    @Test
+    void aStorageCutIsSeenByTheAgentAndMovesNothing() throws Exception {
+        Assumptions.assumeTrue(selected("storage-cut"), "not selected by -Ddrill.playbooks");
+        Path log = lab.lab.facts().agentsDir().resolve("host1.log");
+        long before = Files.exists(log) ? Files.size(log) : 0;
+        JsonNode r = drill("storage-cut");
+        assertEquals(0, r.get("recoveries").size(), "nothing disrupted: " + r.get("recoveries"));
+        byte[] all = Files.readAllBytes(log);
+        String said = new String(all, (int) before, all.length - (int) before, StandardCharsets.UTF_8);
+        int cut = said.indexOf("guard: heartbeat storage unavailable");
+        assertTrue(cut >= 0, "host1's agent never saw its heartbeat storage go:\n" + said);
+        assertTrue(said.indexOf("guard: heartbeat storage answers again", cut) > cut, said);
     }
 
     @Test

@@ -139,6 +139,22 @@ public final class SimTarget implements DrillTarget {
             }
             sim.runFor(Duration.ofMillis(100));
         }
+        startsBefore = 0; // the first start is a boot the drill counts
+        eventsBefore = sim.events().size();
+    }
+
+    private boolean ready(Playbook p) {
+        for (Playbook.Need n : p.groups().values()) {
+            ClusterState.Group g = group(n.group()).orElse(null);
+            if (g == null || g.phase() != GroupPhase.ONLINE || (n.on() != null && !n.on().equals(g.node()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void begin(Playbook p) {
         if (shapeOf != null && p.hasFailbackWindows()) {
             // as on the lab: the windows, relative to the drill's start, put in force as it starts
             // (on a whole second: a window is written in whole seconds)
@@ -158,18 +174,6 @@ public final class SimTarget implements DrillTarget {
                 throw new java.io.UncheckedIOException(e);
             }
         }
-        startsBefore = 0; // the first start is a boot the drill counts
-        eventsBefore = sim.events().size();
-    }
-
-    private boolean ready(Playbook p) {
-        for (Playbook.Need n : p.groups().values()) {
-            ClusterState.Group g = group(n.group()).orElse(null);
-            if (g == null || g.phase() != GroupPhase.ONLINE || (n.on() != null && !n.on().equals(g.node()))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override

@@ -176,29 +176,35 @@ public final class LabTarget implements DrillTarget {
             }
             pass(Duration.ofMillis(250));
         }
-        Instant start = clock.now();
-        if (p.hasFailbackWindows()) {
-            // The windows are relative to the drill's start: now they can be written as times of day
-            // and put in force, as an operator changes a group's failback (havm config apply, ~3 s);
-            // the first step starts when the windows' clock says the drill starts.
-            start = start.plus(APPLY_WINDOWS).truncatedTo(java.time.temporal.ChronoUnit.SECONDS); // windows are whole seconds
-            Path windows = writeConfig(p, lab.facts().root().resolve("drill/" + name + "-windows.yaml"), start);
-            // the command an operator runs, from the built jar (./havm's build check is not for a drill)
-            io.havm.util.Exec.Outcome o = io.havm.util.Exec.run(Duration.ofMinutes(1), BenchSupport.havm(home,
-                    "config", "apply", windows.toString(), "--comment", "the drill's failback windows"));
-            if (o.code() != 0) {
-                throw new IllegalStateException("havm config apply " + windows + " (the failback windows): " + o.out()
-                        + o.err());
-            }
-            spec = ClusterConfigLoader.load(windows).spec();
-            configFile = windows;
-            if (clock.now().isAfter(start)) {
-                throw new IllegalStateException("putting the failback windows in force took more than "
-                        + APPLY_WINDOWS.toSeconds() + " s: the windows would open early");
-            }
-            pass(Duration.between(clock.now(), start));
+        began = clock.now();
+    }
+
+    /**
+     * The failback windows, relative to the drill's start, written as times of day and put in
+     * force as an operator changes a group's failback ({@code havm config apply}, ~3 s); the first
+     * step starts when the windows' clock says the drill starts.
+     */
+    @Override
+    public void begin(Playbook p) {
+        if (!p.hasFailbackWindows()) {
+            return;
         }
-        began = start;
+        Instant start = clock.now().plus(APPLY_WINDOWS).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        Path windows = writeConfig(p, lab.facts().root().resolve("drill/" + name + "-windows.yaml"), start);
+        // the command an operator runs, from the built jar (./havm's build check is not for a drill)
+        io.havm.util.Exec.Outcome o = io.havm.util.Exec.run(Duration.ofMinutes(1), BenchSupport.havm(home,
+                "config", "apply", windows.toString(), "--comment", "the drill's failback windows"));
+        if (o.code() != 0) {
+            throw new IllegalStateException("havm config apply " + windows + " (the failback windows): " + o.out()
+                    + o.err());
+        }
+        spec = ClusterConfigLoader.load(windows).spec();
+        configFile = windows;
+        if (clock.now().isAfter(start)) {
+            throw new IllegalStateException("putting the failback windows in force took more than "
+                    + APPLY_WINDOWS.toSeconds() + " s: the windows would open early");
+        }
+        pass(Duration.between(clock.now(), start));
     }
 
     /**

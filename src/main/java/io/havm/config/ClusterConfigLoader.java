@@ -37,7 +37,9 @@ public final class ClusterConfigLoader {
     static final long MAX_BYTES = MAX_CODE_POINTS;
     private static final Duration HOUR = Duration.ofHours(1);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
-    private static final Pattern WINDOW = Pattern.compile("window ([01][0-9]|2[0-3])-([01][0-9]|2[0-3])");
+    /** window HH-HH, or with minutes (HH:MM) or seconds (HH:MM:SS) on either side. */
+    private static final Pattern WINDOW = Pattern.compile(
+            "window (([01][0-9]|2[0-3])(:[0-5][0-9](:[0-5][0-9])?)?)-(([01][0-9]|2[0-3])(:[0-5][0-9](:[0-5][0-9])?)?)");
 
     /** A loaded configuration and the warnings it produced (e.g. N+1 admission). */
     public record Loaded(ClusterSpec spec, List<String> warnings, List<InvalidInputException> unrunnable) {
@@ -547,10 +549,11 @@ public final class ClusterConfigLoader {
         } else if (fb.equals("immediate")) {
             failback = new GroupSpec.Failback.Immediate();
         } else if (w.matches()) {
-            failback = new GroupSpec.Failback.Window(Integer.parseInt(w.group(1)), Integer.parseInt(w.group(2)), zone);
+            failback = new GroupSpec.Failback.Window(timeOfDay(w.group(1)), timeOfDay(w.group(5)), zone);
         } else {
             throw y.error(m.get("failback"), f + ".failback", "'" + fb
-                    + "' is not allowed (allowed: never, immediate, window HH-HH e.g. window 22-06)");
+                    + "' is not allowed (allowed: never, immediate, window HH-HH e.g. window 22-06, or with minutes"
+                    + " and seconds e.g. window 22:30-06:15:30)");
         }
         int priority = (int) y.integer(m, "priority", f + ".priority", 0, -1000, 1000);
         List<GroupSpec.AntiAffinity> anti = new ArrayList<>();
@@ -680,5 +683,10 @@ public final class ClusterConfigLoader {
         return new ResourceSpec(name, type, y.names(m, "dependsOn", f + ".dependsOn"), restart, looks, is,
                 y.duration(m, "pendingTimeout", f + ".pendingTimeout", pending, false, Duration.ofSeconds(1),
                         Duration.ofDays(1)), mem, action, props);
+    }
+
+    /** HH, HH:MM or HH:MM:SS (already matched by {@link #WINDOW}) as a time of day. */
+    private static java.time.LocalTime timeOfDay(String t) {
+        return java.time.LocalTime.parse(t.length() == 2 ? t + ":00" : t);
     }
 }

@@ -197,6 +197,11 @@ final class ClusterCommands {
         }));
         agent.whenLeft(done::countDown); // havm node shutdown: the process ends once the node has left
         agent.start();
+        io.havm.http.ApiServer api = io.havm.http.ApiServer.startFor(spec, node, zk,
+                io.prometheus.metrics.model.registry.PrometheusRegistry.defaultRegistry::scrape, log);
+        if (api != null) {
+            Runtime.getRuntime().addShutdownHook(new Thread(api::close));
+        }
         done.await();
         return 0;
     }
@@ -410,8 +415,7 @@ final class ClusterCommands {
         try (ZkCoordination zk = connect(fileSpec, a.get("--config"))) {
             // the groups and nodes in force are the stored version's (vm import, config apply change
             // them without touching the file); the file only finds the cluster when it has none
-            ClusterSpec spec = new io.havm.engine.ConfigStore(zk).current()
-                    .map(v -> io.havm.config.ClusterConfigLoader.parse(v.files()).spec()).orElse(fileSpec);
+            ClusterSpec spec = io.havm.engine.Requests.inForce(zk, fileSpec);
             Input in = input(noun, verb, a, spec);
             new ClusterStore(zk, "cli", Clock.SYSTEM).submit(in);
         }
@@ -423,47 +427,20 @@ final class ClusterCommands {
 
     /** The subcommand and its options, before any name is looked up in the cluster. */
     private static void checkSyntax(String noun, String verb, Args a) {
-        java.util.List<String> verbs = noun.equals("group") ? List.of("move", "online", "offline")
-                : List.of("drain", "resume", "shutdown");
-        if (!verbs.contains(verb)) {
-            throw new InvalidInputException("havm " + noun, "unknown subcommand '" + verb + "' (allowed: "
-                    + String.join(", ", verbs) + ")");
-        }
+        io.havm.engine.Requests.checkVerb("havm " + noun, verb, noun.equals("group") ? io.havm.engine.Requests.GROUP_VERBS
+                : io.havm.engine.Requests.NODE_VERBS);
         if (verb.equals("move")) {
             a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
-            MoveMode.parse("--mode", a.get("--mode") == null ? "live" : a.get("--mode"));
+            io.havm.engine.Requests.mode("--mode", a.get("--mode"));
         }
     }
 
+    /** The checks and the Input are io.havm.engine.Requests': the REST API submits the same. */
     private static Input input(String noun, String verb, Args a, ClusterSpec spec) {
         String name = a.positional.get(0);
-        Input in;
-        if (noun.equals("group")) {
-            if (!spec.groups().containsKey(name)) {
-                throw unknown("havm group", "group", name, spec.groups().keySet());
-            }
-            in = switch (verb) {
-                case "move" -> {
-                    String to = a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
-                    requireNode(spec, "--to", to);
-                    yield new Input.MoveGroup(name, to, MoveMode.parse("--mode",
-                            a.get("--mode") == null ? "live" : a.get("--mode")));
-                }
-                case "online" -> new Input.GroupOnline(name);
-                case "offline" -> new Input.GroupOffline(name);
-                default -> throw new InvalidInputException("havm group", "unknown subcommand '" + verb
-                        + "' (allowed: move, online, offline)");
-            };
-        } else {
-            requireNode(spec, "havm node", name);
-            in = switch (verb) {
-                case "drain" -> new Input.DrainNode(name);
-                case "resume" -> new Input.ResumeNode(name, a.flag("--failback"));
-                case "shutdown" -> new Input.ShutdownNode(name);
-                default -> throw new InvalidInputException("havm node", "unknown subcommand '" + verb
-                        + "' (allowed: drain, resume, shutdown)");
-            };
-        }
-        return in;
+        return noun.equals("group")
+                ? io.havm.engine.Requests.group(spec, "havm group", verb, name, a.get("--to"), "--to", a.get("--mode"),
+                        "--mode")
+                : io.havm.engine.Requests.node(spec, "havm node", verb, name, a.flag("--failback"));
     }
 }

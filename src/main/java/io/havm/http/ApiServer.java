@@ -675,6 +675,16 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void stream(SseClient client) {
+        try {
+            open(client);
+        } catch (RuntimeException e) {
+            LOG.warn("{} api: event stream failed", node, e);
+            log.accept(node + " api: an event stream failed: " + e);
+            client.close();
+        }
+    }
+
+    private void open(SseClient client) {
         long from;
         String last = client.ctx().header("Last-Event-ID");
         List<EventLine> lines = lines();

@@ -80,4 +80,15 @@ class ApiConfigTest {
                 + " https://kvm1.example.org:8440)", error(yaml("  api: {port: 8440, address: 127.0.0.1, tokens: /t}\n",
                 ", api: 'ftp://kvm1'")));
     }
+
+    @Test
+    void theExamplesCommentedApiSectionLoadsOnceUncommented() throws Exception {
+        String text = java.nio.file.Files.readString(Path.of("examples/cluster.yaml"));
+        String on = text.replace("  # api:\n", "  api:\n").replace("  #   port:", "    port:")
+                .replace("  #   tls:", "    tls:").replace("  #   tokens:", "    tokens:");
+        assertNull(ClusterConfigLoader.parse("cluster.yaml", text).spec().api());
+        ApiSpec a = ClusterConfigLoader.parse("cluster.yaml", on).spec().api();
+        assertEquals(8440, a.port());
+        assertEquals("https://kvm2.example.org:8440", a.urls().get("kvm2"));
+    }
 }

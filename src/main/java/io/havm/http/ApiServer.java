@@ -262,14 +262,18 @@ public final class ApiServer implements AutoCloseable {
     private void route(io.javalin.config.RoutesConfig r, HandlerType method, String path, Tokens.Scope scope,
             Handler h) {
         routes.add(new Route(method.name(), path, scope));
+        boolean store = scope != null && path.startsWith(BASE);
         r.addHttpHandler(method, path, scope == null ? h : ctx -> {
             authorize(ctx, scope);
+            if (store) {
+                requireStore();
+            }
             h.handle(ctx);
         });
     }
 
     private void routes(io.javalin.config.RoutesConfig r) {
-        route(r, HandlerType.GET, "/healthz", null, ctx -> json(ctx, 200, Map.of("status", "ok", "node", node)));
+        route(r, HandlerType.GET, "/healthz", null, ctx -> json(ctx, 200, ordered("status", "ok", "node", node)));
         route(r, HandlerType.GET, BASE + "/openapi.json", null, ctx -> {
             try (InputStream in = ApiServer.class.getResourceAsStream("openapi.json")) {
                 ctx.contentType("application/json").result(in.readAllBytes());
@@ -321,8 +325,28 @@ public final class ApiServer implements AutoCloseable {
                     : Tokens.Scope.OPERATOR, ctx -> write(ctx, "node", verb, ctx.pathParam("node")));
         }
         routes.add(new Route("GET", BASE + "/events/stream", Tokens.Scope.READ));
-        r.before(BASE + "/events/stream", ctx -> authorize(ctx, Tokens.Scope.READ));
+        r.before(BASE + "/events/stream", ctx -> {
+            authorize(ctx, Tokens.Scope.READ);
+            requireStore();
+            String accept = ctx.header("Accept");
+            if (accept == null || !accept.contains("text/event-stream")) {
+                throw new ApiError(406, "this is a server-sent event stream: send Accept: text/event-stream",
+                        "Accept", List.of("text/event-stream"), null);
+            }
+        });
         r.sse(BASE + "/events/stream", this::stream);
+    }
+
+    /**
+     * 503 at once while this agent's ZooKeeper session is suspended or lost, rather than a call
+     * that waits for the client's retries: nothing can be read or submitted then.
+     */
+    private void requireStore() {
+        String z = zkState;
+        if (!z.equals("connected")) {
+            throw new ApiError(503, "the cluster store (ZooKeeper) does not answer: this agent's session is " + z
+                    + "; ask another agent, or retry", null);
+        }
     }
 
     private Tokens.Holder authorize(Context ctx, Tokens.Scope scope) {
@@ -440,14 +464,22 @@ public final class ApiServer implements AutoCloseable {
         }
         m.put("wantOnline", g == null ? null : g.wantOnline());
         List<Object> res = new ArrayList<>();
-        gs.resources().values().forEach(r -> res.add(Map.of("name", r.name(), "kind",
+        gs.resources().values().forEach(r -> res.add(ordered("name", r.name(), "kind",
                 r.type().name().toLowerCase(java.util.Locale.ROOT))));
         m.put("resources", res);
         if (!gs.antiAffinity().isEmpty()) {
             List<Object> aa = new ArrayList<>();
-            gs.antiAffinity().forEach(a -> aa.add(Map.of("class", a.className(), "hard", a.hard())));
+            gs.antiAffinity().forEach(a -> aa.add(ordered("class", a.className(), "hard", a.hard())));
             m.put("antiAffinity", aa);
         }
+        return m;
+    }
+
+    /** A JSON object whose fields come in the order given. */
+    private static Map<String, Object> ordered(String k1, Object v1, String k2, Object v2) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(k1, v1);
+        m.put(k2, v2);
         return m;
     }
 

@@ -77,6 +77,7 @@ class ApiServerTest {
     private String base;
     private ClusterState state;
     private final List<String> log = new CopyOnWriteArrayList<>();
+    private volatile boolean metricsFail;
 
     static final String YAML = """
             cluster:
@@ -132,8 +133,12 @@ class ApiServerTest {
         ClusterSpec spec = ClusterConfigLoader.parse("c.yaml", YAML).spec();
         PrometheusRegistry registry = new PrometheusRegistry();
         Counter.builder().name("havm_test_calls").help("a test counter").register(registry).inc();
-        api = new ApiServer(new ApiSpec(0, "127.0.0.1", cert, key, tokens, Map.of()), "kvm2", agentZk, spec,
-                registry::scrape, log::add).start();
+        api = new ApiServer(new ApiSpec(0, "127.0.0.1", cert, key, tokens, Map.of()), "kvm2", agentZk, spec, () -> {
+            if (metricsFail) {
+                throw new IllegalStateException("the registry broke");
+            }
+            return registry.scrape();
+        }, log::add).start();
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
         try (InputStream in = Files.newInputStream(cert)) {
@@ -275,6 +280,31 @@ class ApiServerTest {
         assertEquals(200, m.statusCode());
         assertTrue(m.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"), m.headers().toString());
         assertTrue(m.body().contains("# TYPE havm_test_calls_total counter\nhavm_test_calls_total 1.0\n"), m.body());
+
+        metricsFail = true; // an unexpected failure: one line to the client, the details to the log
+        HttpResponse<String> broken = get("/metrics", READ);
+        assertEquals(500, broken.statusCode());
+        assertEquals("{\"error\":\"internal error (IllegalStateException); the agent's log has the details\"}",
+                broken.body());
+        assertTrue(log.stream().anyMatch(l -> l.equals("kvm2 api: GET /metrics failed:"
+                + " java.lang.IllegalStateException: the registry broke")), log.toString());
+    }
+
+    @Test
+    void withZooKeeperGoneReadsAndWritesAnswer503AndOneLine() throws Exception {
+        server.close();
+        server = null;
+        long t0 = System.nanoTime();
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> get("/api/v1/groups", READ).statusCode(),
+                c -> c == 503);
+        HttpResponse<String> r = get("/api/v1/groups", READ);
+        assertEquals(503, r.statusCode(), r.body());
+        assertTrue(json(r).get("error").asText().startsWith("the cluster store (ZooKeeper) does not answer"), r.body());
+        assertFalse(r.body().contains("\n\tat "), r.body());
+        r = post("/api/v1/groups/web/move", OPERATOR, "{\"to\":\"kvm2\"}");
+        assertEquals(503, r.statusCode(), r.body());
+        assertEquals(200, get("/healthz", null).statusCode());
+        System.out.printf("ZooKeeper gone: reads and writes answered 503 after %d ms%n", (System.nanoTime() - t0) / 1_000_000);
     }
 
     @Test
@@ -423,6 +453,10 @@ class ApiServerTest {
                 .header("Accept", "text/event-stream").build();
         assertEquals(401, http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/events/stream")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode());
+        HttpResponse<String> noAccept = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/events/stream"))
+                .header("Authorization", "Bearer " + READ).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(406, noAccept.statusCode());
+        assertEquals("Accept", json(noAccept).get("field").asText());
         var future = http.sendAsync(req, HttpResponse.BodyHandlers.ofLines());
         HttpResponse<java.util.stream.Stream<String>> resp = future.get(10, java.util.concurrent.TimeUnit.SECONDS);
         assertEquals(200, resp.statusCode());

@@ -382,8 +382,7 @@ public final class ApiServer implements AutoCloseable {
         if (v.get() != specVersion) {
             synchronized (this) {
                 if (v.get() != specVersion) {
-                    spec = configs.version(v.get()) == null ? fallback
-                            : io.havm.config.ClusterConfigLoader.parse(configs.version(v.get()).files()).spec();
+                    spec = io.havm.config.ClusterConfigLoader.parse(configs.version(v.get()).files()).spec();
                     specVersion = v.get();
                 }
             }

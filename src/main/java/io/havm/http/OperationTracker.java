@@ -110,8 +110,11 @@ final class OperationTracker {
         String message;
         if (List.of("move", "online", "offline").contains(op.kind())) {
             ClusterState.Group g = s == null ? null : s.groups().get(op.target());
-            if (g == null) {
-                return op.with(Operation.FAILED, "group " + op.target() + " is not in the cluster's state", progress, now);
+            if (g == null) { // configured, not yet in the coordinator's state (a new configuration version)
+                return now.isAfter(op.deadline()) ? op.with(Operation.FAILED, "group " + op.target() + " is still not"
+                        + " in the coordinator's state at its deadline " + op.deadline(), progress, now)
+                        : op.with(Operation.PENDING, "group " + op.target() + " is not in the coordinator's state yet",
+                        progress, now);
             }
             progress.put("phase", g.phase().word());
             if (g.node() != null) {
@@ -159,7 +162,10 @@ final class OperationTracker {
         }
         ClusterState.Node n = s == null ? null : s.nodes().get(op.target());
         if (n == null) {
-            return op.with(Operation.FAILED, "node " + op.target() + " is not in the cluster's state", progress, now);
+            return now.isAfter(op.deadline()) ? op.with(Operation.FAILED, "node " + op.target() + " is still not in"
+                    + " the coordinator's state at its deadline " + op.deadline(), progress, now)
+                    : op.with(Operation.PENDING, "node " + op.target() + " is not in the coordinator's state yet",
+                    progress, now);
         }
         progress.put("status", n.status().word());
         progress.put("paused", n.paused());

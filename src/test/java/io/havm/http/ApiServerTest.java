@@ -275,6 +275,33 @@ class ApiServerTest {
     }
 
     @Test
+    void theConfigurationInForceIsTheStoredVersion() throws Exception {
+        assertEquals(404, get("/api/v1/groups/mail", READ).statusCode());
+        String withMail = YAML + """
+                  mail:
+                    resources:
+                      vm: {type: vm, memoryMiB: 512}
+                """;
+        new io.havm.engine.ConfigStore(coord).store(Map.of("cluster.yaml", withMail), 0, "test", "a group more",
+                Instant.now());
+        JsonNode g = json(get("/api/v1/groups/mail", READ));
+        assertEquals("unknown", g.get("phase").asText(), "configured, not yet in the coordinator's state");
+        assertEquals(1, json(get("/api/v1/cluster", READ)).get("configVersion").asLong());
+        List<Object> before = submitted();
+        HttpResponse<String> r = post("/api/v1/groups/mail/online", OPERATOR, null);
+        assertEquals(202, r.statusCode());
+        assertEquals(before.size() + 2, submitted().size(), "the input and its operation");
+        String path = "/api/v1/operations/" + json(r).get("id").asText();
+        // the tracker looks at it (twice a second): not in the state yet is pending, not failed
+        await().atMost(Duration.ofSeconds(10)).until(() -> json(get(path, READ)).get("message").asText(),
+                "group mail is not in the coordinator's state yet"::equals);
+        assertEquals("pending", json(get(path, READ)).get("state").asText());
+        put(withGroup(group("mail", GroupPhase.ONLINE, "kvm2", null)));
+        await().atMost(Duration.ofSeconds(10)).until(() -> json(get(path, READ)).get("state").asText(),
+                "succeeded"::equals);
+    }
+
+    @Test
     void metricsAreScrapedInPrometheusTextFormat() throws Exception {
         HttpResponse<String> m = get("/metrics", READ);
         assertEquals(200, m.statusCode());

@@ -519,7 +519,7 @@ public final class ApiServer implements AutoCloseable {
         String node = ctx.queryParam("node");
         List<Object> out = new ArrayList<>();
         long next = since;
-        for (EventLine e : lines()) {
+        for (EventLine e : lines()) { // next: the last line looked at, so that a filtered read moves on
             if (e.seq() <= since) {
                 continue;
             }

@@ -621,10 +621,12 @@ public final class ApiServer implements AutoCloseable {
     private static JsonNode body(Context ctx) throws IOException {
         long declared = ctx.req().getContentLengthLong();
         if (declared > MAX_BODY) {
+            discard(ctx);
             throw new ApiError(413, "the body is " + declared + " bytes: at most " + MAX_BODY + " are read", "body");
         }
         byte[] b = ctx.req().getInputStream().readNBytes(MAX_BODY + 1);
         if (b.length > MAX_BODY) {
+            discard(ctx);
             throw new ApiError(413, "the body is over " + MAX_BODY + " bytes: at most " + MAX_BODY + " are read", "body");
         }
         if (new String(b, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
@@ -643,6 +645,23 @@ public final class ApiServer implements AutoCloseable {
         }
         return n;
     }
+
+    /**
+     * Reads and drops the rest of a body too large (up to {@link #DISCARD} bytes), so that a client
+     * still sending it reads the 413 instead of a connection closed under it.
+     */
+    private static void discard(Context ctx) throws IOException {
+        InputStream in = ctx.req().getInputStream();
+        long left = DISCARD;
+        byte[] buf = new byte[8192];
+        int n;
+        while (left > 0 && (n = in.read(buf, 0, (int) Math.min(buf.length, left))) > 0) {
+            left -= n;
+        }
+    }
+
+    /** The most of a refused body read and dropped; beyond it the connection is closed under the client. */
+    static final long DISCARD = 4L * 1024 * 1024;
 
     private static void fields(JsonNode body, Set<String> allowed) {
         if (body == null) {

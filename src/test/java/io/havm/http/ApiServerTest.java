@@ -258,12 +258,12 @@ class ApiServerTest {
         assertEquals(0, json(get("/api/v1/events?since=1", READ)).get("events").size());
         cstore.events(List.of(Instant.now() + " kvm2 group db: none -> online on kvm2 (adopted)",
                 Instant.now() + " kvm1 node: up -> up/paused (operator)", Instant.now() + " kvm1 group web: x"), epoch.get());
-        JsonNode page = json(get("/api/v1/events?limit=2", READ));
-        assertEquals("[1,2]", page.findValues("seq").toString());
-        assertEquals(2, page.get("next").asLong());
-        page = json(get("/api/v1/events?since=2&node=kvm1", READ));
-        assertEquals("[3,4]", page.findValues("seq").toString());
-        assertEquals(4, page.get("next").asLong());
+        JsonNode paged = json(get("/api/v1/events?limit=2", READ));
+        assertEquals("[1, 2]", paged.findValues("seq").toString());
+        assertEquals(2, paged.get("next").asLong());
+        paged = json(get("/api/v1/events?since=2&node=kvm1", READ));
+        assertEquals("[3, 4]", paged.findValues("seq").toString());
+        assertEquals(4, paged.get("next").asLong());
         assertEquals("[2]", json(get("/api/v1/events?group=db", READ)).findValues("seq").toString());
         HttpResponse<String> badSince = get("/api/v1/events?since=-3", READ);
         assertEquals(400, badSince.statusCode());

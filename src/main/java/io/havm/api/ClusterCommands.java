@@ -197,8 +197,7 @@ final class ClusterCommands {
         }));
         agent.whenLeft(done::countDown); // havm node shutdown: the process ends once the node has left
         agent.start();
-        io.havm.http.ApiServer api = io.havm.http.ApiServer.startFor(spec, node, zk,
-                io.prometheus.metrics.model.registry.PrometheusRegistry.defaultRegistry::scrape, log);
+        io.havm.http.ApiServer api = io.havm.http.ApiServer.startFor(spec, node, zk, metrics.registry()::scrape, log);
         if (api != null) {
             Runtime.getRuntime().addShutdownHook(new Thread(api::close));
         }
@@ -415,7 +414,8 @@ final class ClusterCommands {
         try (ZkCoordination zk = connect(fileSpec, a.get("--config"))) {
             // the groups and nodes in force are the stored version's (vm import, config apply change
             // them without touching the file); the file only finds the cluster when it has none
-            ClusterSpec spec = io.havm.engine.Requests.inForce(zk, fileSpec);
+            ClusterSpec spec = new io.havm.engine.ConfigStore(zk).current()
+                    .map(v -> io.havm.config.ClusterConfigLoader.parse(v.files()).spec()).orElse(fileSpec);
             Input in = input(noun, verb, a, spec);
             new ClusterStore(zk, "cli", Clock.SYSTEM).submit(in);
         }
@@ -427,20 +427,20 @@ final class ClusterCommands {
 
     /** The subcommand and its options, before any name is looked up in the cluster. */
     private static void checkSyntax(String noun, String verb, Args a) {
-        io.havm.engine.Requests.checkVerb("havm " + noun, verb, noun.equals("group") ? io.havm.engine.Requests.GROUP_VERBS
-                : io.havm.engine.Requests.NODE_VERBS);
+        io.havm.policy.Requests.checkVerb("havm " + noun, verb, noun.equals("group") ? io.havm.policy.Requests.GROUP_VERBS
+                : io.havm.policy.Requests.NODE_VERBS);
         if (verb.equals("move")) {
             a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
-            io.havm.engine.Requests.mode("--mode", a.get("--mode"));
+            io.havm.policy.Requests.mode("--mode", a.get("--mode"));
         }
     }
 
-    /** The checks and the Input are io.havm.engine.Requests': the REST API submits the same. */
+    /** The checks and the Input are io.havm.policy.Requests': the REST API submits the same. */
     private static Input input(String noun, String verb, Args a, ClusterSpec spec) {
         String name = a.positional.get(0);
         return noun.equals("group")
-                ? io.havm.engine.Requests.group(spec, "havm group", verb, name, a.get("--to"), "--to", a.get("--mode"),
+                ? io.havm.policy.Requests.group(spec, "havm group", verb, name, a.get("--to"), "--to", a.get("--mode"),
                         "--mode")
-                : io.havm.engine.Requests.node(spec, "havm node", verb, name, a.flag("--failback"));
+                : io.havm.policy.Requests.node(spec, "havm node", verb, name, a.flag("--failback"));
     }
 }

@@ -111,8 +111,8 @@ public final class DrillHtml {
             if (t < x.fault() || t > end) {
                 continue;
             }
-            String m = Milestones.of(e.substring(sp + 1), x.group());
-            if (m != null && !m.equals(Milestones.RUNNING)) { // running: what the referee saw (below)
+            String m = io.havm.policy.Milestones.of(e.substring(sp + 1), x.group());
+            if (m != null && !m.equals(io.havm.policy.Milestones.RUNNING)) { // running: what the referee saw (below)
                 at.putIfAbsent(m, t);
             }
         }

@@ -9,7 +9,7 @@ import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
 import io.havm.engine.Codec;
 import io.havm.engine.ConfigStore;
-import io.havm.engine.Requests;
+import io.havm.policy.Requests;
 import io.havm.model.ApiSpec;
 import io.havm.model.ClusterSpec;
 import io.havm.model.InvalidInputException;
@@ -562,7 +562,7 @@ public final class ApiServer implements AutoCloseable {
         JsonNode body = body(ctx);
         Map<String, Object> params = new LinkedHashMap<>();
         Input in;
-        ClusterSpec sp = Requests.inForce(zk, fallback);
+        ClusterSpec sp = specInForce();
         if (noun.equals("group")) {
             Set<String> allowed = verb.equals("move") ? Set.of("to", "mode") : Set.of();
             fields(body, allowed);

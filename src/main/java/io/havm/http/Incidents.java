@@ -1,6 +1,6 @@
 package io.havm.http;
 
-import io.havm.drill.Milestones;
+import io.havm.policy.Milestones;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

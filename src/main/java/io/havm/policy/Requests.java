@@ -1,19 +1,16 @@
-package io.havm.engine;
+package io.havm.policy;
 
-import io.havm.config.ClusterConfigLoader;
 import io.havm.model.ClusterSpec;
 import io.havm.model.InvalidInputException;
 import io.havm.model.MoveMode;
-import io.havm.policy.Input;
-import io.havm.port.Coordination;
 import java.util.Collection;
 import java.util.List;
 
 /**
  * An operator's request (group move|online|offline, node drain|resume|shutdown) checked against
  * the configuration in force and made into the {@link Input} the coordinator consumes: what the
- * CLI and the REST API both submit ({@link ClusterStore#submit}), so that both refuse the same
- * things with the same words, before anything is stored.
+ * CLI and the REST API both submit (io.havm.engine.ClusterStore#submit), so that both refuse the
+ * same things with the same words, before anything is stored.
  */
 public final class Requests {
     public static final List<String> GROUP_VERBS = List.of("move", "online", "offline");
@@ -39,11 +36,6 @@ public final class Requests {
         public List<String> known() {
             return known;
         }
-    }
-
-    /** The configuration in force: the stored version's, or {@code fallback} while the cluster has none. */
-    public static ClusterSpec inForce(Coordination zk, ClusterSpec fallback) {
-        return new ConfigStore(zk).current().map(v -> ClusterConfigLoader.parse(v.files()).spec()).orElse(fallback);
     }
 
     /** {@code verb} is one of {@code allowed} (a group's or a node's). */

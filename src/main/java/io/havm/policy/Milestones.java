@@ -1,9 +1,10 @@
-package io.havm.drill;
+package io.havm.policy;
 
 /**
  * The milestones of a group's recovery as havm's timeline says them: a node's loss detected, that
  * node fenced, the group placed on a survivor (starting there), the group running (online there).
- * Shared by the drill report ({@link DrillHtml}) and the REST API's incidents.
+ * Read from the lines the coordinator writes (see StepContext); shared by the drill report
+ * (io.havm.drill.DrillHtml) and the REST API's incidents (io.havm.http.Incidents).
  */
 public final class Milestones {
     public static final String DETECTED = "detected";

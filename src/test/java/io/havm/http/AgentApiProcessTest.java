@@ -107,6 +107,11 @@ class AgentApiProcessTest {
                 .newBuilder(URI.create(base + "/api/v1/nodes/n1")).header("Authorization", "Bearer " + OPERATOR)
                 .build(), HttpResponse.BodyHandlers.ofString()).body()).get("status").asText(), "up"::equals);
 
+        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
+                .header("Authorization", "Bearer " + OPERATOR).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, metrics.statusCode());
+        assertTrue(metrics.body().contains("havm_build_info{"), metrics.body());
+
         long t0 = System.nanoTime();
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/nodes/n1/drain"))
                 .header("Authorization", "Bearer " + OPERATOR).POST(HttpRequest.BodyPublishers.noBody()).build(),

@@ -188,7 +188,7 @@ public final class ClusterConfigLoader {
             throw y.error(root, "cluster", "is required");
         }
         Map<String, Node> c = y.mapping(top.get("cluster"), "cluster", Set.of("name", "zookeeper", "admission",
-                "migrationsPerHost", "migration", "timers", "nodes", "heartbeat", "watchdog", "timeZone"));
+                "migrationsPerHost", "migration", "timers", "nodes", "heartbeat", "watchdog", "timeZone", "api"));
         String name = y.text(c, "name", "cluster.name", "havm");
         checkName(y, c.get("name"), "cluster.name", name);
         String zk = zookeeper(y, c);
@@ -204,8 +204,9 @@ public final class ClusterConfigLoader {
             throw y.error(top.get("cluster"), "cluster.nodes", "is required: at least one node");
         }
         List<ClusterSpec.NodeSpec> nodes = new ArrayList<>();
+        Map<String, Node> nodeApis = new LinkedHashMap<>();
         for (Node n : y.sequence(c.get("nodes"), "cluster.nodes")) {
-            nodes.add(node(y, n, nodes));
+            nodes.add(node(y, n, nodes, nodeApis));
         }
         if (nodes.isEmpty()) {
             throw y.error(c.get("nodes"), "cluster.nodes", "needs at least one node");
@@ -255,9 +256,10 @@ public final class ClusterConfigLoader {
         List<InvalidInputException> unrunnable = VmChecks.check(groups, nodes, timers, y, groupFile, groupNodes);
         ClusterSpec.Heartbeat heartbeat = heartbeat(y, c.get("heartbeat"), st, groups);
         ClusterSpec.WatchdogSpec watchdog = watchdog(y, c.get("watchdog"));
+        io.havm.model.ApiSpec api = ApiConfig.api(y, c.get("api"), nodes, nodeApis);
         ClusterSpec spec = new ClusterSpec(name, nodes, groups, timers, zk,
                 adm.equals("warn") ? ClusterSpec.Admission.WARN : ClusterSpec.Admission.REFUSE, migrations, st,
-                heartbeat, watchdog, migrationTls);
+                heartbeat, watchdog, migrationTls, api);
         List<String> clashes = spec.clashes();
         if (!clashes.isEmpty()) {
             // The line of the timers (or of the cluster, when every timer is a default).
@@ -391,8 +393,8 @@ public final class ClusterConfigLoader {
         return new ClusterSpec.WatchdogSpec(device, timeout);
     }
 
-    private static ClusterSpec.NodeSpec node(Yaml y, Node n, List<ClusterSpec.NodeSpec> before) {
-        Map<String, Node> m = y.mapping(n, "cluster.nodes[]", Set.of("name", "uri", "memoryMiB", "fencing"));
+    private static ClusterSpec.NodeSpec node(Yaml y, Node n, List<ClusterSpec.NodeSpec> before, Map<String, Node> apis) {
+        Map<String, Node> m = y.mapping(n, "cluster.nodes[]", Set.of("name", "uri", "memoryMiB", "fencing", "api"));
         String name = y.required(m, "name", "cluster.nodes[].name", n);
         checkName(y, m.get("name"), "cluster.nodes[].name", name);
         if (before.stream().anyMatch(b -> b.name().equals(name))) {
@@ -404,6 +406,9 @@ public final class ClusterConfigLoader {
             throw y.error(m.get("uri"), f + ".uri", "'" + uri + "' is not a libvirt URI (e.g. qemu+tcp://10.0.0.1/system)");
         }
         long mem = y.integer(m, "memoryMiB", f + ".memoryMiB", 4096, 128, 1L << 30);
+        if (m.containsKey("api")) {
+            apis.put(name, m.get("api"));
+        }
         ClusterSpec.Fencing fencing = null;
         if (m.containsKey("fencing")) {
             Map<String, Node> fm = y.mapping(m.get("fencing"), f + ".fencing", Set.of("agent", "options", "timeout"));

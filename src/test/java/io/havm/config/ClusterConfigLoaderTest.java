@@ -136,7 +136,7 @@ class ClusterConfigLoaderTest {
                 """).contains("looksAlive: 'soon' is not a duration"));
         assertTrue(error("cluster: {nodes: [}\n").startsWith("c.yaml:1: malformed YAML"));
         assertTrue(error(NODES + "  colour: blue\n").contains("c.yaml:6: cluster.colour: unknown field (allowed: "
-                + "admission, heartbeat, migration, migrationsPerHost, name, nodes, timeZone, timers, watchdog, zookeeper)"));
+                + "admission, api, heartbeat, migration, migrationsPerHost, name, nodes, timeZone, timers, watchdog, zookeeper)"));
     }
 
     @Test

@@ -49,12 +49,16 @@ class LayersTest {
             Map.entry("drill", List.of("model", "policy", "config", "sim.engine", "engine", "port", "util")),
             Map.entry("validate", List.of("model", "policy", "config", "port", "util", "libvirt", "fencing",
                     "resource", "storage")),
+            // an agent's Prometheus metrics: fed by the engine's observer, reading its state
+            Map.entry("metrics", List.of("model", "policy", "port", "engine")),
+            // the REST API every agent serves: the cluster store, the configuration in force, secret files
+            Map.entry("http", List.of("model", "policy", "config", "port", "engine", "coordination", "util")),
             Map.entry("guestcluster", List.of("model", "config", "policy", "storage", "libvirt", "port",
                     "coordination", "util")),
             // The top: the commands wire every layer together, except the lab (whose own commands,
             // havm demo and havm bench, have their own entry point in it).
             Map.entry("api", List.of("model", "policy", "config", "sim", "sim.engine", "port", "engine",
-                    "resource", "storage", "util", "libvirt", "fencing", "coordination", "guestcluster", "drill", "validate")));
+                    "resource", "storage", "util", "libvirt", "fencing", "coordination", "guestcluster", "drill", "validate", "metrics", "http")));
 
     /** The pure policy core may use only these of the JDK. */
     private static final Pattern POLICY_JDK = Pattern.compile("^import (static )?java\\.(util|time|lang)\\.",

@@ -173,6 +173,9 @@ final class ClusterCommands {
         Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM,
                 NodeResources.onHost(spec, node, hvs.get(node), Clock.SYSTEM)).logTo(log), fencer, Clock.SYSTEM, log);
         agent.secondChannel(heartbeats(spec), watchdog(spec, node, log));
+        // Prometheus metrics of this agent; the API server serves metrics.registry()::scrape at /metrics.
+        io.havm.metrics.HavmMetrics metrics = new io.havm.metrics.HavmMetrics(node, io.havm.metrics.HavmMetrics.version(),
+                Clock.SYSTEM).bind(agent);
         if (first.version() > 0) {
             agent.reconfigure(spec, first.version());
         }
@@ -194,6 +197,10 @@ final class ClusterCommands {
         }));
         agent.whenLeft(done::countDown); // havm node shutdown: the process ends once the node has left
         agent.start();
+        io.havm.http.ApiServer api = io.havm.http.ApiServer.startFor(spec, node, zk, metrics.registry()::scrape, log);
+        if (api != null) {
+            Runtime.getRuntime().addShutdownHook(new Thread(api::close));
+        }
         done.await();
         return 0;
     }
@@ -420,47 +427,20 @@ final class ClusterCommands {
 
     /** The subcommand and its options, before any name is looked up in the cluster. */
     private static void checkSyntax(String noun, String verb, Args a) {
-        java.util.List<String> verbs = noun.equals("group") ? List.of("move", "online", "offline")
-                : List.of("drain", "resume", "shutdown");
-        if (!verbs.contains(verb)) {
-            throw new InvalidInputException("havm " + noun, "unknown subcommand '" + verb + "' (allowed: "
-                    + String.join(", ", verbs) + ")");
-        }
+        io.havm.policy.Requests.checkVerb("havm " + noun, verb, noun.equals("group") ? io.havm.policy.Requests.GROUP_VERBS
+                : io.havm.policy.Requests.NODE_VERBS);
         if (verb.equals("move")) {
             a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
-            MoveMode.parse("--mode", a.get("--mode") == null ? "live" : a.get("--mode"));
+            io.havm.policy.Requests.mode("--mode", a.get("--mode"));
         }
     }
 
+    /** The checks and the Input are io.havm.policy.Requests': the REST API submits the same. */
     private static Input input(String noun, String verb, Args a, ClusterSpec spec) {
         String name = a.positional.get(0);
-        Input in;
-        if (noun.equals("group")) {
-            if (!spec.groups().containsKey(name)) {
-                throw unknown("havm group", "group", name, spec.groups().keySet());
-            }
-            in = switch (verb) {
-                case "move" -> {
-                    String to = a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
-                    requireNode(spec, "--to", to);
-                    yield new Input.MoveGroup(name, to, MoveMode.parse("--mode",
-                            a.get("--mode") == null ? "live" : a.get("--mode")));
-                }
-                case "online" -> new Input.GroupOnline(name);
-                case "offline" -> new Input.GroupOffline(name);
-                default -> throw new InvalidInputException("havm group", "unknown subcommand '" + verb
-                        + "' (allowed: move, online, offline)");
-            };
-        } else {
-            requireNode(spec, "havm node", name);
-            in = switch (verb) {
-                case "drain" -> new Input.DrainNode(name);
-                case "resume" -> new Input.ResumeNode(name, a.flag("--failback"));
-                case "shutdown" -> new Input.ShutdownNode(name);
-                default -> throw new InvalidInputException("havm node", "unknown subcommand '" + verb
-                        + "' (allowed: drain, resume, shutdown)");
-            };
-        }
-        return in;
+        return noun.equals("group")
+                ? io.havm.policy.Requests.group(spec, "havm group", verb, name, a.get("--to"), "--to", a.get("--mode"),
+                        "--mode")
+                : io.havm.policy.Requests.node(spec, "havm node", verb, name, a.flag("--failback"));
     }
 }

@@ -37,7 +37,9 @@ public final class ClusterConfigLoader {
     static final long MAX_BYTES = MAX_CODE_POINTS;
     private static final Duration HOUR = Duration.ofHours(1);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
-    private static final Pattern WINDOW = Pattern.compile("window ([01][0-9]|2[0-3])-([01][0-9]|2[0-3])");
+    /** window HH-HH, or with minutes (HH:MM) or seconds (HH:MM:SS) on either side. */
+    private static final Pattern WINDOW = Pattern.compile(
+            "window (([01][0-9]|2[0-3])(:[0-5][0-9](:[0-5][0-9])?)?)-(([01][0-9]|2[0-3])(:[0-5][0-9](:[0-5][0-9])?)?)");
 
     /** A loaded configuration and the warnings it produced (e.g. N+1 admission). */
     public record Loaded(ClusterSpec spec, List<String> warnings, List<InvalidInputException> unrunnable) {
@@ -186,7 +188,7 @@ public final class ClusterConfigLoader {
             throw y.error(root, "cluster", "is required");
         }
         Map<String, Node> c = y.mapping(top.get("cluster"), "cluster", Set.of("name", "zookeeper", "admission",
-                "migrationsPerHost", "migration", "timers", "nodes", "heartbeat", "watchdog", "timeZone"));
+                "migrationsPerHost", "migration", "timers", "nodes", "heartbeat", "watchdog", "timeZone", "api"));
         String name = y.text(c, "name", "cluster.name", "havm");
         checkName(y, c.get("name"), "cluster.name", name);
         String zk = zookeeper(y, c);
@@ -202,8 +204,9 @@ public final class ClusterConfigLoader {
             throw y.error(top.get("cluster"), "cluster.nodes", "is required: at least one node");
         }
         List<ClusterSpec.NodeSpec> nodes = new ArrayList<>();
+        Map<String, Node> nodeApis = new LinkedHashMap<>();
         for (Node n : y.sequence(c.get("nodes"), "cluster.nodes")) {
-            nodes.add(node(y, n, nodes));
+            nodes.add(node(y, n, nodes, nodeApis));
         }
         if (nodes.isEmpty()) {
             throw y.error(c.get("nodes"), "cluster.nodes", "needs at least one node");
@@ -253,9 +256,10 @@ public final class ClusterConfigLoader {
         List<InvalidInputException> unrunnable = VmChecks.check(groups, nodes, timers, y, groupFile, groupNodes);
         ClusterSpec.Heartbeat heartbeat = heartbeat(y, c.get("heartbeat"), st, groups);
         ClusterSpec.WatchdogSpec watchdog = watchdog(y, c.get("watchdog"));
+        io.havm.model.ApiSpec api = ApiConfig.api(y, c.get("api"), nodes, nodeApis);
         ClusterSpec spec = new ClusterSpec(name, nodes, groups, timers, zk,
                 adm.equals("warn") ? ClusterSpec.Admission.WARN : ClusterSpec.Admission.REFUSE, migrations, st,
-                heartbeat, watchdog, migrationTls);
+                heartbeat, watchdog, migrationTls, api);
         List<String> clashes = spec.clashes();
         if (!clashes.isEmpty()) {
             // The line of the timers (or of the cluster, when every timer is a default).
@@ -389,8 +393,8 @@ public final class ClusterConfigLoader {
         return new ClusterSpec.WatchdogSpec(device, timeout);
     }
 
-    private static ClusterSpec.NodeSpec node(Yaml y, Node n, List<ClusterSpec.NodeSpec> before) {
-        Map<String, Node> m = y.mapping(n, "cluster.nodes[]", Set.of("name", "uri", "memoryMiB", "fencing"));
+    private static ClusterSpec.NodeSpec node(Yaml y, Node n, List<ClusterSpec.NodeSpec> before, Map<String, Node> apis) {
+        Map<String, Node> m = y.mapping(n, "cluster.nodes[]", Set.of("name", "uri", "memoryMiB", "fencing", "api"));
         String name = y.required(m, "name", "cluster.nodes[].name", n);
         checkName(y, m.get("name"), "cluster.nodes[].name", name);
         if (before.stream().anyMatch(b -> b.name().equals(name))) {
@@ -402,6 +406,9 @@ public final class ClusterConfigLoader {
             throw y.error(m.get("uri"), f + ".uri", "'" + uri + "' is not a libvirt URI (e.g. qemu+tcp://10.0.0.1/system)");
         }
         long mem = y.integer(m, "memoryMiB", f + ".memoryMiB", 4096, 128, 1L << 30);
+        if (m.containsKey("api")) {
+            apis.put(name, m.get("api"));
+        }
         ClusterSpec.Fencing fencing = null;
         if (m.containsKey("fencing")) {
             Map<String, Node> fm = y.mapping(m.get("fencing"), f + ".fencing", Set.of("agent", "options", "timeout"));
@@ -547,10 +554,11 @@ public final class ClusterConfigLoader {
         } else if (fb.equals("immediate")) {
             failback = new GroupSpec.Failback.Immediate();
         } else if (w.matches()) {
-            failback = new GroupSpec.Failback.Window(Integer.parseInt(w.group(1)), Integer.parseInt(w.group(2)), zone);
+            failback = new GroupSpec.Failback.Window(timeOfDay(w.group(1)), timeOfDay(w.group(5)), zone);
         } else {
             throw y.error(m.get("failback"), f + ".failback", "'" + fb
-                    + "' is not allowed (allowed: never, immediate, window HH-HH e.g. window 22-06)");
+                    + "' is not allowed (allowed: never, immediate, window HH-HH e.g. window 22-06, or with minutes"
+                    + " and seconds e.g. window 22:30-06:15:30)");
         }
         int priority = (int) y.integer(m, "priority", f + ".priority", 0, -1000, 1000);
         List<GroupSpec.AntiAffinity> anti = new ArrayList<>();
@@ -680,5 +688,10 @@ public final class ClusterConfigLoader {
         return new ResourceSpec(name, type, y.names(m, "dependsOn", f + ".dependsOn"), restart, looks, is,
                 y.duration(m, "pendingTimeout", f + ".pendingTimeout", pending, false, Duration.ofSeconds(1),
                         Duration.ofDays(1)), mem, action, props);
+    }
+
+    /** HH, HH:MM or HH:MM:SS (already matched by {@link #WINDOW}) as a time of day. */
+    private static java.time.LocalTime timeOfDay(String t) {
+        return java.time.LocalTime.parse(t.length() == 2 ? t + ":00" : t);
     }
 }

@@ -76,7 +76,7 @@ public final class PlaybookLoader {
                 String f = "groups." + g;
                 ClusterConfigLoader.checkName(y, e.getValue(), f, g);
                 Map<String, Node> m = e.getValue() instanceof MappingNode
-                        ? y.mapping(e.getValue(), f, Set.of("on", "memoryMiB", "antiAffinity"))
+                        ? y.mapping(e.getValue(), f, Set.of("on", "memoryMiB", "antiAffinity", "lun", "failbackWindow"))
                         : Map.of();
                 if (!(e.getValue() instanceof MappingNode) && !y.scalar(e.getValue(), f).isEmpty()) {
                     throw y.error(e.getValue(), f, "must be a mapping ({on: HOST}) or empty");
@@ -91,7 +91,27 @@ public final class PlaybookLoader {
                     ClusterConfigLoader.checkName(y, a.get("class"), f + ".antiAffinity.class", anti);
                     hard = y.bool(a, "hard", f + ".antiAffinity.hard", true);
                 }
-                groups.put(g, new Need(g, on, mem, anti, hard));
+                int lun = (int) y.integer(m, "lun", f + ".lun", 0, 1, 255);
+                if (lun != 0) {
+                    for (Need other : groups.values()) {
+                        if (other.lun() == lun) {
+                            throw y.error(m.get("lun"), f + ".lun", "LUN " + lun + " is already " + other.group()
+                                    + "'s disk: each group needs a LUN of its own");
+                        }
+                    }
+                }
+                Playbook.FailbackWindow window = null;
+                if (m.containsKey("failbackWindow")) {
+                    String w = f + ".failbackWindow";
+                    Map<String, Node> wm = y.mapping(m.get("failbackWindow"), w, Set.of("startsIn", "lasts"));
+                    if (on == null) {
+                        throw y.error(m.get("failbackWindow"), w, "needs on: HOST in the same group (failback goes"
+                                + " back to that host, the group's preferred owner)");
+                    }
+                    window = new Playbook.FailbackWindow(window(y, wm, "startsIn", w, m.get("failbackWindow")),
+                            window(y, wm, "lasts", w, m.get("failbackWindow")));
+                }
+                groups.put(g, new Need(g, on, mem, anti, hard, lun, window));
             }
         } else {
             throw y.error(gn, "groups", "must be a mapping of group names, e.g. groups: {web: {on: host1}}");
@@ -107,13 +127,16 @@ public final class PlaybookLoader {
             throw y.error(top.get("steps"), "steps", "must list at least one step");
         }
         List<Step> steps = new ArrayList<>();
+        Set<String> lunDisks = new TreeSet<>();
+        groups.values().stream().filter(g -> g.lun() != 0).forEach(g -> lunDisks.add(g.lunDisk()));
         for (int i = 0; i < sn.size(); i++) {
-            steps.add(step(y, sn.get(i), "steps[" + (i + 1) + "]", groups.keySet()));
+            steps.add(step(y, sn.get(i), "steps[" + (i + 1) + "]", groups.keySet(), lunDisks));
         }
         return new Playbook(file, name, description, groups, steps);
     }
 
-    private static Step step(Yaml y, Node n, String f, Set<String> groups) {
+    /** {@code lunDisks}: the disks of the playbook's {@code lun:} groups; when there are any, a disk fault names one. */
+    private static Step step(Yaml y, Node n, String f, Set<String> groups, Set<String> lunDisks) {
         Map<String, Node> any = y.mapping(n, f, null);
         List<String> kinds = any.keySet().stream().filter(STEP_KINDS::contains).toList();
         if (kinds.size() != 1) {
@@ -138,6 +161,10 @@ public final class PlaybookLoader {
                     group = group(y, m, f, groups, n);
                 } else if (k == FaultKind.LUN_REMOVE || k == FaultKind.LUN_RESTORE) {
                     disk = y.required(m, "disk", f + ".disk", n);
+                    if (!lunDisks.isEmpty() && !lunDisks.contains(disk)) {
+                        throw y.error(m.get("disk"), f + ".disk", "unknown disk '" + disk + "' (allowed: "
+                                + String.join(", ", lunDisks) + ", the disks of the groups with lun:)");
+                    }
                 }
                 if (k == FaultKind.FENCE_FAILS) {
                     count = (int) y.integer(m, "count", f + ".count", 1, 1, 100);

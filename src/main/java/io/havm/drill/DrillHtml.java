@@ -111,13 +111,9 @@ public final class DrillHtml {
             if (t < x.fault() || t > end) {
                 continue;
             }
-            String text = e.substring(sp + 1);
-            if (text.contains("node: up -> lost")) {
-                at.putIfAbsent("detected", t);
-            } else if (text.contains("-> fenced")) {
-                at.putIfAbsent("fenced", t);
-            } else if (text.contains("group " + x.group() + ":") && text.contains("-> starting on")) {
-                at.putIfAbsent("placed", t);
+            String m = io.havm.policy.Milestones.of(e.substring(sp + 1), x.group());
+            if (m != null && !m.equals(io.havm.policy.Milestones.RUNNING)) { // running: what the referee saw (below)
+                at.putIfAbsent(m, t);
             }
         }
         for (DrillReport.TimelineEntry e : r.timeline()) {

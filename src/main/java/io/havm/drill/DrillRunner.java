@@ -141,6 +141,7 @@ public final class DrillRunner {
                     + " the drill anyway with --force");
         }
         disagreementGrace = grace(target.spec());
+        target.begin(p);
         t0 = target.now();
         for (String g : p.groups().keySet()) {
             sample(g);

@@ -33,6 +33,13 @@ public interface DrillTarget extends AutoCloseable {
     /** Brings the playbook's groups online where it wants them; the drill's clock starts after this. */
     void prepare(Playbook p);
 
+    /**
+     * Called after {@link #prepare} and the preflight, just before the first step: the drill's
+     * clock starts when this returns (the lab and the simulator put the groups' failback windows,
+     * relative to this start, in force here).
+     */
+    default void begin(Playbook p) { }
+
     Instant now();
 
     /** Lets {@code d} pass while the cluster acts (the simulator runs; real hosts are waited for). */

@@ -9,6 +9,9 @@ import io.havm.model.ResourceSpec;
 import io.havm.policy.ClusterState;
 import io.havm.policy.GroupPhase;
 import io.havm.sim.engine.EngineSim;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -35,6 +38,8 @@ public final class SimTarget implements DrillTarget {
     private final EngineSim sim;
     private int startsBefore;
     private int eventsBefore;
+    /** The playbook whose groups make this lab-shaped cluster (null: a cluster's own configuration). */
+    private Playbook shapeOf;
 
     private SimTarget(ClusterSpec spec) {
         this.spec = spec;
@@ -47,7 +52,18 @@ public final class SimTarget implements DrillTarget {
      * the lab's drills monitor it (LooksAlive every second, IsAlive through the guest agent every 5 s).
      */
     public static SimTarget labShape(Playbook p) {
-        StringBuilder y = new StringBuilder("cluster:\n  name: drill\n"
+        SimTarget t = new SimTarget(ClusterConfigLoader.parse("the lab's shape (simulated)", labYaml(p, null)).spec());
+        t.shapeOf = p;
+        return t;
+    }
+
+    /**
+     * The lab's shape for playbook {@code p} as a configuration; {@code start} non-null writes the
+     * groups' failback windows relative to it (in UTC, the simulated cluster's zone), null leaves
+     * them out (failback never).
+     */
+    private static String labYaml(Playbook p, Instant start) {
+        StringBuilder y = new StringBuilder("cluster:\n  name: drill\n  timeZone: UTC\n"
                 + "  heartbeat: {dir: /sim/shared/heartbeat, interval: 500ms, timeout: 1s}\n"
                 + "  watchdog: {device: /dev/watchdog, timeout: 10s}\n"
                 + "  timers: " + LAB_TIMERS + "\n  nodes:\n");
@@ -56,18 +72,27 @@ public final class SimTarget implements DrillTarget {
                     .append("/system', memoryMiB: 2048, fencing: {agent: fence_havm_lab, options: {plug: host")
                     .append(i).append("}}}\n");
         }
+        if (!p.lunDisks().isEmpty()) { // the lab's iSCSI target, as the lab's drill cluster names it
+            y.append("storage:\n  pools:\n    lab: {type: iscsi, portal: '10.77.0.1:3260', target:"
+                    + " 'iqn.2026-11.io.havm:lab', luns: [1,2,3,4,5,6,7,8]}\n  disks:\n");
+            p.lunDisks().forEach((d, n) -> y.append("    ").append(d).append(": {pool: lab, lun: ").append(n.lun())
+                    .append("}\n"));
+        }
         y.append("groups:\n");
         for (Playbook.Need n : p.groups().values()) {
             y.append("  ").append(n.group()).append(":\n");
             if (n.on() != null) {
                 y.append("    preferredOwners: [").append(n.on()).append("]\n");
             }
-            y.append(n.groupYaml());
-            y.append("    resources:\n      ").append(n.group()).append("-vm: {type: vm, memoryMiB: ")
-                    .append(n.memoryMiB()).append(", looksAlive: 1s, isAlive: 5s}\n");
+            y.append(start == null ? n.groupYaml() : n.groupYaml(start, java.time.ZoneOffset.UTC));
+            y.append("    resources:\n");
+            if (n.lun() != 0) {
+                y.append("      disk: {type: disk, disk: ").append(n.lunDisk()).append(", looksAlive: 1s}\n");
+            }
+            y.append("      ").append(n.group()).append("-vm: {type: vm, memoryMiB: ").append(n.memoryMiB())
+                    .append(", looksAlive: 1s, isAlive: 5s").append(n.lun() != 0 ? ", disks: [disk]" : "").append("}\n");
         }
-        ClusterSpec spec = ClusterConfigLoader.parse("the lab's shape (simulated)", y.toString()).spec();
-        return new SimTarget(spec);
+        return y.toString();
     }
 
     /** A cluster configuration, simulated: the playbook's groups must be among its groups. */
@@ -126,6 +151,29 @@ public final class SimTarget implements DrillTarget {
             }
         }
         return true;
+    }
+
+    @Override
+    public void begin(Playbook p) {
+        if (shapeOf != null && p.hasFailbackWindows()) {
+            // as on the lab: the windows, relative to the drill's start, put in force as it starts
+            // (on a whole second: a window is written in whole seconds)
+            int nanos = sim.now().getNano();
+            if (nanos != 0) {
+                sim.runFor(Duration.ofNanos(1_000_000_000L - nanos));
+            }
+            try {
+                Path f = Files.createTempFile("havm-drill-windows", ".yaml");
+                try {
+                    Files.writeString(f, labYaml(p, sim.now()));
+                    sim.applyConfig(f);
+                } finally {
+                    Files.delete(f);
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
     }
 
     @Override
@@ -252,6 +300,12 @@ public final class SimTarget implements DrillTarget {
             if (!spec.groups().containsKey(n.group())) {
                 throw new InvalidInputException(p.file() + ": groups." + n.group(), "no such group in " + configFile
                         + " (groups: " + String.join(", ", spec.groups().keySet()) + ")");
+            }
+            // what only a drill's own groups can have: a cluster's groups keep their configuration
+            if (n.lun() != 0 || n.failbackWindow() != null) {
+                throw new InvalidInputException(p.file() + ": groups." + n.group() + "." + (n.lun() != 0 ? "lun"
+                        : "failbackWindow"), "is for the lab's drill groups only: on " + configFile + " group "
+                        + n.group() + " has its own disks and failback (change them there)");
             }
         }
     }

@@ -62,6 +62,8 @@ public final class Agent implements AutoCloseable {
     private final String node;
     private final Coordination zk;
     private final ClusterStore store;
+    /** For readers beside the loop (metrics): its own store, so a read never waits on or changes the loop's. */
+    private final ClusterStore reads;
     private final GroupRunner runner;
     private final Clock clock;
     private final Consumer<String> log;
@@ -94,6 +96,7 @@ public final class Agent implements AutoCloseable {
     private Heartbeats heartbeats;
     private Watchdog watchdog = Watchdog.NONE;
     private Guard guard;
+    private volatile EngineObserver observer = EngineObserver.NONE;
 
     public Agent(ClusterSpec spec, String node, Coordination zk, GroupRunner runner, Fencer fencer, Clock clock,
             Consumer<String> log) {
@@ -107,6 +110,7 @@ public final class Agent implements AutoCloseable {
         this.node = node;
         this.zk = zk;
         this.store = new ClusterStore(zk, node, clock);
+        this.reads = new ClusterStore(zk, node + "-reader", clock);
         this.runner = runner;
         this.clock = clock;
         this.log = log;
@@ -174,6 +178,83 @@ public final class Agent implements AutoCloseable {
         this.heartbeats = hb;
         this.watchdog = wd;
         return this;
+    }
+
+    /**
+     * Tells {@code o} what this agent and, while it coordinates, its coordinator do (metrics;
+     * before {@link #start}). The default observes nothing; what {@code o} throws is logged and
+     * ignored.
+     */
+    public Agent observe(EngineObserver o) {
+        this.observer = EngineObserver.safe(o);
+        coordinator.observe(o);
+        return this;
+    }
+
+    /** The node this agent runs on. */
+    public String node() {
+        return node;
+    }
+
+    /** The configuration in force here. */
+    public ClusterSpec spec() {
+        return spec;
+    }
+
+    /** Whether this node is the coordinator now. */
+    public boolean coordinating() {
+        return coordinator.office() != null;
+    }
+
+    /** The coordinator's epoch as ZooKeeper has it now (empty when it cannot be read, or this node is cut off). */
+    public Optional<Long> clusterEpoch() {
+        if (cutOffSince != null || needsRejoin) {
+            return Optional.empty(); // no read that would wait for ZooKeeper's timeout
+        }
+        try {
+            return Optional.of(zk.currentEpoch());
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** This agent's ZooKeeper connection as last reported. */
+    public Coordination.ConnectionState connection() {
+        return connection;
+    }
+
+    /** Whether this agent is a member now: joined, connected, not waiting to join again. */
+    public boolean isMember() {
+        return member();
+    }
+
+    /** The members ZooKeeper lists now (empty when it cannot be read). */
+    public java.util.SortedSet<String> members() {
+        try {
+            return zk.members();
+        } catch (RuntimeException e) {
+            return new java.util.TreeSet<>();
+        }
+    }
+
+    /**
+     * The cluster state: the coordinator's own when this node coordinates, else as stored (one
+     * read of the store); empty when none can be read (cut off, or nothing stored yet). A node
+     * cut off from coordination does not try: its answer would be a wait for ZooKeeper's timeout.
+     */
+    public Optional<ClusterState> clusterState() {
+        ClusterState s = coordinator.office();
+        if (s != null) {
+            return Optional.of(s);
+        }
+        if (cutOffSince != null || needsRejoin) {
+            return Optional.empty();
+        }
+        try {
+            return reads.state();
+        } catch (RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     public void start() {
@@ -263,6 +344,7 @@ public final class Agent implements AutoCloseable {
 
     private void onConnection(Coordination.ConnectionState s) {
         connection = s;
+        observer.connection(s);
         switch (s) {
             case SUSPENDED -> {
                 if (cutOffSince == null) {
@@ -499,6 +581,13 @@ public final class Agent implements AutoCloseable {
     }
 
     Input execute(Command c) {
+        Instant began = clock.now();
+        Input answer = run(c);
+        observer.executed(c, answer, began, clock.now());
+        return answer;
+    }
+
+    private Input run(Command c) {
         log.accept(node + " agent: " + c);
         String group = c instanceof Command.Online o ? o.group() : c instanceof Command.Offline o ? o.group()
                 : c instanceof Command.Terminate t ? t.group() : c instanceof Command.Restart r ? r.group()
@@ -663,6 +752,7 @@ public final class Agent implements AutoCloseable {
                 }
                 if ((res == null || res.ok()) && due(key + "/is", r.isAliveInterval(), now)) {
                     res = runner.resource(g.name(), r.name()).isAlive();
+                    observer.checked(g.name(), r.name(), res, clock.now());
                 }
                 if (res != null && (res instanceof Result.Failed || res instanceof Result.NotRunning
                         || res instanceof Result.Timeout)) {

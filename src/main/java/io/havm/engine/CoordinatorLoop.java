@@ -74,6 +74,9 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     /** The end of the last outage of this node already written to the event log. */
     private volatile Instant outageReported;
     private long fenceRequests;
+    private volatile EngineObserver observer = EngineObserver.NONE;
+    /** The state as of this coordinator's last step, while in office (null otherwise). */
+    private volatile ClusterState office;
 
     /** What the coordinator says of itself on the second channel (see {@link Guard}). */
     public record Claim(long epoch, Instant zkOkAt, List<String> actsOn) {}
@@ -130,6 +133,21 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         wakeup.signal();
     }
 
+    /** Who is told of each step and fence (metrics); {@link EngineObserver#NONE} by default. */
+    void observe(EngineObserver o) {
+        this.observer = EngineObserver.safe(o);
+    }
+
+    /** The cluster state as of its last step while this node is the coordinator; null when it is not. */
+    ClusterState office() {
+        return thread == null ? null : office;
+    }
+
+    /** The epoch this node was last elected in (0: never). */
+    long epoch() {
+        return epoch;
+    }
+
     /** The agent's guard: heartbeats read on this node, and the agent's outages. */
     void guard(Guard g) {
         this.guard = g;
@@ -147,6 +165,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
     @Override
     public synchronized void revoked() {
         claim = null;
+        office = null;
         Scheduler.Handle t = thread;
         thread = null;
         if (t != null) {
@@ -281,6 +300,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     lastTick = now;
                 }
                 if (batch.isEmpty()) {
+                    office = state;
                     return timeToTick(lastTick, now);
                 }
                 first = false;
@@ -294,8 +314,11 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                     stored = null;
                     throw ex;
                 }
+                ClusterState before = state;
                 state = step.state();
                 stored = state;
+                office = state;
+                observer.stepped(e, spec, before, state, now, CoordinatorLoop.this::lastSign);
                 claim = new Claim(e, began, actsOn(state));
                 List<String> lines = new ArrayList<>();
                 for (String line : step.log()) {
@@ -413,6 +436,9 @@ public final class CoordinatorLoop implements Coordination.Leadership {
      */
     private void fence(String n, long e, boolean evicted) {
         ClusterSpec.NodeSpec ns = spec.node(n).orElse(null);
+        Instant began = clock.now();
+        String agent = ns == null || ns.fencing() == null ? "none"
+                : ns.fencing().storage() ? "storage" : ns.fencing().agent();
         if (ns != null && ns.fencing() != null && ns.fencing().storage()) {
             Guard g = guard;
             Heartbeats.Beat last = g == null ? null : g.beats().get(n);
@@ -427,11 +453,11 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                         return;
                     }
                 }
-                fenced(n, sf.result());
+                fenced(n, agent, began, sf.result());
             }, () -> {
                 Duration d = sf.step();
                 if (d == null) {
-                    fenced(n, sf.result());
+                    fenced(n, agent, began, sf.result());
                 }
                 return d;
             });
@@ -439,14 +465,22 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         }
         scheduler.after("havm-fence-" + n, Duration.ZERO, () -> {
             if (!evicted && zk.members().contains(n)) {
-                fenced(n, new Fencer.Result(Fencer.Outcome.FAILED, "not run: " + n + " is a member again"));
+                fenced(n, agent, began, new Fencer.Result(Fencer.Outcome.FAILED, "not run: " + n + " is a member again"));
                 return;
             }
-            fenced(n, fencer.fence(n, Fencer.Action.OFF));
+            fenced(n, agent, began, fencer.fence(n, Fencer.Action.OFF));
         });
     }
 
-    private void fenced(String n, Fencer.Result r) {
+    /** When node {@code n} last wrote its storage heartbeat, as this node read it; empty without a second channel. */
+    private java.util.Optional<Instant> lastSign(String n) {
+        Guard g = guard;
+        Heartbeats.Beat b = g == null ? null : g.beats().get(n);
+        return java.util.Optional.ofNullable(b == null ? null : b.at());
+    }
+
+    private void fenced(String n, String agent, Instant began, Fencer.Result r) {
+        observer.fenced(n, agent, r, Duration.between(began, clock.now()));
         log.accept(n + " fencer: " + r.outcome().name().toLowerCase() + " (" + r.detail() + ")");
         try {
             store.submit(new Input.Fenced(n, r.outcome() == Fencer.Outcome.OFF, r.detail()));

@@ -48,9 +48,13 @@ public final class LabTarget implements DrillTarget {
             Playbook.FaultKind.QEMU_KILL, Playbook.FaultKind.AGENT_PAUSE, Playbook.FaultKind.AGENT_RESUME,
             Playbook.FaultKind.AGENT_KILL, Playbook.FaultKind.AGENT_START, Playbook.FaultKind.ZOOKEEPER_STOP,
             Playbook.FaultKind.ZOOKEEPER_START, Playbook.FaultKind.ZOOKEEPER_PAUSE, Playbook.FaultKind.ZOOKEEPER_RESUME,
-            Playbook.FaultKind.ZOOKEEPER_RESTART, Playbook.FaultKind.FENCE_FAILS, Playbook.FaultKind.GUEST_AGENT_STOP);
+            Playbook.FaultKind.ZOOKEEPER_RESTART, Playbook.FaultKind.FENCE_FAILS, Playbook.FaultKind.GUEST_AGENT_STOP,
+            Playbook.FaultKind.GUEST_CRASH, Playbook.FaultKind.LUN_REMOVE, Playbook.FaultKind.LUN_RESTORE,
+            Playbook.FaultKind.STORAGE_CUT, Playbook.FaultKind.STORAGE_RESTORE);
     private static final Duration PREPARE = Duration.ofSeconds(150);
     private static final int HOSTS = 3;
+    /** Time to put a drill's failback windows in force (havm config apply) before its first step. */
+    private static final Duration APPLY_WINDOWS = Duration.ofSeconds(15);
 
     private final Path home;
     private final PrintStream progress;
@@ -68,6 +72,14 @@ public final class LabTarget implements DrillTarget {
     private boolean broughtUp;
     private boolean touched;
     private final Set<Long> paused = new java.util.HashSet<>();
+    /** Hosts whose heartbeat storage this drill cut (restored on close). */
+    private final Set<String> storageCut = new java.util.TreeSet<>();
+    /** LUNs this drill took off the lab's target (put back on close). */
+    private final Set<Integer> removedLuns = new java.util.TreeSet<>();
+    private Playbook playbook;
+    /** The drill cluster's name and storage section, as first written (the windows' version keeps them). */
+    private String name;
+    private String storage;
 
     public LabTarget(Path home, PrintStream progress) {
         this.home = home;
@@ -93,6 +105,11 @@ public final class LabTarget implements DrillTarget {
                         + "' cannot be injected on the lab yet (the lab can: " + String.join(", ",
                         CAN.stream().map(k -> k.word).toList()) + "); rehearse it with --sim");
             }
+            if (s instanceof Playbook.Fault f && f.disk() != null && !p.lunDisks().containsKey(f.disk())) {
+                throw new InvalidInputException(p.file() + ":" + s.line() + ": disk", "unknown disk '" + f.disk()
+                        + "': on the lab a drill's VM has a LUN only when its group says lun: N (groups: {web: {lun: 4}}"
+                        + " gives disk web-lun)");
+            }
             if (s instanceof Playbook.Check c && c.host() != null && c.host().host() != null
                     && !List.of("host1", "host2", "host3").contains(c.host().host())) {
                 throw new InvalidInputException(p.file() + ":" + s.line() + ": host", "unknown host '"
@@ -109,6 +126,7 @@ public final class LabTarget implements DrillTarget {
     @Override
     public void prepare(Playbook p) {
         progress.println("  preparing the lab: test guest image, 3 hosts, one VM per group, an agent per host");
+        playbook = p;
         GuestImage guest = GuestImage.ensure(home);
         broughtUp = lab.status().stream().filter(Lab.Host::up).count() < HOSTS;
         touched = true;
@@ -118,20 +136,27 @@ public final class LabTarget implements DrillTarget {
         }
         DomainType type = AccelProbe.resolve(System.getenv("HAVM_DOMAIN_TYPE"), guest.kernel(), guest.initrd(),
                 Path.of("/var/cache/havm"));
-        StringBuilder groups = new StringBuilder();
+        StringBuilder disks = new StringBuilder();
         for (Playbook.Need n : p.groups().values()) {
-            LabVm vm = LabVm.create(home, lab, hosts.hosts(), "drill-" + n.group(), type, guest, "64M");
-            vms.put(n.group(), vm);
-            groups.append(LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
-                    n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on()), n.groupYaml(),
-                    "        looksAlive: 1s\n        isAlive: 5s\n"));
+            vms.put(n.group(), LabVm.create(home, lab, hosts.hosts(), "drill-" + n.group(), type, guest, "64M"));
+            if (n.lun() != 0) {
+                disks.append(lunDisk(n));
+            }
         }
+        if (!disks.isEmpty()) { // the lab's pools (labStorage) name its shared directory pool too
+            try {
+                Files.createDirectories(lab.sharedDir().resolve("pool"));
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot make " + lab.sharedDir().resolve("pool") + ": " + e.getMessage(), e);
+            }
+        }
+        // leaseDir: the lab's hosts run virtlockd with their lockspace there
+        storage = disks.isEmpty() ? "storage:\n  leaseDir: " + lab.sharedDir().resolve("lockd") + "\n"
+                : LabCluster.labStorage(lab.facts()) + "  disks:\n" + disks;
         // A cluster name of its own: the lab's ZooKeeper keeps every earlier drill's state, which a
         // new coordinator of the same name would take for this cluster's.
-        String name = "drill-" + Long.toString(clock.now().toEpochMilli(), 36);
-        Path cfg = LabCluster.writeConfig(lab.facts().root().resolve("drill/" + name + ".yaml"), home, name,
-                lab.status(), LabCluster.FAST_TIMERS, "storage:\n  leaseDir: " + lab.sharedDir().resolve("lockd") + "\n",
-                groups.toString()); // leaseDir: the lab's hosts run virtlockd with their lockspace there
+        name = "drill-" + Long.toString(clock.now().toEpochMilli(), 36);
+        Path cfg = writeConfig(p, lab.facts().root().resolve("drill/" + name + ".yaml"), null);
         spec = ClusterConfigLoader.load(cfg).spec();
         configFile = cfg;
         cluster = LabCluster.of(home, cfg);
@@ -152,6 +177,90 @@ public final class LabTarget implements DrillTarget {
             pass(Duration.ofMillis(250));
         }
         began = clock.now();
+    }
+
+    /**
+     * The failback windows, relative to the drill's start, written as times of day and put in
+     * force as an operator changes a group's failback ({@code havm config apply}, ~3 s); the first
+     * step starts when the windows' clock says the drill starts.
+     */
+    @Override
+    public void begin(Playbook p) {
+        if (!p.hasFailbackWindows()) {
+            return;
+        }
+        Instant start = clock.now().plus(APPLY_WINDOWS).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        Path windows = writeConfig(p, lab.facts().root().resolve("drill/" + name + "-windows.yaml"), start);
+        // the command an operator runs, from the built jar (./havm's build check is not for a drill)
+        io.havm.util.Exec.Outcome o = io.havm.util.Exec.run(Duration.ofMinutes(1), BenchSupport.havm(home,
+                "config", "apply", windows.toString(), "--comment", "the drill's failback windows"));
+        if (o.code() != 0) {
+            throw new IllegalStateException("havm config apply " + windows + " (the failback windows): " + o.out()
+                    + o.err());
+        }
+        spec = ClusterConfigLoader.load(windows).spec();
+        configFile = windows;
+        if (clock.now().isAfter(start)) {
+            throw new IllegalStateException("putting the failback windows in force took more than "
+                    + APPLY_WINDOWS.toSeconds() + " s: the windows would open early");
+        }
+        pass(Duration.between(clock.now(), start));
+    }
+
+    /**
+     * The drill cluster's configuration: the lab's hosts, timers, second channel and storage, one
+     * group per playbook group; {@code start} non-null writes the failback windows relative to it
+     * (in this machine's zone, the agents' too: they run here), null leaves them out (failback never).
+     */
+    private Path writeConfig(Playbook p, Path file, Instant start) {
+        StringBuilder groups = new StringBuilder();
+        for (Playbook.Need n : p.groups().values()) {
+            LabVm vm = vms.get(n.group());
+            List<String> preferred = n.on() == null ? List.of("host1", "host2", "host3") : List.of(n.on());
+            String extra = start == null ? n.groupYaml() : n.groupYaml(start, java.time.ZoneId.systemDefault());
+            groups.append(n.lun() != 0 ? lunGroup(n, vm, preferred, extra)
+                    : LabCluster.vmGroup(n.group(), vm.name(), vm.definition(), lab.sharedDir().resolve("save"),
+                            preferred, extra, "        looksAlive: 1s\n        isAlive: 5s\n"));
+        }
+        return LabCluster.writeConfig(file, home, name, lab.status(), LabCluster.FAST_TIMERS, storage,
+                groups.toString());
+    }
+
+    /**
+     * The storage disk of a group with {@code lun: N}: LUN N of the lab's iSCSI target, its first
+     * sector cleared so that the guest's boot counter starts at 1 (an earlier test may have used
+     * the LUN): the backing file is written before any initiator logs in to it.
+     */
+    private String lunDisk(Playbook.Need n) {
+        Lab.Facts f = lab.facts();
+        if (!f.luns().contains(n.lun())) {
+            throw new IllegalStateException("group " + n.group() + ": lun " + n.lun() + " is not a LUN of the lab's"
+                    + " target (LUNs: " + f.luns() + ")");
+        }
+        Path backing = f.root().resolve("iscsi").resolve("lun" + n.lun() + ".img");
+        try (var ch = java.nio.channels.FileChannel.open(backing, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(512), 0);
+            ch.force(true);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot clear the first sector of LUN " + n.lun() + " (" + backing + "): "
+                    + e.getMessage(), e);
+        }
+        return "    " + n.lunDisk() + ": {pool: lab, lun: " + n.lun() + "}\n";
+    }
+
+    /** A group whose VM's only disk (vda, the guest's boot counter) is its LUN: a disk resource, then the VM on it. */
+    private String lunGroup(Playbook.Need n, LabVm vm, List<String> preferred, String groupExtra) {
+        return "  " + n.group() + ":\n    preferredOwners: [" + String.join(", ", preferred) + "]\n" + groupExtra
+                + "    resources:\n      disk: {type: disk, disk: " + n.lunDisk() + ", looksAlive: 1s}\n"
+                + "      vm:\n        type: vm\n        memoryMiB: 128\n        looksAlive: 1s\n        isAlive: 5s\n"
+                + "        disks: [disk]\n        properties: {domain: " + vm.name() + ", definition: " + vm.definition()
+                + ", stateDir: " + lab.sharedDir().resolve("save") + "}\n";
+    }
+
+    /** ci/lab iscsi remove-lun|add-lun N: the lab's target loses the LUN, or gets it back (same backing file). */
+    private void iscsi(String verb, int lun) {
+        io.havm.util.Exec.run(Duration.ofSeconds(30), List.of(home.resolve("ci/lab").toString(), "iscsi", verb,
+                Integer.toString(lun))).orThrow();
     }
 
     private boolean ready(Playbook p) {
@@ -182,6 +291,7 @@ public final class LabTarget implements DrillTarget {
             case POWER_LOSS -> {
                 took = lab.pullPlug(host); // when its link went down, as ci/lab saw it
                 hosts.drop(host); // a dead host answers nothing: not asked until it is back
+                storageCut.remove(host); // its mount namespace, with the cut, is gone
             }
             case POWER_ON -> {
                 lab.powerOn(HOSTS);
@@ -200,6 +310,21 @@ public final class LabTarget implements DrillTarget {
                 long pid = pidIn(lab.facts().root().resolve("hosts").resolve(on.get(0))
                         .resolve("run/libvirt/qemu").resolve(vm + ".pid"));
                 ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            case GUEST_CRASH -> {
+                // A kernel panic: sysrq-c through the guest agent (the test guest enables sysrq). The
+                // guest's pvpanic device tells QEMU, libvirt applies on_crash (destroy: shut off,
+                // reason crashed), and the guest does not reset itself (panic=0). The shell waits a
+                // little so that guest-exec answers before the kernel stops.
+                String vm = vms.get(f.group()).name();
+                List<String> on = Whereabouts.activeOn(hosts.hosts(), vm);
+                if (on.size() != 1) {
+                    throw new IllegalStateException(vm + " runs on " + on + ": no single guest to crash");
+                }
+                var hv = hosts.host(on.get(0));
+                agentAnswers(hv, vm, Duration.ofSeconds(20));
+                hv.agentCommand(vm, "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\","
+                        + "\"arg\":[\"-c\",\"sleep 0.2; echo c > /proc/sysrq-trigger\"]}}", Duration.ofSeconds(10));
             }
             case GUEST_AGENT_STOP -> {
                 // The guest hangs as far as havm can tell: QEMU runs on, its guest agent answers
@@ -233,6 +358,29 @@ public final class LabTarget implements DrillTarget {
                     throw new IllegalStateException("cannot write " + fails + ": " + e.getMessage(), e);
                 }
             }
+            case LUN_REMOVE -> {
+                int lun = playbook.lunDisks().get(f.disk()).lun();
+                removedLuns.add(lun);
+                iscsi("remove-lun", lun);
+            }
+            case LUN_RESTORE -> {
+                int lun = playbook.lunDisks().get(f.disk()).lun();
+                iscsi("add-lun", lun);
+                removedLuns.remove(lun);
+            }
+            case STORAGE_CUT -> {
+                // The host loses its heartbeat storage: inside its mount namespace (its agent's), an
+                // empty read-only file system covers the cluster's heartbeat directory, so its agent
+                // reads no one's heartbeat and cannot write its own (EROFS); the VMs' disks and
+                // consoles on the shared directory stay reachable, as ZooKeeper does.
+                Path dir = LabCluster.heartbeats(lab.facts()).resolve(name);
+                lab.exec(host, "mount", "-t", "tmpfs", "-o", "ro,size=64k", "havm-storage-cut", dir.toString())
+                        .orThrow();
+                storageCut.add(host);
+            }
+            case STORAGE_RESTORE -> {
+                storageRestore(host);
+            }
             case AGENT_KILL -> lab.killAgent(host);
             case AGENT_START -> cluster.startAgents(host);
             case ZOOKEEPER_STOP -> lab.zookeeper("kill");
@@ -247,6 +395,34 @@ public final class LabTarget implements DrillTarget {
             default -> throw new IllegalStateException(f.kind().word + " cannot be injected on the lab yet");
         }
         return took;
+    }
+
+    /**
+     * Waits until the guest's agent answers a ping: a guest just restarted has booted (its console
+     * said so) a moment before its agent listens.
+     */
+    private void agentAnswers(io.havm.port.Hypervisor hv, String vm, Duration within) {
+        Instant deadline = clock.now().plus(within);
+        while (true) {
+            try {
+                hv.agentCommand(vm, "{\"execute\":\"guest-ping\"}", Duration.ofSeconds(2));
+                return;
+            } catch (RuntimeException e) {
+                if (!clock.now().isBefore(deadline)) {
+                    throw new IllegalStateException(vm + "'s guest agent does not answer within " + within.toSeconds()
+                            + " s: " + e.getMessage(), e);
+                }
+                pass(Duration.ofMillis(250));
+            }
+        }
+    }
+
+    /** Takes the storage cut's file system off {@code host}'s heartbeat directory (its own files are there again). */
+    private void storageRestore(String host) {
+        if (storageCut.contains(host)) {
+            lab.exec(host, "umount", LabCluster.heartbeats(lab.facts()).resolve(name).toString()).orThrow();
+            storageCut.remove(host);
+        }
     }
 
     /** Where the drill tells the lab's fence agent which power actions to fail (see ci/fence_havm_lab). */
@@ -384,6 +560,20 @@ public final class LabTarget implements DrillTarget {
             // no fence failure was injected
         } catch (IOException e) {
             first = new IllegalStateException("cannot clear " + fenceFails() + ": " + e.getMessage(), e);
+        }
+        for (String h : List.copyOf(storageCut)) { // no host's namespace keeps the cut
+            try {
+                storageRestore(h);
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+        }
+        for (int lun : removedLuns) { // no LUN stays off the lab's target
+            try {
+                iscsi("add-lun", lun);
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
         }
         for (long pid : paused) {
             try {

@@ -82,7 +82,7 @@ public record DomainSpec(String name, UUID uuid, int memoryMiB, int vcpus, Domai
             uuid = UUID.nameUUIDFromBytes(("havm:" + name).getBytes(StandardCharsets.UTF_8));
         }
         if (cmdline == null) {
-            cmdline = "console=ttyS0 quiet panic=-1";
+            cmdline = "console=ttyS0 quiet panic=0"; // a panic waits: pvpanic tells the host
         }
         extra = extra == null ? Map.of() : Map.copyOf(extra);
     }

@@ -22,10 +22,19 @@ import java.util.Optional;
  * @param migrationTls live migrations carry the guest's memory and state over QEMU's native TLS
  *        (VIR_MIGRATE_TLS; {@code cluster.migration.tls}): every host's qemu.conf then needs
  *        {@code migrate_tls_x509_cert_dir} (or {@code default_tls_x509_cert_dir}) with its certificates
+ * @param api the REST API every agent serves ({@code cluster.api}); null: none
  */
 public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
         String zookeeper, Admission admission, int migrationsPerHost, StorageSpec storage, Heartbeat heartbeat,
-        WatchdogSpec watchdog, boolean migrationTls) {
+        WatchdogSpec watchdog, boolean migrationTls, ApiSpec api) {
+
+    /** A configuration without an API (as before it existed). */
+    public ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
+            String zookeeper, Admission admission, int migrationsPerHost, StorageSpec storage, Heartbeat heartbeat,
+            WatchdogSpec watchdog, boolean migrationTls) {
+        this(name, nodes, groups, timers, zookeeper, admission, migrationsPerHost, storage, heartbeat, watchdog,
+                migrationTls, null);
+    }
 
     /** A configuration without TLS migration (as before it existed). */
     public ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSpec> groups, Timers timers,
@@ -43,7 +52,7 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
     /** The same cluster with other groups. */
     public ClusterSpec withGroups(Map<String, GroupSpec> g) {
         return new ClusterSpec(name, nodes, g, timers, zookeeper, admission, migrationsPerHost, storage, heartbeat,
-                watchdog, migrationTls);
+                watchdog, migrationTls, api);
     }
 
     /**
@@ -76,13 +85,13 @@ public record ClusterSpec(String name, List<NodeSpec> nodes, Map<String, GroupSp
             return this;
         }
         return new ClusterSpec(name, nodes, g, timers, zookeeper, admission, migrationsPerHost,
-                new StorageSpec(storage.leaseDir(), pools, disks), heartbeat, watchdog, migrationTls);
+                new StorageSpec(storage.leaseDir(), pools, disks), heartbeat, watchdog, migrationTls, api);
     }
 
     /** The same cluster with another second channel and watchdog (the simulator and tests). */
     public ClusterSpec withSecondChannel(Heartbeat h, WatchdogSpec w) {
         return new ClusterSpec(name, nodes, groups, timers, zookeeper, admission, migrationsPerHost, storage, h, w,
-                migrationTls);
+                migrationTls, api);
     }
 
     /**

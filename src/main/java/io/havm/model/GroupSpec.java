@@ -46,17 +46,31 @@ public record GroupSpec(String name, Map<String, ResourceSpec> resources, List<S
         record Immediate() implements Failback {}
 
         /**
-         * Move back only between these hours, e.g. 22-06, read on the wall clock of {@code zone}
-         * ({@code cluster.timeZone}, by default the zone of the host that loaded the configuration).
-         * The zone travels with the window because the policy is pure: it never reads the system's.
+         * Move back only between these times of day, e.g. 22-06 (hours) or 13:05:20-13:06:20, read
+         * on the wall clock of {@code zone} ({@code cluster.timeZone}, by default the zone of the
+         * host that loaded the configuration); from inclusive, to exclusive, across midnight when
+         * from is later than to. The zone travels with the window because the policy is pure: it
+         * never reads the system's.
          */
-        record Window(int fromHour, int toHour, java.time.ZoneId zone) implements Failback {
+        record Window(java.time.LocalTime from, java.time.LocalTime to, java.time.ZoneId zone) implements Failback {
             public Window {
+                java.util.Objects.requireNonNull(from, "from");
+                java.util.Objects.requireNonNull(to, "to");
                 java.util.Objects.requireNonNull(zone, "zone");
             }
 
-            public boolean contains(int hour) {
-                return fromHour <= toHour ? hour >= fromHour && hour < toHour : hour >= fromHour || hour < toHour;
+            /** Whole hours, e.g. 22-06. */
+            public Window(int fromHour, int toHour, java.time.ZoneId zone) {
+                this(java.time.LocalTime.of(fromHour, 0), java.time.LocalTime.of(toHour, 0), zone);
+            }
+
+            public boolean contains(java.time.LocalTime t) {
+                return !from.isAfter(to) ? !t.isBefore(from) && t.isBefore(to) : !t.isBefore(from) || t.isBefore(to);
+            }
+
+            /** Whether {@code at} is inside the window, on the wall clock of its zone. */
+            public boolean contains(java.time.Instant at) {
+                return contains(at.atZone(zone).toLocalTime());
             }
         }
     }

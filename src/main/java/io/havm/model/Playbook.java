@@ -22,16 +22,65 @@ public record Playbook(String file, String name, String description, Map<String,
      *
      * @param antiAffinity its anti-affinity class (a guest cluster's members share one), or null
      * @param hard whether that anti-affinity is hard (never together) or soft (apart when possible)
+     * @param lun on the lab, the LUN of the lab's iSCSI target that is the VM's disk (a disk resource
+     *        {@code disk} of storage disk {@link #lunDisk()}, which lun-remove/lun-restore name); 0: a
+     *        file on the shared directory
+     * @param failbackWindow the group's failback window, relative to the drill's start; null: none
+     *        (failback never, as a group without {@code failback:})
      */
-    public record Need(String group, String on, int memoryMiB, String antiAffinity, boolean hard) {
+    public record Need(String group, String on, int memoryMiB, String antiAffinity, boolean hard, int lun,
+            FailbackWindow failbackWindow) {
         public Need(String group, String on, int memoryMiB) {
-            this(group, on, memoryMiB, null, true);
+            this(group, on, memoryMiB, null, true, 0, null);
+        }
+
+        public Need(String group, String on, int memoryMiB, String antiAffinity, boolean hard) {
+            this(group, on, memoryMiB, antiAffinity, hard, 0, null);
+        }
+
+        /**
+         * The group's lines of a cluster configuration for a drill that starts at {@code start}: its
+         * anti-affinity, and its failback window as wall-clock times of {@code zone}.
+         */
+        public String groupYaml(java.time.Instant start, java.time.ZoneId zone) {
+            if (failbackWindow == null) {
+                return groupYaml();
+            }
+            java.time.format.DateTimeFormatter hms = java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss");
+            java.time.Instant from = start.plus(failbackWindow.startsIn());
+            java.time.Instant to = from.plus(failbackWindow.lasts());
+            return groupYaml() + "    failback: window " + hms.format(from.atZone(zone)) + "-" + hms.format(to.atZone(zone))
+                    + "\n";
+        }
+
+        /** The storage disk of a group whose VM's disk is a LUN ({@code lun: N}): {@code GROUP-lun}; else null. */
+        public String lunDisk() {
+            return lun == 0 ? null : group + "-lun";
         }
 
         /** The group's lines of a cluster configuration that this need adds (its anti-affinity). */
         public String groupYaml() {
             return antiAffinity == null ? "" : "    antiAffinity: [{class: " + antiAffinity + ", hard: " + hard + "}]\n";
         }
+    }
+
+    /**
+     * A failback window that opens {@code startsIn} after the drill's start and stays open for
+     * {@code lasts}: written into the drill cluster's configuration as {@code failback: window
+     * HH:MM:SS-HH:MM:SS} when the drill starts, so the playbook works at any time of day.
+     */
+    public record FailbackWindow(Duration startsIn, Duration lasts) {}
+
+    /** Whether a group has a failback window (then the target puts the windows in force at the drill's start). */
+    public boolean hasFailbackWindows() {
+        return groups.values().stream().anyMatch(n -> n.failbackWindow() != null);
+    }
+
+    /** The storage disks the drill's groups have on LUNs ({@code lun: N}), by name: what lun-remove may name. */
+    public Map<String, Need> lunDisks() {
+        Map<String, Need> out = new java.util.LinkedHashMap<>();
+        groups.values().stream().filter(n -> n.lun() != 0).forEach(n -> out.put(n.lunDisk(), n));
+        return out;
     }
 
     /**

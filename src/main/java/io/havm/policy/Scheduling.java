@@ -202,7 +202,7 @@ final class Scheduling extends Rules {
             GroupSpec gs = spec.groups().get(g.name());
             boolean allowed = gs.failback() instanceof GroupSpec.Failback.Immediate
                     || gs.failback() instanceof GroupSpec.Failback.Window w
-                            && w.contains(now.atZone(w.zone()).getHour());
+                            && w.contains(now);
             if (!allowed) {
                 continue;
             }

@@ -104,7 +104,7 @@ class ClusterConfigLoaderTest {
     @Test
     void errorsNameTheLineTheFieldAndTheAllowedValues() {
         assertEquals("c.yaml:9: groups.web.failback: 'sometimes' is not allowed (allowed: never, immediate, "
-                + "window HH-HH e.g. window 22-06)", error(NODES + """
+                + "window HH-HH e.g. window 22-06, or with minutes and seconds e.g. window 22:30-06:15:30)", error(NODES + """
                 groups:
                   web:
                     resources: {web-vm: {type: vm}}
@@ -136,7 +136,7 @@ class ClusterConfigLoaderTest {
                 """).contains("looksAlive: 'soon' is not a duration"));
         assertTrue(error("cluster: {nodes: [}\n").startsWith("c.yaml:1: malformed YAML"));
         assertTrue(error(NODES + "  colour: blue\n").contains("c.yaml:6: cluster.colour: unknown field (allowed: "
-                + "admission, heartbeat, migration, migrationsPerHost, name, nodes, timeZone, timers, watchdog, zookeeper)"));
+                + "admission, api, heartbeat, migration, migrationsPerHost, name, nodes, timeZone, timers, watchdog, zookeeper)"));
     }
 
     @Test
@@ -185,6 +185,30 @@ class ClusterConfigLoaderTest {
         assertEquals("c.yaml:2: cluster.timeZone: 'Europe/Berln' is not a time zone (a region such as Europe/Berlin"
                 + " or America/New_York, UTC, or an offset such as +01:00)",
                 error(NODES.replace("cluster:\n", "cluster:\n  timeZone: Europe/Berln\n") + groups));
+    }
+
+    @Test
+    void failbackWindowsMayGiveMinutesAndSeconds() {
+        String groups = """
+                groups:
+                  web:
+                    resources: {web-vm: {type: vm}}
+                    failback: window 23:59:30-00:01
+                """;
+        GroupSpec.Failback.Window w = (GroupSpec.Failback.Window) ClusterConfigLoader.parse("c.yaml",
+                NODES.replace("cluster:\n", "cluster:\n  timeZone: UTC\n") + groups).spec().groups().get("web").failback();
+        assertEquals(java.time.LocalTime.of(23, 59, 30), w.from());
+        assertEquals(java.time.LocalTime.of(0, 1), w.to());
+        assertEquals(false, w.contains(java.time.Instant.parse("2026-12-07T23:59:29Z")));
+        assertEquals(true, w.contains(java.time.Instant.parse("2026-12-07T23:59:30Z")));
+        assertEquals(true, w.contains(java.time.Instant.parse("2026-12-08T00:00:59Z")));
+        assertEquals(false, w.contains(java.time.Instant.parse("2026-12-08T00:01:00Z")));
+        assertEquals(new GroupSpec.Failback.Window(22, 6, java.time.ZoneId.of("UTC")), ClusterConfigLoader.parse("c.yaml",
+                NODES.replace("cluster:\n", "cluster:\n  timeZone: UTC\n") + groups.replace("23:59:30-00:01", "22-06"))
+                .spec().groups().get("web").failback());
+        assertEquals("c.yaml:9: groups.web.failback: 'window 22:60-06' is not allowed (allowed: never, immediate,"
+                + " window HH-HH e.g. window 22-06, or with minutes and seconds e.g. window 22:30-06:15:30)",
+                error(NODES + groups.replace("23:59:30-00:01", "22:60-06")));
     }
 
     @Test

@@ -88,6 +88,42 @@ class PlaybookLoaderTest {
     }
 
     @Test
+    void aGroupsLunAndTheDiskOfADiskFaultAreChecked() {
+        String lun4 = "name: p\ndescription: d\ngroups:\n  web: {on: host1, lun: 4}\nsteps:\n";
+        Playbook p = PlaybookLoader.parse("p.yaml", lun4 + "  - fault: lun-remove\n    disk: web-lun\n");
+        assertEquals(4, p.groups().get("web").lun());
+        assertEquals("web-lun", ((Playbook.Fault) p.steps().get(0)).disk());
+        assertEquals("p.yaml:5: groups.db.lun: LUN 4 is already web's disk: each group needs a LUN of its own",
+                refused(lun4.replace("steps:", "  db: {lun: 4}\nsteps:") + "  - check: ran-once\n    group: web\n"));
+        assertEquals("p.yaml:4: groups.web.lun: 0 is out of range (allowed: 1..255)",
+                refused(lun4.replace("lun: 4", "lun: 0") + "  - check: ran-once\n    group: web\n"));
+        assertEquals("p.yaml:7: steps[1].disk: unknown disk 'web-os' (allowed: web-lun, the disks of the groups with"
+                + " lun:)", refused(lun4 + "  - fault: lun-remove\n    disk: web-os\n"));
+        assertEquals("p.yaml:6: steps[1].disk: is required", refused(lun4 + "  - fault: lun-restore\n"));
+    }
+
+    @Test
+    void aFailbackWindowIsRelativeToTheDrillsStart() {
+        String head = "name: p\ndescription: d\ngroups:\n  web: {on: host1, failbackWindow: {startsIn: 35s, lasts: 1m}}\n"
+                + "steps:\n  - check: ran-once\n    group: web\n";
+        Playbook.Need web = PlaybookLoader.parse("p.yaml", head).groups().get("web");
+        assertEquals(new Playbook.FailbackWindow(java.time.Duration.ofSeconds(35), java.time.Duration.ofMinutes(1)),
+                web.failbackWindow());
+        assertEquals("    failback: window 23:59:55-00:00:55\n", web.groupYaml(
+                java.time.Instant.parse("2026-12-07T23:59:20Z"), java.time.ZoneOffset.UTC));
+        assertEquals("p.yaml:4: groups.web.failbackWindow.lasts: is required (a duration, e.g. 30s)",
+                refused(head.replace(", lasts: 1m", "")));
+        assertEquals("p.yaml:4: groups.web.failbackWindow.startsIn: 'soon' is not a duration (a number with ms, s, m or"
+                + " h, e.g. 3s)", refused(head.replace("35s", "soon")));
+        assertEquals("p.yaml:4: groups.web.failbackWindow.lasts: '2h' is out of range (allowed: 1ms..30m)",
+                refused(head.replace("1m}", "2h}")));
+        assertEquals("p.yaml:4: groups.web.failbackWindow.from: unknown field (allowed: lasts, startsIn)",
+                refused(head.replace("lasts: 1m", "from: 1m")));
+        assertEquals("p.yaml:4: groups.web.failbackWindow: needs on: HOST in the same group (failback goes back to"
+                + " that host, the group's preferred owner)", refused(head.replace("on: host1, ", "")));
+    }
+
+    @Test
     void theTopLevelIsCheckedToo(@TempDir Path dir) throws Exception {
         assertEquals("p.yaml:1: name: 'Power Loss' is not a playbook name (lower-case letters, digits and '-',"
                 + " 1-64 characters)", refused("name: Power Loss\ndescription: d\ngroups: {web: {}}\nsteps: []\n"));

@@ -171,34 +171,6 @@ class ClusterIT {
         assertEquals(List.of("host1"), appRunsOn(marks), "the app came back with web");
     }
 
-    @Test
-    void aCrashedGuestRestartsInPlaceUntilTheThresholdThenTheGroupFailsOver() throws Exception {
-        RealLab.TestVm v = vm("it-crash");
-        cluster("crash", group(v, "web", List.of("host1"), "",
-                "        looksAlive: 1s\n        restart: {threshold: 1, period: 15m, affectsGroup: true}\n"));
-        String owner = online("web", v, 1);
-
-        // QEMU dies under the guest (a crash libvirt sees): restart in place, same host.
-        crashQemu(owner, v);
-        lab.awaitBooted(v, 2);
-        awaitOrLogs("web back online on " + owner, BOOT, () -> cluster.onlineOn("web").filter(owner::equals).isPresent()
-                && lab.activeOn(v.name()).equals(List.of(owner)));
-
-        // Again, inside the period: the threshold is reached, the group fails over.
-        crashQemu(owner, v);
-        String other = onlineElsewhere("web", v, owner);
-        lab.awaitBooted(v, 3);
-        assertEquals(List.of(1, 2, 3), v.log().bootCounts());
-        assertEquals(List.of(other), lab.activeOn(v.name()));
-        String events = String.join("\n", cluster.events());
-        assertTrue(events.contains("-> restarting on " + owner), events);
-        assertTrue(events.contains("-> starting on " + other), events);
-    }
-
-    private void crashQemu(String host, RealLab.TestVm v) {
-        lab.lab.exec(host, "sh", "-c", "kill -9 $(cat /run/libvirt/qemu/" + v.name() + ".pid)").orThrow();
-    }
-
     /**
      * Five minutes (-Dhavm.soakMinutes) with six busy guests on two cores and every agent, libvirtd
      * and ZooKeeper competing for them: not one failover, restart or fence.

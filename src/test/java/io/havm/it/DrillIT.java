@@ -33,10 +33,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * reported skipped. Playbooks replaced ClusterIT's hand-written power-loss, isolation, coordinator
  * loss and libvirtd-restart drills: one way to write a drill. ClusterIT and OutageIT keep what the
  * playbooks cannot say yet (guest work uninterrupted tick by tick, a script resource following its
- * VM, the restart threshold of a crashing guest).
+ * VM); guest-crash replaced ClusterIT's crashing guest (QEMU killed) with a real kernel panic.
  */
 class DrillIT {
     static final Path REPORTS = Path.of("target/drill-reports");
+    /** The parameterized case's argument when -Ddrill.playbooks selects none of its playbooks. */
+    private static final String NONE = "(none selected)";
 
     final RealLab lab = RealLab.get();
 
@@ -45,18 +47,31 @@ class DrillIT {
         lab.restoreAllHosts(); // LabTarget leaves the lab as found; this is the guard if it could not
     }
 
-    /** Every shipped playbook but the two with tests of their own below. */
+    /**
+     * The playbooks to run: {@code -Ddrill.playbooks=guest-crash,lun-lost} runs only those (while
+     * one playbook is written); unset or empty, every shipped playbook.
+     */
+    static boolean selected(String playbook) {
+        String only = System.getProperty("drill.playbooks", "").strip();
+        return only.isEmpty() || List.of(only.split("\\s*,\\s*")).contains(playbook);
+    }
+
+    /** Every shipped (and selected) playbook but the five with tests of their own below. */
     static Stream<String> shipped() throws Exception {
         try (Stream<Path> s = Files.list(Path.of("playbooks"))) {
-            return s.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".yaml"))
+            List<String> names = s.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".yaml"))
                     .map(n -> n.substring(0, n.length() - ".yaml".length()))
-                    .filter(n -> !n.equals("host-power-loss") && !n.equals("zookeeper-outage")).sorted().toList().stream();
+                    .filter(n -> !List.of("host-power-loss", "zookeeper-outage", "guest-crash", "failback-window",
+                            "storage-cut").contains(n))
+                    .filter(DrillIT::selected).sorted().toList();
+            return names.isEmpty() ? Stream.of(NONE) : names.stream(); // JUnit refuses an empty source
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("shipped")
     void aShippedPlaybookPassesOnTheLab(String playbook) throws Exception {
+        Assumptions.assumeFalse(playbook.equals(NONE), "no other playbook selected by -Ddrill.playbooks");
         Playbook p = PlaybookLoader.load(Path.of("playbooks/" + playbook + ".yaml"));
         try {
             new LabTarget(lab.home, System.out).check(p);
@@ -96,6 +111,7 @@ class DrillIT {
 
     @Test
     void aHostPowerLossIsMeasuredAgainstItsPredictionAndTheGuestBootsOnceMore() throws Exception {
+        Assumptions.assumeTrue(selected("host-power-loss"), "not selected by -Ddrill.playbooks");
         JsonNode r = drill("host-power-loss");
         JsonNode web = r.get("recoveries").get(0);
         assertEquals("web", web.get("group").asText());
@@ -131,8 +147,73 @@ class DrillIT {
         return png;
     }
 
+    /**
+     * A real kernel panic (sysrq-c through the guest agent) reaches libvirt through pvpanic as a
+     * crash: the first is restarted in place, the second, inside the restart period, fails the
+     * group over (threshold 1 in 15 min).
+     */
+    @Test
+    void aCrashedGuestIsRestartedInPlaceThenFailedOverAtTheThreshold() throws Exception {
+        Assumptions.assumeTrue(selected("guest-crash"), "not selected by -Ddrill.playbooks");
+        JsonNode r = drill("guest-crash");
+        JsonNode rec = r.get("recoveries");
+        assertEquals(2, rec.size(), rec.toString());
+        assertEquals("host1", rec.get(0).get("on").asText(), "restarted in place: " + rec);
+        assertFalse(rec.get(1).get("on").asText().equals("host1"), "failed over: " + rec);
+        for (JsonNode x : rec) {
+            double s = x.get("seconds").asDouble();
+            assertTrue(s > 0.3 && s < 20, "crash -> online again: " + s + " s");
+        }
+        assertTrue(r.get("steps").toString().contains("the guest's counter on its disk went on from where it was"),
+                "judged by the guest's own disk: " + r.get("steps"));
+    }
+
+    /**
+     * The failback happens inside the group's window, written relative to the drill's start (25 s,
+     * lasting 60 s): not before (the playbook's quiet check covers most of the wait), and not long
+     * after it opens. Judged on havm's own event's time against the drill's clock at its start
+     * (with failback immediate, web would come back as soon as host1 is resumed, about 5 s in).
+     */
+    @Test
+    void aFailbackHappensOnlyInsideItsWindow() throws Exception {
+        Assumptions.assumeTrue(selected("failback-window"), "not selected by -Ddrill.playbooks");
+        JsonNode r = drill("failback-window");
+        java.time.Instant start = java.time.Instant.parse(r.get("clockAtStart").asText());
+        String failback = null;
+        for (JsonNode e : r.get("events")) {
+            if (e.asText().contains("(failback to preferred owner host1)")) {
+                failback = e.asText();
+            }
+        }
+        assertTrue(failback != null, "no failback to host1 in " + r.get("events"));
+        double at = java.time.Duration.between(start, java.time.Instant.parse(failback.substring(0,
+                failback.indexOf(' ')))).toMillis() / 1000.0;
+        // the drill's clock starts (a few ms at most after) the instant the windows count from
+        assertTrue(at >= 24.9 && at < 35, "failback " + at + " s after the drill's start (window: 25 s to 85 s): "
+                + failback);
+    }
+
+    /**
+     * host1's heartbeat storage cut for 15 s while ZooKeeper works: nothing moves (the playbook),
+     * and the cut was real: host1's agent said the storage was unavailable, then answering again.
+     */
+    @Test
+    void aStorageCutIsSeenByTheAgentAndMovesNothing() throws Exception {
+        Assumptions.assumeTrue(selected("storage-cut"), "not selected by -Ddrill.playbooks");
+        Path log = lab.lab.facts().agentsDir().resolve("host1.log");
+        long before = Files.exists(log) ? Files.size(log) : 0;
+        JsonNode r = drill("storage-cut");
+        assertEquals(0, r.get("recoveries").size(), "nothing disrupted: " + r.get("recoveries"));
+        byte[] all = Files.readAllBytes(log);
+        String said = new String(all, (int) before, all.length - (int) before, StandardCharsets.UTF_8);
+        int cut = said.indexOf("guard: heartbeat storage unavailable");
+        assertTrue(cut >= 0, "host1's agent never saw its heartbeat storage go:\n" + said);
+        assertTrue(said.indexOf("guard: heartbeat storage answers again", cut) > cut, said);
+    }
+
     @Test
     void aZooKeeperOutageStopsNoVm() throws Exception {
+        Assumptions.assumeTrue(selected("zookeeper-outage"), "not selected by -Ddrill.playbooks");
         JsonNode r = drill("zookeeper-outage");
         assertEquals(0, r.get("recoveries").size(), "nothing disrupted: " + r.get("recoveries"));
     }

@@ -414,6 +414,23 @@ public final class EngineSim implements AutoCloseable {
         agents.remove(n);
     }
 
+    private java.util.function.Function<String, io.havm.engine.EngineObserver> observers =
+            n -> io.havm.engine.EngineObserver.NONE;
+
+    /**
+     * Who observes each agent started from now on ({@link io.havm.engine.EngineObserver}, for
+     * metrics): asked for the node's observer at every start of its agent.
+     */
+    public EngineSim observers(java.util.function.Function<String, io.havm.engine.EngineObserver> o) {
+        this.observers = o;
+        return this;
+    }
+
+    /** The node's running agent, if any. */
+    public java.util.Optional<Agent> agent(String n) {
+        return java.util.Optional.ofNullable(agents.get(n));
+    }
+
     /** Starts the node's agent (a supervisor retries every second while it cannot join). */
     public void startAgent(String n) {
         otherFault();
@@ -439,6 +456,7 @@ public final class EngineSim implements AutoCloseable {
             }
             a.followConfig(new io.havm.engine.ConfigStore(c),
                     v -> simulated(io.havm.config.ClusterConfigLoader.parse(v.files()).spec(), shared));
+            a.observe(observers.apply(n));
             agents.put(n, a);
             a.whenLeft(() -> stopProcess(n)); // the process ends after a clean leave, as on hosts
             a.start();

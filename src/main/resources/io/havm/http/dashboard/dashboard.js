@@ -11,6 +11,8 @@ const PHASE_COLOURS = { detected: '#ef6c00', fenced: '#c62828', placed: '#6a1b9a
 const view = { cluster: null, nodes: [], groups: [], operations: new Map(), events: [], incidents: [] };
 let token = sessionStorage.getItem('havm-token') || '';
 let stream = null;
+// The last timeline line this page has: the stream goes on from it (Last-Event-ID), without a gap or a repeat.
+let lastEventId = null;
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -84,12 +86,13 @@ async function start() {
 async function refresh() {
   const [cluster, nodes, groups, ops, events, incidents] = await Promise.all([
     api('GET', '/cluster'), api('GET', '/nodes'), api('GET', '/groups'), api('GET', '/operations'),
-    api('GET', '/events?limit=500'), api('GET', '/incidents')]);
+    api('GET', '/events?limit=10000'), api('GET', '/incidents')]);
   view.cluster = cluster;
   view.nodes = list(nodes, 'nodes');
   view.groups = list(groups, 'groups');
   view.operations = new Map(list(ops, 'operations').map(o => [o.id, o]));
-  view.events = list(events, 'events');
+  view.events = list(events, 'events').slice(-2000);
+  if (view.events.length) lastEventId = String(view.events[view.events.length - 1].seq);
   view.incidents = list(incidents, 'incidents');
   render();
 }
@@ -111,12 +114,11 @@ function refreshIncidentsSoon() {
 
 // The event stream: server-sent events over fetch, reconnecting with Last-Event-ID.
 async function listen() {
-  let lastId = null;
   for (;;) {
     stream = new AbortController();
     try {
       const headers = { Authorization: 'Bearer ' + token, Accept: 'text/event-stream' };
-      if (lastId) headers['Last-Event-ID'] = lastId;
+      if (lastEventId) headers['Last-Event-ID'] = lastEventId;
       const res = await fetch(API + '/events/stream', { headers, signal: stream.signal });
       if (res.status === 401) { showLogin('This token was refused.'); return; }
       if (!res.ok || !res.body) throw new Error('stream answered ' + res.status);
@@ -139,7 +141,7 @@ async function listen() {
             const val = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
             if (field === 'event') msg.event = val;
             else if (field === 'data') msg.data.push(val);
-            else if (field === 'id') lastId = val;
+            else if (field === 'id') lastEventId = val;
           }
           if (msg.data.length) onEvent(msg.event, msg.data.join('\n'));
         }
@@ -275,12 +277,13 @@ function renderIncidents() {
   box.replaceChildren(...view.incidents.slice().reverse().map(inc => {
     const phases = (inc.phases || []).filter(p => p.seconds !== null && p.seconds !== undefined);
     const total = inc.totalSeconds || phases.reduce((s, p) => s + p.seconds, 0) || 1;
-    const width = 640, height = 34;
+    const width = 640;
     const svg = document.createElementNS(ns, 'svg');
-    svg.setAttribute('width', width + 20); svg.setAttribute('height', height + 4);
+    svg.setAttribute('width', width); svg.setAttribute('height', 18);
     svg.setAttribute('role', 'img');
     svg.setAttribute('aria-label', 'timeline of ' + inc.group);
     let x = 0;
+    const legend = el('div', { class: 'legend' });
     for (const p of phases) {
       const w = Math.max(2, width * p.seconds / total);
       const r = document.createElementNS(ns, 'rect');
@@ -290,17 +293,16 @@ function renderIncidents() {
       const title = document.createElementNS(ns, 'title');
       title.textContent = p.name + ': ' + p.seconds.toFixed(2) + ' s';
       r.append(title);
-      const t = document.createElementNS(ns, 'text');
-      t.setAttribute('x', x + 2); t.setAttribute('y', 31);
-      t.textContent = p.name + ' ' + p.seconds.toFixed(1) + 's';
-      svg.append(r, t);
+      svg.append(r);
+      legend.append(el('span', { class: 'swatch', style: 'background:' + (PHASE_COLOURS[p.name] || '#757575') }),
+        el('span', { class: 'phase-seconds', text: p.name + ' ' + p.seconds.toFixed(2) + ' s' }));
       x += w;
     }
     return el('div', { class: 'incident', 'data-incident-group': inc.group },
       el('div', { text: inc.group + ': ' + (inc.fromNode || '?') + ' → ' + (inc.toNode || '?') + ', '
         + (inc.totalSeconds !== undefined && inc.totalSeconds !== null ? inc.totalSeconds.toFixed(2) + ' s' : 'not recovered')
-        + (inc.at ? ' at ' + shortTime(inc.at) : '') }),
-      svg);
+        + (inc.phases && inc.phases.length ? ' at ' + shortTime(inc.phases[0].at) : '') }),
+      svg, legend);
   }));
 }
 
@@ -325,7 +327,7 @@ function renderEvents() {
     && (!text || (e.text || '').toLowerCase().includes(text)));
   const list = document.getElementById('events');
   const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
-  list.replaceChildren(...shown.slice(-500).map(e => el('li', { text: e.text })));
+  list.replaceChildren(...shown.slice(-500).map(e => el('li', { text: (e.time ? shortTime(e.time) + '  ' : '') + e.text })));
   if (atEnd) list.scrollTop = list.scrollHeight;
 }
 

@@ -115,7 +115,7 @@ public final class LabCluster implements AutoCloseable {
         }
         String zk = zookeeper == null ? lab.zookeeper() : zookeeper;
         StringBuilder y = new StringBuilder("cluster:\n  name: " + name + "\n  zookeeper: '" + zk + "'\n"
-                + secondChannel(lab, name) + "  timers: " + timers + "\n  nodes:\n");
+                + secondChannel(lab, name) + api(lab, name, hosts) + "  timers: " + timers + "\n  nodes:\n");
         for (Lab.Host h : hosts) {
             y.append("    - {name: ").append(h.name()).append(", uri: '").append(h.uri()).append("', memoryMiB: 2048, ");
             if (fencing == Fencing.POWER) {
@@ -144,6 +144,62 @@ public final class LabCluster implements AutoCloseable {
                 + "    resources:\n      vm:\n        type: vm\n        memoryMiB: 128\n" + vmExtra
                 + "        properties: {domain: " + domain + ", definition: " + definition + ", stateDir: " + stateDir
                 + ", unsafeSharedStorage: 'true'}\n";
+    }
+
+    /** The port every lab agent serves its REST API and dashboard on. */
+    public static final int API_PORT = 8440;
+
+    /**
+     * The {@code api:} lines of a lab cluster: every agent serves the REST API and the dashboard
+     * over TLS, as an operator's would, with a certificate naming every host's address and a
+     * tokens file of one token per scope, made for this cluster under the lab's root (api/NAME/)
+     * and gone with the lab.
+     */
+    static String api(Lab.Facts lab, String cluster, List<Lab.Host> hosts) {
+        Path dir = lab.root().resolve("api").resolve(cluster);
+        Path cert = dir.resolve("api.crt");
+        Path key = dir.resolve("api.key");
+        Path tokens = dir.resolve("tokens");
+        try {
+            Files.createDirectories(dir);
+            if (!Files.exists(cert)) {
+                StringBuilder san = new StringBuilder("subjectAltName=IP:127.0.0.1");
+                hosts.forEach(h -> san.append(",IP:").append(h.ip()));
+                Exec.run(Duration.ofSeconds(30), List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.toString(), "-out", cert.toString(),
+                        "-days", "30", "-subj", "/CN=havm-lab-api", "-addext", san.toString())).orThrow();
+            }
+            if (!Files.exists(tokens)) {
+                StringBuilder t = new StringBuilder("# the lab cluster " + cluster + "'s API tokens: SCOPE NAME TOKEN\n");
+                for (String scope : List.of("read", "operator", "admin")) {
+                    byte[] b = new byte[16];
+                    new java.security.SecureRandom().nextBytes(b);
+                    t.append(scope).append(" lab-").append(scope).append(' ').append(java.util.HexFormat.of().formatHex(b))
+                            .append('\n');
+                }
+                Files.writeString(tokens, t);
+                Files.setPosixFilePermissions(tokens, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make the lab cluster's API files in " + dir, e);
+        }
+        return "  api: {port: " + API_PORT + ", tls: {certificate: " + cert + ", key: " + key + "}, tokens: " + tokens
+                + "}\n";
+    }
+
+    /** The token of {@code scope} (read, operator, admin) in this cluster's API tokens file. */
+    public String apiToken(String scope) {
+        try {
+            return Files.readAllLines(spec.api().tokens()).stream().filter(l -> l.startsWith(scope + " "))
+                    .map(l -> l.split(" ")[2]).findFirst().orElseThrow();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Where {@code host}'s agent serves the API and the dashboard (https://ADDRESS:8440). */
+    public String apiUrl(String host) {
+        return spec.api().urls().get(host);
     }
 
     /** Connects to the cluster of {@code config} (its agents need not run yet). */

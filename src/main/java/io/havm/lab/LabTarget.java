@@ -65,7 +65,9 @@ public final class LabTarget implements DrillTarget {
     /** Every host's libvirt, asked by the referee (bounded; a connection never closed under a call). */
     private final HostReferee hosts = new HostReferee(clock);
     private final Map<String, LabVm> vms = new LinkedHashMap<>();
-    private LabCluster cluster;
+    /** The drill's cluster once its configuration is written (read by watchers on other threads). */
+    private volatile LabCluster cluster;
+    private volatile Instant lastFaultAt;
     private ClusterSpec spec;
     private Instant began;
     /** Whether this drill brought the lab up (then it takes it down), or found it up (then it leaves it as found). */
@@ -85,6 +87,11 @@ public final class LabTarget implements DrillTarget {
         this.home = home;
         this.progress = progress;
         this.lab = new Lab(home, null);
+    }
+
+    /** The drill's cluster: null until the drill has written its configuration. */
+    public LabCluster labCluster() {
+        return cluster;
     }
 
     @Override
@@ -394,7 +401,13 @@ public final class LabTarget implements DrillTarget {
             }
             default -> throw new IllegalStateException(f.kind().word + " cannot be injected on the lab yet");
         }
+        lastFaultAt = took != null ? took : clock.now();
         return took;
+    }
+
+    /** When the last fault was injected (null: none yet), for watchers on other threads. */
+    public Instant lastFaultAt() {
+        return lastFaultAt;
     }
 
     /**

@@ -38,7 +38,24 @@ public final class Browser implements AutoCloseable {
 
     /** Waits (polling, up to {@code within}) until {@code condition} gives a non-null, non-false value. */
     public <T> T until(Duration within, Function<WebDriver, T> condition) {
-        return new WebDriverWait(driver, within, Duration.ofMillis(100)).until(condition);
+        // the page redraws what changed: an element found a moment ago may be gone by now; look again
+        return new WebDriverWait(driver, within, Duration.ofMillis(100))
+                .ignoring(org.openqa.selenium.StaleElementReferenceException.class).until(condition);
+    }
+
+    /** On the dashboard's sign-in form: gives {@code token} and waits for the cluster's page. */
+    public void signIn(String token) {
+        until(Duration.ofSeconds(15), d -> d.findElement(org.openqa.selenium.By.id("login")).isDisplayed());
+        driver.findElement(org.openqa.selenium.By.id("token")).sendKeys(token);
+        driver.findElement(org.openqa.selenium.By.cssSelector("#login-form button")).click();
+        until(Duration.ofSeconds(15), d -> d.findElement(org.openqa.selenium.By.id("main")).isDisplayed());
+    }
+
+    /** The host the dashboard shows {@code group} running on ("–": none), or null: no such row. */
+    public String owner(String group) {
+        // read in one script: the row may be redrawn between finding the cell and reading it
+        return (String) driver.executeScript("const c = document.querySelector(\"#groups tr[data-group='\" + arguments[0]"
+                + " + \"'] .owner\"); return c ? c.textContent : null;", group);
     }
 
     /** The page as it looks now, as a PNG file. */

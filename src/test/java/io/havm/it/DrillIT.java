@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -87,8 +88,13 @@ class DrillIT {
     private JsonNode drill(String playbook) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
+        return drill(playbook, new LabTarget(lab.home, ps), out, ps);
+    }
+
+    private JsonNode drill(String playbook, LabTarget target, ByteArrayOutputStream out, PrintStream ps)
+            throws Exception {
         Path dir = REPORTS.resolve(playbook);
-        int code = new DrillCli(ps, () -> new LabTarget(lab.home, ps), (c, d) -> {
+        int code = new DrillCli(ps, () -> target, (c, d) -> {
             throw new AssertionError("no --config");
         }).run(List.of("run",
                 "playbooks/" + playbook + ".yaml", "--report", dir.toString()));
@@ -109,10 +115,37 @@ class DrillIT {
         return r;
     }
 
+    /**
+     * Also watched as an operator would: host3's dashboard in headless Chromium shows web move off
+     * host1 by itself (its event stream), and every surviving agent's Prometheus scrape passes
+     * promtool and counts the failover.
+     */
     @Test
     void aHostPowerLossIsMeasuredAgainstItsPredictionAndTheGuestBootsOnceMore() throws Exception {
         Assumptions.assumeTrue(selected("host-power-loss"), "not selected by -Ddrill.playbooks");
-        JsonNode r = drill("host-power-loss");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
+        LabTarget target = new LabTarget(lab.home, ps);
+        Path shots = Files.createDirectories(REPORTS.resolve("host-power-loss"));
+        DashboardWatcher w = new DashboardWatcher(target, "web", "host1", "host3", shots);
+        Thread watching = w.start();
+        JsonNode r = drill("host-power-loss", target, out, ps);
+        watching.join(Duration.ofMinutes(2).toMillis());
+        assertFalse(watching.isAlive(), "the dashboard watcher is still waiting");
+        if (w.failure != null) {
+            throw new AssertionError("the dashboard during the drill: " + w.failure, w.failure);
+        }
+        assertEquals("host1", w.ownerBefore);
+        assertTrue(w.ownerAfter.equals("host2") || w.ownerAfter.equals("host3"), w.ownerAfter);
+        assertEquals(r.get("recoveries").get(0).get("on").asText(), w.ownerAfter, "the page and the referee agree");
+        assertTrue(w.incident.startsWith("web: host1 → " + w.ownerAfter), w.incident);
+        System.out.println("dashboard: web shown on " + w.ownerAfter + " " + w.pageLag.toMillis() / 1000.0
+                + " s after the plug was pulled; incident: " + w.incident.replace('\n', ' '));
+        assertEquals(List.of("host2: exit 0", "host3: exit 0"), w.promtool, "promtool check metrics on each survivor");
+        long failovers = w.scrapes.values().stream().flatMap(String::lines)
+                .filter(l -> l.startsWith("havm_failovers_total{") && l.contains("group=\"web\""))
+                .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        assertTrue(failovers >= 1, "the failover counted by the agents that saw it: " + w.scrapes);
         JsonNode web = r.get("recoveries").get(0);
         assertEquals("web", web.get("group").asText());
         double measured = web.get("seconds").asDouble();

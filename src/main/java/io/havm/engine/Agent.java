@@ -217,6 +217,11 @@ public final class Agent implements AutoCloseable {
             }
 
             @Override
+            public void completed(MoveProgress last) {
+                observer.migrated(last.group(), last.domain(), Duration.ofMillis(last.expectedDowntimeMs()));
+            }
+
+            @Override
             public void ended(String group) {
                 try {
                     out.clearProgress(group);

@@ -366,15 +366,33 @@ public final class GroupRunner {
         // the move ended must not publish it again after its removal.
         boolean[] over = {false};
         Object lock = new Object();
+        Watch watch = new Watch() {
+            @Override
+            public java.util.function.Consumer<io.havm.port.MigrationProgress> progress(VmProperties vm) {
+                return p -> {
+                    synchronized (lock) {
+                        if (!over[0]) {
+                            sink.update(MoveProgress.of(group, vm.domain(), mode, node, to, p, clock.now()));
+                        }
+                    }
+                };
+            }
+
+            @Override
+            public void arrived(VmProperties vm, Hypervisor target) {
+                java.util.Optional<io.havm.port.MigrationProgress> done;
+                try {
+                    done = target.completedJob(vm.domain());
+                } catch (HypervisorException e) {
+                    return; // the figures are a report, never part of the move
+                }
+                done.ifPresent(p -> sink.completed(MoveProgress.of(group, vm.domain(), mode, node, to, p,
+                        clock.now())));
+            }
+        };
         try {
             return move(group, to, mode, new Mover(clock, factory.migrationOptions(def(group)), factory, watchers,
-                    progressEvery), vm -> p -> {
-                        synchronized (lock) {
-                            if (!over[0]) {
-                                sink.update(MoveProgress.of(group, vm.domain(), mode, node, to, p, clock.now()));
-                            }
-                        }
-                    });
+                    progressEvery), watch);
         } finally {
             synchronized (lock) {
                 over[0] = true;
@@ -383,8 +401,14 @@ public final class GroupRunner {
         }
     }
 
-    private Mover.Report move(String group, String to, MoveMode mode, Mover withProgress,
-            java.util.function.Function<VmProperties, java.util.function.Consumer<io.havm.port.MigrationProgress>> report) {
+    /** What a move with a progress sink does beside the move: its VMs' progress, and each arrival. */
+    private interface Watch {
+        java.util.function.Consumer<io.havm.port.MigrationProgress> progress(VmProperties vm);
+
+        void arrived(VmProperties vm, Hypervisor target);
+    }
+
+    private Mover.Report move(String group, String to, MoveMode mode, Mover withProgress, Watch watch) {
         GroupSpec g = def(group);
         Hypervisor target = hypervisors.get(to);
         Mover mover = withProgress != null ? withProgress : new Mover(clock, factory.migrationOptions(g), factory);
@@ -403,8 +427,11 @@ public final class GroupRunner {
                 }
                 if (vm != null) {
                     VmProperties moving = vm;
-                    last = mover.move(mode, moving, local(), target, report == null ? null : report.apply(moving));
+                    last = mover.move(mode, moving, local(), target, watch == null ? null : watch.progress(moving));
                     if (last.ok()) {
+                        if (watch != null) {
+                            watch.arrived(moving, target);
+                        }
                         undo.add(() -> comeBack(mover, mode, moving, target));
                         continue;
                     }

@@ -26,6 +26,13 @@ public record MoveProgress(String group, String domain, String mode, String from
         /** Where the live move of {@code p.group()} stands now. */
         void update(MoveProgress p);
 
+        /**
+         * One VM of the live move of {@code last.group()} arrived: {@code last} is its migration's
+         * completed job statistics as the target has them, {@code expectedDowntimeMs} there the
+         * guest's measured downtime. Called only when the target's libvirt gives them.
+         */
+        default void completed(MoveProgress last) { }
+
         /** The move of {@code group} is over, whatever its outcome: no progress of it stands any more. */
         void ended(String group);
 

@@ -79,6 +79,20 @@ class GroupRunnerProgressTest {
         }
     }
 
+    /** A target whose libvirt has the completed migration's statistics (or none). */
+    static final class Target extends FakeHypervisor {
+        volatile MigrationProgress completed;
+
+        Target(String host) {
+            super(host);
+        }
+
+        @Override
+        public Optional<MigrationProgress> completedJob(String d) {
+            return Optional.ofNullable(completed);
+        }
+    }
+
     /** A driver that steps the loops itself, as the simulator's does: no thread, no real time. */
     static final class Stepper implements Scheduler {
         final List<Loop> loops = new ArrayList<>();
@@ -117,6 +131,12 @@ class GroupRunnerProgressTest {
         }
 
         @Override
+        public void completed(MoveProgress last) {
+            told.add("completed " + last.group() + "/" + last.domain() + " downtime " + last.expectedDowntimeMs()
+                    + " ms");
+        }
+
+        @Override
         public void ended(String group) {
             told.add("ended " + group);
         }
@@ -124,14 +144,14 @@ class GroupRunnerProgressTest {
 
     ClusterSpec spec;
     Migrating h1;
-    FakeHypervisor h2;
+    Target h2;
 
     @BeforeEach
     void setUp() throws Exception {
         spec = ClusterConfigLoader.parse("c.yaml", YAML.replace("DIR", dir.toString())).spec();
         Files.writeString(dir.resolve("vm1.xml"), "<domain type='kvm'><name>vm1</name></domain>");
         h1 = new Migrating("host1");
-        h2 = new FakeHypervisor("host2");
+        h2 = new Target("host2");
         h1.put("vm1", true);
     }
 
@@ -145,8 +165,9 @@ class GroupRunnerProgressTest {
     }
 
     @Test
-    void aLiveMoveReportsEachReadOfItsJobThenItsEnd() {
+    void aLiveMoveReportsEachReadOfItsJobThenTheMeasuredDowntimeThenItsEnd() {
         ManualClock clock = new ManualClock();
+        h2.completed = new MigrationProgress(1_650, 1_150L << 20, 1_150L << 20, 0, 1_024L << 20, 1_024L << 20, 0, 37);
         Stepper stepper = new Stepper();
         GroupRunner runner = runner(clock).reportProgress(sink, stepper, Duration.ofMillis(500));
         List<Duration> waits = new ArrayList<>();
@@ -175,8 +196,7 @@ class GroupRunnerProgressTest {
         assertEquals(42, last.expectedDowntimeMs());
         assertEquals(1_400, last.elapsedMs());
         assertEquals(java.time.Instant.parse("2026-01-01T00:00:01Z"), last.updatedAt());
-        assertEquals("ended web", told.get(told.size() - 1));
-        assertEquals(4, told.size());
+        assertEquals(List.of("completed web/vm1 downtime 37 ms", "ended web"), told.subList(3, told.size()));
     }
 
     @Test
@@ -222,7 +242,7 @@ class GroupRunnerProgressTest {
 
         // The default: no sink, no watcher (the simulator's agents and every existing caller).
         h1 = new Migrating("host1");
-        h2 = new FakeHypervisor("host2");
+        h2 = new Target("host2");
         h1.put("vm1", true);
         h1.at = 0;
         assertTrue(runner(new ManualClock()).move("web", "host2", MoveMode.LIVE).ok());

@@ -173,6 +173,7 @@ final class ClusterCommands {
         Agent agent = new Agent(spec, node, zk, new GroupRunner(spec, node, hvs, Clock.SYSTEM,
                 NodeResources.onHost(spec, node, hvs.get(node), Clock.SYSTEM)).logTo(log), fencer, Clock.SYSTEM, log);
         agent.secondChannel(heartbeats(spec), watchdog(spec, node, log));
+        agent.publishProgress(); // live migrations' progress under progress/<group>, for the API
         // Prometheus metrics of this agent; the API server serves metrics.registry()::scrape at /metrics.
         io.havm.metrics.HavmMetrics metrics = new io.havm.metrics.HavmMetrics(node, io.havm.metrics.HavmMetrics.version(),
                 Clock.SYSTEM).bind(agent);

@@ -1041,6 +1041,43 @@ public final class ZkCoordination implements Coordination {
         return new ConflictException("epoch " + epoch + " is no longer current (current epoch is " + current + ")");
     }
 
+    /**
+     * {@inheritDoc} An ephemeral {@code key} of another session (an agent before this one) is
+     * replaced by one of this session.
+     */
+    @Override
+    public void putEphemeral(String key, byte[] value) {
+        String path = storePath(key);
+        Objects.requireNonNull(value, "value");
+        Coordination.checkRequest(List.of(Op.put(key, value)));
+        call("writing " + key + " (ephemeral)", () -> {
+            for (int attempt = 0; attempt < 3; attempt++) {
+                try {
+                    client.create().creatingParentsIfNeeded().withMode(CreateMode.EPHEMERAL).forPath(path, value);
+                    return null;
+                } catch (KeeperException.NodeExistsException e) {
+                    Stat stat = client.checkExists().forPath(path);
+                    if (stat == null) {
+                        continue; // vanished in between: create it again
+                    }
+                    long ours = client.getZookeeperClient().getZooKeeper().getSessionId();
+                    try {
+                        if (stat.getEphemeralOwner() == ours) {
+                            client.setData().withVersion(stat.getVersion()).forPath(path, value);
+                        } else {
+                            client.delete().withVersion(stat.getVersion()).forPath(path);
+                            continue;
+                        }
+                        return null;
+                    } catch (KeeperException.NoNodeException | KeeperException.BadVersionException e2) {
+                        continue; // changed in between: look again
+                    }
+                }
+            }
+            throw new CoordinationException("ephemeral key " + where(path) + " keeps changing under us");
+        });
+    }
+
     /** Deletes the key and everything under it; a missing key is not an error. */
     @Override
     public void delete(String key) {

@@ -191,6 +191,52 @@ public final class Agent implements AutoCloseable {
         return this;
     }
 
+    /** How often a live move's progress is published. */
+    static final Duration PROGRESS_EVERY = Duration.ofMillis(500);
+
+    /**
+     * Publishes the progress of the live moves this node runs as their source in the cluster store
+     * ({@link ClusterStore#putProgress}, about every 500 ms, deleted when the move ends), for the
+     * API and the dashboard. Off by default (the simulator leaves it off). A write that fails
+     * never disturbs the move: it is logged once per move, and the move goes on.
+     */
+    public Agent publishProgress() {
+        ClusterStore out = new ClusterStore(zk, node + "-progress", clock);
+        java.util.Set<String> failing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        runner.reportProgress(new MoveProgress.Sink() {
+            @Override
+            public void update(MoveProgress p) {
+                try {
+                    out.putProgress(p);
+                } catch (RuntimeException e) {
+                    if (failing.add(p.group())) {
+                        log.accept(node + " agent: cannot publish the progress of the move of " + p.group() + " ("
+                                + e.getMessage() + "); the move goes on");
+                    }
+                }
+            }
+
+            @Override
+            public void completed(MoveProgress last) {
+                observer.migrated(last.group(), last.domain(), Duration.ofMillis(last.expectedDowntimeMs()));
+            }
+
+            @Override
+            public void ended(String group) {
+                try {
+                    out.clearProgress(group);
+                } catch (RuntimeException e) {
+                    if (failing.add(group)) {
+                        log.accept(node + " agent: cannot remove the progress of the move of " + group + " ("
+                                + e.getMessage() + "); it goes with this agent's session");
+                    }
+                }
+                failing.remove(group);
+            }
+        }, scheduler, PROGRESS_EVERY);
+        return this;
+    }
+
     /** The node this agent runs on. */
     public String node() {
         return node;

@@ -42,6 +42,9 @@ import java.util.function.ToIntFunction;
  *                         that adds or removes the group: {@code adopt:<node>} (start it where it
  *                         already runs) or {@code release:<node>} (drop it, its VM left running);
  *                         written before that version is stored, deleted by the command after
+ * progress/&lt;group&gt;       a live migration's progress ({@link MoveProgress}, JSON), written by the
+ *                         source's agent about every 500 ms: ephemeral (gone with that agent's
+ *                         session), deleted when the move ends
  * events/&lt;key&gt;           the timeline: one JSON array of lines per coordinator step (epoch-fenced);
  *                         a step's lines over {@value #CHUNK_BYTES} bytes take several keys
  * </pre>
@@ -661,6 +664,32 @@ public final class ClusterStore {
         if (zk.get(HANDOVER + "/" + group).isPresent()) {
             zk.delete(HANDOVER + "/" + group);
         }
+    }
+
+    /** Root of the live migrations' progress. */
+    public static final String PROGRESS = "progress";
+
+    /** Publishes where the live move of {@code p.group()} stands: ephemeral, this client's session's. */
+    public void putProgress(MoveProgress p) {
+        zk.putEphemeral(PROGRESS + "/" + p.group(), Codec.value(p));
+    }
+
+    /** The move of {@code group} is over: its progress goes. */
+    public void clearProgress(String group) {
+        zk.delete(PROGRESS + "/" + group);
+    }
+
+    /** The progress of every live move under way, by group (an unreadable one is left out). */
+    public SortedMap<String, MoveProgress> progress() {
+        SortedMap<String, MoveProgress> out = new TreeMap<>();
+        zk.getAll(PROGRESS).forEach((group, v) -> {
+            try {
+                out.put(group, Codec.value(v.value(), MoveProgress.class));
+            } catch (RuntimeException e) {
+                // written by another version, or half-read: no progress shown rather than an error
+            }
+        });
+        return out;
     }
 
     /** A stored value with its key. */

@@ -44,6 +44,13 @@ public interface EngineObserver {
     default void connection(Coordination.ConnectionState state) { }
 
     /**
+     * A VM of a live move arrived on its target (this agent being the source), the guest having
+     * been paused {@code downtime} at the switch-over, as libvirt measured it. Only an agent that
+     * publishes its moves' progress ({@link Agent#publishProgress}) reads it.
+     */
+    default void migrated(String group, String domain, Duration downtime) { }
+
+    /**
      * {@code o} made harmless: whatever it throws is logged and dropped, so an observer's bug can
      * never stop a step, lose a fence's result or an agent's answer.
      */
@@ -85,6 +92,11 @@ public interface EngineObserver {
             @Override
             public void connection(Coordination.ConnectionState state) {
                 quietly(() -> o.connection(state));
+            }
+
+            @Override
+            public void migrated(String group, String domain, Duration downtime) {
+                quietly(() -> o.migrated(group, domain, downtime));
             }
         };
     }

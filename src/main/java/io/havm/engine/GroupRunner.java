@@ -36,6 +36,10 @@ public final class GroupRunner {
     private final Map<String, Resource> resources = new java.util.concurrent.ConcurrentHashMap<>();
     private final Resources factory;
     private java.util.function.Consumer<String> log = line -> { };
+    /** Where live moves report their progress (nothing by default), and what runs their watchers. */
+    private volatile MoveProgress.Sink progress = MoveProgress.Sink.NONE;
+    private volatile io.havm.port.Scheduler progressScheduler;
+    private volatile java.time.Duration progressEvery = java.time.Duration.ofMillis(500);
 
     public GroupRunner(ClusterSpec spec, String node, Map<String, Hypervisor> hypervisors, Clock clock,
             Resources factory) {
@@ -102,6 +106,20 @@ public final class GroupRunner {
      */
     public GroupRunner logTo(java.util.function.Consumer<String> sink) {
         this.log = sink;
+        return this;
+    }
+
+    /**
+     * Live moves run from here report their progress to {@code sink} every {@code every}, read by
+     * a watcher that {@code scheduler} runs (on hosts a thread; in a simulator its own driver);
+     * {@link MoveProgress.Sink#ended} follows each move, whatever its outcome. By default nothing
+     * is reported.
+     */
+    public GroupRunner reportProgress(MoveProgress.Sink sink, io.havm.port.Scheduler scheduler,
+            java.time.Duration every) {
+        this.progress = sink == null ? MoveProgress.Sink.NONE : sink;
+        this.progressScheduler = scheduler;
+        this.progressEvery = every;
         return this;
     }
 
@@ -339,9 +357,61 @@ public final class GroupRunner {
      * are destroyed on the target rather than run twice).
      */
     public Mover.Report move(String group, String to, MoveMode mode) {
+        MoveProgress.Sink sink = progress;
+        io.havm.port.Scheduler watchers = progressScheduler;
+        if (sink == MoveProgress.Sink.NONE || watchers == null || mode != MoveMode.LIVE) {
+            return move(group, to, mode, null, null);
+        }
+        // After ended() nothing more reaches the sink: a watcher that read one last figure while
+        // the move ended must not publish it again after its removal.
+        boolean[] over = {false};
+        Object lock = new Object();
+        Watch watch = new Watch() {
+            @Override
+            public java.util.function.Consumer<io.havm.port.MigrationProgress> progress(VmProperties vm) {
+                return p -> {
+                    synchronized (lock) {
+                        if (!over[0]) {
+                            sink.update(MoveProgress.of(group, vm.domain(), mode, node, to, p, clock.now()));
+                        }
+                    }
+                };
+            }
+
+            @Override
+            public void arrived(VmProperties vm, Hypervisor target) {
+                java.util.Optional<io.havm.port.MigrationProgress> done;
+                try {
+                    done = target.completedJob(vm.domain());
+                } catch (HypervisorException e) {
+                    return; // the figures are a report, never part of the move
+                }
+                done.ifPresent(p -> sink.completed(MoveProgress.of(group, vm.domain(), mode, node, to, p,
+                        clock.now())));
+            }
+        };
+        try {
+            return move(group, to, mode, new Mover(clock, factory.migrationOptions(def(group)), factory, watchers,
+                    progressEvery), watch);
+        } finally {
+            synchronized (lock) {
+                over[0] = true;
+                sink.ended(group);
+            }
+        }
+    }
+
+    /** What a move with a progress sink does beside the move: its VMs' progress, and each arrival. */
+    private interface Watch {
+        java.util.function.Consumer<io.havm.port.MigrationProgress> progress(VmProperties vm);
+
+        void arrived(VmProperties vm, Hypervisor target);
+    }
+
+    private Mover.Report move(String group, String to, MoveMode mode, Mover withProgress, Watch watch) {
         GroupSpec g = def(group);
         Hypervisor target = hypervisors.get(to);
-        Mover mover = new Mover(clock, factory.migrationOptions(g), factory);
+        Mover mover = withProgress != null ? withProgress : new Mover(clock, factory.migrationOptions(g), factory);
         List<java.util.function.Supplier<String>> undo = new ArrayList<>();
         Mover.Report last = null;
         for (String r : Dependencies.offlineOrder(g)) {
@@ -357,8 +427,11 @@ public final class GroupRunner {
                 }
                 if (vm != null) {
                     VmProperties moving = vm;
-                    last = mover.move(mode, moving, local(), target, null);
+                    last = mover.move(mode, moving, local(), target, watch == null ? null : watch.progress(moving));
                     if (last.ok()) {
+                        if (watch != null) {
+                            watch.arrived(moving, target);
+                        }
                         undo.add(() -> comeBack(mover, mode, moving, target));
                         continue;
                     }

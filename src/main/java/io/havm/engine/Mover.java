@@ -37,6 +37,8 @@ public final class Mover {
     private final Resources resources;
     /** Runs the progress watcher of a live migration; null: no progress reported. */
     private final Scheduler scheduler;
+    /** How often the watcher reads the job's progress. */
+    private final Duration every;
 
     /** What a move did. */
     public record Report(MoveMode mode, String domain, String from, String to, boolean ok, Duration took,
@@ -49,10 +51,16 @@ public final class Mover {
 
     /** A mover that reports a live migration's progress through a watcher run on {@code scheduler}. */
     public Mover(Clock clock, MigrationOptions migration, Resources resources, Scheduler scheduler) {
+        this(clock, migration, resources, scheduler, Duration.ofMillis(250));
+    }
+
+    /** As above, the progress read every {@code every}. */
+    public Mover(Clock clock, MigrationOptions migration, Resources resources, Scheduler scheduler, Duration every) {
         this.clock = clock;
         this.migration = migration;
         this.resources = resources;
         this.scheduler = scheduler;
+        this.every = every;
     }
 
     public Report move(MoveMode mode, VmProperties vm, Hypervisor from, Hypervisor to,
@@ -103,7 +111,7 @@ public final class Mover {
                 over[0] = true; // the domain left the source: the migration is over
                 return null;
             }
-            return Duration.ofMillis(250);
+            return every;
         };
         return scheduler.start("migration-progress-" + d, true, () -> {
             while (!Thread.currentThread().isInterrupted()) {

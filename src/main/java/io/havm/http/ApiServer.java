@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
+import io.havm.engine.MoveProgress;
 import io.havm.engine.Codec;
 import io.havm.engine.ConfigStore;
 import io.havm.policy.Requests;
@@ -185,7 +186,7 @@ public final class ApiServer implements AutoCloseable {
             };
             poke();
         });
-        for (String key : List.of("events", "state", OperationStore.ROOT)) {
+        for (String key : List.of("events", "state", ClusterStore.PROGRESS, OperationStore.ROOT)) {
             zk.watchChildren(key, this::poke);
         }
         follower = new Thread(this::follow, "havm-api-" + node);
@@ -292,7 +293,9 @@ public final class ApiServer implements AutoCloseable {
                 specInForce())));
         route(r, HandlerType.GET, BASE + "/groups/{group}", Tokens.Scope.READ, ctx -> {
             String g = ctx.pathParam("group");
-            json(ctx, 200, group(g, specInForce(), state()));
+            ClusterSpec sp = specInForce();
+            ClusterState st = state();
+            json(ctx, 200, group(g, sp, st, sp.groups().containsKey(g) ? migrations() : Map.of()));
         });
         route(r, HandlerType.GET, BASE + "/events", Tokens.Scope.READ, this::events);
         route(r, HandlerType.GET, BASE + "/incidents", Tokens.Scope.READ, ctx -> json(ctx, 200,
@@ -439,14 +442,38 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private Map<String, Object> groups(ClusterState s, ClusterSpec sp) {
+        Map<String, MoveProgress> moving = migrations();
         List<Object> out = new ArrayList<>();
         for (String g : sp.groups().keySet()) {
-            out.add(group(g, sp, s));
+            out.add(group(g, sp, s, moving));
         }
         return Map.of("groups", out);
     }
 
-    private Map<String, Object> group(String name, ClusterSpec sp, ClusterState s) {
+    /** The live migrations under way as their source agents publish them, by group. */
+    private Map<String, MoveProgress> migrations() {
+        return store.progress();
+    }
+
+    /** A live migration's progress as the API shows it. */
+    private static Map<String, Object> migration(MoveProgress p) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mode", p.mode());
+        m.put("domain", p.domain());
+        m.put("from", p.from());
+        m.put("to", p.to());
+        m.put("memoryTotalBytes", p.memoryTotalBytes());
+        m.put("memoryRemainingBytes", p.memoryRemainingBytes());
+        m.put("dataTotalBytes", p.dataTotalBytes());
+        m.put("dataProcessedBytes", p.dataProcessedBytes());
+        m.put("dataRemainingBytes", p.dataRemainingBytes());
+        m.put("elapsedMs", p.elapsedMs());
+        m.put("expectedDowntimeMs", p.expectedDowntimeMs());
+        m.put("updatedAt", p.updatedAt() == null ? null : p.updatedAt().toString());
+        return m;
+    }
+
+    private Map<String, Object> group(String name, ClusterSpec sp, ClusterState s, Map<String, MoveProgress> moving) {
         io.havm.model.GroupSpec gs = sp.groups().get(name);
         if (gs == null) {
             throw new ApiError(404, "unknown group '" + name + "' (groups: " + String.join(", ", sp.groups().keySet())
@@ -462,6 +489,10 @@ public final class ApiServer implements AutoCloseable {
             m.put("mode", mv.mode().word);
         }
         m.put("wantOnline", g == null ? null : g.wantOnline());
+        MoveProgress p = moving.get(name);
+        if (p != null) {
+            m.put("migration", migration(p)); // absent when no live migration of it is under way
+        }
         List<Object> res = new ArrayList<>();
         gs.resources().values().forEach(r -> res.add(ordered("name", r.name(), "kind",
                 r.type().name().toLowerCase(java.util.Locale.ROOT))));

@@ -478,6 +478,24 @@ public final class LibvirtHypervisor implements Hypervisor {
         });
     }
 
+    /** libvirt's VIR_DOMAIN_JOB_STATS_COMPLETED: the last completed job's statistics. */
+    static final int VIR_DOMAIN_JOB_STATS_COMPLETED = 1;
+    /** libvirt's VIR_DOMAIN_JOB_COMPLETED job type. */
+    static final int VIR_DOMAIN_JOB_COMPLETED = 3;
+
+    @Override
+    public Optional<MigrationProgress> completedJob(String domain) {
+        return onDomain("completed-job-stats", domain, d -> {
+            DomainJobStats js = d.getJobStats(VIR_DOMAIN_JOB_STATS_COMPLETED);
+            if (js == null || js.type != VIR_DOMAIN_JOB_COMPLETED) {
+                return Optional.empty();
+            }
+            return Optional.of(new MigrationProgress(stat(js, "time_elapsed"), stat(js, "data_total"),
+                    stat(js, "data_processed"), stat(js, "data_remaining"), stat(js, "memory_total"),
+                    stat(js, "memory_processed"), stat(js, "memory_remaining"), stat(js, "downtime")));
+        });
+    }
+
     private static long stat(DomainJobStats js, String field) {
         if (js.stats == null) {
             return 0;

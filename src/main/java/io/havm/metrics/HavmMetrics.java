@@ -147,8 +147,9 @@ public final class HavmMetrics implements EngineObserver {
                 .labelNames("mode", "result").classicOnly().classicUpperBounds(MIGRATION_BUCKETS)
                 .register(registry);
         downtime = Histogram.builder().name("havm_migration_downtime_seconds")
-                .help("Guest downtime of quick and offline moves (the whole move: the guest is paused or off"
-                        + " throughout), by mode and result; live moves are not observed here; sum over agents")
+                .help("Guest downtime of moves by mode and result: quick and offline moves the whole move (the"
+                        + " guest is paused or off throughout); live moves each VM's switch-over as libvirt measured"
+                        + " it (completed job stats on the target; ok only); sum over agents")
                 .labelNames("mode", "result").classicOnly().classicUpperBounds(MIGRATION_BUCKETS)
                 .register(registry);
         restarts = Counter.builder().name("havm_restarts_total")
@@ -287,6 +288,11 @@ public final class HavmMetrics implements EngineObserver {
     @Override
     public void fenced(String n, String agent, Fencer.Result result, Duration took) {
         fences.labelValues(agent, result.outcome().name().toLowerCase()).observe(took.toNanos() / 1e9);
+    }
+
+    @Override
+    public void migrated(String group, String domain, Duration paused) {
+        downtime.labelValues(MoveMode.LIVE.name().toLowerCase(), "ok").observe(paused.toNanos() / 1e9);
     }
 
     @Override

@@ -185,6 +185,13 @@ public interface Coordination extends AutoCloseable {
      */
     void commitFenced(List<Op> ops, long epoch);
 
+    /**
+     * Creates or replaces {@code key} as an ephemeral value of this client's session (parents made
+     * as needed, persistent): gone when the session ends, or when {@link #delete}d. Not fenced: for
+     * what an agent publishes about itself, e.g. a live migration's progress.
+     */
+    void putEphemeral(String key, byte[] value);
+
     void delete(String key);
 
     /**

@@ -64,6 +64,15 @@ public interface Hypervisor extends AutoCloseable {
     /** Progress of the domain's running job, or empty if none runs. */
     Optional<MigrationProgress> jobProgress(String domain);
 
+    /**
+     * Statistics of the domain's last completed job ({@code virDomainGetJobStats} with
+     * {@code VIR_DOMAIN_JOB_STATS_COMPLETED}): on a live migration's target, the migration's, where
+     * {@link MigrationProgress#downtimeMs} is the guest's measured downtime. Empty when none is known.
+     */
+    default Optional<MigrationProgress> completedJob(String domain) {
+        return Optional.empty();
+    }
+
     /** Abort the domain's running job (e.g. a migration). */
     void abortJob(String domain);
 

@@ -1,6 +1,7 @@
 package io.havm.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.awaitility.Awaitility.await;
 
 import io.havm.coordination.EmbeddedZooKeeper;
@@ -154,5 +155,45 @@ class ClusterStoreZkTest extends StoreContract {
         figure("getAll of 20,000 small znodes", took);
         assertEquals(20_000, all.size());
         assertEquals("value 7", new String(all.get("k7").value(), StandardCharsets.UTF_8));
+    }
+
+    private static MoveProgress progress(String group, long remaining, java.time.Instant at) {
+        return new MoveProgress(group, group + "-vm", "live", "kvm1", "kvm2", 1L << 30, remaining, (1L << 30) + 4096,
+                (1L << 30) - remaining, remaining + 4096, 1_200, 35, at);
+    }
+
+    @Test
+    void aMovesProgressIsEphemeralReplacedAndCleared() throws Exception {
+        ClusterStore reader = new ClusterStore(zk, "api", io.havm.port.Clock.SYSTEM);
+        ZkCoordination agentZk = new ZkCoordination(server.connectString(), ROOT, Duration.ofSeconds(4),
+                Duration.ofSeconds(4));
+        ClusterStore agent = new ClusterStore(agentZk, "kvm1", io.havm.port.Clock.SYSTEM);
+        java.time.Instant t = java.time.Instant.parse("2026-12-07T13:00:00.250Z");
+        assertEquals(java.util.Map.of(), reader.progress());
+
+        agent.putProgress(progress("web", 800L << 20, t));
+        agent.putProgress(progress("web", 300L << 20, t.plusMillis(500))); // an update replaces it
+        agent.putProgress(progress("db", 100L << 20, t));
+        assertEquals(java.util.Map.of("web", progress("web", 300L << 20, t.plusMillis(500)), "db",
+                progress("db", 100L << 20, t)), reader.progress());
+        long agentSession = raw.exists(ROOT + "/store/progress/web", false).getEphemeralOwner();
+        assertTrue(agentSession != 0, "ephemeral");
+        assertEquals(agentSession, raw.exists(ROOT + "/store/progress/db", false).getEphemeralOwner());
+
+        agent.clearProgress("web"); // the move ended
+        assertEquals(java.util.List.of("db"), List.copyOf(reader.progress().keySet()));
+
+        // Another agent (a source after a restart) takes over what an earlier session left.
+        ClusterStore other = new ClusterStore(zk, "kvm1-again", io.havm.port.Clock.SYSTEM);
+        other.putProgress(progress("db", 50L << 20, t.plusSeconds(1)));
+        long otherSession = raw.exists(ROOT + "/store/progress/db", false).getEphemeralOwner();
+        assertTrue(otherSession != 0 && otherSession != agentSession, "now the other session's");
+        other.clearProgress("db");
+        agent.putProgress(progress("db", 10L << 20, t.plusSeconds(2)));
+        assertEquals(10L << 20, reader.progress().get("db").memoryRemainingBytes());
+
+        agentZk.close(); // the source agent's session ends: its progress goes with it, nobody deletes it
+        await().atMost(Duration.ofSeconds(10)).until(() -> reader.progress().isEmpty());
+        assertEquals(null, raw.exists(ROOT + "/store/progress/db", false));
     }
 }

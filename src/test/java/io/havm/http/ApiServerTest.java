@@ -522,6 +522,61 @@ class ApiServerTest {
     }
 
     @Test
+    void aLiveMigrationsPublishedProgressShowsInItsGroupAndTheStream() throws Exception {
+        put(withGroup(group("web", GroupPhase.MOVING, "kvm2", "kvm1")));
+        List<String> got = new CopyOnWriteArrayList<>();
+        HttpResponse<java.util.stream.Stream<String>> resp = http.sendAsync(HttpRequest.newBuilder(
+                URI.create(base + "/api/v1/events/stream")).header("Authorization", "Bearer " + READ)
+                .header("Accept", "text/event-stream").build(), HttpResponse.BodyHandlers.ofLines())
+                .get(10, java.util.concurrent.TimeUnit.SECONDS);
+        Thread reader = new Thread(() -> {
+            try {
+                resp.body().forEach(got::add);
+            } catch (RuntimeException e) {
+                // the server closed the stream
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> got.contains("event: state"));
+        assertFalse(json(get("/api/v1/groups/web", READ)).has("migration"), "none before the move publishes any");
+
+        // The source's agent (kvm1) publishes, as Agent#publishProgress does, under its own session.
+        ZkCoordination sourceZk = new ZkCoordination(server.connectString(), ROOT, Duration.ofSeconds(4),
+                Duration.ofSeconds(4));
+        try {
+            ClusterStore source = new ClusterStore(sourceZk, "kvm1", Clock.SYSTEM);
+            Instant at = Instant.parse("2026-12-07T13:00:00.500Z");
+            source.putProgress(new io.havm.engine.MoveProgress("web", "web-vm", "live", "kvm1", "kvm2", 1L << 30,
+                    256L << 20, (1L << 30) + 8192, 768L << 20, (256L << 20) + 8192, 2_500, 48, at));
+            JsonNode m = json(get("/api/v1/groups/web", READ)).get("migration");
+            assertEquals("{\"mode\":\"live\",\"domain\":\"web-vm\",\"from\":\"kvm1\",\"to\":\"kvm2\","
+                    + "\"memoryTotalBytes\":1073741824,\"memoryRemainingBytes\":268435456,"
+                    + "\"dataTotalBytes\":1073750016,\"dataProcessedBytes\":805306368,"
+                    + "\"dataRemainingBytes\":268443648,\"elapsedMs\":2500,\"expectedDowntimeMs\":48,"
+                    + "\"updatedAt\":\"2026-12-07T13:00:00.500Z\"}", String.valueOf(m));
+            JsonNode all = json(get("/api/v1/groups", READ)).get("groups");
+            assertEquals("web", all.get(1).get("name").asText());
+            assertEquals(268435456L, all.get(1).get("migration").get("memoryRemainingBytes").asLong());
+            assertFalse(all.get(0).has("migration"), "db does not move");
+            // the SSE clients get it as a state change
+            await().atMost(Duration.ofSeconds(10)).until(() -> got.stream().anyMatch(l -> l.startsWith("data: ")
+                    && l.contains("\"memoryRemainingBytes\":268435456")));
+
+            source.clearProgress("web"); // the move ended
+            assertFalse(json(get("/api/v1/groups/web", READ)).has("migration"));
+            source.putProgress(new io.havm.engine.MoveProgress("web", "web-vm", "live", "kvm1", "kvm2", 1L << 30,
+                    1L << 20, 1L << 30, 1L << 30, 1L << 20, 3_000, 30, at.plusMillis(500)));
+            assertTrue(json(get("/api/v1/groups/web", READ)).has("migration"));
+        } finally {
+            sourceZk.close(); // the source agent's session ends: its progress with it
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !json(get("/api/v1/groups/web", READ)).has("migration"));
+        api.close();
+        reader.join(10_000);
+    }
+
+    @Test
     void theOpenApiDocumentDescribesEveryRouteAndNoOther() throws Exception {
         JsonNode doc = json(get("/api/v1/openapi.json", null));
         Set<String> documented = new HashSet<>();

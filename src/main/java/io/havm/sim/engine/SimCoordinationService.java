@@ -55,6 +55,8 @@ public final class SimCoordinationService {
     private final Duration tick;
     private final Consumer<String> log;
     private final TreeMap<String, Value> store = new TreeMap<>();
+    /** Ephemeral keys by their session: removed when it ends. */
+    private final TreeMap<String, Session> ephemeral = new TreeMap<>();
     private final TreeMap<String, Session> members = new TreeMap<>();
     private final List<Candidate> candidates = new ArrayList<>();
     private final List<Client> clients = new ArrayList<>();
@@ -277,6 +279,14 @@ public final class SimCoordinationService {
     private void expire(Session s, String why) {
         s.ended = true;
         boolean changed = members.values().removeIf(x -> x == s);
+        for (String k : new ArrayList<>(ephemeral.keySet())) {
+            if (ephemeral.get(k) == s) {
+                ephemeral.remove(k);
+                if (store.remove(k) != null) {
+                    changed(k);
+                }
+            }
+        }
         if (why != null) {
             log.accept("zookeeper: session 0x" + Long.toHexString(s.id) + " of " + s.client.node + " " + why);
         }
@@ -702,6 +712,16 @@ public final class SimCoordinationService {
         }
 
         @Override
+        public void putEphemeral(String key, byte[] value) {
+            require("writing " + key);
+            Coordination.checkRequest(List.of(Coordination.Op.put(key, value)));
+            Value cur = store.get(key);
+            store.put(key, new Value(value.clone(), cur == null || ephemeral.get(key) != session ? 0 : cur.version() + 1));
+            ephemeral.put(key, session);
+            changed(key);
+        }
+
+        @Override
         public void delete(String key) {
             require("deleting " + key);
             boolean removed = store.remove(key) != null;
@@ -715,6 +735,7 @@ public final class SimCoordinationService {
                 removed = true;
             }
             if (removed) {
+                ephemeral.keySet().removeIf(k -> !store.containsKey(k));
                 changed(key);
             }
         }

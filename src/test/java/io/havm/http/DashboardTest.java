@@ -184,7 +184,15 @@ class DashboardTest {
             assertTrue(incident.contains("fenced 2.10 s") && incident.contains("running 2.50 s"), incident);
             assertEquals(List.of("detected", "fenced", "placed", "running"), b.driver.executeScript("return [...document"
                     + ".querySelectorAll(\"[data-incident-group='web'] rect\")].map(r => r.getAttribute('data-phase'));"));
+            // a live migration under way: its progress bar, memory left and expected downtime, live
+            cstore.putProgress(new io.havm.engine.MoveProgress("db", "db", "live", "kvm2", "kvm1", 1024L << 20, 256L << 20,
+                    1100L << 20, 800L << 20, 300L << 20, 1500, 42, Instant.now()));
+            String bar = b.until(Duration.ofSeconds(15), d -> (String) b.driver.executeScript("const m ="
+                    + " document.querySelector(\".migration[data-group='db']\"); return m ? m.innerText : null;"));
+            assertEquals("live: 75%, 256 MiB left, downtime ~42 ms", bar.strip());
             b.screenshot(SHOTS.resolve("after-host-lost.png"));
+            cstore.clearProgress("db");
+            b.until(Duration.ofSeconds(15), d -> d.findElements(By.cssSelector(".migration[data-group='db']")).isEmpty());
 
             // the event log, filtered
             b.driver.findElement(By.id("filter-text")).sendKeys("fenced (fence_ipmilan");

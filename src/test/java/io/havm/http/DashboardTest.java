@@ -182,7 +182,7 @@ class DashboardTest {
                     + " ? i.innerText : null;"));
             assertTrue(incident.contains("kvm1 → kvm3, 4.60 s"), incident);
             assertTrue(incident.contains("fenced 2.10 s") && incident.contains("running 2.50 s"), incident);
-            assertEquals(List.of("detected", "fenced", "placed", "running"), b.driver.executeScript("return [...document"
+            assertEquals(List.of("fenced", "placed", "running"), b.driver.executeScript("return [...document"
                     + ".querySelectorAll(\"[data-incident-group='web'] rect\")].map(r => r.getAttribute('data-phase'));"));
             // a live migration under way: its progress bar, memory left and expected downtime, live
             cstore.putProgress(new io.havm.engine.MoveProgress("db", "db", "live", "kvm2", "kvm1", 1024L << 20, 256L << 20,

@@ -118,7 +118,7 @@ final class DashboardWatcher implements Runnable {
             scrapes.put(h, r.body());
             Exec.Outcome o = Exec.run(Duration.ofSeconds(30), List.of("/bin/sh", "-c",
                     "exec promtool check metrics < '" + f.toAbsolutePath() + "'"));
-            promtool.add(h + ": exit " + o.code() + " " + (o.out() + o.err()).strip());
+            promtool.add((h + ": exit " + o.code() + " " + (o.out() + o.err()).strip()).strip());
         }
     }
 

@@ -275,7 +275,9 @@ function renderIncidents() {
   if (!view.incidents.length) { box.replaceChildren(el('p', { class: 'hint', text: 'No incident yet.' })); return; }
   const ns = 'http://www.w3.org/2000/svg';
   box.replaceChildren(...view.incidents.slice().reverse().map(inc => {
-    const phases = (inc.phases || []).filter(p => p.seconds !== null && p.seconds !== undefined);
+    // "detected" is the moment the cluster saw the loss (an instant, not a span): it starts the bar
+    const phases = (inc.phases || []).filter(p => p.seconds !== null && p.seconds !== undefined
+      && !(p.name === 'detected' && p.seconds === 0));
     const total = inc.totalSeconds || phases.reduce((s, p) => s + p.seconds, 0) || 1;
     const width = 640;
     const svg = document.createElementNS(ns, 'svg');
@@ -295,13 +297,13 @@ function renderIncidents() {
       r.append(title);
       svg.append(r);
       legend.append(el('span', { class: 'swatch', style: 'background:' + (PHASE_COLOURS[p.name] || '#757575') }),
-        el('span', { class: 'phase-seconds', text: p.name + ' ' + p.seconds.toFixed(2) + ' s' }));
+        el('span', { class: 'phase-seconds', text: p.name + ' ' + p.seconds.toFixed(2) + ' s' }), ' ');
       x += w;
     }
     return el('div', { class: 'incident', 'data-incident-group': inc.group },
       el('div', { text: inc.group + ': ' + (inc.fromNode || '?') + ' → ' + (inc.toNode || '?') + ', '
-        + (inc.totalSeconds !== undefined && inc.totalSeconds !== null ? inc.totalSeconds.toFixed(2) + ' s' : 'not recovered')
-        + (inc.phases && inc.phases.length ? ' at ' + shortTime(inc.phases[0].at) : '') }),
+        + (inc.totalSeconds !== undefined && inc.totalSeconds !== null ? inc.totalSeconds.toFixed(2) + ' s' : 'not recovered yet')
+        + (inc.phases && inc.phases.length ? ' from its detection at ' + shortTime(inc.phases[0].at) : '') }),
       svg, legend);
   }));
 }

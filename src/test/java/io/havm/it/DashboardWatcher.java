@@ -99,7 +99,7 @@ final class DashboardWatcher implements Runnable {
             pageLag = Duration.between(gone, Instant.now());
             incident = b.until(Duration.ofSeconds(30), d -> (String) b.driver.executeScript("const i ="
                     + " document.querySelector(\"[data-incident-group='\" + arguments[0] + \"']\");"
-                    + " return i && i.innerText.includes(' s') ? i.innerText : null;", group));
+                    + " return i && i.innerText.includes(' s from its detection') ? i.innerText : null;", group));
             b.screenshot(out.resolve("dashboard-after.png"));
         }
         HttpClient http = HttpClient.newBuilder().sslContext(trusting(c.spec().api().certificate()))

@@ -269,6 +269,10 @@ public final class CommandTree {
             return Optional.empty();
         }
         CommandLine root = build();
+        if (argv.get(0).equals("help") && argv.size() == 2 && isHelp(argv.get(1))) {
+            usage(root.getSubcommands().get("help"), out);
+            return Optional.of(0);
+        }
         if (argv.get(0).equals("help") && argv.size() > 1) {
             Position p = walk(root, argv.subList(1, argv.size()));
             if (!p.rest().isEmpty()) {

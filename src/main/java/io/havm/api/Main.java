@@ -111,8 +111,8 @@ public final class Main {
                                                   cluster); in the foreground, until SIGTERM
               status --config F [--json]          the coordinator's view: members, nodes, groups
               events --config F [--json]          the timeline of every transition
-              group move G --to N [--mode M] --config F | group online|offline G --config F  [--json]
-              node drain|resume [--failback]|shutdown N --config F  [--json]
+              group move G --to N [--mode M] --config F | group online|offline G --config F [--json]
+              node drain|resume [--failback]|shutdown N --config F [--json]
               guest-cluster create NAME --members N --shared-disk DNAME:SIZE [--shared-disk ...] [--pool P]
                   [--os-pool P] [--memory MiB] [--os-size SIZE] [--domain-type auto|kvm|qemu]
                   [--console-dir DIR] [--state-dir DIR] --config F

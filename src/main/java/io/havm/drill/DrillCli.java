@@ -141,8 +141,9 @@ public final class DrillCli {
             }
         }
         DrillReport r;
-        try (DrillTarget t = target) {
-            r = new DrillRunner(t, sample, out::println).force(a.flag("--force")).run(p).withPredicted(predicted);
+        // on a terminal the step under way shows its elapsed seconds; piped, plain lines
+        try (DrillTarget t = target; io.havm.util.Progress progress = io.havm.util.Progress.to(out)) {
+            r = new DrillRunner(t, sample, progress).force(a.flag("--force")).run(p).withPredicted(predicted);
         } catch (InvalidInputException e) {
             throw e;
         } catch (RuntimeException e) {

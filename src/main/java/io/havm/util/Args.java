@@ -35,7 +35,8 @@ public final class Args {
                     TreeSet<String> all = new TreeSet<>(valued);
                     all.addAll(flags);
                     throw new InvalidInputException(command, "unknown option '" + s + "' (allowed: "
-                            + (all.isEmpty() ? "none" : String.join(", ", all)) + "; usage: " + usage + ")");
+                            + (all.isEmpty() ? "none" : String.join(", ", all)) + "; usage: " + usage + ")"
+                            + InvalidInputException.didYouMean(s, all));
                 }
             } else {
                 a.positional.add(s);

@@ -88,6 +88,17 @@ class CommandTreeTest {
     }
 
     @Test
+    void havmItselfAnswersHelpAndVersion() {
+        Ran h = run("--help");
+        assertEquals(0, h.code());
+        assertEquals("", h.err());
+        assertTrue(h.out().contains("completion bash") && h.out().contains("COMMAND [SUBCOMMAND] --help"), h.out());
+        Ran v = run("--version");
+        assertEquals(0, v.code());
+        assertTrue(v.out().matches("havm \\S+\n"), v.out());
+    }
+
+    @Test
     void helpAfterArgumentsStillAnswersAndChangesNothing() {
         Ran r = run("group", "move", "web", "--to", "kvm2", "--config", "nowhere.yaml", "--help");
         assertEquals(0, r.code(), r.err());
@@ -117,7 +128,11 @@ class CommandTreeTest {
         Ran c = run("completion", "fish");
         assertEquals(2, c.code());
         assertTrue(c.err().contains("unknown shell 'fish' (allowed: bash)"), c.err());
-        assertFalse((r.err() + v.err() + h.err() + c.err()).contains("\tat "), "no stack trace");
+        Ran o = run("status", "--jsn", "--config", "c.yaml");
+        assertEquals(2, o.code());
+        assertEquals("havm: havm status: unknown option '--jsn' (allowed: --config, --json; usage: havm status --config"
+                + " cluster.yaml [--json]): did you mean '--json'?", o.err().strip());
+        assertFalse((r.err() + v.err() + h.err() + c.err() + o.err()).contains("\tat "), "no stack trace");
     }
 
     /**
@@ -262,5 +277,27 @@ class CommandTreeTest {
         assertTrue(out.strip().endsWith("config check examples/cluster.yaml"), out);
         assertEquals(home.toRealPath().toString(), Files.readString(home.resolve("deps-ran-in")).strip(),
                 "install-deps runs from havm's folder");
+
+        // lab commands go to ci/lab (in the user's directory too), their --help to havm's command tree
+        Files.writeString(home.resolve("ci/lab"), "#!/bin/sh\necho \"ci/lab ran in $(pwd): $*\"\n");
+        home.resolve("ci/lab").toFile().setExecutable(true);
+        assertEquals("ci/lab ran in " + user.toRealPath() + ": agents start cluster.yaml",
+                launch(home, user, bin, "lab", "agents", "start", "cluster.yaml"));
+        String help = launch(home, user, bin, "lab", "status", "--help");
+        assertTrue(help.startsWith("java ran in " + user.toRealPath() + ": ") && help.endsWith(" lab status --help"),
+                help);
+        assertTrue(launch(home, user, bin, "lab", "exec", "host1", "--", "ls", "--help").startsWith("ci/lab ran in"));
+    }
+
+    private static String launch(Path home, Path user, Path bin, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(home.resolve("havm").toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(user.toFile()).redirectErrorStream(true);
+        pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        return out;
     }
 }

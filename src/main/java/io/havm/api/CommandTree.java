@@ -19,9 +19,10 @@ import picocli.CommandLine.Model.OptionSpec;
  * The {@code havm} command tree on picocli: every command and subcommand with what it does, its
  * synopsis and its options. It answers {@code --help}/{@code -h} at every level and
  * {@code havm help CMD...}, makes the shell completion ({@code havm completion bash}) and the "did
- * you mean" suggestions for a misspelt command. Each command's own arguments are then read by its
- * handler ({@link io.havm.util.Args}), whose messages (the allowed options, the usage) are the ones
- * the tests pin; {@code CommandTreeTest} checks that both agree on every command's options.
+ * you mean" suggestions for a misspelt command. Each command's own arguments are then parsed by
+ * its handler, on picocli too ({@link io.havm.util.Args}), whose messages (the allowed options, the
+ * usage) are the ones the tests pin; {@code CommandTreeTest} checks that the tree and each
+ * handler agree on every command's options.
  *
  * <p>A leaf's options come from its synopsis: {@code --config F} takes a value labelled F,
  * {@code [--json]} is a flag, upper-case words are arguments.

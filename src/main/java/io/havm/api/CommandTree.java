@@ -65,10 +65,12 @@ public final class CommandTree {
                 "[--runs N] [--isolation-runs N] [--json FILE]"));
         add(bench, leaf("scale", "the policy engine on a simulated cluster of N hosts, against Pacemaker's",
                 "[--hosts N] [--groups M] [--on-lost K] [--runs R] [--pacemaker BASELINE] [--json FILE]"));
-        add(bench, leaf("migrate", "live and quick moves timed on the lab",
-                "[--pairs N] [--mode M] [--json FILE]"));
-        add(bench, leaf("drain", "a node drained on the lab, timed", "[--json FILE]"));
-        add(bench, leaf("agent", "the agent's own overhead on the lab", "[--json FILE]"));
+        add(bench, leaf("migrate", "live and quick moves timed on the lab, the CLI's overhead beside the move's own"
+                + " time", "--mode M [--pairs N] [--json FILE]"));
+        add(bench, leaf("drain", "a node drained on the lab, timed", "[--vms N] [--migrations-per-host K]"
+                + " [--json FILE]"));
+        add(bench, leaf("agent", "the agent's own overhead (CPU, memory) on the lab", "[--vms N] [--lab-vms M]"
+                + " [--seconds S] [--json FILE]"));
 
         CommandLine lab = add(cl, group("lab", "the namespaced multi-host lab (ci/lab)"));
         add(lab, leaf("up", "boot the lab's hosts", "[--hosts N]"));

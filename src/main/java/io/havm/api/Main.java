@@ -339,10 +339,14 @@ public final class Main {
                 throw new InvalidInputException("havm vm move", name + " is not running on any host");
             }
             Hypervisor from = hosts.get(on.get());
-            Mover.Report r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM),
-                    Scheduler.threads(Clock.SYSTEM)).move(mode, f.withDefinition(home), from, to,
-                    p -> out.printf("  %s: %.0f%% of %d MiB, %d ms%n", mode.word, p.percent(), p.dataTotal() >> 20,
-                            p.elapsedMs()));
+            Mover.Report r;
+            // on a terminal the migration's progress is one line redrawn; piped, a line each
+            try (io.havm.util.Progress progress = io.havm.util.Progress.to(out)) {
+                r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM),
+                        Scheduler.threads(Clock.SYSTEM)).move(mode, f.withDefinition(home), from, to,
+                        p -> progress.update(String.format("  %s: %.0f%% of %d MiB, %d ms", mode.word, p.percent(),
+                                p.dataTotal() >> 20, p.elapsedMs())));
+            }
             out.printf("%s: %s move %s %s -> %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", mode.word, name,
                     from.host(), to.host(), r.took().toMillis() / 1000.0, r.detail());
             return r.ok() ? 0 : 1;

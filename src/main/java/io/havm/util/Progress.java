@@ -9,7 +9,8 @@ import java.util.function.LongSupplier;
 /**
  * A long operation's progress lines. Piped (or when the output is no terminal) each line is
  * printed as it comes, plain. On a terminal a line that ends in "..." is a step under way: it
- * stays open and shows its elapsed seconds, redrawn every second, until the next line closes it.
+ * stays open and shows its elapsed seconds, redrawn every second, until the next line closes it;
+ * and {@link #update} redraws one line in place (a migration's percentage).
  */
 public final class Progress implements java.util.function.Consumer<String>, AutoCloseable {
     private final PrintStream out;
@@ -18,6 +19,8 @@ public final class Progress implements java.util.function.Consumer<String>, Auto
     private final ScheduledExecutorService ticker;
     private String open;
     private long openedAt;
+    /** A line drawn by {@link #update} is on the terminal, not yet ended. */
+    private boolean updating;
 
     private Progress(PrintStream out, boolean terminal, LongSupplier nanos, boolean tick) {
         this.out = out;
@@ -51,6 +54,7 @@ public final class Progress implements java.util.function.Consumer<String>, Auto
             return;
         }
         closeOpen();
+        endUpdate();
         if (line.endsWith("...")) {
             open = line;
             openedAt = nanos.getAsLong();
@@ -59,6 +63,29 @@ public final class Progress implements java.util.function.Consumer<String>, Auto
             out.println(line);
         }
         out.flush();
+    }
+
+    /**
+     * The latest state of one thing under way (e.g. "live: 40% of 2048 MiB, 900 ms"): on a
+     * terminal it replaces the previous one on the same line; piped, a line each.
+     */
+    public synchronized void update(String line) {
+        if (!terminal) {
+            out.println(line);
+            out.flush();
+            return;
+        }
+        closeOpen();
+        out.print("\r\033[K" + line);
+        updating = true;
+        out.flush();
+    }
+
+    private void endUpdate() {
+        if (updating) {
+            out.print("\n");
+            updating = false;
+        }
     }
 
     /** Redraws the step under way with its elapsed time (every second on a terminal). */
@@ -87,6 +114,7 @@ public final class Progress implements java.util.function.Consumer<String>, Auto
         }
         if (terminal) {
             closeOpen();
+            endUpdate();
             out.flush();
         }
     }

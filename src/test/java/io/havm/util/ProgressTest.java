@@ -30,6 +30,24 @@ class ProgressTest {
     }
 
     @Test
+    void updatesAreOneLineRedrawnOnATerminalAndLinesWhenPiped() {
+        try (Progress p = Progress.forTest(out, false, now::get)) {
+            p.update("  live: 10% of 1024 MiB, 100 ms");
+            p.update("  live: 90% of 1024 MiB, 900 ms");
+        }
+        assertEquals("  live: 10% of 1024 MiB, 100 ms\n  live: 90% of 1024 MiB, 900 ms\n", printed());
+        bytes.reset();
+        try (Progress p = Progress.forTest(out, true, now::get)) {
+            p.update("  live: 10% of 1024 MiB, 100 ms");
+            p.update("  live: 90% of 1024 MiB, 900 ms");
+            p.accept("done");
+            p.update("  quick: 50% of 1024 MiB, 500 ms");
+        }
+        assertEquals("\r\033[K  live: 10% of 1024 MiB, 100 ms\r\033[K  live: 90% of 1024 MiB, 900 ms\ndone\n"
+                + "\r\033[K  quick: 50% of 1024 MiB, 500 ms\n", printed());
+    }
+
+    @Test
     void onATerminalTheStepUnderWayShowsItsElapsedTime() {
         try (Progress p = Progress.forTest(out, true, now::get)) {
             p.accept("drill host-power-loss");

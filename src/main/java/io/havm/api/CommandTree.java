@@ -268,8 +268,9 @@ public final class CommandTree {
      * {@code --help}, {@code --version} and bad input stay with it, their messages unchanged).
      */
     public static Optional<Integer> answer(List<String> argv, PrintStream out) {
-        if (argv.isEmpty()) {
-            return Optional.empty();
+        if (argv.isEmpty() || !argv.get(0).equals("help") && !argv.get(0).equals("completion")
+                && argv.stream().noneMatch(CommandTree::isHelp)) {
+            return Optional.empty(); // the tree is built only when asked (a command starts faster without it)
         }
         CommandLine root = build();
         if (argv.get(0).equals("help") && argv.size() == 2 && isHelp(argv.get(1))) {

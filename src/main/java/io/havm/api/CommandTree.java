@@ -88,10 +88,10 @@ public final class CommandTree {
         add(agents, leaf("status", "which agents run", ""));
 
         CommandLine vm = add(cl, group("vm", "one VM (a VM file) on the hosts of a cluster configuration"));
-        add(vm, leaf("create", "create the disk if missing, define, bring online on H", "FILE --host H --config C"));
-        add(vm, leaf("move", "move the VM to H (M = live | quick | offline)", "FILE --to H --mode M --config C"));
+        add(vm, leaf("create", "create the disk if missing, define, bring online on H", "FILE --host H --config C [--json]"));
+        add(vm, leaf("move", "move the VM to H (M = live | quick | offline)", "FILE --to H --mode M --config C [--json]"));
         add(vm, leaf("recover", "start the VM on H after DEAD's fence agent reports it off",
-                "FILE --from DEAD --to H --config C"));
+                "FILE --from DEAD --to H --config C [--json]"));
         add(vm, leaf("status", "the domain's state on every node", "FILE [--json] --config C"));
         add(vm, leaf("remove", "turn off and undefine everywhere (the disk is kept)", "FILE --config C"));
         add(vm, leaf("import", "a VM running on H becomes an HA group where it runs, without a restart",
@@ -101,7 +101,7 @@ public final class CommandTree {
                 "GROUP [--timeout SECONDS] [--bootstrap FILE] [--config C]"));
 
         add(cl, leaf("resource", "run one entry point of a VM resource: open | online | looks-alive | is-alive |"
-                + " offline | terminate | close", "ENTRY FILE --host H --config C"));
+                + " offline | terminate | close", "ENTRY FILE --host H --config C [--json]"));
         add(cl, leaf("validate", "pre-flight check of C's hosts and HA VMs through their libvirt: PASS/WARN/FAIL"
                 + " per host and VM with a fix (exit 1 on a FAIL; --json - prints the report)",
                 "--config C [--json F|-] [--html F]"));

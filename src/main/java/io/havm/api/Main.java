@@ -53,9 +53,11 @@ public final class Main {
               lab up [--hosts N] | down | status [--json] | power-off HOST | power-state HOST | isolate HOST
                   | heal HOST | restart-libvirtd HOST | exec HOST -- CMD...
                   | agents start CONFIG [HOST...] | agents stop [HOST...] | agents status
-              vm create FILE --host H --config C  create the disk if missing, define, bring online on H
-              vm move FILE --to H --mode M --config C   M = live | quick | offline
-              vm recover FILE --from DEAD --to H --config C   after DEAD's fence agent reports it off
+              vm create FILE --host H --config C [--json]
+                                                  create the disk if missing, define, bring online on H
+              vm move FILE --to H --mode M --config C [--json]   M = live | quick | offline
+              vm recover FILE --from DEAD --to H --config C [--json]
+                                                  after DEAD's fence agent reports it off
               vm status FILE [--json] --config C  the domain's state on every node
               vm remove FILE --config C           turn off and undefine everywhere (the disk is kept)
               vm import DOMAIN --host H [--group G] [--owners N1,N2] [--definition-dir D] [--state-dir D] [--dry-run]
@@ -65,7 +67,7 @@ public final class Main {
                                                   shared storage (refused with every reason, nothing changed)
               vm release G                        undo vm import: the group leaves the cluster, its VM keeps running
                                                   (import and release find the cluster as config show does)
-              resource ENTRY FILE --host H --config C   run one entry point: open | online | looks-alive
+              resource ENTRY FILE --host H --config C [--json]   run one entry point: open | online | looks-alive
                                                   | is-alive | offline | terminate | close
                                                   (vm and resource: hosts are C's nodes, by their libvirt URIs)
               config check FILE [--json]          validate a cluster configuration (timers, owners, N+1)
@@ -287,8 +289,8 @@ public final class Main {
     }
 
     private int vmCreate(List<String> args) {
-        String usage = "havm vm create FILE --host H --config C";
-        Args a = Args.parse("havm vm create", args, Set.of("--host", "--config"), Set.of(), 1, usage);
+        String usage = "havm vm create FILE --host H --config C [--json]";
+        Args a = Args.parse("havm vm create", args, Set.of("--host", "--config"), Set.of("--json"), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         return onHosts(a, "havm vm create", usage, hosts -> {
             Hypervisor target = host(hosts, a.require("havm vm create", "--host", usage));
@@ -315,14 +317,14 @@ public final class Main {
             }
             mkdirs(f.spec().serialLog().getParent());
             Result r = new VmResource(props, target, Clock.SYSTEM, HostStorage.INSTANCE).online();
-            out.println(r.word() + ": " + r.detail());
+            printResult(a, r, Map.of("vm", f.spec().name(), "host", target.host(), "entry", "online"));
             return r.ok() ? 0 : 1;
         });
     }
 
     private int vmMove(List<String> args) {
-        String usage = "havm vm move FILE --to H --mode live|quick|offline --config C";
-        Args a = Args.parse("havm vm move", args, Set.of("--to", "--mode", "--config"), Set.of(), 1, usage);
+        String usage = "havm vm move FILE --to H --mode live|quick|offline --config C [--json]";
+        Args a = Args.parse("havm vm move", args, Set.of("--to", "--mode", "--config"), Set.of("--json"), 1, usage);
         MoveMode mode = MoveMode.parse("--mode", a.require("havm vm move", "--mode", usage));
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         return onHosts(a, "havm vm move", usage, hosts -> {
@@ -341,21 +343,26 @@ public final class Main {
             Hypervisor from = hosts.get(on.get());
             Mover.Report r;
             // on a terminal the migration's progress is one line redrawn; piped, a line each
-            try (io.havm.util.Progress progress = io.havm.util.Progress.to(out)) {
+            // with --json stdout holds the report alone: the progress goes to stderr
+            try (io.havm.util.Progress progress = io.havm.util.Progress.to(a.flag("--json") ? err : out)) {
                 r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM),
                         Scheduler.threads(Clock.SYSTEM)).move(mode, f.withDefinition(home), from, to,
                         p -> progress.update(String.format("  %s: %.0f%% of %d MiB, %d ms", mode.word, p.percent(),
                                 p.dataTotal() >> 20, p.elapsedMs())));
             }
-            out.printf("%s: %s move %s %s -> %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", mode.word, name,
-                    from.host(), to.host(), r.took().toMillis() / 1000.0, r.detail());
+            if (a.flag("--json")) {
+                out.println(Json.write(moveReport(r, "move", name, from.host(), to.host(), mode.word)));
+            } else {
+                out.printf("%s: %s move %s %s -> %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", mode.word, name,
+                        from.host(), to.host(), r.took().toMillis() / 1000.0, r.detail());
+            }
             return r.ok() ? 0 : 1;
         });
     }
 
     private int vmRecover(List<String> args) {
-        String usage = "havm vm recover FILE --from DEAD --to H --config C";
-        Args a = Args.parse("havm vm recover", args, Set.of("--from", "--to", "--config"), Set.of(), 1, usage);
+        String usage = "havm vm recover FILE --from DEAD --to H --config C [--json]";
+        Args a = Args.parse("havm vm recover", args, Set.of("--from", "--to", "--config"), Set.of("--json"), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         ClusterSpec spec = ClusterCommands.spec(a, "havm vm recover");
         String dead = a.require("havm vm recover", "--from", usage);
@@ -379,8 +386,12 @@ public final class Main {
             Hypervisor to = host(hosts, a.require("havm vm recover", "--to", usage));
             Mover.Report r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM)).recover(f.withDefinition(home), dead,
                     hosts.get(dead), to, fence);
-            out.printf("%s: recover %s on %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", f.spec().name(), to.host(),
-                    r.took().toMillis() / 1000.0, r.detail());
+            if (a.flag("--json")) {
+                out.println(Json.write(moveReport(r, "recover", f.spec().name(), dead, to.host(), null)));
+            } else {
+                out.printf("%s: recover %s on %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", f.spec().name(),
+                        to.host(), r.took().toMillis() / 1000.0, r.detail());
+            }
             return r.ok() ? 0 : 1;
         });
     }
@@ -435,8 +446,8 @@ public final class Main {
     }
 
     private int resource(List<String> args) {
-        String usage = "havm resource ENTRY FILE --host H --config C";
-        Args a = Args.parse("havm resource", args, Set.of("--host", "--config"), Set.of(), 2, usage);
+        String usage = "havm resource ENTRY FILE --host H --config C [--json]";
+        Args a = Args.parse("havm resource", args, Set.of("--host", "--config"), Set.of("--json"), 2, usage);
         String entry = a.positional.get(0);
         Set<String> entries = Set.of("open", "online", "looks-alive", "is-alive", "offline", "terminate", "close");
         if (!entries.contains(entry)) {
@@ -456,7 +467,7 @@ public final class Main {
                 case "terminate" -> r.terminate();
                 default -> r.close();
             };
-            out.println(res.word() + ": " + res.detail());
+            printResult(a, res, Map.of("entry", a.positional.get(0), "host", a.get("--host")));
             return res.ok() ? 0 : 1;
         });
     }
@@ -599,6 +610,36 @@ public final class Main {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** An entry point's result: "word: detail", or with --json one document (what, result, ok, detail). */
+    private void printResult(Args a, Result r, Map<String, Object> what) {
+        if (!a.flag("--json")) {
+            out.println(r.word() + ": " + r.detail());
+            return;
+        }
+        Map<String, Object> doc = new LinkedHashMap<>(new TreeMap<>(what));
+        doc.put("result", r.word());
+        doc.put("ok", r.ok());
+        doc.put("detail", r.detail());
+        out.println(Json.write(doc));
+    }
+
+    /** A move's or recovery's report for --json. */
+    private static Map<String, Object> moveReport(Mover.Report r, String op, String vm, String from, String to,
+            String mode) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("ok", r.ok());
+        doc.put("operation", op);
+        doc.put("vm", vm);
+        doc.put("from", from);
+        doc.put("to", to);
+        if (mode != null) {
+            doc.put("mode", mode);
+        }
+        doc.put("seconds", r.took().toMillis() / 1000.0);
+        doc.put("detail", r.detail());
+        return doc;
+    }
 
     /**
      * Connects to every node of the cluster configuration {@code --config} names (by its libvirt

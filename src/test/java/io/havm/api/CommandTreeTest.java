@@ -238,6 +238,23 @@ class CommandTreeTest {
         assertEquals(0, scenario.code(), scenario.err());
         assertTrue(m.readTree(scenario.out()).get("timeline").size() > 3, scenario.out());
 
+        // a VM on libvirt's test driver: its entry points and status as JSON
+        Path k = Files.writeString(dir.resolve("vmlinuz"), "k");
+        Files.writeString(dir.resolve("disk.qcow2"), "d");
+        Path vm = Files.writeString(dir.resolve("vm.yaml"), "name: web\nkernel: " + k + "\ninitrd: " + k
+                + "\ndomainType: qemu\ndisk: {path: " + dir.resolve("disk.qcow2") + "}\n");
+        Path hosts = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  nodes:\n"
+                + "    - {name: kvm1, uri: 'test:///default'}\n    - {name: kvm2, uri: 'test:///default'}\n");
+        Ran alive = run("resource", "is-alive", vm.toString(), "--host", "kvm1", "--config", hosts.toString(), "--json");
+        assertEquals(1, alive.code(), alive.err());
+        JsonNode al = m.readTree(alive.out());
+        assertFalse(al.get("ok").asBoolean());
+        assertEquals("is-alive", al.get("entry").asText());
+        assertTrue(al.get("detail").asText().contains("no such domain"), alive.out());
+        Ran status = run("vm", "status", vm.toString(), "--config", hosts.toString(), "--json");
+        assertEquals(0, status.code(), status.err());
+        assertEquals("not defined", m.readTree(status.out()).get("hosts").get("kvm2").asText());
+
         Path report = dir.resolve("report");
         Ran run = run("drill", "run", "playbooks/host-power-loss.yaml", "--sim", "--json", "--report", report.toString());
         assertEquals(0, run.code(), run.err());

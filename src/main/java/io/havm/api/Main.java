@@ -168,14 +168,14 @@ public final class Main {
         return Cli.exitCode(err, "havm " + cmd, () -> {
             try {
                 // --help at any level, help COMMAND..., completion: the command tree answers them
-                Optional<Integer> answered = CommandTree.answer(argv, out);
+                Optional<Integer> answered = io.havm.util.CommandTree.answer(argv, out);
                 if (answered.isPresent()) {
                     return answered.get();
                 }
                 return dispatch(cmd, rest);
             } catch (InvalidInputException e) {
                 // a misspelt command or subcommand: the handler's message, and what it resembles
-                String hint = e.problem().startsWith("unknown ") ? CommandTree.didYouMean(argv) : "";
+                String hint = e.problem().startsWith("unknown ") ? io.havm.util.CommandTree.didYouMean(argv) : "";
                 throw hint.isEmpty() ? e : new InvalidInputException(e.where(), e.problem() + hint);
             } catch (io.havm.coordination.CoordinationException e) {
                 // ZooKeeper unreachable or lost mid-command: the operation failed, said in one line.
@@ -234,19 +234,7 @@ public final class Main {
      * agree on it. A missing or unfiltered resource is a build fault: said as such, never guessed.
      */
     static String version() {
-        try (var in = Main.class.getResourceAsStream("/io/havm/version.properties")) {
-            if (in != null) {
-                var p = new java.util.Properties();
-                p.load(in);
-                String v = p.getProperty("version", "");
-                if (!v.isBlank() && !v.contains("${")) {
-                    return v;
-                }
-            }
-        } catch (java.io.IOException e) {
-            // reported below like a missing resource
-        }
-        return "(unknown: io/havm/version.properties was not made by the Maven build)";
+        return io.havm.util.CommandTree.version();
     }
 
     private int lab(List<String> args) {

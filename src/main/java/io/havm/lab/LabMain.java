@@ -37,7 +37,7 @@ public final class LabMain {
         List<String> rest = argv.isEmpty() ? List.of() : argv.subList(1, argv.size());
         return Cli.exitCode(err, () -> {
             // --help at any level answers from the command tree havm's own command uses
-            java.util.Optional<Integer> answered = io.havm.api.CommandTree.answer(argv, out);
+            java.util.Optional<Integer> answered = io.havm.util.CommandTree.answer(argv, out);
             return answered.isPresent() ? answered.get() : dispatch(cmd, rest);
         });
     }

@@ -1,4 +1,4 @@
-package io.havm.api;
+package io.havm.util;
 
 import io.havm.model.InvalidInputException;
 import java.io.PrintStream;
@@ -48,9 +48,30 @@ public final class CommandTree {
 
     private CommandTree() {}
 
+    /**
+     * The version this build was made from: the pom's, copied into {@code io/havm/version.properties}
+     * by Maven's resource filtering, so the jar, the Debian package and a unit test's classpath all
+     * agree on it. A missing or unfiltered resource is a build fault: said as such, never guessed.
+     */
+    public static String version() {
+        try (var in = CommandTree.class.getResourceAsStream("/io/havm/version.properties")) {
+            if (in != null) {
+                var p = new java.util.Properties();
+                p.load(in);
+                String v = p.getProperty("version", "");
+                if (!v.isBlank() && !v.contains("${")) {
+                    return v;
+                }
+            }
+        } catch (java.io.IOException e) {
+            // reported below like a missing resource
+        }
+        return "(unknown: io/havm/version.properties was not made by the Maven build)";
+    }
+
     /** The whole tree; its root is {@code havm}, with {@code --help} and {@code --version}. */
     public static CommandLine build() {
-        CommandSpec root = CommandSpec.create().name("havm").version("havm " + Main.version());
+        CommandSpec root = CommandSpec.create().name("havm").version("havm " + version());
         root.usageMessage().description("havm: highly available VMs on KVM (havm --help: every command;"
                 + " havm COMMAND --help: one)");
         root.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).description("this help").build());
@@ -246,9 +267,9 @@ public final class CommandTree {
     }
 
     /** Where {@code args} lead in the tree: the deepest command they name, and the words that follow it. */
-    record Position(CommandLine command, List<String> rest) {}
+    public record Position(CommandLine command, List<String> rest) {}
 
-    static Position walk(CommandLine root, List<String> args) {
+    public static Position walk(CommandLine root, List<String> args) {
         CommandLine c = root;
         int i = 0;
         while (i < args.size() && c.getSubcommands().containsKey(args.get(i))) {

@@ -410,16 +410,19 @@ final class ClusterCommands {
                 : Set.of("--config"), verb.equals("resume") ? Set.of("--failback", "--json") : Set.of("--json"), 1, usage);
         ClusterSpec fileSpec = spec(a, "havm " + noun);
         checkSyntax(noun, verb, a); // what needs no cluster is refused before connecting to it
-        requests.submit(fileSpec, a.get("--config"), spec -> input(noun, verb, a, spec));
+        submit(fileSpec, a, noun, verb);
         String name = a.positional.get(0);
         out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"
                 : "submitted: " + noun + " " + verb + " " + name + " (the coordinator logs the outcome: havm events)");
         return 0;
     }
 
-    /** The subcommand, before its options are read. */
+    /**
+     * The subcommand, before its options are read (each takes its own); checkSyntax says it again
+     * with its options.
+     */
     private static void checkVerb(String noun, String verb) {
-        java.util.List<String> verbs = noun.equals("group") ? List.of("move", "online", "offline")
+        List<String> verbs = noun.equals("group") ? List.of("move", "online", "offline")
                 : List.of("drain", "resume", "shutdown");
         if (!verbs.contains(verb)) {
             throw new InvalidInputException("havm " + noun, "unknown subcommand '" + verb + "' (allowed: "
@@ -428,36 +431,29 @@ final class ClusterCommands {
     }
 
     /**
-     * Where the group and node requests go: the one seam between these commands and the cluster.
-     * Today the request is stored in the cluster store (ZooKeeper) for the coordinator; a client
-     * of an agent's API can take this place when one answers, the commands' parsing and output
-     * unchanged.
+     * Where a group or node request goes: the one seam between these commands and the cluster.
+     * Today it is stored in the cluster store (ZooKeeper) for the coordinator; a client of an
+     * agent's API takes this place when one answers, the commands' parsing and output unchanged.
      */
-    @FunctionalInterface
-    interface Requests {
-        /**
-         * @param fileSpec the configuration file's cluster (it finds the cluster)
-         * @param file that file's name, for messages
-         * @param request the request, made from the configuration in force (names checked there)
-         */
-        void submit(ClusterSpec fileSpec, String file, java.util.function.Function<ClusterSpec, Input> request);
-    }
-
-    /** The requests' way today: straight into the cluster store. */
-    static final Requests THROUGH_ZOOKEEPER = (fileSpec, file, request) -> {
-        try (ZkCoordination zk = connect(fileSpec, file)) {
+    private void submit(ClusterSpec fileSpec, Args a, String noun, String verb) {
+        try (ZkCoordination zk = connect(fileSpec, a.get("--config"))) {
             // the groups and nodes in force are the stored version's (vm import, config apply change
             // them without touching the file); the file only finds the cluster when it has none
             ClusterSpec spec = new io.havm.engine.ConfigStore(zk).current()
                     .map(v -> io.havm.config.ClusterConfigLoader.parse(v.files()).spec()).orElse(fileSpec);
-            new ClusterStore(zk, "cli", Clock.SYSTEM).submit(request.apply(spec));
+            Input in = input(noun, verb, a, spec);
+            new ClusterStore(zk, "cli", Clock.SYSTEM).submit(in);
         }
-    };
+    }
 
-    private Requests requests = THROUGH_ZOOKEEPER;
-
-    /** The subcommand's options, before any name is looked up in the cluster. */
+    /** The subcommand and its options, before any name is looked up in the cluster. */
     private static void checkSyntax(String noun, String verb, Args a) {
+        java.util.List<String> verbs = noun.equals("group") ? List.of("move", "online", "offline")
+                : List.of("drain", "resume", "shutdown");
+        if (!verbs.contains(verb)) {
+            throw new InvalidInputException("havm " + noun, "unknown subcommand '" + verb + "' (allowed: "
+                    + String.join(", ", verbs) + ")");
+        }
         if (verb.equals("move")) {
             a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
             MoveMode.parse("--mode", a.get("--mode") == null ? "live" : a.get("--mode"));

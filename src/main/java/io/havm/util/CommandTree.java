@@ -222,7 +222,7 @@ public final class CommandTree {
                 s.addOption(b.build());
             }
         }
-        s.usageMessage().customSynopsis(synopsis(name, synopses));
+        s.usageMessage().customSynopsis(synopsis(synopses));
         return s;
     }
 
@@ -231,7 +231,7 @@ public final class CommandTree {
     }
 
     /** The usage lines; the qualified name is filled in when the usage is printed (see {@link #usage}). */
-    private static String[] synopsis(String name, String... synopses) {
+    private static String[] synopsis(String... synopses) {
         List<String> lines = new ArrayList<>();
         for (String s : synopses) {
             lines.add("@NAME@" + (s.isBlank() ? "" : " " + s));

@@ -407,11 +407,43 @@ final class ClusterCommands {
         }
         String verb = args.get(0);
         List<String> rest = args.subList(1, args.size());
-        String usage = "havm " + noun + " " + verb + " NAME --config cluster.yaml";
-        Args a = Args.parse("havm " + noun + " " + verb, rest, Set.of("--config", "--to", "--mode"),
-                Set.of("--failback", "--json"), 1, usage);
+        checkVerb(noun, verb);
+        // each subcommand takes its own options: --to and --mode for group move, --failback for node resume
+        String usage = switch (verb) {
+            case "move" -> "havm group move G --to N [--mode M] --config cluster.yaml [--json]";
+            case "resume" -> "havm node resume N [--failback] --config cluster.yaml [--json]";
+            default -> "havm " + noun + " " + verb + " NAME --config cluster.yaml [--json]";
+        };
+        Args a = Args.parse("havm " + noun + " " + verb, rest, verb.equals("move") ? Set.of("--config", "--to", "--mode")
+                : Set.of("--config"), verb.equals("resume") ? Set.of("--failback", "--json") : Set.of("--json"), 1, usage);
         ClusterSpec fileSpec = spec(a, "havm " + noun);
         checkSyntax(noun, verb, a); // what needs no cluster is refused before connecting to it
+        submit(fileSpec, a, noun, verb);
+        String name = a.positional.get(0);
+        out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"
+                : "submitted: " + noun + " " + verb + " " + name + " (the coordinator logs the outcome: havm events)");
+        return 0;
+    }
+
+    /**
+     * The subcommand, before its options are read (each takes its own); checkSyntax says it again
+     * with its options.
+     */
+    private static void checkVerb(String noun, String verb) {
+        List<String> verbs = noun.equals("group") ? List.of("move", "online", "offline")
+                : List.of("drain", "resume", "shutdown");
+        if (!verbs.contains(verb)) {
+            throw new InvalidInputException("havm " + noun, "unknown subcommand '" + verb + "' (allowed: "
+                    + String.join(", ", verbs) + ")");
+        }
+    }
+
+    /**
+     * Where a group or node request goes: the one seam between these commands and the cluster.
+     * Today it is stored in the cluster store (ZooKeeper) for the coordinator; a client of an
+     * agent's API takes this place when one answers, the commands' parsing and output unchanged.
+     */
+    private void submit(ClusterSpec fileSpec, Args a, String noun, String verb) {
         try (ZkCoordination zk = connect(fileSpec, a.get("--config"))) {
             // the groups and nodes in force are the stored version's (vm import, config apply change
             // them without touching the file); the file only finds the cluster when it has none
@@ -420,10 +452,6 @@ final class ClusterCommands {
             Input in = input(noun, verb, a, spec);
             new ClusterStore(zk, "cli", Clock.SYSTEM).submit(in);
         }
-        String name = a.positional.get(0);
-        out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"
-                : "submitted: " + noun + " " + verb + " " + name + " (the coordinator logs the outcome: havm events)");
-        return 0;
     }
 
     /** The subcommand and its options, before any name is looked up in the cluster. */

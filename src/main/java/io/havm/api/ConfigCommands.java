@@ -294,9 +294,9 @@ final class ConfigCommands {
 
     /** havm config show [--version N] [--bootstrap B | --config F] */
     private int show(List<String> args) {
-        String usage = "havm config show [--version N] [--into DIR] [--bootstrap FILE | --config cluster.yaml]";
-        Args a = Args.parse("havm config show", args, Set.of("--version", "--into", "--bootstrap", "--config"), Set.of(),
-                0, usage);
+        String usage = "havm config show [--version N] [--into DIR] [--json] [--bootstrap FILE | --config cluster.yaml]";
+        Args a = Args.parse("havm config show", args, Set.of("--version", "--into", "--bootstrap", "--config"),
+                Set.of("--json"), 0, usage);
         Path into = a.get("--into") == null ? null : Path.of(a.get("--into"));
         if (a.get("--version") != null) {
             version(a.get("--version"), "havm config show"); // bad input before any connection
@@ -334,6 +334,14 @@ final class ConfigCommands {
                 }
                 out.println("wrote configuration version " + v.number() + " into " + into + " (" + v.files().size()
                         + " file(s)): edit " + into.resolve(v.mainName()) + ", then havm config apply it");
+                return 0;
+            }
+            if (a.flag("--json")) {
+                Map<String, Object> doc = new java.util.LinkedHashMap<>();
+                doc.put("version", v.number());
+                doc.put("main", v.mainName());
+                doc.put("files", v.files());
+                out.println(io.havm.util.Json.write(doc));
                 return 0;
             }
             for (Map.Entry<String, String> f : v.files().entrySet()) {

@@ -32,7 +32,7 @@ final class GuestClusterCommands {
             + " [--domain-type auto|kvm|qemu] [--console-dir DIR] [--state-dir DIR] --config F";
     static final String REMOVE_USAGE = "havm guest-cluster remove NAME [--cluster-stopped] [--host-off HOST ...]"
             + " --config F";
-    static final String LIST_USAGE = "havm guest-cluster list --config F";
+    static final String LIST_USAGE = "havm guest-cluster list --config F [--json]";
 
     /**
      * The real outside world: havm's test guest, LUN sizes asked of the SAN, the cluster's state in
@@ -140,9 +140,14 @@ final class GuestClusterCommands {
     }
 
     private int list(List<String> args) {
-        Args a = Args.parse("havm guest-cluster list", args, Set.of("--config"), Set.of(), 0, LIST_USAGE);
+        Args a = Args.parse("havm guest-cluster list", args, Set.of("--config"), Set.of("--json"), 0, LIST_USAGE);
         Path config = configFile(a, "havm guest-cluster list", LIST_USAGE);
         List<GuestClusters.Listed> all = GuestClusters.list(config);
+        if (a.flag("--json")) {
+            out.println(io.havm.util.Json.write(java.util.Map.of("guestClusters", all.stream().map(l -> java.util.Map.of(
+                    "name", l.name(), "members", l.groups(), "sharedDisks", l.shared())).toList())));
+            return 0;
+        }
         for (GuestClusters.Listed l : all) {
             out.println(l.name() + ": " + l.groups().size() + " members (" + String.join(", ", l.groups())
                     + "); shared disks: " + String.join(", ", l.shared()));

@@ -23,6 +23,7 @@ import io.havm.model.Result;
 import io.havm.resource.VmResource;
 import io.havm.util.Cli;
 import io.havm.util.Exec;
+import io.havm.util.Json;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,9 +53,11 @@ public final class Main {
               lab up [--hosts N] | down | status [--json] | power-off HOST | power-state HOST | isolate HOST
                   | heal HOST | restart-libvirtd HOST | exec HOST -- CMD...
                   | agents start CONFIG [HOST...] | agents stop [HOST...] | agents status
-              vm create FILE --host H --config C  create the disk if missing, define, bring online on H
-              vm move FILE --to H --mode M --config C   M = live | quick | offline
-              vm recover FILE --from DEAD --to H --config C   after DEAD's fence agent reports it off
+              vm create FILE --host H --config C [--json]
+                                                  create the disk if missing, define, bring online on H
+              vm move FILE --to H --mode M --config C [--json]   M = live | quick | offline
+              vm recover FILE --from DEAD --to H --config C [--json]
+                                                  after DEAD's fence agent reports it off
               vm status FILE [--json] --config C  the domain's state on every node
               vm remove FILE --config C           turn off and undefine everywhere (the disk is kept)
               vm import DOMAIN --host H [--group G] [--owners N1,N2] [--definition-dir D] [--state-dir D] [--dry-run]
@@ -64,15 +67,16 @@ public final class Main {
                                                   shared storage (refused with every reason, nothing changed)
               vm release G                        undo vm import: the group leaves the cluster, its VM keeps running
                                                   (import and release find the cluster as config show does)
-              resource ENTRY FILE --host H --config C   run one entry point: open | online | looks-alive
+              resource ENTRY FILE --host H --config C [--json]   run one entry point: open | online | looks-alive
                                                   | is-alive | offline | terminate | close
                                                   (vm and resource: hosts are C's nodes, by their libvirt URIs)
-              config check FILE                   validate a cluster configuration (timers, owners, N+1)
-              validate --config C [--json F] [--html F]
+              config check FILE [--json]          validate a cluster configuration (timers, owners, N+1)
+              validate --config C [--json F|-] [--html F]
                                                   pre-flight check of C's hosts and HA VMs through their libvirt:
                                                   versions, machine types, CPUs, networks, storage, host devices,
                                                   guest agent, clocks, fence status, ZooKeeper, timers, N+1;
-                                                  PASS/WARN/FAIL per host and VM with a fix (exit 1 on a FAIL)
+                                                  PASS/WARN/FAIL per host and VM with a fix (exit 1 on a FAIL;
+                                                  --json -: the report as JSON on stdout)
               cluster init --config F [--replace] store F (and its fragments) as the cluster's configuration,
                                                   version 1 (--replace: a new version whole, every agent stopped)
               cluster secure [--bootstrap B]      lock the cluster's ZooKeeper tree with B's credentials (ACLs)
@@ -80,7 +84,7 @@ public final class Main {
                                                   what will happen, store it as the next version: agents apply
                                                   it live (refused with reasons: e.g. removing an online group,
                                                   unless --force, which says what it will do)
-              config diff F | show [--version N] [--into DIR] | history [--json] | rollback N [--force]
+              config diff F | show [--version N] [--into DIR] [--json] | history [--json] | rollback N [--force]
                                                   (these find the cluster through --bootstrap FILE, default
                                                   /etc/havm/agent.yaml, or F's cluster.zookeeper)
               storage check --config F [--node N] [--json]
@@ -88,13 +92,14 @@ public final class Main {
                                                   N's groups there (format, backing file, size; LUN capacity)
               storage create --config F [DISK...]  create the missing volumes (and LUN lease files) of the disks,
                                                   all by default; LUNs must exist already (never created)
-              sim DIR                             run a scenario (cluster.yaml + events.txt) in the simulator
-              sim --seeds N [--first K]           seeded random faults; invariants checked at every step
-              drill check PLAYBOOK...             check drill playbooks (playbooks/README.md)
-              drill run PLAYBOOK --sim [--config C] [--report DIR]
+              sim DIR [--json]                    run a scenario (cluster.yaml + events.txt) in the simulator
+              sim --seeds N [--first K] [--json]  seeded random faults; invariants checked at every step
+              drill check PLAYBOOK... [--json]    check drill playbooks (playbooks/README.md)
+              drill run PLAYBOOK --sim [--config C] [--report DIR] [--json]
                                                   rehearse a drill in the simulator (the real engine);
                                                   report.json and junit.xml in DIR (on the lab's real
-                                                  hosts: ./havm drill run PLAYBOOK)
+                                                  hosts: ./havm drill run PLAYBOOK); --json: the report on
+                                                  stdout, the progress on stderr
               drill run PLAYBOOK --config C [--destructive] [--report DIR] [--force]
                                                   run it on cluster C's own hosts: power-loss/power-on
                                                   through each node's fence agent, qemu-kill through
@@ -108,8 +113,8 @@ public final class Main {
                                                   cluster); in the foreground, until SIGTERM
               status --config F [--json]          the coordinator's view: members, nodes, groups
               events --config F [--json]          the timeline of every transition
-              group move G --to N [--mode M] --config F | group online|offline G --config F
-              node drain|resume [--failback]|shutdown N --config F
+              group move G --to N [--mode M] --config F | group online|offline G --config F [--json]
+              node drain|resume [--failback]|shutdown N --config F [--json]
               guest-cluster create NAME --members N --shared-disk DNAME:SIZE [--shared-disk ...] [--pool P]
                   [--os-pool P] [--memory MiB] [--os-size SIZE] [--domain-type auto|kvm|qemu]
                   [--console-dir DIR] [--state-dir DIR] --config F
@@ -122,9 +127,15 @@ public final class Main {
                                                   refused while the cluster wants a member online or libvirt
                                                   shows one running; --cluster-stopped: no agent runs (ZooKeeper
                                                   is not asked); --host-off: that node is powered off
-              guest-cluster list --config F       guest clusters made by havm: members, shared disks
+              guest-cluster list --config F [--json]
+                                                  guest clusters made by havm: members, shared disks
                                                   (create and remove put the configuration in force as a new
                                                   version: the agents apply it live)
+              COMMAND [SUBCOMMAND] --help | help COMMAND [SUBCOMMAND]
+                                                  what a command does, its forms and options (every command and
+                                                  subcommand answers --help and -h)
+              completion bash                     the bash completion script: source <(havm completion bash), or
+                                                  put it in /etc/bash_completion.d/havm
               help | --help                       this text
               --version                           havm's version (havm X.Y.Z), as the package and the jar carry it""";
 
@@ -156,7 +167,16 @@ public final class Main {
         List<String> rest = argv.subList(1, argv.size());
         return Cli.exitCode(err, "havm " + cmd, () -> {
             try {
+                // --help at any level, help COMMAND..., completion: the command tree answers them
+                Optional<Integer> answered = io.havm.util.CommandTree.answer(argv, out);
+                if (answered.isPresent()) {
+                    return answered.get();
+                }
                 return dispatch(cmd, rest);
+            } catch (InvalidInputException e) {
+                // a misspelt command or subcommand: the handler's message, and what it resembles
+                String hint = e.problem().startsWith("unknown ") ? io.havm.util.CommandTree.didYouMean(argv) : "";
+                throw hint.isEmpty() ? e : new InvalidInputException(e.where(), e.problem() + hint);
             } catch (io.havm.coordination.CoordinationException e) {
                 // ZooKeeper unreachable or lost mid-command: the operation failed, said in one line.
                 err.println("havm " + cmd + ": " + e.getMessage());
@@ -198,12 +218,13 @@ public final class Main {
                     throw new InvalidInputException("havm drill run", "a drill on real hosts runs on a cluster's own"
                             + " hosts (--config cluster.yaml) or on the lab, through its launcher: ./havm drill run"
                             + " PLAYBOOK; or rehearse it here with --sim");
-                }, (config, destructive) -> new ClusterTarget(config, destructive, out)).run(rest);
+                }, (config, destructive) -> new ClusterTarget(config, destructive, rest.contains("--json") ? err : out))
+                        .progressTo(err).run(rest);
             }
             case "guest-cluster" -> new GuestClusterCommands(home, out, err, guestClusterEnv).run(rest);
             default -> throw new InvalidInputException("havm", "unknown command '" + cmd
                     + "' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper,"
-                    + " status, events, group, node, guest-cluster, validate, help)");
+                    + " status, events, group, node, guest-cluster, validate, completion, help)");
         };
     }
 
@@ -213,19 +234,7 @@ public final class Main {
      * agree on it. A missing or unfiltered resource is a build fault: said as such, never guessed.
      */
     static String version() {
-        try (var in = Main.class.getResourceAsStream("/io/havm/version.properties")) {
-            if (in != null) {
-                var p = new java.util.Properties();
-                p.load(in);
-                String v = p.getProperty("version", "");
-                if (!v.isBlank() && !v.contains("${")) {
-                    return v;
-                }
-            }
-        } catch (java.io.IOException e) {
-            // reported below like a missing resource
-        }
-        return "(unknown: io/havm/version.properties was not made by the Maven build)";
+        return io.havm.util.CommandTree.version();
     }
 
     private int lab(List<String> args) {
@@ -268,8 +277,8 @@ public final class Main {
     }
 
     private int vmCreate(List<String> args) {
-        String usage = "havm vm create FILE --host H --config C";
-        Args a = Args.parse("havm vm create", args, Set.of("--host", "--config"), Set.of(), 1, usage);
+        String usage = "havm vm create FILE --host H --config C [--json]";
+        Args a = Args.parse("havm vm create", args, Set.of("--host", "--config"), Set.of("--json"), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         return onHosts(a, "havm vm create", usage, hosts -> {
             Hypervisor target = host(hosts, a.require("havm vm create", "--host", usage));
@@ -296,14 +305,14 @@ public final class Main {
             }
             mkdirs(f.spec().serialLog().getParent());
             Result r = new VmResource(props, target, Clock.SYSTEM, HostStorage.INSTANCE).online();
-            out.println(r.word() + ": " + r.detail());
+            printResult(a, r, Map.of("vm", f.spec().name(), "host", target.host(), "entry", "online"));
             return r.ok() ? 0 : 1;
         });
     }
 
     private int vmMove(List<String> args) {
-        String usage = "havm vm move FILE --to H --mode live|quick|offline --config C";
-        Args a = Args.parse("havm vm move", args, Set.of("--to", "--mode", "--config"), Set.of(), 1, usage);
+        String usage = "havm vm move FILE --to H --mode live|quick|offline --config C [--json]";
+        Args a = Args.parse("havm vm move", args, Set.of("--to", "--mode", "--config"), Set.of("--json"), 1, usage);
         MoveMode mode = MoveMode.parse("--mode", a.require("havm vm move", "--mode", usage));
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         return onHosts(a, "havm vm move", usage, hosts -> {
@@ -320,19 +329,28 @@ public final class Main {
                 throw new InvalidInputException("havm vm move", name + " is not running on any host");
             }
             Hypervisor from = hosts.get(on.get());
-            Mover.Report r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM),
-                    Scheduler.threads(Clock.SYSTEM)).move(mode, f.withDefinition(home), from, to,
-                    p -> out.printf("  %s: %.0f%% of %d MiB, %d ms%n", mode.word, p.percent(), p.dataTotal() >> 20,
-                            p.elapsedMs()));
-            out.printf("%s: %s move %s %s -> %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", mode.word, name,
-                    from.host(), to.host(), r.took().toMillis() / 1000.0, r.detail());
+            Mover.Report r;
+            // on a terminal the migration's progress is one line redrawn; piped, a line each
+            // with --json stdout holds the report alone: the progress goes to stderr
+            try (io.havm.util.Progress progress = io.havm.util.Progress.to(a.flag("--json") ? err : out)) {
+                r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM),
+                        Scheduler.threads(Clock.SYSTEM)).move(mode, f.withDefinition(home), from, to,
+                        p -> progress.update(String.format("  %s: %.0f%% of %d MiB, %d ms", mode.word, p.percent(),
+                                p.dataTotal() >> 20, p.elapsedMs())));
+            }
+            if (a.flag("--json")) {
+                out.println(Json.write(moveReport(r, "move", name, from.host(), to.host(), mode.word)));
+            } else {
+                out.printf("%s: %s move %s %s -> %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", mode.word, name,
+                        from.host(), to.host(), r.took().toMillis() / 1000.0, r.detail());
+            }
             return r.ok() ? 0 : 1;
         });
     }
 
     private int vmRecover(List<String> args) {
-        String usage = "havm vm recover FILE --from DEAD --to H --config C";
-        Args a = Args.parse("havm vm recover", args, Set.of("--from", "--to", "--config"), Set.of(), 1, usage);
+        String usage = "havm vm recover FILE --from DEAD --to H --config C [--json]";
+        Args a = Args.parse("havm vm recover", args, Set.of("--from", "--to", "--config"), Set.of("--json"), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         ClusterSpec spec = ClusterCommands.spec(a, "havm vm recover");
         String dead = a.require("havm vm recover", "--from", usage);
@@ -356,8 +374,12 @@ public final class Main {
             Hypervisor to = host(hosts, a.require("havm vm recover", "--to", usage));
             Mover.Report r = new Mover(Clock.SYSTEM, f.migration(), NodeResources.vmsOnHost(Clock.SYSTEM)).recover(f.withDefinition(home), dead,
                     hosts.get(dead), to, fence);
-            out.printf("%s: recover %s on %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", f.spec().name(), to.host(),
-                    r.took().toMillis() / 1000.0, r.detail());
+            if (a.flag("--json")) {
+                out.println(Json.write(moveReport(r, "recover", f.spec().name(), dead, to.host(), null)));
+            } else {
+                out.printf("%s: recover %s on %s in %.2f s: %s%n", r.ok() ? "ok" : "failed", f.spec().name(),
+                        to.host(), r.took().toMillis() / 1000.0, r.detail());
+            }
             return r.ok() ? 0 : 1;
         });
     }
@@ -412,8 +434,8 @@ public final class Main {
     }
 
     private int resource(List<String> args) {
-        String usage = "havm resource ENTRY FILE --host H --config C";
-        Args a = Args.parse("havm resource", args, Set.of("--host", "--config"), Set.of(), 2, usage);
+        String usage = "havm resource ENTRY FILE --host H --config C [--json]";
+        Args a = Args.parse("havm resource", args, Set.of("--host", "--config"), Set.of("--json"), 2, usage);
         String entry = a.positional.get(0);
         Set<String> entries = Set.of("open", "online", "looks-alive", "is-alive", "offline", "terminate", "close");
         if (!entries.contains(entry)) {
@@ -433,13 +455,13 @@ public final class Main {
                 case "terminate" -> r.terminate();
                 default -> r.close();
             };
-            out.println(res.word() + ": " + res.detail());
+            printResult(a, res, Map.of("entry", a.positional.get(0), "host", a.get("--host")));
             return res.ok() ? 0 : 1;
         });
     }
 
     private int config(List<String> args) {
-        String usage = "havm config check FILE";
+        String usage = "havm config check FILE [--json]";
         if (args.isEmpty()) {
             throw new InvalidInputException("havm config", "a subcommand is required (allowed: check, apply, diff,"
                     + " show, history, rollback)");
@@ -447,18 +469,27 @@ public final class Main {
         if (!args.get(0).equals("check")) {
             return new ConfigCommands(out, err).run(args);
         }
-        Args a = Args.parse("havm config check", args.subList(1, args.size()), Set.of(), Set.of(), 1, usage);
+        Args a = Args.parse("havm config check", args.subList(1, args.size()), Set.of(), Set.of("--json"), 1, usage);
+        boolean json = a.flag("--json");
+        List<String> warnings = new ArrayList<>();
+        // said on stderr as text; with --json, in the document (stdout holds JSON only)
+        java.util.function.Consumer<String> warn = w -> {
+            warnings.add(w);
+            if (!json) {
+                err.println("warning: " + w);
+            }
+        };
         var loaded = io.havm.config.ClusterConfigLoader.load(Path.of(a.positional.get(0))).forRealHosts();
-        loaded.warnings().forEach(w -> err.println("warning: " + w));
+        loaded.warnings().forEach(warn);
         if (loaded.spec().zookeeper() == null) {
-            err.println("warning: " + a.positional.get(0) + ": cluster.zookeeper is not set: the agents and the"
+            warn.accept(a.positional.get(0) + ": cluster.zookeeper is not set: the agents and the"
                     + " status, events, group and node commands need the ZooKeeper servers' connect string (e.g."
                     + " zookeeper: 'zk1:2181,zk2:2181,zk3:2181')");
         }
         var spec = loaded.spec();
         for (var n : spec.nodes()) {
             if (n.fencing() == null) {
-                err.println("warning: " + n.name() + " has no fence agent: its VMs are recovered only after "
+                warn.accept(n.name() + " has no fence agent: its VMs are recovered only after "
                         + (spec.timers().recoveryWithoutFence() == null ? "it returns (recoveryWithoutFence: never)"
                         : "the self-fence deadline (" + spec.timers().recoveryWithoutFence().toMillis() + " ms)")
                         + "; if its agent stops answering while it stays a member, they wait until it answers again");
@@ -471,6 +502,21 @@ public final class Main {
             var device = fenceDevice(a.positional.get(0), n);
             io.havm.fencing.FenceAgentRunner.validate(a.positional.get(0) + ": cluster.nodes." + n.name() + ".fencing",
                     device);
+        }
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("ok", true);
+            doc.put("file", a.positional.get(0));
+            doc.put("cluster", spec.name());
+            doc.put("nodes", spec.nodeNames());
+            doc.put("groups", List.copyOf(spec.groups().keySet()));
+            doc.put("detectionMs", spec.timers().sessionTimeout().toMillis());
+            doc.put("isolatedNodeDoneByMs", spec.timers().isolatedNodeDoneBy().toMillis());
+            doc.put("startupGraceMs", spec.timers().startupGrace().toMillis());
+            doc.put("secondChannel", spec.heartbeat() == null ? null : spec.heartbeat().describe());
+            doc.put("warnings", warnings);
+            out.println(Json.write(doc));
+            return 0;
         }
         if (spec.heartbeat() == null) {
             out.printf("ok: cluster %s: %d nodes, %d groups; detection %d ms, an isolated node is done self-fencing "
@@ -496,11 +542,17 @@ public final class Main {
     static final long MAX_FIRST_SEED = Long.MAX_VALUE / 2;
 
     private int sim(List<String> args) {
-        String usage = "havm sim DIR | havm sim --seeds N [--first K]";
-        Args a = Args.parse("havm sim", args, Set.of("--seeds", "--first"), Set.of(), args.contains("--seeds") ? 0 : 1,
-                usage);
+        String usage = "havm sim DIR [--json] | havm sim --seeds N [--first K] [--json]";
+        Args a = Args.parse("havm sim", args, Set.of("--seeds", "--first"), Set.of("--json"),
+                args.contains("--seeds") ? 0 : 1, usage);
+        boolean json = a.flag("--json");
         if (a.get("--seeds") == null) {
-            io.havm.sim.engine.EngineScenario.run(Path.of(a.positional.get(0))).forEach(out::println);
+            List<String> lines = io.havm.sim.engine.EngineScenario.run(Path.of(a.positional.get(0)));
+            if (json) {
+                out.println(Json.write(Map.of("scenario", a.positional.get(0), "timeline", lines)));
+            } else {
+                lines.forEach(out::println);
+            }
             return 0;
         }
         long first;
@@ -521,18 +573,61 @@ public final class Main {
                     + MAX_FIRST_SEED + ")");
         }
         int failed = 0;
+        List<Map<String, Object>> failures = new ArrayList<>();
         for (long s = first; s < first + seeds; s++) {
             var o = io.havm.sim.engine.EngineFaultRunner.run(s);
             if (!o.ok()) {
                 failed++;
-                out.println("seed " + s + ": " + String.join("; ", o.problems()));
+                failures.add(Map.of("seed", s, "problems", o.problems()));
+                if (!json) {
+                    out.println("seed " + s + ": " + String.join("; ", o.problems()));
+                }
             }
         }
-        out.println(seeds - failed + " passed, " + failed + " failed");
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("first", first);
+            doc.put("seeds", seeds);
+            doc.put("passed", seeds - failed);
+            doc.put("failed", failures);
+            out.println(Json.write(doc));
+        } else {
+            out.println(seeds - failed + " passed, " + failed + " failed");
+        }
         return failed == 0 ? 0 : 1;
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** An entry point's result: "word: detail", or with --json one document (what, result, ok, detail). */
+    private void printResult(Args a, Result r, Map<String, Object> what) {
+        if (!a.flag("--json")) {
+            out.println(r.word() + ": " + r.detail());
+            return;
+        }
+        Map<String, Object> doc = new LinkedHashMap<>(new TreeMap<>(what));
+        doc.put("result", r.word());
+        doc.put("ok", r.ok());
+        doc.put("detail", r.detail());
+        out.println(Json.write(doc));
+    }
+
+    /** A move's or recovery's report for --json. */
+    private static Map<String, Object> moveReport(Mover.Report r, String op, String vm, String from, String to,
+            String mode) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("ok", r.ok());
+        doc.put("operation", op);
+        doc.put("vm", vm);
+        doc.put("from", from);
+        doc.put("to", to);
+        if (mode != null) {
+            doc.put("mode", mode);
+        }
+        doc.put("seconds", r.took().toMillis() / 1000.0);
+        doc.put("detail", r.detail());
+        return doc;
+    }
 
     /**
      * Connects to every node of the cluster configuration {@code --config} names (by its libvirt

@@ -18,14 +18,16 @@ import java.util.Set;
  * hosts, with the same referees and reports either way.
  */
 public final class DrillCli {
-    public static final String USAGE = "havm drill check PLAYBOOK... | havm drill run PLAYBOOK [--sim] [--config"
-            + " cluster.yaml [--destructive]] [--report DIR] [--force]";
+    public static final String USAGE = "havm drill check PLAYBOOK... [--json] | havm drill run PLAYBOOK [--sim] [--config"
+            + " cluster.yaml [--destructive]] [--report DIR] [--force] [--json]";
     /** The referee's sampling interval on real hosts (libvirt asked on every host each time). */
     private static final Duration REAL_SAMPLE = Duration.ofMillis(500);
     /** The simulator's sampling interval (virtual time). */
     private static final Duration SIM_SAMPLE = Duration.ofMillis(100);
 
     private final PrintStream out;
+    /** Where a run with --json says its progress (stderr): stdout holds the report. */
+    private PrintStream progressOut = System.err;
     private final java.util.function.Supplier<DrillTarget> realHosts;
     private final ClusterHosts clusterHosts;
 
@@ -51,6 +53,12 @@ public final class DrillCli {
         this.clusterHosts = clusterHosts;
     }
 
+    /** Where a run with --json prints its progress lines (default: System.err). */
+    public DrillCli progressTo(PrintStream err) {
+        this.progressOut = err;
+        return this;
+    }
+
     public int run(List<String> args) {
         if (args.isEmpty()) {
             throw new InvalidInputException("havm drill", "a subcommand is required (allowed: check, run; usage: "
@@ -67,21 +75,31 @@ public final class DrillCli {
     }
 
     private int check(List<String> args) {
-        Args a = Args.parse("havm drill check", args, Set.of(), Set.of(), Args.ANY, USAGE);
+        Args a = Args.parse("havm drill check", args, Set.of(), Set.of("--json"), Args.ANY, USAGE);
         if (a.positional.isEmpty()) {
             throw new InvalidInputException("havm drill check", "names no playbook (usage: " + USAGE + ")");
         }
+        List<java.util.Map<String, Object>> checked = new java.util.ArrayList<>();
         for (String f : a.positional) {
             Playbook p = PlaybookLoader.load(Path.of(f));
-            out.println("ok: " + f + ": playbook " + p.name() + ": " + p.groups().size() + " group"
-                    + (p.groups().size() == 1 ? "" : "s") + ", " + p.steps().size() + " steps");
+            checked.add(java.util.Map.of("file", f, "playbook", p.name(), "groups", p.groups().size(), "steps",
+                    p.steps().size()));
+            if (!a.flag("--json")) {
+                out.println("ok: " + f + ": playbook " + p.name() + ": " + p.groups().size() + " group"
+                        + (p.groups().size() == 1 ? "" : "s") + ", " + p.steps().size() + " steps");
+            }
+        }
+        if (a.flag("--json")) {
+            out.println(io.havm.util.Json.write(java.util.Map.of("ok", true, "playbooks", checked)));
         }
         return 0;
     }
 
     private int runOne(List<String> args) {
         Args a = Args.parse("havm drill run", args, Set.of("--config", "--report"), Set.of("--sim", "--force",
-                "--destructive"), 1, USAGE);
+                "--destructive", "--json"), 1, USAGE);
+        // with --json stdout holds the report alone: the progress lines go to stderr
+        PrintStream out = a.flag("--json") ? progressOut : this.out;
         if (a.flag("--destructive") && (a.flag("--sim") || a.get("--config") == null)) {
             throw new InvalidInputException("havm drill run --destructive", "is for a run on a cluster's own hosts"
                     + " (--config without --sim): the simulator and the lab are there to be broken");
@@ -123,8 +141,9 @@ public final class DrillCli {
             }
         }
         DrillReport r;
-        try (DrillTarget t = target) {
-            r = new DrillRunner(t, sample, out::println).force(a.flag("--force")).run(p).withPredicted(predicted);
+        // on a terminal the step under way shows its elapsed seconds; piped, plain lines
+        try (DrillTarget t = target; io.havm.util.Progress progress = io.havm.util.Progress.to(out)) {
+            r = new DrillRunner(t, sample, progress).force(a.flag("--force")).run(p).withPredicted(predicted);
         } catch (InvalidInputException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -151,6 +170,9 @@ public final class DrillCli {
         }
         out.println("havm drill: " + p.name() + (r.passed() ? ": passed" : ": FAILED")
                 + (r.simulated() ? " (rehearsed in the simulator)" : " (on " + r.target() + ")"));
+        if (a.flag("--json")) {
+            this.out.println(r.json(false));
+        }
         return r.passed() ? 0 : 1;
     }
 }

@@ -83,12 +83,23 @@ public record DrillReport(String schema, String playbook, String description, St
 
     public void writeJson(Path file) {
         try {
-            ObjectMapper m = io.havm.engine.Codec.json().copy().enable(SerializationFeature.INDENT_OUTPUT)
-                    .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
-            m.findAndRegisterModules();
-            Files.writeString(file, m.writeValueAsString(this) + "\n");
+            Files.writeString(file, json(true) + "\n");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The report as report.json holds it ({@code indent} false: on one line, as --json prints it). */
+    public String json(boolean indent) {
+        ObjectMapper m = io.havm.engine.Codec.json().copy().disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+        if (indent) {
+            m.enable(SerializationFeature.INDENT_OUTPUT);
+        }
+        m.findAndRegisterModules();
+        try {
+            return m.writeValueAsString(this);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot write the drill report as JSON: " + e.getOriginalMessage(), e);
         }
     }
 

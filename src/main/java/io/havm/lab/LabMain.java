@@ -35,17 +35,26 @@ public final class LabMain {
     public int run(List<String> argv) {
         String cmd = argv.isEmpty() ? "" : argv.get(0);
         List<String> rest = argv.isEmpty() ? List.of() : argv.subList(1, argv.size());
-        return Cli.exitCode(err, () -> switch (cmd) {
+        return Cli.exitCode(err, () -> {
+            // --help at any level answers from the command tree havm's own command uses
+            java.util.Optional<Integer> answered = io.havm.util.CommandTree.answer(argv, out);
+            return answered.isPresent() ? answered.get() : dispatch(cmd, rest);
+        });
+    }
+
+    private int dispatch(String cmd, List<String> rest) throws InterruptedException {
+        return switch (cmd) {
             case "demo" -> demo(rest);
             case "bench" -> bench(rest);
-            case "drill" -> new io.havm.drill.DrillCli(out, () -> new LabTarget(home, out), (config, destructive) -> {
+            case "drill" -> new io.havm.drill.DrillCli(out, () -> new LabTarget(home, rest.contains("--json") ? err
+                    : out), (config, destructive) -> {
                 throw new InvalidInputException("havm drill run --config", "a cluster's own hosts are the production"
                         + " command's target: havm drill run PLAYBOOK --config " + config + " (./havm sends a run with"
                         + " --config there)");
-            }).run(rest);
+            }).progressTo(err).run(rest);
             default -> throw new InvalidInputException("havm", "'" + cmd + "' is not a lab command (lab commands:"
                     + " demo, bench, drill)");
-        });
+        };
     }
 
     private int demo(List<String> args) {

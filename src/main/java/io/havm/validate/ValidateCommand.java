@@ -10,7 +10,7 @@ import java.util.Set;
 
 /** The command line of {@code havm validate}: options, output files, exit code. */
 public final class ValidateCommand {
-    static final String USAGE = "havm validate --config C [--json F] [--html F]";
+    static final String USAGE = "havm validate --config C [--json F|-] [--html F]";
 
     private ValidateCommand() {}
 
@@ -18,7 +18,9 @@ public final class ValidateCommand {
     public static int run(List<String> args, PrintStream out, PrintStream err) {
         Args a = Args.parse("havm validate", args, Set.of("--config", "--json", "--html"), Set.of(), 0, USAGE);
         Path config = Path.of(a.require("havm validate", "--config", USAGE));
-        Path json = a.get("--json") == null ? null : Path.of(a.get("--json"));
+        // --json -: the report on stdout (instead of the text)
+        boolean jsonOut = "-".equals(a.get("--json"));
+        Path json = a.get("--json") == null || jsonOut ? null : Path.of(a.get("--json"));
         Path html = a.get("--html") == null ? null : Path.of(a.get("--html"));
         writable("--json", json);
         writable("--html", html);
@@ -32,7 +34,11 @@ public final class ValidateCommand {
             err.println("havm validate: could not finish: " + e);
             return 1;
         }
-        out.print(ReportFormat.text(r));
+        if (jsonOut) {
+            out.println(ReportFormat.json(r).strip());
+        } else {
+            out.print(ReportFormat.text(r));
+        }
         if (json != null) {
             Validate.write("--json", json, ReportFormat.json(r));
         }

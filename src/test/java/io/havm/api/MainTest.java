@@ -48,7 +48,7 @@ class MainTest {
     @Test
     void unknownCommandAndOptionsAreRefusedWithTheAllowedOnes() {
         assertEquals(2, run("frobnicate"));
-        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper, status, events, group, node, guest-cluster, validate, help)"), err());
+        assertTrue(err().contains("unknown command 'frobnicate' (commands: demo, bench, lab, vm, resource, cluster, config, storage, sim, drill, agent, zookeeper, status, events, group, node, guest-cluster, validate, completion, help)"), err());
         assertEquals(2, run("demo"));
         assertTrue(err().contains("havm demo: the lab's own command: run it through the launcher, ./havm demo"), err());
         assertEquals(2, run("vm", "move", "a.yaml", "--to", "host2", "--mode", "teleport"));

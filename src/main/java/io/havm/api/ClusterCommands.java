@@ -32,9 +32,15 @@ import java.util.concurrent.CountDownLatch;
 /** The cluster commands: agent, status, group, node, events. */
 final class ClusterCommands {
     private final PrintStream out;
+    private final PrintStream err;
 
     ClusterCommands(PrintStream out) {
+        this(out, System.err);
+    }
+
+    ClusterCommands(PrintStream out, PrintStream err) {
         this.out = out;
+        this.err = err;
     }
 
     static ClusterSpec spec(Args a, String command) {
@@ -418,11 +424,73 @@ final class ClusterCommands {
                 : Set.of("--config"), verb.equals("resume") ? Set.of("--failback", "--json") : Set.of("--json"), 1, usage);
         ClusterSpec fileSpec = spec(a, "havm " + noun);
         checkSyntax(noun, verb, a); // what needs no cluster is refused before connecting to it
-        submit(fileSpec, a, noun, verb);
         String name = a.positional.get(0);
+        java.util.Optional<ApiClient> api = ApiClient.of(fileSpec, verb.equals("shutdown") ? "admin" : "operator",
+                System.getenv());
+        if (api.isPresent()) {
+            try {
+                return throughApi(api.get(), noun, verb, name, a);
+            } catch (ApiClient.Unreachable e) {
+                err.println("havm " + noun + " " + verb + ": no agent's API answered (" + e.getMessage()
+                        + "): submitting to the cluster store instead");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
+        }
+        submit(fileSpec, a, noun, verb);
         out.println(a.flag("--json") ? "{\"submitted\":\"" + verb + "\",\"target\":\"" + name + "\"}"
                 : "submitted: " + noun + " " + verb + " " + name + " (the coordinator logs the outcome: havm events)");
         return 0;
+    }
+
+    /**
+     * The request as an operation of an agent's API, followed to its end: each change of its state
+     * said as it comes (redrawn on a terminal, plain lines when piped); exit 0 when it succeeded,
+     * 1 when it failed, 2 when the API refused the request (nothing was submitted).
+     */
+    private int throughApi(ApiClient api, String noun, String verb, String name, Args a)
+            throws ApiClient.Unreachable, InterruptedException {
+        Map<String, Object> body = null;
+        if (verb.equals("move")) {
+            body = new LinkedHashMap<>();
+            body.put("to", a.get("--to"));
+            body.put("mode", a.get("--mode") == null ? "live" : a.get("--mode"));
+        } else if (verb.equals("resume")) {
+            body = Map.of("failback", a.flag("--failback"));
+        }
+        String path = "/api/v1/" + noun + "s/" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8)
+                + "/" + verb;
+        ApiClient.Answer ans = api.post(path, body);
+        String what = "havm " + noun + " " + verb + " " + name;
+        if (ans.status() != 202) {
+            String why = ans.body().path("error").asText(ans.body().toString());
+            if (ans.status() == 401 || ans.status() == 403) {
+                why += " (" + ans.status() + " from " + ans.url() + ": give a token of scope "
+                        + (verb.equals("shutdown") ? "admin" : "operator") + " in HAVM_API_TOKEN)";
+            }
+            throw new InvalidInputException(what, why);
+        }
+        com.fasterxml.jackson.databind.JsonNode op = ans.body();
+        String id = op.path("id").asText();
+        Duration within = Duration.ofMinutes(30);
+        if (op.hasNonNull("deadline")) {
+            within = Duration.between(Instant.now(), Instant.parse(op.path("deadline").asText())).plusSeconds(30);
+        }
+        com.fasterxml.jackson.databind.JsonNode last;
+        try (io.havm.util.Progress progress = io.havm.util.Progress.to(a.flag("--json") ? err : out)) {
+            progress.accept(what + ": operation " + id + " through " + ans.url());
+            last = api.follow(id, within, o -> progress.accept("  " + o.path("state").asText() + ": "
+                    + o.path("message").asText()));
+        }
+        String state = last.path("state").asText();
+        if (a.flag("--json")) {
+            out.println(last);
+        } else {
+            out.println(what + ": " + state + (state.equals("succeeded") || state.equals("failed") ? ""
+                    : " (still " + state + " after " + within.toSeconds() + " s: havm events)"));
+        }
+        return state.equals("succeeded") ? 0 : 1;
     }
 
     /**

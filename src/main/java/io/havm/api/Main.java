@@ -209,7 +209,7 @@ public final class Main {
             case "zookeeper" -> new ZooKeeperCommand(out, err).run(rest);
             case "status" -> new ClusterCommands(out).status(rest);
             case "events" -> new ClusterCommands(out).events(rest);
-            case "group", "node" -> new ClusterCommands(out).request(cmd, rest);
+            case "group", "node" -> new ClusterCommands(out, err).request(cmd, rest);
             case "sim" -> sim(rest);
             case "validate" -> io.havm.validate.ValidateCommand.run(rest, out, err);
             case "drill" -> {

@@ -199,8 +199,12 @@ final class BenchSupport {
 
     /** The havm command as an operator runs it (what ./havm execs, without the launcher's install and build check). */
     static List<String> havm(Path home, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("java", "-Dhavm.home=" + home, "-jar",
-                home.resolve("target/havm.jar").toString()));
+        List<String> cmd = new ArrayList<>(List.of("java"));
+        Path jsa = home.resolve("target/havm.jsa");
+        if (java.nio.file.Files.isRegularFile(jsa)) { // as the launcher runs it (ci/cds-archive)
+            cmd.addAll(List.of("-XX:SharedArchiveFile=" + jsa, "-Xlog:disable"));
+        }
+        cmd.addAll(List.of("-Dhavm.home=" + home, "-jar", home.resolve("target/havm.jar").toString()));
         cmd.addAll(List.of(args));
         return cmd;
     }

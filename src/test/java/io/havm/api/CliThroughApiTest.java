@@ -5,19 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.config.ClusterConfigLoader;
-import io.havm.coordination.EmbeddedZooKeeper;
 import io.havm.coordination.FreePorts;
 import io.havm.coordination.QuietZooKeeper;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
+import io.havm.engine.ElectedCoordinator;
 import io.havm.http.ApiServer;
 import io.havm.model.ClusterSpec;
 import io.havm.model.MoveMode;
 import io.havm.policy.ClusterState;
 import io.havm.policy.GroupPhase;
 import io.havm.policy.Input;
-import io.havm.port.Clock;
-import io.havm.port.Coordination;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -33,7 +31,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,13 +49,10 @@ class CliThroughApiTest {
     @TempDir
     Path tmp;
 
-    private EmbeddedZooKeeper server;
-    private ZkCoordination coord;
+    private ElectedCoordinator coordinator;
     private ZkCoordination agentZk;
     private ClusterStore cstore;
     private ApiServer api;
-    private ClusterState state;
-    private final AtomicLong epoch = new AtomicLong();
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
     private Path config;
@@ -66,9 +60,8 @@ class CliThroughApiTest {
 
     @BeforeEach
     void start() throws Exception {
-        int zkPort = FreePorts.pick(1)[0];
-        server = EmbeddedZooKeeper.standalone("127.0.0.1", zkPort, tmp.resolve("zk"), EmbeddedZooKeeper.Settings.FAST)
-                .start();
+        coordinator = new ElectedCoordinator(tmp.resolve("zk"), "/havm/clitest", "kvm1");
+        cstore = coordinator.store;
         Path cert = tmp.resolve("api.crt");
         Path key = tmp.resolve("api.key");
         io.havm.util.Exec.run(Duration.ofSeconds(30), List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -81,7 +74,7 @@ class CliThroughApiTest {
         config = Files.writeString(tmp.resolve("cluster.yaml"), """
                 cluster:
                   name: clitest
-                  zookeeper: '127.0.0.1:%d'
+                  zookeeper: '%s'
                   api: {port: %d, tls: {certificate: %s, key: %s}, tokens: %s}
                   nodes:
                     - {name: kvm1, uri: 'qemu+tcp://127.0.0.1/system', memoryMiB: 8192}
@@ -90,27 +83,12 @@ class CliThroughApiTest {
                   web:
                     resources:
                       vm: {type: vm, memoryMiB: 1024, properties: {domain: web}}
-                """.formatted(zkPort, apiPort, cert, key, tokens));
+                """.formatted(coordinator.server.connectString(), apiPort, cert, key, tokens));
         ClusterSpec spec = ClusterConfigLoader.load(config).spec();
-        coord = new ZkCoordination(server.connectString(), "/havm/clitest", Duration.ofSeconds(4), Duration.ofSeconds(4));
-        coord.join("kvm1", new byte[0]);
-        coord.elect("kvm1", new Coordination.Leadership() {
-            @Override
-            public void elected(long e) {
-                epoch.set(e);
-            }
-
-            @Override
-            public void revoked() {}
-        });
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> epoch.get() > 0);
-        cstore = new ClusterStore(coord, "kvm1", Clock.SYSTEM);
-        state = new ClusterState(new TreeMap<>(Map.of("kvm1", ClusterState.Node.up("kvm1"), "kvm2",
+        coordinator.put(new ClusterState(new TreeMap<>(Map.of("kvm1", ClusterState.Node.up("kvm1"), "kvm2",
                 ClusterState.Node.up("kvm2"))), new TreeMap<>(Map.of("web", web(GroupPhase.ONLINE, "kvm1"))),
-                Instant.now(), Instant.now(), null);
-        cstore.putState(null, state, epoch.get());
-        agentZk = new ZkCoordination(server.connectString(), "/havm/clitest", Duration.ofSeconds(4), Duration.ofSeconds(4));
-        agentZk.join("kvm2", new byte[0]);
+                Instant.now(), Instant.now(), null));
+        agentZk = coordinator.session("kvm2");
         api = new ApiServer(spec.api(), "kvm2", agentZk, spec, new PrometheusRegistry()::scrape, line -> {}).start();
     }
 
@@ -120,8 +98,7 @@ class CliThroughApiTest {
             api.close();
         }
         agentZk.close();
-        coord.close();
-        server.close();
+        coordinator.close();
     }
 
     private static ClusterState.Group web(GroupPhase phase, String node) {
@@ -143,9 +120,9 @@ class CliThroughApiTest {
         assertEquals(new Input.MoveGroup("web", "kvm2", MoveMode.LIVE), cstore.inputs().get(0).value());
         // still waiting: the move has not happened
         assertTrue(!move.isDone(), out.toString(StandardCharsets.UTF_8));
-        ClusterState next = new ClusterState(state.nodes(), new TreeMap<>(Map.of("web", web(GroupPhase.ONLINE, "kvm2"))),
-                state.firstNodeUpAt(), state.formedAt(), null);
-        cstore.putState(state, next, epoch.get());
+        ClusterState state = coordinator.state();
+        coordinator.put(new ClusterState(state.nodes(), new TreeMap<>(Map.of("web", web(GroupPhase.ONLINE, "kvm2"))),
+                state.firstNodeUpAt(), state.formedAt(), null));
         assertEquals(0, move.get(20, TimeUnit.SECONDS), out + "\n" + err);
         String said = out.toString(StandardCharsets.UTF_8);
         assertTrue(said.contains("havm group move web: operation ") && said.contains(" through https://127.0.0.1:"), said);

@@ -1,22 +1,20 @@
 package io.havm.http;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.havm.config.ClusterConfigLoader;
-import io.havm.coordination.EmbeddedZooKeeper;
-import io.havm.coordination.FreePorts;
 import io.havm.coordination.QuietZooKeeper;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
+import io.havm.engine.ElectedCoordinator;
 import io.havm.model.ApiSpec;
 import io.havm.model.MoveMode;
 import io.havm.policy.ClusterState;
 import io.havm.policy.GroupPhase;
 import io.havm.policy.Input;
 import io.havm.policy.NodeStatus;
-import io.havm.port.Clock;
-import io.havm.port.Coordination;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,8 +32,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
-
-import static org.awaitility.Awaitility.await;
 
 /**
  * The dashboard in a real browser (Debian's headless Chromium through chromedriver) against a real
@@ -55,40 +50,22 @@ class DashboardTest {
     @TempDir
     Path tmp;
 
-    private EmbeddedZooKeeper server;
-    private ZkCoordination coord;
+    private ElectedCoordinator coordinator;
     private ZkCoordination agentZk;
     private ClusterStore cstore;
     private ApiServer api;
-    private ClusterState state;
-    private final AtomicLong epoch = new AtomicLong();
 
     @BeforeEach
     void start() throws Exception {
-        server = EmbeddedZooKeeper.standalone("127.0.0.1", FreePorts.pick(1)[0], tmp.resolve("zk"),
-                EmbeddedZooKeeper.Settings.FAST).start();
-        coord = new ZkCoordination(server.connectString(), "/havm/dash", Duration.ofSeconds(4), Duration.ofSeconds(4));
-        coord.join("kvm1", new byte[0]);
-        coord.elect("kvm1", new Coordination.Leadership() {
-            @Override
-            public void elected(long e) {
-                epoch.set(e);
-            }
-
-            @Override
-            public void revoked() {}
-        });
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> epoch.get() > 0);
-        cstore = new ClusterStore(coord, "kvm1", Clock.SYSTEM);
-        state = new ClusterState(new TreeMap<>(Map.of("kvm1", ClusterState.Node.up("kvm1"), "kvm2",
+        coordinator = new ElectedCoordinator(tmp.resolve("zk"), "/havm/dash", "kvm1");
+        cstore = coordinator.store;
+        coordinator.put(new ClusterState(new TreeMap<>(Map.of("kvm1", ClusterState.Node.up("kvm1"), "kvm2",
                 ClusterState.Node.up("kvm2"), "kvm3", ClusterState.Node.up("kvm3"))),
                 new TreeMap<>(Map.of("web", group("web", GroupPhase.ONLINE, "kvm1"),
-                        "db", group("db", GroupPhase.ONLINE, "kvm2"))), Instant.now(), Instant.now(), null);
-        cstore.putState(null, state, epoch.get());
-        cstore.events(List.of(Instant.now() + " kvm1 group web: none -> online on kvm1 (adopted)",
-                Instant.now() + " kvm2 group db: none -> online on kvm2 (adopted)"), epoch.get());
-        agentZk = new ZkCoordination(server.connectString(), "/havm/dash", Duration.ofSeconds(4), Duration.ofSeconds(4));
-        agentZk.join("kvm3", new byte[0]);
+                        "db", group("db", GroupPhase.ONLINE, "kvm2"))), Instant.now(), Instant.now(), null));
+        coordinator.events(Instant.now() + " kvm1 group web: none -> online on kvm1 (adopted)",
+                Instant.now() + " kvm2 group db: none -> online on kvm2 (adopted)");
+        agentZk = coordinator.session("kvm3");
         Path tokens = tmp.resolve("tokens");
         Files.writeString(tokens, "read viewer " + READ + "\noperator ops " + OPERATOR + "\n");
         Files.setPosixFilePermissions(tokens, PosixFilePermissions.fromString("rw-------"));
@@ -119,18 +96,12 @@ class DashboardTest {
             api.close();
         }
         agentZk.close();
-        coord.close();
-        server.close();
+        coordinator.close();
     }
 
     static ClusterState.Group group(String name, GroupPhase phase, String node) {
         return new ClusterState.Group(name, phase, node, null, null, true, List.of(), Map.of(), Set.of(), Set.of(),
                 null, null, 0, 0, null);
-    }
-
-    private void put(ClusterState next) {
-        cstore.putState(state, next, epoch.get());
-        state = next;
     }
 
     private static ClusterState.Node fenced(String name) {
@@ -164,15 +135,16 @@ class DashboardTest {
 
             // kvm1 is lost: fenced, web starts on kvm3 -- the page follows through the event stream alone
             Instant t0 = Instant.now();
-            cstore.events(List.of(t0 + " kvm1 node: up -> lost (session expired)",
-                    t0 + " kvm1 group web: online on kvm1 -> awaiting-fence on kvm1 (node lost)"), epoch.get());
-            put(new ClusterState(new TreeMap<>(Map.of("kvm1", fenced("kvm1"), "kvm2", ClusterState.Node.up("kvm2"),
+            coordinator.events(t0 + " kvm1 node: up -> lost (session expired)",
+                    t0 + " kvm1 group web: online on kvm1 -> awaiting-fence on kvm1 (node lost)");
+            ClusterState state = coordinator.state();
+            coordinator.put(new ClusterState(new TreeMap<>(Map.of("kvm1", fenced("kvm1"), "kvm2", ClusterState.Node.up("kvm2"),
                     "kvm3", ClusterState.Node.up("kvm3"))), new TreeMap<>(Map.of("web",
                     group("web", GroupPhase.ONLINE, "kvm3"), "db", group("db", GroupPhase.ONLINE, "kvm2"))),
                     state.firstNodeUpAt(), state.formedAt(), null));
-            cstore.events(List.of(t0.plusMillis(2100) + " kvm1 node: lost -> fenced (fence_ipmilan: off)",
+            coordinator.events(t0.plusMillis(2100) + " kvm1 node: lost -> fenced (fence_ipmilan: off)",
                     t0.plusMillis(2100) + " kvm3 group web: awaiting-fence on kvm1 -> starting on kvm3 (fenced)",
-                    t0.plusMillis(4600) + " kvm3 group web: starting on kvm3 -> online on kvm3 (started)"), epoch.get());
+                    t0.plusMillis(4600) + " kvm3 group web: starting on kvm3 -> online on kvm3 (started)");
             b.until(Duration.ofSeconds(15), d -> "kvm3".equals(b.owner("web")));
             assertEquals("fenced", b.driver.findElement(By.cssSelector("[data-node='kvm1']")).getAttribute("data-state"));
             // the incident, phase by phase, drawn to scale with each phase's seconds

@@ -172,12 +172,12 @@ class ClusterIT {
     }
 
     /**
-     * Four minutes (-Dhavm.soakMinutes) with six busy guests on two cores and every agent, libvirtd
+     * Three minutes (-Dhavm.soakMinutes) with six busy guests on two cores and every agent, libvirtd
      * and ZooKeeper competing for them: not one failover, restart or fence.
      */
     @Test
     void noFalseFailoverWithSixBusyGuests() throws Exception {
-        Duration soak = Duration.ofMinutes(Long.getLong("havm.soakMinutes", 4));
+        Duration soak = Duration.ofMinutes(Long.getLong("havm.soakMinutes", 3));
         Map<String, RealLab.TestVm> groups = new LinkedHashMap<>();
         StringBuilder yaml = new StringBuilder();
         for (int i = 1; i <= 6; i++) {

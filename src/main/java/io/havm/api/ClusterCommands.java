@@ -413,7 +413,8 @@ final class ClusterCommands {
         }
         String verb = args.get(0);
         List<String> rest = args.subList(1, args.size());
-        checkVerb(noun, verb);
+        io.havm.policy.Requests.checkVerb("havm " + noun, verb, noun.equals("group") ? io.havm.policy.Requests.GROUP_VERBS
+                : io.havm.policy.Requests.NODE_VERBS); // before its options: each subcommand takes its own
         // each subcommand takes its own options: --to and --mode for group move, --failback for node resume
         String usage = switch (verb) {
             case "move" -> "havm group move G --to N [--mode M] --config cluster.yaml [--json]";
@@ -423,7 +424,7 @@ final class ClusterCommands {
         Args a = Args.parse("havm " + noun + " " + verb, rest, verb.equals("move") ? Set.of("--config", "--to", "--mode")
                 : Set.of("--config"), verb.equals("resume") ? Set.of("--failback", "--json") : Set.of("--json"), 1, usage);
         ClusterSpec fileSpec = spec(a, "havm " + noun);
-        checkSyntax(noun, verb, a); // what needs no cluster is refused before connecting to it
+        checkSyntax(verb, a); // what needs no cluster is refused before connecting to it
         String name = a.positional.get(0);
         java.util.Optional<ApiClient> api = ApiClient.of(fileSpec, verb.equals("shutdown") ? "admin" : "operator",
                 System.getenv());
@@ -494,19 +495,6 @@ final class ClusterCommands {
     }
 
     /**
-     * The subcommand, before its options are read (each takes its own); checkSyntax says it again
-     * with its options.
-     */
-    private static void checkVerb(String noun, String verb) {
-        List<String> verbs = noun.equals("group") ? List.of("move", "online", "offline")
-                : List.of("drain", "resume", "shutdown");
-        if (!verbs.contains(verb)) {
-            throw new InvalidInputException("havm " + noun, "unknown subcommand '" + verb + "' (allowed: "
-                    + String.join(", ", verbs) + ")");
-        }
-    }
-
-    /**
      * Where a group or node request goes: the one seam between these commands and the cluster.
      * Today it is stored in the cluster store (ZooKeeper) for the coordinator; a client of an
      * agent's API takes this place when one answers, the commands' parsing and output unchanged.
@@ -523,9 +511,7 @@ final class ClusterCommands {
     }
 
     /** The subcommand and its options, before any name is looked up in the cluster. */
-    private static void checkSyntax(String noun, String verb, Args a) {
-        io.havm.policy.Requests.checkVerb("havm " + noun, verb, noun.equals("group") ? io.havm.policy.Requests.GROUP_VERBS
-                : io.havm.policy.Requests.NODE_VERBS);
+    private static void checkSyntax(String verb, Args a) {
         if (verb.equals("move")) {
             a.require("havm group move", "--to", "havm group move G --to N --mode live|quick|offline");
             io.havm.policy.Requests.mode("--mode", a.get("--mode"));

@@ -13,6 +13,7 @@ import io.havm.coordination.QuietZooKeeper;
 import io.havm.coordination.ZkCoordination;
 import io.havm.engine.ClusterStore;
 import io.havm.engine.Codec;
+import io.havm.engine.ElectedCoordinator;
 import io.havm.model.ApiSpec;
 import io.havm.model.ClusterSpec;
 import io.havm.model.MoveMode;
@@ -20,12 +21,9 @@ import io.havm.policy.ClusterState;
 import io.havm.policy.GroupPhase;
 import io.havm.policy.Input;
 import io.havm.port.Clock;
-import io.havm.port.Coordination;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.InputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -44,7 +42,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
@@ -71,11 +68,10 @@ class ApiServerTest {
     private ZkCoordination coord;
     private ZkCoordination agentZk;
     private ClusterStore cstore;
-    private final AtomicLong epoch = new AtomicLong();
+    private ElectedCoordinator coordinator;
     private ApiServer api;
     private HttpClient http;
     private String base;
-    private ClusterState state;
     private final List<String> log = new CopyOnWriteArrayList<>();
     private volatile boolean metricsFail;
 
@@ -96,29 +92,16 @@ class ApiServerTest {
 
     @BeforeEach
     void start() throws Exception {
-        server = EmbeddedZooKeeper.standalone("127.0.0.1", freePort(), tmp.resolve("zk"),
-                EmbeddedZooKeeper.Settings.FAST).start();
-        coord = new ZkCoordination(server.connectString(), ROOT, Duration.ofSeconds(4), Duration.ofSeconds(4));
-        coord.join("kvm1", new byte[0]);
-        coord.elect("kvm1", new Coordination.Leadership() {
-            @Override
-            public void elected(long e) {
-                epoch.set(e);
-            }
-
-            @Override
-            public void revoked() {}
-        });
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(20)).until(() -> epoch.get() > 0);
-        cstore = new ClusterStore(coord, "kvm1", Clock.SYSTEM);
-        state = new ClusterState(new TreeMap<>(Map.of("kvm1", ClusterState.Node.up("kvm1"), "kvm2",
+        coordinator = new ElectedCoordinator(tmp.resolve("zk"), ROOT, "kvm1");
+        server = coordinator.server; // closed by itself where a test stops ZooKeeper
+        coord = coordinator.zk;
+        cstore = coordinator.store;
+        coordinator.put(new ClusterState(new TreeMap<>(Map.of("kvm1", ClusterState.Node.up("kvm1"), "kvm2",
                 ClusterState.Node.up("kvm2"))), new TreeMap<>(Map.of("web", group("web", GroupPhase.ONLINE, "kvm1", null),
-                "db", group("db", GroupPhase.ONLINE, "kvm2", null))), Instant.now(), Instant.now(), null);
-        cstore.putState(null, state, epoch.get());
-        cstore.events(List.of(Instant.now() + " kvm1 group web: none -> online on kvm1 (adopted)"), epoch.get());
+                "db", group("db", GroupPhase.ONLINE, "kvm2", null))), Instant.now(), Instant.now(), null));
+        coordinator.events(Instant.now() + " kvm1 group web: none -> online on kvm1 (adopted)");
 
-        agentZk = new ZkCoordination(server.connectString(), ROOT, Duration.ofSeconds(4), Duration.ofSeconds(4));
-        agentZk.join("kvm2", new byte[0]);
+        agentZk = coordinator.session("kvm2");
         Path cert = tmp.resolve("api.crt");
         Path key = tmp.resolve("api.key");
         Process p = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
@@ -174,20 +157,14 @@ class ApiServerTest {
     }
 
     private void put(ClusterState next) {
-        cstore.putState(state, next, epoch.get());
-        state = next;
+        coordinator.put(next);
     }
 
     private ClusterState withGroup(ClusterState.Group g) {
+        ClusterState state = coordinator.state();
         TreeMap<String, ClusterState.Group> groups = new TreeMap<>(state.groups());
         groups.put(g.name(), g);
         return new ClusterState(state.nodes(), groups, state.firstNodeUpAt(), state.formedAt(), state.failbackTo());
-    }
-
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     private HttpResponse<String> get(String path, String token) throws Exception {
@@ -226,7 +203,7 @@ class ApiServerTest {
         assertEquals("apitest", c.get("name").asText());
         assertTrue(c.get("formed").asBoolean());
         assertEquals("kvm1", c.get("coordinator").asText());
-        assertEquals(epoch.get(), c.get("epoch").asLong());
+        assertEquals(coordinator.epoch(), c.get("epoch").asLong());
         assertEquals("[\"kvm1\",\"kvm2\"]", c.get("members").toString());
         assertEquals("connected", c.get("zookeeper").asText());
 
@@ -257,7 +234,7 @@ class ApiServerTest {
         assertEquals(1, ev.get("next").asLong());
         assertEquals(0, json(get("/api/v1/events?since=1", READ)).get("events").size());
         cstore.events(List.of(Instant.now() + " kvm2 group db: none -> online on kvm2 (adopted)",
-                Instant.now() + " kvm1 node: up -> up/paused (operator)", Instant.now() + " kvm1 group web: x"), epoch.get());
+                Instant.now() + " kvm1 node: up -> up/paused (operator)", Instant.now() + " kvm1 group web: x"), coordinator.epoch());
         JsonNode paged = json(get("/api/v1/events?limit=2", READ));
         assertEquals("[1, 2]", paged.findValues("seq").toString());
         assertEquals(2, paged.get("next").asLong());
@@ -460,7 +437,7 @@ class ApiServerTest {
         r = post("/api/v1/groups/db/move", OPERATOR, "{\"to\":\"kvm1\"}");
         String refused = "/api/v1/operations/" + json(r).get("id").asText();
         cstore.events(List.of(Instant.now() + " kvm1 refused: move db to kvm1: not a usable owner now (candidates:"
-                + " none)"), epoch.get());
+                + " none)"), coordinator.epoch());
         await().atMost(Duration.ofSeconds(10)).until(() -> json(get(refused, READ)).get("state").asText(),
                 "failed"::equals);
         assertTrue(json(get(refused, READ)).get("message").asText().startsWith("the coordinator refused it: kvm1"
@@ -508,7 +485,7 @@ class ApiServerTest {
         // Last-Event-ID 0: the line written before is sent again, with its seq as id
         await().atMost(Duration.ofSeconds(10)).until(() -> got.contains("id: 1"));
         await().atMost(Duration.ofSeconds(10)).until(() -> got.contains("event: state"));
-        cstore.events(List.of(Instant.now() + " kvm1 node: up -> up/draining (operator drain)"), epoch.get());
+        cstore.events(List.of(Instant.now() + " kvm1 node: up -> up/draining (operator drain)"), coordinator.epoch());
         await().atMost(Duration.ofSeconds(10)).until(() -> got.contains("id: 2"));
         assertTrue(got.stream().anyMatch(l -> l.startsWith("data: ") && l.contains("\"seq\":2")
                 && l.contains("up/draining")), got.toString());

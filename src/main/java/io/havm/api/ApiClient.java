@@ -7,9 +7,9 @@ import io.havm.model.ClusterSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -21,7 +21,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
+import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -38,14 +40,17 @@ import javax.net.ssl.TrustManagerFactory;
 final class ApiClient {
     static final Duration CONNECT = Duration.ofSeconds(1);
     /** How often an operation is asked about while the CLI follows it. */
-    static final Duration POLL = Duration.ofMillis(100);
+    static final Duration POLL = Duration.ofMillis(50);
 
-    private final HttpClient http;
+    /** How long an agent may take to answer one request. */
+    static final Duration READ = Duration.ofSeconds(10);
+
+    private final SSLSocketFactory tls;
     private final List<String> urls;
     private final String token;
 
-    private ApiClient(HttpClient http, List<String> urls, String token) {
-        this.http = http;
+    private ApiClient(SSLSocketFactory tls, List<String> urls, String token) {
+        this.tls = tls;
         this.urls = urls;
         this.token = token;
     }
@@ -83,11 +88,11 @@ final class ApiClient {
                 urls.add(u.endsWith("/") ? u.substring(0, u.length() - 1) : u);
             }
         }
-        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(CONNECT);
+        SSLSocketFactory tls = null; // null: the system's trust store, as any HTTPS client
         if (api.tls() && api.certificate() != null && Files.isReadable(api.certificate())) {
-            b.sslContext(trusting(api.certificate()));
+            tls = trustingCached(api.certificate());
         }
-        return Optional.of(new ApiClient(b.build(), urls, token.strip()));
+        return Optional.of(new ApiClient(tls, urls, token.strip()));
     }
 
     /** The first token of {@code scope} or above in the tokens file, if this user may read it. */
@@ -111,6 +116,21 @@ final class ApiClient {
         return null;
     }
 
+    /** TLS contexts by certificate file and version: a resident client's commands resume their TLS sessions. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, SSLSocketFactory> CONTEXTS =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static SSLSocketFactory trustingCached(Path certificate) {
+        String key;
+        try {
+            key = certificate.toAbsolutePath() + " " + Files.getLastModifiedTime(certificate).toMillis() + " "
+                    + Files.size(certificate);
+        } catch (IOException e) {
+            return trusting(certificate).getSocketFactory();
+        }
+        return CONTEXTS.computeIfAbsent(key, k -> trusting(certificate).getSocketFactory());
+    }
+
     private static SSLContext trusting(Path certificate) {
         try (InputStream in = Files.newInputStream(certificate)) {
             KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
@@ -128,38 +148,66 @@ final class ApiClient {
     }
 
     /** POSTs {@code body} (null: none) to {@code path} on the first agent that answers. */
-    Answer post(String path, Map<String, Object> body) throws Unreachable, InterruptedException {
-        String json = body == null ? "" : Codec.json().valueToTree(body).toString();
-        return send(u -> HttpRequest.newBuilder(URI.create(u + path)).timeout(Duration.ofSeconds(10))
-                .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+    Answer post(String path, Map<String, Object> body) throws Unreachable {
+        byte[] json = (body == null ? "" : Codec.json().valueToTree(body).toString()).getBytes(StandardCharsets.UTF_8);
+        return send("POST", path, json);
     }
 
     /** GETs {@code path} from the first agent that answers. */
-    Answer get(String path) throws Unreachable, InterruptedException {
-        return send(u -> HttpRequest.newBuilder(URI.create(u + path)).timeout(Duration.ofSeconds(10))
-                .header("Authorization", "Bearer " + token).GET().build());
+    Answer get(String path) throws Unreachable {
+        return send("GET", path, null);
     }
 
-    private Answer send(java.util.function.Function<String, HttpRequest> request)
-            throws Unreachable, InterruptedException {
+    /**
+     * One request on the first agent that answers. {@link HttpURLConnection}, not the JDK's
+     * {@code java.net.http} client: that one builds the default TLS context (the system's whole
+     * trust store) and an executor before its first request, about a third of a second of a
+     * command's start here; this one keeps its connection alive between the calls of a command.
+     */
+    private Answer send(String method, String path, byte[] body) throws Unreachable {
         List<String> why = new ArrayList<>();
         for (String u : urls) {
+            HttpURLConnection c = null;
             try {
-                HttpResponse<String> r = http.send(request.apply(u), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 503) { // that agent is cut off from ZooKeeper: another may not be
+                c = (HttpURLConnection) URI.create(u + path).toURL().openConnection();
+                if (c instanceof HttpsURLConnection https && tls != null) {
+                    https.setSSLSocketFactory(tls);
+                }
+                c.setConnectTimeout((int) CONNECT.toMillis());
+                c.setReadTimeout((int) READ.toMillis());
+                c.setRequestMethod(method);
+                c.setRequestProperty("Authorization", "Bearer " + token);
+                c.setRequestProperty("Accept", "application/json");
+                if (body != null) {
+                    c.setDoOutput(true);
+                    c.setRequestProperty("Content-Type", "application/json");
+                    c.setFixedLengthStreamingMode(body.length);
+                    try (OutputStream o = c.getOutputStream()) {
+                        o.write(body);
+                    }
+                }
+                int status = c.getResponseCode();
+                byte[] answer;
+                try (InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream()) {
+                    answer = in == null ? new byte[0] : in.readAllBytes();
+                }
+                if (status == 503) { // that agent is cut off from ZooKeeper: another may not be
                     why.add(u + ": 503");
                     continue;
                 }
-                JsonNode body;
+                String text = new String(answer, StandardCharsets.UTF_8);
+                JsonNode json;
                 try {
-                    body = Codec.json().readTree(r.body().isEmpty() ? "{}" : r.body());
+                    json = Codec.json().readTree(text.isEmpty() ? "{}" : text);
                 } catch (IOException e) {
-                    body = Codec.json().createObjectNode().put("error", r.body());
+                    json = Codec.json().createObjectNode().put("error", text);
                 }
-                return new Answer(r.statusCode(), body, u);
-            } catch (IOException e) {
+                return new Answer(status, json, u);
+            } catch (IOException | IllegalArgumentException e) {
                 why.add(u + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+                if (c != null) {
+                    c.disconnect();
+                }
             }
         }
         throw new Unreachable(String.join("; ", why));

@@ -38,9 +38,19 @@ final class ClusterCommands {
         this(out, System.err);
     }
 
+    /** The environment a request's API token comes from (HAVM_API_TOKEN), and whether the user sees a terminal. */
+    private final Map<String, String> env;
+    private final boolean terminal;
+
     ClusterCommands(PrintStream out, PrintStream err) {
+        this(out, err, System.getenv(), System.console() != null);
+    }
+
+    ClusterCommands(PrintStream out, PrintStream err, Map<String, String> env, boolean terminal) {
         this.out = out;
         this.err = err;
+        this.env = env;
+        this.terminal = terminal;
     }
 
     static ClusterSpec spec(Args a, String command) {
@@ -427,7 +437,7 @@ final class ClusterCommands {
         checkSyntax(verb, a); // what needs no cluster is refused before connecting to it
         String name = a.positional.get(0);
         java.util.Optional<ApiClient> api = ApiClient.of(fileSpec, verb.equals("shutdown") ? "admin" : "operator",
-                System.getenv());
+                env);
         if (api.isPresent()) {
             try {
                 return throughApi(api.get(), noun, verb, name, a);
@@ -479,7 +489,7 @@ final class ClusterCommands {
             within = Duration.between(Instant.now(), Instant.parse(op.path("deadline").asText())).plusSeconds(30);
         }
         com.fasterxml.jackson.databind.JsonNode last;
-        try (io.havm.util.Progress progress = io.havm.util.Progress.to(a.flag("--json") ? err : out)) {
+        try (io.havm.util.Progress progress = io.havm.util.Progress.to(a.flag("--json") ? err : out, terminal)) {
             progress.accept(what + ": operation " + id + " through " + ans.url());
             last = api.follow(id, within, o -> progress.accept("  " + o.path("state").asText() + ": "
                     + o.path("message").asText()));

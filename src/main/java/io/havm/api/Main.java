@@ -145,10 +145,20 @@ public final class Main {
     /** What guest-cluster takes from outside (the test guest, LUN sizes); tests replace it. */
     io.havm.guestcluster.GuestClusters.Env guestClusterEnv;
 
+    /** The caller's environment and whether it sees a terminal: this process's, or a resident client's caller's. */
+    private final Map<String, String> env;
+    private final boolean terminal;
+
     Main(Path home, PrintStream out, PrintStream err) {
+        this(home, out, err, System.getenv(), System.console() != null);
+    }
+
+    Main(Path home, PrintStream out, PrintStream err, Map<String, String> env, boolean terminal) {
         this.home = home;
         this.out = out;
         this.err = err;
+        this.env = env;
+        this.terminal = terminal;
         this.guestClusterEnv = GuestClusterCommands.realEnv(home);
     }
 
@@ -209,7 +219,7 @@ public final class Main {
             case "zookeeper" -> new ZooKeeperCommand(out, err).run(rest);
             case "status" -> new ClusterCommands(out).status(rest);
             case "events" -> new ClusterCommands(out).events(rest);
-            case "group", "node" -> new ClusterCommands(out, err).request(cmd, rest);
+            case "group", "node" -> new ClusterCommands(out, err, env, terminal).request(cmd, rest);
             case "sim" -> sim(rest);
             case "validate" -> io.havm.validate.ValidateCommand.run(rest, out, err);
             case "drill" -> {

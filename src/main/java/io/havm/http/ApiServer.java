@@ -156,6 +156,10 @@ public final class ApiServer implements AutoCloseable {
             });
             routes(config.routes);
             config.routes.exception(ApiError.class, (e, ctx) -> error(ctx, e));
+            // Javalin's own answers (no such endpoint, a method the path does not take) in the API's shape
+            config.routes.exception(io.javalin.http.HttpResponseException.class, (e, ctx) -> error(ctx,
+                    new ApiError(e.getStatus(), e.getStatus() == 404 ? "no endpoint " + ctx.method() + " "
+                            + ctx.path() + " (the endpoints are in /api/v1/openapi.json)" : e.getMessage(), null)));
             config.routes.exception(Requests.Unknown.class, (e, ctx) -> error(ctx, new ApiError(404, e.getMessage(),
                     e.kind(), null, e.known())));
             config.routes.exception(InvalidInputException.class, (e, ctx) -> error(ctx, new ApiError(400,

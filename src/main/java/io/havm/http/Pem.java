@@ -26,7 +26,7 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * server's first) and its private key ({@code PRIVATE KEY}, PKCS#8; RSA or EC), put in an
  * in-memory key store for Jetty. Errors name the file and what is wrong, never the key.
  */
-final class Pem {
+public final class Pem {
     private static final Pattern BLOCK = Pattern.compile(
             "-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\\s]*)-----END \\1-----");
 
@@ -43,6 +43,25 @@ final class Pem {
             f.setKeyStorePassword(new String(password));
             f.setIncludeProtocols("TLSv1.3", "TLSv1.2");
             return f;
+        } catch (java.security.GeneralSecurityException | IOException e) {
+            throw new InvalidInputException(certificate + ", " + key, "cannot make a TLS key store of them: "
+                    + e.getMessage());
+        }
+    }
+
+    /** A server TLS context of {@code certificate} and {@code key}, for an HTTPS server other than Jetty. */
+    public static javax.net.ssl.SSLContext serverContext(Path certificate, Path key) {
+        char[] password = "havm".toCharArray(); // the store never leaves this process
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            ks.setKeyEntry("api", privateKey(key), password, certificates(certificate).toArray(new Certificate[0]));
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, password);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(kmf.getKeyManagers(), null, null);
+            return ctx;
         } catch (java.security.GeneralSecurityException | IOException e) {
             throw new InvalidInputException(certificate + ", " + key, "cannot make a TLS key store of them: "
                     + e.getMessage());

@@ -197,6 +197,10 @@ final class BenchSupport {
         return null;
     }
 
+    /** The commands the launcher runs with the quick compiler alone (./havm). */
+    private static final java.util.Set<String> QUICK_JIT = java.util.Set.of("group", "node", "status", "events",
+            "config", "vm", "storage", "guest-cluster");
+
     /** The havm command as an operator runs it (what ./havm execs, without the launcher's install and build check). */
     static List<String> havm(Path home, String... args) {
         List<String> cmd = new ArrayList<>(List.of("java"));
@@ -204,9 +208,66 @@ final class BenchSupport {
         if (java.nio.file.Files.isRegularFile(jsa)) { // as the launcher runs it (ci/cds-archive)
             cmd.addAll(List.of("-XX:SharedArchiveFile=" + jsa, "-Xlog:disable"));
         }
+        if (args.length > 0 && QUICK_JIT.contains(args[0])) { // as the launcher runs a short command
+            cmd.add("-XX:TieredStopAtLevel=1");
+        }
         cmd.addAll(List.of("-Dhavm.home=" + home, "-jar", home.resolve("target/havm.jar").toString()));
         cmd.addAll(List.of(args));
         return cmd;
+    }
+
+    /**
+     * The launcher ({@code ./havm}) as an operator runs it, with its resident client in a directory
+     * of the bench's own: the first group or node command starts the resident, the next ones go
+     * through it. {@link #close} stops that resident (this bench started it).
+     */
+    static final class Launcher implements AutoCloseable {
+        private final Path home;
+        private final Path dir;
+
+        Launcher(Path home, Path dir) {
+            this.home = home;
+            this.dir = dir;
+        }
+
+        /** Runs {@code ./havm ARGS}, through the resident when {@code resident}, else in a JVM of its own. */
+        Exec.Outcome run(boolean resident, String... args) {
+            Map<String, String> env = new java.util.HashMap<>(System.getenv());
+            env.put("HAVM_RESIDENT", resident ? "1" : "0");
+            env.put("HAVM_RESIDENT_DIR", dir.toString());
+            List<String> cmd = new ArrayList<>(List.of(home.resolve("havm").toString()));
+            cmd.addAll(List.of(args));
+            return Exec.run(BUDGET, null, env, cmd);
+        }
+
+        /** Waits until the resident a first command started serves, warmed up (its warm-up files gone). */
+        void awaitResident() throws InterruptedException {
+            poll("the resident client serving in " + dir, () -> Files.isRegularFile(dir.resolve("endpoint"))
+                    && !Files.exists(dir.resolve("warm")));
+        }
+
+        @Override
+        public void close() {
+            try {
+                Path ep = dir.resolve("endpoint");
+                if (!Files.isRegularFile(ep)) {
+                    return;
+                }
+                String[] f = Files.readString(ep).strip().split(" ");
+                ProcessHandle.of(Long.parseLong(f[3])).ifPresent(p -> {
+                    p.destroy();
+                    try {
+                        p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                        p.destroyForcibly();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalStateException("cannot stop the bench's resident client in " + dir + ": " + e, e);
+            }
+        }
     }
 
     /** Runs a command to its end (it must succeed); returns its wall time in seconds. */

@@ -38,7 +38,12 @@ public final class Progress implements java.util.function.Consumer<String>, Auto
 
     /** Progress on {@code out}: redrawn when this process talks to a terminal, plain lines otherwise. */
     public static Progress to(PrintStream out) {
-        return new Progress(out, System.console() != null, System::nanoTime, true);
+        return to(out, System.console() != null);
+    }
+
+    /** Progress on {@code out}, redrawn when {@code terminal} (a resident client's caller's terminal). */
+    public static Progress to(PrintStream out, boolean terminal) {
+        return new Progress(out, terminal, System::nanoTime, true);
     }
 
     /** For tests: {@code terminal} as given, the clock given, redrawn only by {@link #tick()}. */

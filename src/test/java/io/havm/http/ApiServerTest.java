@@ -223,6 +223,11 @@ class ApiServerTest {
         assertEquals("{\"error\":\"unknown group 'mail' (groups: db, web)\",\"field\":\"group\",\"known\":[\"db\","
                 + "\"web\"]}", unknown.body());
         assertEquals("[\"kvm1\",\"kvm2\"]", json(get("/api/v1/nodes/kvm9", READ)).get("known").toString());
+        HttpResponse<String> noEndpoint = get("/api/v1/grups", READ); // a tool's typo: JSON, as every answer
+        assertEquals(404, noEndpoint.statusCode());
+        assertEquals("{\"error\":\"no endpoint GET /api/v1/grups (the endpoints are in /api/v1/openapi.json)\"}",
+                noEndpoint.body());
+        assertTrue(noEndpoint.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
 
         JsonNode ev = json(get("/api/v1/events?since=0&group=web", READ));
         assertEquals(1, ev.get("events").size());

@@ -29,9 +29,9 @@ import java.util.Set;
 final class GuestClusterCommands {
     static final String CREATE_USAGE = "havm guest-cluster create NAME --members N --shared-disk DNAME:SIZE"
             + " [--shared-disk ...] [--pool P] [--os-pool P] [--memory MiB] [--os-size SIZE]"
-            + " [--domain-type auto|kvm|qemu] [--console-dir DIR] [--state-dir DIR] --config F";
+            + " [--domain-type auto|kvm|qemu] [--console-dir DIR] [--state-dir DIR] [--json] --config F";
     static final String REMOVE_USAGE = "havm guest-cluster remove NAME [--cluster-stopped] [--host-off HOST ...]"
-            + " --config F";
+            + " [--json] --config F";
     static final String LIST_USAGE = "havm guest-cluster list --config F [--json]";
 
     /**
@@ -85,13 +85,16 @@ final class GuestClusterCommands {
     private int create(List<String> args) {
         String cmd = "havm guest-cluster create";
         Args a = Args.parse(cmd, args, Set.of("--members", "--shared-disk", "--pool", "--os-pool", "--memory",
-                "--os-size", "--domain-type", "--console-dir", "--state-dir", "--config"), Set.of(), 1, CREATE_USAGE);
+                "--os-size", "--domain-type", "--console-dir", "--state-dir", "--config"), Set.of("--json"), 1, CREATE_USAGE);
+        boolean json = a.flag("--json");
         Path config = configFile(a, cmd, CREATE_USAGE);
         GuestClusters.Plan p = clusters.plan(new GuestClusters.CreateRequest(config, a.positional.get(0),
                 a.require(cmd, "--members", CREATE_USAGE), a.all("--shared-disk"), a.get("--pool"), a.get("--os-pool"),
                 a.get("--memory"), a.get("--os-size"), a.get("--domain-type"), dir(a, "--console-dir"),
                 dir(a, "--state-dir")));
-        p.warnings().forEach(w -> err.println("warning: " + w));
+        if (!json) {
+            p.warnings().forEach(w -> err.println("warning: " + w));
+        }
         try {
             clusters.create(p);
         } catch (GuestClusters.CreateFailed e) {
@@ -101,6 +104,40 @@ final class GuestClusterCommands {
                     : "rolled back, but could not remove: " + String.join("; ", e.left));
             return 1;
         }
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("name", p.name());
+            doc.put("members", p.members().stream().map(m -> {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("group", m.group());
+                e.put("prefers", m.preferred().get(0));
+                e.put("definition", m.definition().toString());
+                return e;
+            }).toList());
+            doc.put("antiAffinityClass", p.name());
+            doc.put("sharedDisks", p.shared().stream().map(sh -> {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("name", sh.given());
+                e.put("disk", sh.disk().name());
+                e.put("pool", sh.disk().pool());
+                e.put("sizeBytes", sh.disk().sizeBytes());
+                if (p.storage().poolOf(sh.disk()) instanceof io.havm.model.StorageSpec.SharedDir sd) {
+                    e.put("file", sh.disk().file(sd).toString());
+                } else {
+                    e.put("lun", sh.disk().lun());
+                }
+                e.put("description", GuestClusters.describe(p.storage(), sh.disk()));
+                return e;
+            }).toList());
+            doc.put("fragment", p.fragment().toString());
+            doc.put("definitions", p.defsDir().toString());
+            doc.put("warnings", p.warnings());
+            ConfigCommands.InForce f = new ConfigCommands(out, err).putInForce(config, "guest-cluster create " + p.name(),
+                    true);
+            doc.put("configuration", f.doc());
+            out.println(io.havm.util.Json.write(doc));
+            return f.ok() ? 0 : 1;
+        }
         out.println("created guest cluster " + p.name() + ": " + p.members().size() + " members ("
                 + String.join(", ", p.members().stream().map(m -> m.group() + " prefers " + m.preferred().get(0))
                         .toList()) + "), hard anti-affinity class " + p.name());
@@ -109,12 +146,13 @@ final class GuestClusterCommands {
         }
         out.println("  fragment " + p.fragment() + ", definitions in " + p.defsDir());
         // The cluster's configuration changes like any other: a new version, applied live by the agents.
-        return new ConfigCommands(out, err).putInForce(config, "guest-cluster create " + p.name()) ? 0 : 1;
+        return new ConfigCommands(out, err).putInForce(config, "guest-cluster create " + p.name(), false).ok() ? 0 : 1;
     }
 
     private int remove(List<String> args) {
         String cmd = "havm guest-cluster remove";
-        Args a = Args.parse(cmd, args, Set.of("--config", "--host-off"), Set.of("--cluster-stopped"), 1, REMOVE_USAGE);
+        Args a = Args.parse(cmd, args, Set.of("--config", "--host-off"), Set.of("--cluster-stopped", "--json"), 1,
+                REMOVE_USAGE);
         Path config = configFile(a, cmd, REMOVE_USAGE);
         GuestClusters.Removal r = clusters.remove(a.positional.get(0), config, a.flag("--cluster-stopped"),
                 a.all("--host-off"));
@@ -123,12 +161,38 @@ final class GuestClusterCommands {
             r.inUse().forEach(w -> err.println("  " + w));
             return 1;
         }
+        if (a.flag("--json")) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("name", r.name());
+            doc.put("groups", r.groups());
+            doc.put("removed", r.removed());
+            doc.put("luns", r.luns().entrySet().stream().map(e -> {
+                Map<String, Object> l = new LinkedHashMap<>();
+                l.put("disk", e.getKey());
+                l.put("pool", e.getValue().get("pool"));
+                l.put("lun", e.getValue().get("lun"));
+                l.put("keepsData", true);
+                return l;
+            }).toList());
+            doc.put("clusterStopped", a.flag("--cluster-stopped"));
+            ConfigCommands.InForce f = a.flag("--cluster-stopped") ? null
+                    : new ConfigCommands(out, err).putInForce(config, "guest-cluster remove " + r.name(), true);
+            doc.put("configuration", f == null ? Map.of("stored", false, "note", "the cluster is stopped: the first"
+                    + " agent to start stores this configuration") : f.doc());
+            doc.put("left", r.left());
+            out.println(io.havm.util.Json.write(doc));
+            if (!r.left().isEmpty()) {
+                err.println(cmd + ": " + r.name() + ": could not remove: " + String.join("; ", r.left()));
+                return 1;
+            }
+            return f == null || f.ok() ? 0 : 1;
+        }
         out.println("removed guest cluster " + r.name() + ": groups " + String.join(", ", r.groups()) + "; "
                 + r.removed() + " files and directories");
         r.luns().forEach((disk, d) -> out.println("  LUN " + d.get("lun") + " of pool " + d.get("pool") + " (disk "
                 + disk + ") keeps its data; it is free for the next guest cluster"));
         boolean stored = a.flag("--cluster-stopped") || new ConfigCommands(out, err).putInForce(config,
-                "guest-cluster remove " + r.name());
+                "guest-cluster remove " + r.name(), false).ok();
         if (a.flag("--cluster-stopped")) {
             out.println("  the cluster is stopped: the first agent to start stores this configuration");
         }

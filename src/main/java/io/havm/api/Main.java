@@ -419,15 +419,24 @@ public final class Main {
     }
 
     private int vmRemove(List<String> args) {
-        String usage = "havm vm remove FILE --config C";
-        Args a = Args.parse("havm vm remove", args, Set.of("--config"), Set.of(), 1, usage);
+        String usage = "havm vm remove FILE --config C [--json]";
+        Args a = Args.parse("havm vm remove", args, Set.of("--config"), Set.of("--json"), 1, usage);
         VmFile f = VmFile.load(Path.of(a.positional.get(0)), home);
         return onHosts(a, "havm vm remove", usage, hosts -> {
             String name = f.spec().name();
             Map<String, String> down = unreachable(hosts, name);
             List<Hypervisor> up = hosts.values().stream().filter(h -> !down.containsKey(h.host())).toList();
             List<String> removed = Whereabouts.removeEverywhere(up, name);
-            for (String h : removed) {
+            if (a.flag("--json")) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("ok", down.isEmpty());
+                doc.put("vm", name);
+                doc.put("removedFrom", removed);
+                doc.put("unreachable", down);
+                doc.put("hosts", List.copyOf(hosts.keySet()));
+                out.println(Json.write(doc));
+            }
+            for (String h : a.flag("--json") ? List.<String>of() : removed) {
                 out.println("removed " + name + " from " + h);
             }
             if (!down.isEmpty()) {
@@ -435,7 +444,7 @@ public final class Main {
                         + "; run it again once they answer");
                 return 1;
             }
-            if (removed.isEmpty()) {
+            if (removed.isEmpty() && !a.flag("--json")) {
                 out.println(name + " is defined on no host (" + String.join(", ", hosts.keySet()) + "): nothing to"
                         + " remove");
             }

@@ -10,6 +10,7 @@ import io.havm.storage.Luns;
 import io.havm.storage.StorageCheck;
 import io.havm.storage.Volumes;
 import io.havm.util.Exec;
+import io.havm.util.Json;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ import java.util.Set;
  */
 final class StorageCommands {
     static final String CHECK_USAGE = "havm storage check --config cluster.yaml [--node N] [--json]";
-    static final String CREATE_USAGE = "havm storage create --config cluster.yaml [DISK...]";
+    static final String CREATE_USAGE = "havm storage create --config cluster.yaml [--json] [DISK...]";
 
     private final PrintStream out;
 
@@ -108,7 +109,8 @@ final class StorageCommands {
      * A LUN is never created (it is the storage administrator's): it must answer, big enough.
      */
     private int create(List<String> args) {
-        Args a = Args.parse("havm storage create", args, Set.of("--config"), Set.of(), Args.ANY, CREATE_USAGE);
+        Args a = Args.parse("havm storage create", args, Set.of("--config"), Set.of("--json"), Args.ANY, CREATE_USAGE);
+        boolean json = a.flag("--json");
         ClusterSpec spec = load(a, "havm storage create", CREATE_USAGE);
         StorageSpec st = spec.storage();
         List<StorageSpec.Disk> disks = new ArrayList<>();
@@ -121,8 +123,18 @@ final class StorageCommands {
                 disks.add(d);
             }
         }
+        // --json: one document at the end (ok, disks made or found, problems, failed), nothing else on stdout
+        Map<String, Object> doc = new LinkedHashMap<>();
+        List<Map<String, Object>> done = new ArrayList<>();
+        doc.put("ok", true);
+        doc.put("disks", done);
+        doc.put("problems", List.of());
         if (disks.isEmpty()) {
-            out.println("ok: no disks in the configuration");
+            if (json) {
+                out.println(Json.write(doc));
+            } else {
+                out.println("ok: no disks in the configuration");
+            }
             return 0;
         }
         String here = "here";
@@ -153,6 +165,12 @@ final class StorageCommands {
             }
         }
         if (!problems.isEmpty()) {
+            if (json) {
+                doc.put("ok", false);
+                doc.put("problems", problems(problems));
+                out.println(Json.write(doc));
+                return 1;
+            }
             problems.forEach(p -> out.println(p.message()));
             out.println("nothing created");
             return 1;
@@ -163,6 +181,32 @@ final class StorageCommands {
                 List<Path> files = Volumes.create(st, d);
                 made.addAll(files);
                 StorageSpec.Pool pool = st.poolOf(d);
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("disk", d.name());
+                e.put("pool", d.pool());
+                if (pool instanceof StorageSpec.SharedDir sd) {
+                    Path f = d.file(sd);
+                    e.put("action", files.contains(f) ? "created" : "exists");
+                    e.put("file", f.toString());
+                    e.put("format", d.format().word);
+                    e.put("sizeBytes", d.sizeBytes() > 0 ? d.sizeBytes() : null);
+                    e.put("backing", d.backing() == null ? null : d.backing().toString());
+                } else {
+                    e.put("action", "lun");
+                    e.put("lun", ((StorageSpec.Iscsi) pool).url(d.lun()));
+                    e.put("sizeBytes", lunSizes.get(d.name()));
+                }
+                List<String> leases = new ArrayList<>();
+                for (Path f : files) {
+                    if (!(pool instanceof StorageSpec.SharedDir sd && f.equals(d.file(sd)))) {
+                        leases.add(f.toString());
+                    }
+                }
+                e.put("leasesCreated", leases);
+                done.add(e);
+                if (json) {
+                    continue;
+                }
                 if (pool instanceof StorageSpec.SharedDir sd) {
                     Path f = d.file(sd);
                     out.println((files.contains(f) ? "created " : "exists  ") + d.name() + ": " + f + " ("
@@ -183,6 +227,14 @@ final class StorageCommands {
             if (e instanceof InvalidInputException) {
                 throw e;
             }
+            if (json) {
+                doc.put("ok", false);
+                doc.put("disks", List.of());
+                doc.put("failed", e.getMessage());
+                doc.put("removed", made.stream().map(Path::toString).toList());
+                out.println(Json.write(doc));
+                return 1;
+            }
             out.println("failed: " + e.getMessage() + (made.isEmpty() ? "" : " (removed what this run made: "
                     + String.join(", ", made.stream().map(Path::toString).toList()) + ")"));
             return 1;
@@ -192,7 +244,27 @@ final class StorageCommands {
         for (StorageSpec.Disk d : disks) {
             after.addAll(StorageCheck.checkDisk(here, st, d, StorageCheck.DEFAULT_TIMEOUT));
         }
-        after.forEach(p -> out.println(p.message()));
+        if (json) {
+            doc.put("ok", after.isEmpty());
+            doc.put("problems", problems(after));
+            out.println(Json.write(doc));
+        } else {
+            after.forEach(p -> out.println(p.message()));
+        }
         return after.isEmpty() ? 0 : 1;
+    }
+
+    /** Problems as --json says them (as storage check does). */
+    private static List<Map<String, Object>> problems(List<Storage.Problem> problems) {
+        List<Map<String, Object>> ps = new ArrayList<>();
+        for (Storage.Problem p : problems) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("pool", p.pool());
+            m.put("disk", p.disk());
+            m.put("timedOut", p.timedOut());
+            m.put("message", p.message());
+            ps.add(m);
+        }
+        return ps;
     }
 }

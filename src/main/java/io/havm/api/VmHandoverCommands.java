@@ -89,9 +89,10 @@ final class VmHandoverCommands {
 
     int importVm(List<String> args) {
         String usage = "havm vm import DOMAIN --host H [--group G] [--owners N1,N2,...] [--definition-dir DIR]"
-                + " [--state-dir DIR] [--dry-run] [--timeout SECONDS] [--bootstrap FILE | --config cluster.yaml]";
+                + " [--state-dir DIR] [--dry-run] [--timeout SECONDS] [--json] [--bootstrap FILE | --config cluster.yaml]";
         Args a = Args.parse("havm vm import", args, Set.of("--host", "--group", "--owners", "--definition-dir",
-                "--state-dir", "--timeout", "--bootstrap", "--config"), Set.of("--dry-run"), 1, usage);
+                "--state-dir", "--timeout", "--bootstrap", "--config"), Set.of("--dry-run", "--json"), 1, usage);
+        boolean json = a.flag("--json");
         String domain = a.positional.get(0);
         String hostName = a.require("havm vm import", "--host", usage);
         Duration wait = timeout(a, "havm vm import");
@@ -112,22 +113,48 @@ final class VmHandoverCommands {
                 }
                 VmImport.Plan p = VmImport.plan(cur.files(), spec, domain, hostName, a.get("--group"), owners,
                         path(a.get("--definition-dir")), path(a.get("--state-dir")), hosts);
-                p.notes().forEach(n -> out.println("note: " + n));
-                out.println("group " + p.group() + " (" + p.fragmentName() + "):");
-                p.fragment().lines().forEach(l -> out.println("  " + l));
-                out.println("definition: " + p.definition());
+                // --json: the plan and what became of it, one document at the end
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("domain", p.domain());
+                doc.put("host", p.host());
+                doc.put("group", p.group());
+                doc.put("fragment", p.fragmentName());
+                doc.put("fragmentText", p.fragment());
+                doc.put("definition", p.definition().toString());
+                doc.put("notes", p.notes());
+                doc.put("dryRun", a.flag("--dry-run"));
+                doc.put("was", cur.number());
+                doc.put("version", cur.number());
+                doc.put("stored", false);
+                doc.put("adopted", false);
+                if (!json) {
+                    p.notes().forEach(n -> out.println("note: " + n));
+                    out.println("group " + p.group() + " (" + p.fragmentName() + "):");
+                    p.fragment().lines().forEach(l -> out.println("  " + l));
+                    out.println("definition: " + p.definition());
+                }
                 if (a.flag("--dry-run")) {
-                    out.println("dry run: nothing written (version " + cur.number() + " stays in force)");
+                    if (json) {
+                        out.println(io.havm.util.Json.write(doc));
+                    } else {
+                        out.println("dry run: nothing written (version " + cur.number() + " stays in force)");
+                    }
                     return 0;
                 }
-                return adopt(zk, cs, cur, p, wait);
+                int code = adopt(zk, cs, cur, p, wait, json ? doc : null);
+                if (json) {
+                    out.println(io.havm.util.Json.write(doc));
+                }
+                return code;
             } finally {
                 hvs.values().forEach(LibvirtHypervisor::close);
             }
         }
     }
 
-    private int adopt(ZkCoordination zk, ConfigStore cs, ConfigStore.Version cur, VmImport.Plan p, Duration wait) {
+    /** Stores the group and waits for its adoption; with {@code doc} (--json) says it there, not on stdout. */
+    private int adopt(ZkCoordination zk, ConfigStore cs, ConfigStore.Version cur, VmImport.Plan p, Duration wait,
+            Map<String, Object> doc) {
         if (Files.exists(p.definition())) {
             throw new InvalidInputException("havm vm import " + p.domain(), p.definition() + " exists already: remove it"
                     + " or choose another directory with --definition-dir (nothing changed)");
@@ -155,8 +182,13 @@ final class VmHandoverCommands {
             }
             throw e;
         }
-        out.println("stored configuration version " + m.version() + " with group " + p.group()
-                + ": the coordinator adopts it on " + p.host() + ", where it runs");
+        if (doc != null) {
+            doc.put("version", m.version());
+            doc.put("stored", true);
+        } else {
+            out.println("stored configuration version " + m.version() + " with group " + p.group()
+                    + ": the coordinator adopts it on " + p.host() + ", where it runs");
+        }
         Instant deadline = clock.now().plus(wait);
         ClusterState.Group g = null;
         while (clock.now().isBefore(deadline)) {
@@ -168,8 +200,18 @@ final class VmHandoverCommands {
         }
         if (g != null && g.phase() == GroupPhase.ONLINE && p.host().equals(g.node())) {
             store.clearHandover(p.group());
+            if (doc != null) {
+                doc.put("adopted", true);
+                doc.put("phase", g.phase().word());
+                doc.put("node", g.node());
+                return 0;
+            }
             out.println("adopted: group " + p.group() + " is online on " + p.host() + "; its VM kept running as it was");
             return 0;
+        }
+        if (doc != null) {
+            doc.put("phase", g == null ? null : g.phase().word());
+            doc.put("node", g == null ? null : g.node());
         }
         err.println("havm vm import: group " + p.group() + " is " + (g == null ? "not in the coordinator's state"
                 : g.phase().word() + (g.node() == null ? "" : " on " + g.node())) + " after " + wait.toSeconds()
@@ -193,8 +235,10 @@ final class VmHandoverCommands {
     }
 
     int release(List<String> args) {
-        String usage = "havm vm release GROUP [--timeout SECONDS] [--bootstrap FILE | --config cluster.yaml]";
-        Args a = Args.parse("havm vm release", args, Set.of("--timeout", "--bootstrap", "--config"), Set.of(), 1, usage);
+        String usage = "havm vm release GROUP [--timeout SECONDS] [--json] [--bootstrap FILE | --config cluster.yaml]";
+        Args a = Args.parse("havm vm release", args, Set.of("--timeout", "--bootstrap", "--config"), Set.of("--json"), 1,
+                usage);
+        boolean json = a.flag("--json");
         String group = a.positional.get(0);
         String cmd = "havm vm release " + group;
         Duration wait = timeout(a, "havm vm release");
@@ -237,11 +281,24 @@ final class VmHandoverCommands {
                 }
                 throw e;
             }
-            out.println("stored configuration version " + m.version() + " without group " + group
-                    + ": the coordinator drops it without stopping it");
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("group", group);
+            doc.put("fragment", frag);
+            doc.put("was", cur.number());
+            doc.put("version", m.version());
+            doc.put("released", false);
+            doc.put("runningOn", node.equals("-") ? null : node);
+            if (!json) {
+                out.println("stored configuration version " + m.version() + " without group " + group
+                        + ": the coordinator drops it without stopping it");
+            }
             Instant deadline = clock.now().plus(wait);
             while (store.stateOfGroup(group).map(s -> s.groups().containsKey(group)).orElse(false)) {
                 if (!clock.now().isBefore(deadline)) {
+                    if (json) {
+                        doc.put("removed", List.of());
+                        out.println(io.havm.util.Json.write(doc));
+                    }
                     err.println("havm vm release: group " + group + " is still in the coordinator's state after "
                             + wait.toSeconds() + " s (is a coordinator running? havm events shows why); it is released"
                             + " as soon as one takes the new version: it will not be stopped");
@@ -251,6 +308,7 @@ final class VmHandoverCommands {
             }
             store.clearHandover(group);
             List<String> removed = new ArrayList<>();
+            List<String> warnings = new ArrayList<>();
             for (ResourceSpec r : gs.resources().values()) {
                 String def = r.type() == ResourceSpec.Type.VM ? r.properties().get("definition") : null;
                 if (def != null) {
@@ -259,9 +317,19 @@ final class VmHandoverCommands {
                             removed.add(def);
                         }
                     } catch (IOException e) {
-                        err.println("warning: cannot remove " + def + ": " + e.getMessage());
+                        warnings.add("cannot remove " + def + ": " + e.getMessage());
+                        if (!json) {
+                            err.println("warning: " + warnings.get(warnings.size() - 1));
+                        }
                     }
                 }
+            }
+            if (json) {
+                doc.put("released", true);
+                doc.put("removed", removed);
+                doc.put("warnings", warnings);
+                out.println(io.havm.util.Json.write(doc));
+                return 0;
             }
             out.println("released: group " + group + (node.equals("-") ? "" : "; its VM keeps running on " + node)
                     + ", no longer managed by havm" + (removed.isEmpty() ? "" : " (removed " + String.join(", ", removed)

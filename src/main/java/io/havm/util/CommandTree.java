@@ -114,12 +114,12 @@ public final class CommandTree {
         add(vm, leaf("recover", "start the VM on H after DEAD's fence agent reports it off",
                 "FILE --from DEAD --to H --config C [--json]"));
         add(vm, leaf("status", "the domain's state on every node", "FILE [--json] --config C"));
-        add(vm, leaf("remove", "turn off and undefine everywhere (the disk is kept)", "FILE --config C"));
+        add(vm, leaf("remove", "turn off and undefine everywhere (the disk is kept)", "FILE --config C [--json]"));
         add(vm, leaf("import", "a VM running on H becomes an HA group where it runs, without a restart",
                 "DOMAIN --host H [--group G] [--owners N1,N2] [--definition-dir D] [--state-dir D] [--timeout S]"
-                        + " [--bootstrap FILE] [--config C] [--dry-run]"));
+                        + " [--bootstrap FILE] [--config C] [--dry-run] [--json]"));
         add(vm, leaf("release", "undo vm import: the group leaves the cluster, its VM keeps running",
-                "GROUP [--timeout SECONDS] [--bootstrap FILE] [--config C]"));
+                "GROUP [--timeout SECONDS] [--bootstrap FILE] [--config C] [--json]"));
 
         add(cl, leaf("resource", "run one entry point of a VM resource: open | online | looks-alive | is-alive |"
                 + " offline | terminate | close", "ENTRY FILE --host H --config C [--json]"));
@@ -129,26 +129,26 @@ public final class CommandTree {
 
         CommandLine cluster = add(cl, group("cluster", "the cluster's configuration store and its security"));
         add(cluster, leaf("init", "store F (and its fragments) as the cluster's configuration, version 1",
-                "--config F [--bootstrap FILE] [--replace] [--comment TEXT]"));
+                "--config F [--bootstrap FILE] [--replace] [--comment TEXT] [--json]"));
         add(cluster, leaf("secure", "lock the cluster's ZooKeeper tree with B's credentials (ACLs)",
-                "[--bootstrap B]"));
+                "[--bootstrap B] [--json]"));
 
         CommandLine config = add(cl, group("config", "check, apply and look at cluster configurations"));
         add(config, leaf("check", "validate a cluster configuration (timers, owners, N+1)", "FILE [--json]"));
         add(config, leaf("apply", "validate F against the running cluster, show the diff and what will happen,"
-                + " store it as the next version", "F [--force] [--dry-run] [--comment TEXT] [--bootstrap FILE]"));
-        add(config, leaf("diff", "F against a stored version", "F [--version N] [--bootstrap FILE]"));
+                + " store it as the next version", "F [--force] [--dry-run] [--comment TEXT] [--json] [--bootstrap FILE]"));
+        add(config, leaf("diff", "F against a stored version", "F [--version N] [--json] [--bootstrap FILE]"));
         add(config, leaf("show", "a stored version's files",
                 "[--version N] [--into DIR] [--json] [--bootstrap FILE] [--config C]"));
         add(config, leaf("history", "every stored version", "[--json] [--bootstrap FILE] [--config C]"));
         add(config, leaf("rollback", "put version N in force again",
-                "N [--force] [--dry-run] [--comment TEXT] [--bootstrap FILE] [--config C]"));
+                "N [--force] [--dry-run] [--comment TEXT] [--json] [--bootstrap FILE] [--config C]"));
 
         CommandLine storage = add(cl, group("storage", "the cluster's pools and disks"));
         add(storage, leaf("check", "from this host as node N: every pool reachable, every disk of N's groups there",
                 "--config F [--node N] [--json]"));
         add(storage, leaf("create", "create the missing volumes (and LUN lease files) of the disks, all by default",
-                "--config F [DISK...]"));
+                "--config F [--json] [DISK...]"));
 
         add(cl, leaf("sim", "run a scenario (DIR: cluster.yaml + events.txt) in the simulator, or seeded random"
                 + " faults with invariants checked at every step", "DIR [--json]", "--seeds N [--first K] [--json]"));
@@ -175,9 +175,9 @@ public final class CommandTree {
         CommandLine gc = add(cl, group("guest-cluster", "guest clusters: VMs sharing disks, one per node"));
         add(gc, leaf("create", "N VMs NAME-1..N, one per node, sharing raw shareable disks",
                 "NAME --members N --shared-disk DNAME:SIZE [--pool P] [--os-pool P] [--memory MiB] [--os-size SIZE]"
-                        + " [--domain-type TYPE] [--console-dir DIR] [--state-dir DIR] --config F"));
+                        + " [--domain-type TYPE] [--console-dir DIR] [--state-dir DIR] [--json] --config F"));
         add(gc, leaf("remove", "its fragment, definitions and volumes (LUNs keep their data)",
-                "NAME [--cluster-stopped] [--host-off HOST] --config F"));
+                "NAME [--cluster-stopped] [--host-off HOST] [--json] --config F"));
         add(gc, leaf("list", "guest clusters made by havm: members, shared disks", "--config F [--json]"));
         CommandLine completion = add(cl, group("completion", "shell completion for havm"));
         add(completion, leaf("bash", "print the bash completion script (source it, or install it in"

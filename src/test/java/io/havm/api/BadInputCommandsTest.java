@@ -92,6 +92,14 @@ class BadInputCommandsTest {
         assertTrue(err().startsWith("havm vm remove: web may remain where it could not be asked: hosts h1, h2 are"
                 + " unreachable (h1: "), err());
         oneLineNoTrace();
+        // --json: the document says it too (ok false, each host's why); stderr keeps its one line
+        assertEquals(1, run("vm", "remove", vm.toString(), "--config", c.toString(), "--json"));
+        com.fasterxml.jackson.databind.JsonNode rm = ConfigCommandsTest.oneDocument(out());
+        assertFalse(rm.get("ok").asBoolean());
+        assertEquals(0, rm.get("removedFrom").size());
+        assertTrue(rm.get("unreachable").get("h2").asText().contains("127.0.0.1:3"), out());
+        assertTrue(err().startsWith("havm vm remove: web may remain where it could not be asked"), err());
+        oneLineNoTrace();
         assertEquals(1, run("vm", "move", vm.toString(), "--to", "h2", "--mode", "live", "--config", c.toString()));
         assertTrue(err().startsWith("havm vm move: web runs on no reachable host, and hosts h1, h2 are unreachable"),
                 err());

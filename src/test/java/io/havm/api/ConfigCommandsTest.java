@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.havm.coordination.EmbeddedZooKeeper;
 import io.havm.coordination.FreePorts;
 import io.havm.coordination.ZkCoordination;
@@ -193,5 +195,119 @@ class ConfigCommandsTest {
         assertEquals(2, run("config", "apply", v1.toString(), "--bootstrap", wrong.toString()));
         assertTrue(err().contains("cluster.name: is 'cfgtest' but " + wrong + " says this host's cluster is 'nope'"),
                 err());
+    }
+
+    /** stdout as exactly one JSON document on one line (what --json promises scripts). */
+    static JsonNode oneDocument(String stdout) throws Exception {
+        assertTrue(stdout.endsWith("\n") && stdout.indexOf('\n') == stdout.length() - 1, "one line: " + stdout);
+        ObjectMapper m = new ObjectMapper();
+        List<JsonNode> docs = m.readerFor(JsonNode.class).<JsonNode>readValues(stdout).readAll();
+        assertEquals(1, docs.size(), stdout);
+        assertTrue(docs.get(0).isObject(), stdout);
+        return docs.get(0);
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> l = new java.util.ArrayList<>();
+        array.forEach(n -> l.add(n.asText()));
+        return l;
+    }
+
+    @Test
+    void initApplyDiffAndRollbackSayEverythingAsOneJsonDocument() throws Exception {
+        Path v1 = config("cluster.yaml", group("web", 256));
+        assertEquals(0, run("cluster", "init", "--config", v1.toString(), "--json", "--comment", "first"), err());
+        JsonNode init = oneDocument(out());
+        assertEquals("cfgtest", init.get("cluster").asText());
+        assertEquals(1, init.get("version").asLong());
+        assertTrue(init.get("replaced").isNull(), out());
+        assertEquals(List.of("cluster.yaml"), texts(init.get("files")));
+        assertTrue(init.get("bytes").asLong() > 0, out());
+        assertEquals("first", init.get("comment").asText());
+        assertTrue(init.get("warnings").size() > 0, out()); // e.g. no fence agents: in the document, not on stderr
+        assertEquals("", err());
+        assertEquals(2, run("cluster", "init", "--config", v1.toString(), "--json"));
+        assertEquals("", out(), "an error prints nothing on stdout");
+        assertTrue(err().contains("already has configuration version 1"), err());
+
+        assertEquals(0, run("config", "diff", v1.toString(), "--json"), err());
+        JsonNode same = oneDocument(out());
+        assertTrue(same.get("same").asBoolean());
+        assertEquals(1, same.get("version").asLong());
+        assertEquals(0, same.get("changes").size());
+
+        Path v2 = config("v2.yaml", group("web", 512) + group("app", 256));
+        assertEquals(1, run("config", "diff", v2.toString(), "--json"), "differs: exit 1, as the text");
+        JsonNode diff = oneDocument(out());
+        assertFalse(diff.get("same").asBoolean());
+        assertEquals(v2.toString(), diff.get("source").asText());
+        JsonNode c = diff.get("changes").get(0);
+        assertEquals("v2.yaml", c.get("file").asText());
+        assertEquals("cluster.yaml", c.get("storedFile").asText());
+        assertEquals("changed", c.get("change").asText());
+        assertEquals(4, c.get("linesAdded").asInt(), out()); // web's new line and app's three
+        assertEquals(1, c.get("linesRemoved").asInt(), out());
+        assertTrue(texts(c.get("diff")).contains("+      web-vm: {type: vm, properties: {domain: web}, memoryMiB: 512}"),
+                out());
+        // the text is the same diff, line for line
+        assertEquals(1, run("config", "diff", v2.toString()));
+        assertEquals(String.join("\n", texts(c.get("diff"))) + "\n", out());
+
+        assertEquals(0, run("config", "apply", v2.toString(), "--dry-run", "--json"), err());
+        JsonNode dry = oneDocument(out());
+        assertTrue(dry.get("dryRun").asBoolean());
+        assertFalse(dry.get("stored").asBoolean());
+        assertEquals(1, dry.get("version").asLong());
+        assertTrue(texts(dry.get("effects")).contains("group app: added, placed and brought online"), out());
+        assertEquals(1, dry.get("changes").size());
+        assertEquals(1, stored().number());
+
+        assertEquals(0, run("config", "apply", v2.toString(), "--comment", "app", "--json"), err());
+        JsonNode applied = oneDocument(out());
+        assertTrue(applied.get("stored").asBoolean());
+        assertEquals(1, applied.get("was").asLong());
+        assertEquals(2, applied.get("version").asLong());
+        assertEquals("app", applied.get("comment").asText());
+        assertEquals(2, applied.get("effects").size(), out());
+        assertEquals(2, stored().number());
+        assertEquals(0, run("config", "apply", v2.toString(), "--json"), err());
+        JsonNode none = oneDocument(out());
+        assertFalse(none.get("stored").asBoolean());
+        assertEquals(0, none.get("changes").size());
+        assertEquals(2, none.get("version").asLong());
+
+        // refused: nothing on stdout, the reasons on stderr, nothing stored
+        Path session = Files.writeString(dir.resolve("session.yaml"), Files.readString(v2).replace("  nodes:\n",
+                "  timers: {sessionTimeout: 4s}\n  nodes:\n"));
+        assertEquals(2, run("config", "apply", session.toString(), "--force", "--json"));
+        assertEquals("", out());
+        assertTrue(err().contains("refused, nothing stored:"), err());
+
+        assertEquals(0, run("config", "rollback", "1", "--config", v2.toString(), "--json"), err());
+        JsonNode back = oneDocument(out());
+        assertEquals("version 1", back.get("source").asText());
+        assertEquals(3, back.get("version").asLong());
+        assertEquals("rollback to version 1", back.get("comment").asText());
+        assertTrue(texts(back.get("effects")).contains("group app: removed (it is offline)"), out());
+        assertEquals(3, stored().number());
+        assertEquals(2, run("config", "rollback", "9", "--config", v2.toString(), "--json"));
+        assertEquals("", out());
+    }
+
+    @Test
+    void secureSaysHowManyZnodesItLockedAsJson() throws Exception {
+        Path v1 = config("cluster.yaml", group("web", 256));
+        assertEquals(0, run("cluster", "init", "--config", v1.toString()), err());
+        Path creds = Files.writeString(dir.resolve("zk.secret"), "havm:s3cret\n");
+        Files.setPosixFilePermissions(creds, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path boot = Files.writeString(dir.resolve("agent.yaml"), "node: n1\ncluster: cfgtest\nzookeeper: '"
+                + zk.connectString() + "'\ncredentials: " + creds + "\n");
+        assertEquals(0, run("cluster", "secure", "--bootstrap", boot.toString(), "--json"), err());
+        JsonNode d = oneDocument(out());
+        assertEquals("cfgtest", d.get("cluster").asText());
+        assertEquals("/havm/cfgtest", d.get("root").asText());
+        assertTrue(d.get("znodesSecured").asInt() > 1, out());
+        assertEquals(0, run("cluster", "secure", "--bootstrap", boot.toString(), "--json"), err());
+        assertEquals(0, oneDocument(out()).get("znodesSecured").asInt(), "a second run has nothing to do");
     }
 }

@@ -556,4 +556,72 @@ class GuestClusterCommandsTest {
                 dir.resolve("nowhere").toString()));
         assertTrue(err().contains("--state-dir: " + dir.resolve("nowhere") + " is not a directory"), err());
     }
+
+    @Test
+    void createAndRemoveSayWhatTheyDidAsOneJsonDocument() throws Exception {
+        assertEquals(0, create("gc", "--members", "2", "--shared-disk", "witness:64M", "--json"), err());
+        JsonNode c = ConfigCommandsTest.oneDocument(out());
+        assertEquals("gc", c.get("name").asText());
+        assertEquals("gc-1", c.get("members").get(0).get("group").asText());
+        assertEquals("n1", c.get("members").get(0).get("prefers").asText());
+        assertEquals("n2", c.get("members").get(1).get("prefers").asText());
+        assertEquals(dir.resolve("cluster.d/gc/gc-1.xml").toString(), c.get("members").get(0).get("definition").asText());
+        assertEquals("gc", c.get("antiAffinityClass").asText());
+        JsonNode w = c.get("sharedDisks").get(0);
+        assertEquals("witness", w.get("name").asText());
+        assertEquals("gc-witness", w.get("disk").asText());
+        assertEquals("shared", w.get("pool").asText());
+        assertEquals(64L << 20, w.get("sizeBytes").asLong());
+        assertEquals(pool.resolve("gc-witness.raw").toString(), w.get("file").asText());
+        assertEquals(dir.resolve("cluster.d/gc.yaml").toString(), c.get("fragment").asText());
+        assertEquals(dir.resolve("cluster.d/gc").toString(), c.get("definitions").asText());
+        assertTrue(c.get("warnings").isArray());
+        assertFalse(c.get("configuration").get("stored").asBoolean());
+        assertTrue(c.get("configuration").get("note").asText().contains("names no cluster.zookeeper"), out());
+        assertEquals("", err(), "warnings are in the document");
+
+        assertEquals(0, run("guest-cluster", "remove", "gc", "--config", cfg.toString(), "--json"), err());
+        JsonNode r = ConfigCommandsTest.oneDocument(out());
+        assertEquals("gc", r.get("name").asText());
+        assertEquals("[\"gc-1\",\"gc-2\"]", r.get("groups").toString());
+        assertTrue(r.get("removed").asInt() > 3, out());
+        assertEquals(0, r.get("luns").size());
+        assertFalse(r.get("clusterStopped").asBoolean());
+        assertEquals(0, r.get("left").size());
+        assertFalse(Files.exists(dir.resolve("cluster.d/gc.yaml")));
+
+        // refused (nothing to remove): stderr only, stdout empty
+        assertEquals(2, run("guest-cluster", "remove", "gc", "--config", cfg.toString(), "--json"));
+        assertEquals("", out());
+        assertEquals(2, create("gc", "--members", "9", "--shared-disk", "q:1M", "--json"));
+        assertEquals("", out());
+    }
+
+    @Test
+    void withAClusterStoreTheJsonSaysTheVersionPutInForce() throws Exception {
+        io.havm.coordination.EmbeddedZooKeeper zk = io.havm.coordination.EmbeddedZooKeeper.standalone("127.0.0.1",
+                io.havm.coordination.FreePorts.pick(1)[0], dir.resolve("zk"),
+                io.havm.coordination.EmbeddedZooKeeper.Settings.FAST).start();
+        try {
+            cfg = Files.writeString(cfg, Files.readString(cfg).replace("  name: t\n", "  name: t\n  zookeeper: '"
+                    + zk.connectString() + "'\n"));
+            assertEquals(0, run("cluster", "init", "--config", cfg.toString()), err());
+            assertEquals(0, create("gc", "--members", "2", "--shared-disk", "q:1M", "--json"), err());
+            JsonNode in = ConfigCommandsTest.oneDocument(out()).get("configuration");
+            assertTrue(in.get("stored").asBoolean(), out());
+            assertEquals(1, in.get("was").asLong());
+            assertEquals(2, in.get("version").asLong());
+            assertEquals("guest-cluster create gc", in.get("comment").asText());
+            assertEquals("added", in.get("changes").get(0).get("change").asText(), out());
+            assertEquals(2, in.get("effects").size(), out());
+
+            assertEquals(0, run("guest-cluster", "remove", "gc", "--config", cfg.toString(), "--json"), err());
+            JsonNode out = ConfigCommandsTest.oneDocument(out()).get("configuration");
+            assertTrue(out.get("stored").asBoolean(), out());
+            assertEquals(3, out.get("version").asLong());
+            assertEquals("removed", out.get("changes").get(0).get("change").asText());
+        } finally {
+            zk.close();
+        }
+    }
 }

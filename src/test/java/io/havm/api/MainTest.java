@@ -214,4 +214,24 @@ class MainTest {
         assertEquals("havm " + pom.group(1) + "\n", runOut(0, "--version"));
         assertTrue(runOut(0, "--help").contains("--version"), "help lists --version (the man page is made from it)");
     }
+
+    @Test
+    void vmRemoveSaysWhereItRemovedTheVmAsJson() throws Exception {
+        // libvirt's test driver, one file per node: web is defined (running) on kvm1 only
+        Path kvm1 = Files.writeString(dir.resolve("kvm1.xml"), "<node><domain type='test'><name>web</name>"
+                + "<memory>131072</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain></node>");
+        Path kvm2 = Files.writeString(dir.resolve("kvm2.xml"), "<node></node>");
+        Path c = Files.writeString(dir.resolve("c.yaml"), "cluster:\n  nodes:\n"
+                + "    - {name: kvm1, uri: 'test://" + kvm1 + "'}\n    - {name: kvm2, uri: 'test://" + kvm2 + "'}\n");
+        Path vm = vmFile("name: web\nkernel: KERNEL\ninitrd: KERNEL\ndomainType: qemu\ndisk: {path: DISK}\n");
+        com.fasterxml.jackson.databind.JsonNode d = ConfigCommandsTest.oneDocument(runOut(0, "vm", "remove",
+                vm.toString(), "--config", c.toString(), "--json"));
+        assertTrue(d.get("ok").asBoolean());
+        assertEquals("web", d.get("vm").asText());
+        assertEquals("[\"kvm1\"]", d.get("removedFrom").toString());
+        assertEquals(0, d.get("unreachable").size());
+        assertEquals("[\"kvm1\",\"kvm2\"]", d.get("hosts").toString());
+        // the text, as before
+        assertEquals("removed web from kvm1\n", runOut(0, "vm", "remove", vm.toString(), "--config", c.toString()));
+    }
 }

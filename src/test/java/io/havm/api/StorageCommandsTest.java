@@ -1,6 +1,7 @@
 package io.havm.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -193,5 +194,39 @@ class StorageCommandsTest {
                 + " iqn.2026-11.io.havm:unit): discovery failed: "), out());
         assertTrue(out().endsWith("nothing created\n"), out());
         assertEquals(List.of(), poolFiles());
+    }
+
+    @Test
+    void createSaysWhatItMadeAsOneJsonDocument() throws Exception {
+        String cfg = config("").toString();
+        assertEquals(0, run("storage", "create", "--config", cfg, "--json", "web-os", "web-data"), out() + err());
+        JsonNode j = ConfigCommandsTest.oneDocument(out());
+        assertTrue(j.get("ok").asBoolean());
+        assertEquals(0, j.get("problems").size());
+        JsonNode os = j.get("disks").get(0);
+        assertEquals("web-os", os.get("disk").asText());
+        assertEquals("shared", os.get("pool").asText());
+        assertEquals("created", os.get("action").asText());
+        assertEquals(pool().resolve("web.qcow2").toString(), os.get("file").asText());
+        assertEquals("qcow2", os.get("format").asText());
+        assertEquals(64L << 20, os.get("sizeBytes").asLong());
+        assertEquals("raw", j.get("disks").get(1).get("format").asText());
+        assertEquals(List.of("web-data.raw", "web.qcow2"), poolFiles());
+
+        assertEquals(0, run("storage", "create", "--config", cfg, "web-os", "--json"), out() + err());
+        assertEquals("exists", ConfigCommandsTest.oneDocument(out()).get("disks").get(0).get("action").asText());
+
+        // a volume there already that is not what the configuration says: in the document's problems, exit 1
+        Exec.run(Duration.ofSeconds(30), List.of("qemu-img", "create", "-q", "-f", "raw",
+                pool().resolve("db-os.qcow2").toString(), "1M")).orThrow();
+        assertEquals(1, run("storage", "create", "--config", cfg, "db-os", "--json"));
+        JsonNode bad = ConfigCommandsTest.oneDocument(out());
+        assertFalse(bad.get("ok").asBoolean());
+        assertEquals("db-os", bad.get("problems").get(0).get("disk").asText());
+        assertTrue(bad.get("problems").get(0).get("message").asText().endsWith("is raw, expected qcow2"), out());
+
+        assertEquals(2, run("storage", "create", "--config", cfg, "nope", "--json"));
+        assertEquals("", out(), "bad input: nothing on stdout");
+        assertTrue(err().contains("unknown disk 'nope'"), err());
     }
 }

@@ -24,7 +24,7 @@ havm_resident_or_own() { # ARGS...: runs the command and exits; returns at once 
 havm_resident_run() { # RDIR IDENTITY ARGS...: returns when the resident did not take the command (nothing ran)
   local rdir=$1 identity=$2 ep=$1/endpoint port secret ident pid a prev= line rc= tty=0
   shift 2
-  [[ -d $rdir && -O $rdir && -f $ep && -O $ep ]] || return 0
+  [[ -d $rdir && ! -L $rdir && -O $rdir && -f $ep && ! -L $ep && -O $ep ]] || return 0
   read -r port secret ident pid <"$ep" || return 0
   [[ $ident == "$identity" && $port =~ ^[0-9]+$ ]] || return 0
   local args=()
@@ -67,7 +67,9 @@ havm_resident_run() { # RDIR IDENTITY ARGS...: returns when the resident did not
 
 havm_resident_start() { # RDIR IDENTITY: a resident in the background (one per directory: it takes RDIR/lock)
   local rdir=$1 identity=$2
-  mkdir -p -m 700 "$rdir" 2>/dev/null && [[ -O $rdir ]] && chmod 700 "$rdir" || return 0
+  # this user's own directory, never a link someone else left in /tmp (chmod would follow it)
+  [[ -L $rdir ]] && return 0
+  mkdir -p -m 700 "$rdir" 2>/dev/null && [[ ! -L $rdir && -O $rdir ]] && chmod 700 "$rdir" || return 0
   # a throw-away loopback certificate: the resident warms itself up with ci/cds-archive's training
   # command against a stand-in API of its own (io.havm.api.CdsTraining), then deletes it
   rm -rf "$rdir/warm" && mkdir -m 700 "$rdir/warm" && openssl req -x509 -newkey ec -pkeyopt \

@@ -59,13 +59,13 @@ public final class Main {
               vm recover FILE --from DEAD --to H --config C [--json]
                                                   after DEAD's fence agent reports it off
               vm status FILE [--json] --config C  the domain's state on every node
-              vm remove FILE --config C           turn off and undefine everywhere (the disk is kept)
-              vm import DOMAIN --host H [--group G] [--owners N1,N2] [--definition-dir D] [--state-dir D] [--dry-run]
+              vm remove FILE --config C [--json]  turn off and undefine everywhere (the disk is kept)
+              vm import DOMAIN --host H [--group G] [--owners N1,N2] [--definition-dir D] [--state-dir D] [--dry-run] [--json]
                                                   a VM running on H (made with virsh, virt-install, ...) becomes an HA
                                                   group where it runs, without a restart: its disks must be in a
                                                   shared-dir pool, its networks on every owner; its definition goes to
                                                   shared storage (refused with every reason, nothing changed)
-              vm release G                        undo vm import: the group leaves the cluster, its VM keeps running
+              vm release G [--json]               undo vm import: the group leaves the cluster, its VM keeps running
                                                   (import and release find the cluster as config show does)
               resource ENTRY FILE --host H --config C [--json]   run one entry point: open | online | looks-alive
                                                   | is-alive | offline | terminate | close
@@ -77,20 +77,25 @@ public final class Main {
                                                   guest agent, clocks, fence status, ZooKeeper, timers, N+1;
                                                   PASS/WARN/FAIL per host and VM with a fix (exit 1 on a FAIL;
                                                   --json -: the report as JSON on stdout)
-              cluster init --config F [--replace] store F (and its fragments) as the cluster's configuration,
+              cluster init --config F [--replace] [--json]
+                                                  store F (and its fragments) as the cluster's configuration,
                                                   version 1 (--replace: a new version whole, every agent stopped)
-              cluster secure [--bootstrap B]      lock the cluster's ZooKeeper tree with B's credentials (ACLs)
-              config apply F [--force] [--dry-run]  validate F against the running cluster, show the diff and
+              cluster secure [--bootstrap B] [--json]
+                                                  lock the cluster's ZooKeeper tree with B's credentials (ACLs)
+              config apply F [--force] [--dry-run] [--json]
+                                                  validate F against the running cluster, show the diff and
                                                   what will happen, store it as the next version: agents apply
                                                   it live (refused with reasons: e.g. removing an online group,
                                                   unless --force, which says what it will do)
-              config diff F | show [--version N] [--into DIR] [--json] | history [--json] | rollback N [--force]
+              config diff F [--json] | show [--version N] [--into DIR] [--json] | history [--json]
+              config rollback N [--force] [--json]
                                                   (these find the cluster through --bootstrap FILE, default
                                                   /etc/havm/agent.yaml, or F's cluster.zookeeper)
               storage check --config F [--node N] [--json]
                                                   from this host as node N: every pool reachable, every disk of
                                                   N's groups there (format, backing file, size; LUN capacity)
-              storage create --config F [DISK...]  create the missing volumes (and LUN lease files) of the disks,
+              storage create --config F [DISK...] [--json]
+                                                  create the missing volumes (and LUN lease files) of the disks,
                                                   all by default; LUNs must exist already (never created)
               sim DIR [--json]                    run a scenario (cluster.yaml + events.txt) in the simulator
               sim --seeds N [--first K] [--json]  seeded random faults; invariants checked at every step
@@ -117,12 +122,12 @@ public final class Main {
               node drain|resume [--failback]|shutdown N --config F [--json]
               guest-cluster create NAME --members N --shared-disk DNAME:SIZE [--shared-disk ...] [--pool P]
                   [--os-pool P] [--memory MiB] [--os-size SIZE] [--domain-type auto|kvm|qemu]
-                  [--console-dir DIR] [--state-dir DIR] --config F
+                  [--console-dir DIR] [--state-dir DIR] --config F [--json]
                                                   N VMs NAME-1..N, one per node (hard anti-affinity class NAME),
                                                   sharing raw shareable disks (files in a shared-dir pool or free
                                                   LUNs of an iscsi pool), written as a fragment beside F
                                                   (F = cluster.yaml: cluster.d/NAME.yaml)
-              guest-cluster remove NAME [--cluster-stopped] [--host-off HOST ...] --config F
+              guest-cluster remove NAME [--cluster-stopped] [--host-off HOST ...] --config F [--json]
                                                   its fragment, definitions and volumes (LUNs keep their data);
                                                   refused while the cluster wants a member online or libvirt
                                                   shows one running; --cluster-stopped: no agent runs (ZooKeeper

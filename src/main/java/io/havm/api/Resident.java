@@ -59,6 +59,10 @@ public final class Resident {
     /** The commands a resident runs: those whose only path is {@code --config} (made absolute by the launcher). */
     static final Set<String> COMMANDS = Set.of("group", "node");
     private static final int MAX_ARGS = 64;
+    /** How often a resident looks whether it is idle or its jar changed. */
+    static final Duration CHECK_EVERY = Duration.ofSeconds(5);
+    /** How long a new resident waits for one of another version to hand the directory over. */
+    static final Duration LOCK_WAIT = Duration.ofSeconds(20);
     /** How many training commands warm a new resident up. */
     static final int WARM_UPS = 5;
     private static final int MAX_LINE = 64 * 1024;
@@ -138,14 +142,16 @@ public final class Resident {
      * directory (or it is not this user's alone), true after serving.
      */
     boolean serve() throws IOException {
-        if (!Files.isDirectory(dir) || !Files.getOwner(dir).getName().equals(System.getProperty("user.name"))
-                || !PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)).equals("rwx------")) {
+        java.nio.file.LinkOption noLink = java.nio.file.LinkOption.NOFOLLOW_LINKS;
+        if (!Files.isDirectory(dir, noLink) || !Files.getOwner(dir, noLink).getName().equals(System.getProperty(
+                "user.name")) || !PosixFilePermissions.toString(Files.getPosixFilePermissions(dir, noLink))
+                .equals("rwx------")) {
             System.err.println("havm resident: " + dir + " is not a directory of this user's alone (mode 0700):"
                     + " not serving");
             return false;
         }
         try (FileChannel lockFile = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock lock = tryLock(lockFile)) {
+                StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS); FileLock lock = lock(lockFile)) {
             if (lock == null) {
                 return false; // another resident serves this directory
             }
@@ -183,11 +189,39 @@ public final class Resident {
         }
     }
 
-    private static FileLock tryLock(FileChannel f) throws IOException {
-        try {
-            return f.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            return null; // held in this JVM (tests): held all the same
+    /**
+     * The directory's lock, or null: held by a resident of this same version (it serves), or still
+     * held after {@link #LOCK_WAIT} by one of another version (that one exits within
+     * {@link #CHECK_EVERY} of its jar changing: an upgrade or a rebuild hands over within seconds).
+     */
+    private FileLock lock(FileChannel f) throws IOException {
+        long deadline = System.nanoTime() + LOCK_WAIT.toNanos();
+        while (true) {
+            FileLock l;
+            try {
+                l = f.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                l = null; // held in this JVM (tests): held all the same
+            }
+            if (l != null) {
+                return l;
+            }
+            String holder = "";
+            try {
+                String[] ep = Files.readString(dir.resolve("endpoint")).strip().split(" ");
+                holder = ep.length == 4 ? ep[2] : "";
+            } catch (IOException e) {
+                // starting, or gone: wait as for another version
+            }
+            if (holder.equals(identity) || System.nanoTime() > deadline) {
+                return null;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
         }
     }
 
@@ -230,14 +264,16 @@ public final class Resident {
         }
     }
 
+    /** Ends the resident when idle, or when its jar changed under it (an upgrade, a rebuild). */
     private void watchIdle() {
+        long jarStamp = stamp();
         while (!closed) {
             try {
-                Thread.sleep(Duration.ofSeconds(15).toMillis());
+                Thread.sleep(CHECK_EVERY.toMillis());
             } catch (InterruptedException e) {
                 return;
             }
-            if (System.nanoTime() - lastRequest.get() > IDLE.toNanos() && active.get() == 0) {
+            if (System.nanoTime() - lastRequest.get() > IDLE.toNanos() && active.get() == 0 || stamp() != jarStamp) {
                 close();
             }
         }

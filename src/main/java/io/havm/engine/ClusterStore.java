@@ -46,7 +46,11 @@ import java.util.function.ToIntFunction;
  *                         source's agent about every 500 ms: ephemeral (gone with that agent's
  *                         session), deleted when the move ends
  * events/&lt;key&gt;           the timeline: one JSON array of lines per coordinator step (epoch-fenced);
- *                         a step's lines over {@value #CHUNK_BYTES} bytes take several keys
+ *                         a step's lines over {@value #CHUNK_BYTES} bytes take several keys; the
+ *                         coordinator keeps the newest {@value #TIMELINE_KEYS} keys of the last
+ *                         {@link #TIMELINE_AGE} ({@link #pruneEvents})
+ * timeline-pruned         how many lines were pruned from the timeline's start, ever (a decimal), so
+ *                         that a line's number stays the same once older ones are gone
  * </pre>
  *
  * <p>Every write of the coordinator is fenced by its epoch ({@link Coordination#commitFenced}),
@@ -75,6 +79,18 @@ public final class ClusterStore {
     public static final int CHUNK_BYTES = 192 * 1024;
     /** The layout written to {@code state/meta}. */
     public static final int FORMAT = 2;
+
+    /**
+     * The timeline keeps at most this many keys (coordinator steps). Every reader lists them, and a
+     * listing must fit ZooKeeper's 1 MiB packet (a key's name is 29 bytes: about 36,000 names);
+     * a step that says something is a key, so a busy cluster would reach that in weeks.
+     */
+    public static final int TIMELINE_KEYS = 10_000;
+    /** ... and none older than this. */
+    public static final java.time.Duration TIMELINE_AGE = java.time.Duration.ofDays(30);
+    /** The most keys one pruning deletes: one transaction, with the count of their lines. */
+    static final int PRUNE_BATCH = 2_000;
+    static final String PRUNED = "timeline-pruned";
 
     static final String STATE = "state";
     static final String META = "state/meta";
@@ -597,14 +613,79 @@ public final class ClusterStore {
     public List<String> events() {
         List<String> out = new ArrayList<>();
         for (Coordination.Versioned v : zk.getAll("events").values()) {
-            byte[] b = v.value();
-            if (b.length > 0 && b[0] == '[') {
-                out.addAll(Codec.value(b, LINES));
-            } else {
-                out.add(new String(b, StandardCharsets.UTF_8)); // one line per key, as older versions wrote
-            }
+            out.addAll(lines(v.value()));
         }
         return out;
+    }
+
+    private static List<String> lines(byte[] b) {
+        if (b.length > 0 && b[0] == '[') {
+            return Codec.value(b, LINES);
+        }
+        return List.of(new String(b, StandardCharsets.UTF_8)); // one line per key, as older versions wrote
+    }
+
+    /**
+     * The timeline as it stands, with the number its first line has (1 until lines were pruned):
+     * line {@code i} of {@code lines} is number {@code first + i} for as long as it is kept.
+     */
+    public record Timeline(long first, List<String> lines) {}
+
+    /** The timeline and its first line's number, read consistently with a pruning in between. */
+    public Timeline timeline() {
+        while (true) {
+            long pruned = pruned();
+            List<String> lines = events();
+            if (pruned() == pruned) {
+                return new Timeline(pruned + 1, lines);
+            }
+        }
+    }
+
+    private long pruned() {
+        return zk.get(PRUNED).map(v -> {
+            try {
+                return Long.parseLong(new String(v.value(), StandardCharsets.UTF_8).strip());
+            } catch (NumberFormatException e) {
+                return 0L;
+            }
+        }).orElse(0L);
+    }
+
+    /**
+     * Deletes the timeline's oldest keys beyond {@link #TIMELINE_KEYS}, and those older than
+     * {@link #TIMELINE_AGE}, at most {@link #PRUNE_BATCH} at a time, in one transaction fenced by
+     * {@code epoch} with the count of the lines they held (so no line's number changes). The agents'
+     * logs keep every line. Returns the number of keys deleted.
+     */
+    public int pruneEvents(long epoch, java.time.Instant now) {
+        return pruneEvents(epoch, now, TIMELINE_KEYS, TIMELINE_AGE);
+    }
+
+    int pruneEvents(long epoch, java.time.Instant now, int keep, java.time.Duration age) {
+        List<String> keys = new ArrayList<>(zk.children("events"));
+        java.util.Collections.sort(keys);
+        String cutoff = String.format("%013d", now.minus(age).toEpochMilli());
+        List<String> doomed = new ArrayList<>();
+        for (int i = 0; i < keys.size() && doomed.size() < PRUNE_BATCH; i++) {
+            if (i < keys.size() - keep || keys.get(i).compareTo(cutoff) < 0) {
+                doomed.add("events/" + keys.get(i));
+            } else {
+                break;
+            }
+        }
+        if (doomed.isEmpty()) {
+            return 0;
+        }
+        long lines = 0;
+        for (Coordination.Versioned v : zk.getMany(doomed).values()) {
+            lines += lines(v.value()).size();
+        }
+        List<Op> ops = new ArrayList<>();
+        doomed.forEach(k -> ops.add(Op.delete(k)));
+        ops.add(Op.put(PRUNED, Long.toString(pruned() + lines).getBytes(StandardCharsets.UTF_8)));
+        zk.commitFenced(ops, epoch); // one transaction: the count and the deletes together
+        return doomed.size();
     }
 
     public void setRunning(String node, Set<String> groups) {

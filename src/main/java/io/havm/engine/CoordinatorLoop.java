@@ -174,6 +174,9 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         }
     }
 
+    /** How often the coordinator prunes the timeline. */
+    static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
+
     private void run(long e) {
         Term term = new Term(e);
         while (!Thread.currentThread().isInterrupted() && epoch == e) {
@@ -207,11 +210,35 @@ public final class CoordinatorLoop implements Coordination.Leadership {
         private boolean first = true;
         /** Absent nodes given time to join again, since when. */
         private final java.util.Map<String, Instant> holding = new java.util.TreeMap<>();
+        /** When the timeline is next pruned (ClusterStore.pruneEvents): its term's first step, then every minute. */
+        private Instant nextPrune = Instant.MIN;
 
         Term(long e) {
             this.e = e;
             this.stored = store.state().orElse(null);
             this.state = stored != null ? stored : policy.initial();
+        }
+
+        /**
+         * The timeline's housekeeping, at most once a minute, after the step's own writes: a
+         * failure is said and left for the next minute (it never fails the step), but a newer
+         * coordinator's epoch ends this term as any write would.
+         */
+        private void prune(Instant now) {
+            if (now.isBefore(nextPrune)) {
+                return;
+            }
+            nextPrune = now.plus(PRUNE_EVERY);
+            try {
+                int n = store.pruneEvents(e, now);
+                if (n > 0) {
+                    LOG.info("{} coordinator: pruned the timeline's {} oldest steps", node, n);
+                }
+            } catch (Coordination.ConflictException ex) {
+                throw ex;
+            } catch (RuntimeException ex) {
+                LOG.warn("{} coordinator: pruning the timeline failed (tried again in a minute): {}", node, ex.toString());
+            }
         }
 
         private boolean holds(String n, Instant now) {
@@ -301,6 +328,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 }
                 if (batch.isEmpty()) {
                     office = state;
+                    prune(now);
                     return timeToTick(lastTick, now);
                 }
                 first = false;
@@ -339,6 +367,7 @@ public final class CoordinatorLoop implements Coordination.Leadership {
                 }
                 store.send(sends, e);
                 store.consumed(inputs, e);
+                prune(now);
                 return timeToTick(lastTick, clock.now());
             } catch (Coordination.ConflictException ex) {
                 log.accept(node + " coordinator: epoch " + e + " superseded: " + ex.getMessage());

@@ -518,10 +518,11 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private List<EventLine> lines() {
-        List<String> raw = store.events();
+        ClusterStore.Timeline t = store.timeline();
+        List<String> raw = t.lines();
         List<EventLine> out = new ArrayList<>(raw.size());
         for (int i = 0; i < raw.size(); i++) {
-            out.add(EventLine.parse(i + 1, raw.get(i)));
+            out.add(EventLine.parse(t.first() + i, raw.get(i))); // a line's number stays once older ones are pruned
         }
         return out;
     }
@@ -633,7 +634,8 @@ public final class ApiServer implements AutoCloseable {
         }
         ClusterState s = state();
         Instant now = Instant.now();
-        long eventsAt = store.events().size();
+        ClusterStore.Timeline timeline = store.timeline();
+        long eventsAt = timeline.first() - 1 + timeline.lines().size(); // the number of its last line
         Operation op = new Operation(operations.newId(now), verb, name, params, Operation.PENDING,
                 "submitted to the coordinator", Map.of(), now, now, who.name(), node,
                 OperationTracker.deadline(sp, s, verb, name, now), eventsAt);
@@ -776,7 +778,7 @@ public final class ApiServer implements AutoCloseable {
         if (last != null && last.matches("[0-9]{1,18}")) {
             from = Long.parseLong(last);
         } else {
-            from = lines.size(); // new lines only
+            from = lines.isEmpty() ? 0 : lines.get(lines.size() - 1).seq(); // new lines only
         }
         client.keepAlive();
         Stream s = new Stream(client, from);

@@ -170,4 +170,25 @@ class ResidentTest {
         first.close();
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dir.resolve("endpoint")));
     }
+
+    @Test
+    void aNewVersionTakesTheDirectoryOverOnceTheOldOneEnds() throws Exception {
+        Path dir = dir();
+        Resident old = serve(dir, (argv, out, err, env, terminal) -> 0);
+        Resident upgraded = new Resident(dir, "id-2", null, (argv, out, err, env, terminal) -> 0);
+        started.add(upgraded);
+        CompletableFuture<Boolean> served = CompletableFuture.supplyAsync(() -> {
+            try {
+                return upgraded.serve();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        old.close(); // its jar changed: it ends (watchIdle), and the new one, waiting for the lock, serves
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Files.isRegularFile(dir.resolve("endpoint"))
+                && Files.readString(dir.resolve("endpoint")).contains(" id-2 "));
+        assertEquals(List.of("a ", "x 0"), ask(upgraded, upgraded.secret(), "0", "", "group", "online", "web"));
+        upgraded.close();
+        assertTrue(served.get(10, TimeUnit.SECONDS));
+    }
 }

@@ -321,6 +321,37 @@ abstract class StoreContract {
     }
 
     @Test
+    void theTimelineIsPrunedOldestFirstAndItsLinesKeepTheirNumbers() {
+        ClusterStore store = store();
+        for (int i = 0; i < 3; i++) {
+            store.events(List.of("old " + i + " a", "old " + i + " b"), epoch());
+        }
+        clock.pause(java.time.Duration.ofDays(31));
+        for (int i = 0; i < 5; i++) {
+            clock.pause(java.time.Duration.ofSeconds(1));
+            store.events(List.of("new " + i + " a", "new " + i + " b"), epoch());
+        }
+        ClusterStore.Timeline before = store.timeline();
+        assertEquals(1, before.first());
+        assertEquals(16, before.lines().size());
+
+        assertEquals(4, store.pruneEvents(epoch(), clock.now(), 4, java.time.Duration.ofDays(30)),
+                "the 3 steps older than 30 days, then 1 beyond the newest 4");
+        ClusterStore.Timeline after = store.timeline();
+        assertEquals(9, after.first(), "the first line kept is still number 9");
+        assertEquals(before.lines().subList(8, 16), after.lines());
+        assertEquals(after.lines(), store.events());
+        assertEquals(0, store.pruneEvents(epoch(), clock.now(), 4, java.time.Duration.ofDays(30)), "nothing more");
+
+        long stale = epoch();
+        supersede();
+        assertThrows(Coordination.ConflictException.class, () -> store.pruneEvents(stale, clock.now(), 1,
+                java.time.Duration.ofDays(30)));
+        assertEquals(new ClusterStore.Timeline(9, before.lines().subList(8, 16)), store.timeline(),
+                "a superseded coordinator prunes nothing");
+    }
+
+    @Test
     void aStepsEventsAreOneKeyAndReadBackInOrder() {
         Coordination c = coordinator();
         c.putFenced("events/0000000000001-old-000001", bytes("2026-01-01T00:00:00Z an older version's line"), epoch());

@@ -28,6 +28,9 @@ public final class InputFile {
      */
     public static String read(Path file, String kind, long maxBytes) {
         String where = file.toString();
+        if (where.isEmpty()) { // --config '' (an unset variable): the empty path would be the current directory
+            throw new InvalidInputException("(an empty path)", "a " + kind + " file was expected, not an empty path");
+        }
         if (!Files.exists(file)) {
             throw new InvalidInputException(where, "does not exist (a " + kind + " file was expected)");
         }

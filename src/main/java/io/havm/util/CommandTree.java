@@ -169,7 +169,8 @@ public final class CommandTree {
         add(group, leaf("offline", "take group G offline", "G --config F [--json]"));
         CommandLine node = add(cl, group("node", "ask the coordinator to drain, resume or shut down a node"));
         add(node, leaf("drain", "move every group off node N and pause it", "N --config F [--json]"));
-        add(node, leaf("resume", "let node N run groups again (--failback: bring back its preferred ones)",
+        add(node, leaf("resume", "let node N run groups again (--failback: bring back now every group that prefers"
+                + " it, whatever its failback setting or window: those govern failback no one asked for)",
                 "N [--failback] --config F [--json]"));
         add(node, leaf("shutdown", "drain node N, then stop its agent", "N --config F [--json]"));
         CommandLine gc = add(cl, group("guest-cluster", "guest clusters: VMs sharing disks, one per node"));

@@ -171,6 +171,14 @@ class BadInputCommandsTest {
     }
 
     @Test
+    void anEmptyPathIsSaidAsSuchNotAsTheCurrentDirectory() {
+        // --config "$C" with C unset: the empty path, which Java would resolve to where the user stands
+        assertEquals(2, run("status", "--config", ""));
+        assertEquals("havm: (an empty path): a cluster configuration file was expected, not an empty path",
+                err().strip());
+    }
+
+    @Test
     void vmFileValuesAreCheckedWithTheirRangeAndLine() throws Exception {
         String[][] cases = {
             {"memoryMiB: 99999999999999999999\n", "vm.yaml: memoryMiB: 99999999999999999999 is out of range (allowed:"

@@ -81,16 +81,7 @@ final class StorageCommands {
             doc.put("ok", problems.isEmpty());
             doc.put("pools", pools);
             doc.put("disks", disks);
-            List<Map<String, Object>> ps = new ArrayList<>();
-            for (Storage.Problem p : problems) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("pool", p.pool());
-                m.put("disk", p.disk());
-                m.put("timedOut", p.timedOut());
-                m.put("message", p.message());
-                ps.add(m);
-            }
-            doc.put("problems", ps);
+            doc.put("problems", problems(problems));
             out.println(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(doc));
         } else if (problems.isEmpty()) {
             out.println("ok: " + node + ": " + (pools.isEmpty() ? "no storage pools" : "pools " + String.join(", ",
@@ -254,7 +245,7 @@ final class StorageCommands {
         return after.isEmpty() ? 0 : 1;
     }
 
-    /** Problems as --json says them (as storage check does). */
+    /** Problems as --json says them (storage check and storage create). */
     private static List<Map<String, Object>> problems(List<Storage.Problem> problems) {
         List<Map<String, Object>> ps = new ArrayList<>();
         for (Storage.Problem p : problems) {

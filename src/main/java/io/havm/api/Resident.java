@@ -177,11 +177,23 @@ public final class Resident {
                 lastRequest.set(System.nanoTime());
                 if (stamp() != jarStamp) { // upgraded or rebuilt under it: a fresh resident will load the new classes
                     refuse(s, "stale: its jar changed");
+                    close();
                     break;
                 }
+                active.incrementAndGet(); // counted before the loop can end: handle() ends it
                 Thread t = new Thread(() -> handle(s), "havm-resident-request");
                 t.setDaemon(true);
                 t.start();
+            }
+            // no new request (a launcher now runs its command itself); those under way end first,
+            // however long an operation they follow takes: exiting would cut their output off
+            removeEndpoint();
+            while (active.get() > 0) {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    break;
+                }
             }
             return true;
         } finally {
@@ -290,7 +302,6 @@ public final class Resident {
     }
 
     private void handle(Socket s) {
-        active.incrementAndGet();
         try (s) {
             s.setSoTimeout(5000); // the request itself: a few lines, at once
             BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));

@@ -172,6 +172,46 @@ class ResidentTest {
     }
 
     @Test
+    void aResidentThatStopsFinishesTheCommandsUnderWay() throws Exception {
+        Path dir = dir();
+        CountDownLatch running = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        Resident r = new Resident(dir, "id-1", null, (argv, out, err, env, terminal) -> {
+            running.countDown();
+            try {
+                finish.await();
+            } catch (InterruptedException e) {
+                return 130;
+            }
+            out.println("web is online on kvm2");
+            return 0;
+        });
+        started.add(r);
+        CompletableFuture<Boolean> served = CompletableFuture.supplyAsync(() -> {
+            try {
+                return r.serve();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Files.isRegularFile(dir.resolve("endpoint")));
+        CompletableFuture<List<String>> answer = CompletableFuture.supplyAsync(() -> {
+            try {
+                return ask(r, r.secret(), "0", "", "group", "move", "web", "--to", "kvm2");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertTrue(running.await(10, TimeUnit.SECONDS));
+        r.close(); // its jar changed, say: it takes no new request, and ends once this one did
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dir.resolve("endpoint")));
+        assertFalse(served.isDone(), "still serving the command under way");
+        finish.countDown();
+        assertEquals(List.of("a ", "o web is online on kvm2", "x 0"), answer.get(10, TimeUnit.SECONDS));
+        assertTrue(served.get(10, TimeUnit.SECONDS));
+    }
+
+    @Test
     void aNewVersionTakesTheDirectoryOverOnceTheOldOneEnds() throws Exception {
         Path dir = dir();
         Resident old = serve(dir, (argv, out, err, env, terminal) -> 0);

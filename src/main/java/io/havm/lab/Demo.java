@@ -102,8 +102,9 @@ public final class Demo {
             cluster = LabCluster.of(home, cfg);
             step("start an agent inside each host (ci/lab agents start)", "-", () -> {
                 cluster.startAgents();
-                return new Outcome<>(null, cluster.members().size() == 3, "members " + cluster.members()
-                        + "; logs in " + lab.facts().agentsDir());
+                java.util.SortedSet<String> members = cluster.awaitMembers(3, java.time.Duration.ofSeconds(10));
+                return new Outcome<>(null, members.size() == 3, "members " + members + "; logs in "
+                        + lab.facts().agentsDir());
             });
             String first = step("the cluster places " + GROUP + " and brings it online (until guest userspace)", "-",
                     () -> {

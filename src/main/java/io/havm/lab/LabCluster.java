@@ -317,6 +317,19 @@ public final class LabCluster implements AutoCloseable {
         return zk.members();
     }
 
+    /**
+     * The members once there are {@code n}, or as they are after {@code within}. This client's
+     * view comes from a watch: an agent that said "joined" (what {@code ci/lab agents start} waits
+     * for) can be a few milliseconds from appearing in it.
+     */
+    public java.util.SortedSet<String> awaitMembers(int n, Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (zk.members().size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        return zk.members();
+    }
+
     /** Map of group -> "phase[ on node]", for messages. */
     public Map<String, String> summary() {
         Map<String, String> m = new java.util.TreeMap<>();

@@ -27,6 +27,24 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+/**
+ * Sets parent's children to items, each made by make(item) and keyed by key(item), keeping every
+ * child whose rendering did not change: a redraw on a live event (several a second while a
+ * cluster moves) must not swap the button under the user's pointer for an identical new one, or
+ * the click lands on nothing.
+ */
+function reconcile(parent, items, key, make) {
+  const old = new Map([...parent.children].map(c => [c.dataset.key, c]));
+  const next = items.map(it => {
+    const fresh = make(it);
+    fresh.dataset.key = key(it);
+    const prev = old.get(fresh.dataset.key);
+    return prev && prev.outerHTML === fresh.outerHTML ? prev : fresh;
+  });
+  next.forEach((n, i) => { if (parent.children[i] !== n) parent.insertBefore(n, parent.children[i] || null); });
+  while (parent.children.length > next.length) parent.lastElementChild.remove();
+}
+
 class Unauthorized extends Error {}
 
 async function api(method, path, body) {
@@ -203,7 +221,7 @@ function nodeState(n) {
 
 function renderNodes() {
   const box = document.getElementById('nodes');
-  box.replaceChildren(...view.nodes.map(n => {
+  reconcile(box, view.nodes, n => n.name, n => {
     const state = nodeState(n);
     const on = view.groups.filter(g => g.node === n.name).map(g => g.name);
     return el('div', { class: 'card ' + state, 'data-node': n.name, 'data-state': state },
@@ -214,7 +232,7 @@ function renderNodes() {
         el('button', { onclick: () => confirmNode('drain', n), disabled: n.status !== 'up' || n.draining, text: 'Drain' }),
         el('button', { onclick: () => confirmNode('resume', n), disabled: n.status !== 'up' || !(n.draining || n.paused), text: 'Resume' }),
         el('button', { onclick: () => confirmNode('shutdown', n), disabled: n.status !== 'up', text: 'Shut down' })));
-  }));
+  });
 }
 
 function migrationCell(g) {
@@ -234,7 +252,7 @@ function migrationCell(g) {
 
 function renderGroups() {
   const body = document.querySelector('#groups tbody');
-  body.replaceChildren(...view.groups.map(g => el('tr', { 'data-group': g.name },
+  reconcile(body, view.groups, g => g.name, g => el('tr', { 'data-group': g.name },
     el('td', { text: g.name }),
     el('td', {}, el('span', { class: 'phase ' + g.phase, text: g.phase })),
     el('td', { class: 'owner', text: g.node || '–' }),
@@ -243,7 +261,7 @@ function renderGroups() {
     el('td', {},
       el('button', { onclick: () => confirmMove(g), disabled: !g.node || g.phase !== 'online', text: 'Move' }),
       el('button', { onclick: () => confirmGroup('online', g), disabled: g.wantOnline, text: 'Online' }),
-      el('button', { onclick: () => confirmGroup('offline', g), disabled: !g.wantOnline, text: 'Offline' })))));
+      el('button', { onclick: () => confirmGroup('offline', g), disabled: !g.wantOnline, text: 'Offline' }))));
   renderNodes();
 }
 
@@ -400,7 +418,7 @@ async function confirmNode(verb, n) {
       + ' placed on it until it is resumed. Its VMs keep running during the moves.';
   } else if (verb === 'resume') {
     const fb = el('input', { type: 'checkbox', id: 'resume-failback' });
-    fields = [el('label', {}, fb, ' fail back: groups that prefer ' + n.name + ' move back to it (within their failback windows)')];
+    fields = [el('label', {}, fb, ' fail back: every group that prefers ' + n.name + ' moves back to it now')];
     says = () => 'Resume host ' + n.name + ': it takes groups again' + (fb.checked ? ', and groups that prefer it move back.' : '; nothing moves back now.');
     body = () => ({ failback: fb.checked });
   } else {
